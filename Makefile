@@ -1,0 +1,124 @@
+# SPDX-License-Identifier: GPL-2.0
+# vdifs top-level build.  `make help` lists the targets.
+
+KVER_SCRIPT := scripts/kver.sh
+KVER ?= $(shell $(KVER_SCRIPT) 2>/dev/null)
+RUNNING_KDIR := /lib/modules/$(shell uname -r)/build
+KDIR ?= $(if $(wildcard $(RUNNING_KDIR)/Makefile),$(RUNNING_KDIR),/usr/src/linux-headers-$(KVER))
+
+CC ?= gcc
+PKG_CONFIG ?= pkg-config
+
+ifeq ($(SANITIZE),1)
+B := build/asan
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+B := build/out
+SAN :=
+endif
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+	  -Wshadow -Wformat=2 -Wvla -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
+	  -Iuapi -Ikmod -Iservers/common $(SAN) -MMD -MP
+LDFLAGS += $(SAN)
+
+JSONC_CFLAGS := $(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
+JSONC_LIBS := $(shell $(PKG_CONFIG) --libs json-c 2>/dev/null || echo -ljson-c)
+CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
+CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
+CFLAGS += $(JSONC_CFLAGS)
+
+# ---- userspace ----
+
+# the shared codec, built from the same source as the module's
+COMMON_SRCS := kmod/wire.c $(wildcard servers/common/*.c)
+MDS_SRCS := $(wildcard servers/mds/*.c)
+TOOL_SRCS := tools/vdifs-tool.c
+HOST_TESTS := $(patsubst tests/host/%.c,$(B)/tests/%,$(wildcard tests/host/test_*.c))
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+
+PROGS := $(B)/vdifs-mds $(B)/vdifs-tool
+
+.PHONY: all userspace module tests help
+all: userspace module
+userspace: $(PROGS) tests
+
+$(B)/libvdifs.a: $(call obj,$(COMMON_SRCS))
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+LIBS := -llmdb $(JSONC_LIBS) -lcrypto -lpthread
+
+$(B)/vdifs-mds: $(call obj,$(MDS_SRCS)) $(B)/libvdifs.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/vdifs-tool: $(call obj,$(TOOL_SRCS)) $(B)/libvdifs.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+tests: $(HOST_TESTS)
+
+$(B)/tests/%: tests/host/%.c tests/host/harness.h $(B)/libvdifs.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(B)/libvdifs.a $(LIBS) $(CHECK_LIBS) $(LDFLAGS)
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+# ---- kernel module ----
+# Built in a shadow tree of links (build/mod) so that kmod/ never holds
+# objects: the KUnit build links kmod/ into a kernel tree, where stray
+# out-of-tree objects would be picked up through VPATH.
+MOD_DIR := $(CURDIR)/build/mod
+KMOD_SRCS := $(wildcard kmod/*.c kmod/*.h) kmod/Makefile kmod/Kconfig
+
+module: $(MOD_DIR)/kmod/vdifs.ko
+$(MOD_DIR)/kmod/vdifs.ko: $(KMOD_SRCS) uapi/vdifs_proto.h Kbuild
+	@test -f $(KDIR)/Makefile || { echo "no kernel build dir at $(KDIR): run 'make deps' (or set KDIR)"; exit 1; }
+	@mkdir -p $(MOD_DIR)/kmod
+	@ln -sfn $(CURDIR)/Kbuild $(MOD_DIR)/Kbuild
+	@ln -sfn $(CURDIR)/uapi $(MOD_DIR)/uapi
+	@for f in $(KMOD_SRCS); do ln -sfn $(CURDIR)/$$f $(MOD_DIR)/$$f; done
+	$(MAKE) -C $(KDIR) M=$(MOD_DIR) W=1 modules
+	@echo "built $@ against $(KDIR)"
+
+# ---- set-up, tests ----
+
+.PHONY: deps check check-host kunit check-guest checkpatch clean install
+deps:
+	@if [ "$$(id -u)" = 0 ]; then scripts/deps.sh; else sudo scripts/deps.sh; fi
+
+check:
+	@scripts/check.sh all
+
+check-host: userspace
+	@scripts/check.sh host
+
+kunit:
+	@scripts/check.sh kunit
+
+check-guest: module userspace
+	@scripts/check.sh guest
+
+checkpatch:
+	@scripts/checkpatch.sh
+
+install: all
+	install -D -m 755 $(B)/vdifs-mds $(DESTDIR)/usr/sbin/vdifs-mds
+	install -D -m 755 $(B)/vdifs-tool $(DESTDIR)/usr/bin/vdifs-tool
+	$(MAKE) -C $(KDIR) M=$(MOD_DIR) modules_install
+
+clean:
+	rm -rf build
+
+help:
+	@echo "make            userspace programs ($(B)/) and vdifs.ko (build/mod/kmod/)"
+	@echo "make deps       install build and test dependencies (Debian 12, root)"
+	@echo "make check      deps, build, host tests, KUnit, guest tests; 'N passed, M failed'"
+	@echo "make check-host | kunit | check-guest   one layer"
+	@echo "make SANITIZE=1 build userspace with ASan/UBSan into build/asan/"
+	@echo "KDIR=...        kernel build dir (default: running kernel's, else Debian 6.12 headers)"

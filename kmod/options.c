@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vdifs mount source and mount options.
+ *
+ * The source is "HOST:PORT/VOLUME" with HOST an IPv4 literal or a
+ * bracketed IPv6 literal; the kernel resolves no names, mount.vdifs does
+ * that in userspace.  ":PORT" may be left out for the default port.
+ */
+#include <linux/fs_parser.h>
+#include <linux/hex.h>
+#include <linux/inet.h>
+#include <linux/kernel.h>
+#include <linux/string.h>
+#include "internal.h"
+
+enum vdifs_param {
+	Opt_key, Opt_timeo, Opt_conn_timeo, Opt_actimeo,
+	Opt_acregmin, Opt_acregmax, Opt_acdirmin, Opt_acdirmax,
+};
+
+const struct fs_parameter_spec vdifs_fs_parameters[] = {
+	fsparam_string("key",		Opt_key),
+	fsparam_u32("timeo",		Opt_timeo),
+	fsparam_u32("conn_timeo",	Opt_conn_timeo),
+	fsparam_u32("actimeo",		Opt_actimeo),
+	fsparam_u32("acregmin",		Opt_acregmin),
+	fsparam_u32("acregmax",		Opt_acregmax),
+	fsparam_u32("acdirmin",		Opt_acdirmin),
+	fsparam_u32("acdirmax",		Opt_acdirmax),
+	{}
+};
+
+/* seconds a timeout option may ask for: one day */
+#define VDIFS_TIMEO_MAX_S	86400u
+
+void vdifs_mount_opts_init(struct vdifs_mount_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->timeo_ms = 60 * MSEC_PER_SEC;
+	o->conn_timeo_ms = 10 * MSEC_PER_SEC;
+	o->acregmin_ms = 3 * MSEC_PER_SEC;
+	o->acregmax_ms = 60 * MSEC_PER_SEC;
+	o->acdirmin_ms = 30 * MSEC_PER_SEC;
+	o->acdirmax_ms = 60 * MSEC_PER_SEC;
+}
+
+static int vdifs_parse_port(const char *s, size_t len, u16 *port)
+{
+	char buf[6];
+	unsigned int v;
+
+	if (!len || len >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (kstrtouint(buf, 10, &v) || v == 0 || v > 65535)
+		return -EINVAL;
+	*port = v;
+	return 0;
+}
+
+/*
+ * Parse "HOST[:PORT]/VOLUME" into o.  On failure *why says what is wrong
+ * in words fit for the mount error log.
+ */
+int vdifs_parse_source(const char *src, struct vdifs_mount_opts *o,
+		       const char **why)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&o->mds;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&o->mds;
+	const char *slash, *host, *host_end, *port = NULL;
+	size_t vlen;
+	u16 portnum = VDIFS_DEFAULT_PORT;
+	bool v6 = false;
+
+	*why = "source must be HOST:PORT/VOLUME";
+	if (!src || !*src)
+		return -EINVAL;
+	slash = strchr(src, '/');
+	if (!slash)
+		return -EINVAL;
+
+	host = src;
+	if (*host == '[') {
+		host_end = memchr(host, ']', slash - host);
+		if (!host_end)
+			return -EINVAL;
+		host++;
+		v6 = true;
+		if (host_end + 1 != slash) {
+			if (host_end[1] != ':')
+				return -EINVAL;
+			port = host_end + 2;
+		}
+	} else {
+		host_end = memchr(host, ':', slash - host);
+		if (host_end)
+			port = host_end + 1;
+		else
+			host_end = slash;
+	}
+	if (port && vdifs_parse_port(port, slash - port, &portnum)) {
+		*why = "port must be a number from 1 to 65535";
+		return -EINVAL;
+	}
+
+	memset(&o->mds, 0, sizeof(o->mds));
+	if (v6) {
+		if (host_end == host ||
+		    in6_pton(host, host_end - host, sin6->sin6_addr.s6_addr,
+			     -1, NULL) != 1) {
+			*why = "host must be an IPv6 literal inside []";
+			return -EINVAL;
+		}
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(portnum);
+	} else {
+		if (host_end == host ||
+		    in4_pton(host, host_end - host, (u8 *)&sin->sin_addr.s_addr,
+			     -1, NULL) != 1) {
+			*why = "host must be an IP address (mount.vdifs resolves names)";
+			return -EINVAL;
+		}
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(portnum);
+	}
+
+	vlen = strlen(slash + 1);
+	if (vlen >= sizeof(o->volume) ||
+	    wire_check_volname((const u8 *)slash + 1, vlen)) {
+		*why = "volume name must be 1-64 of [A-Za-z0-9._-], not starting with . or -";
+		return -EINVAL;
+	}
+	memcpy(o->volume, slash + 1, vlen + 1);
+	*why = NULL;
+	return 0;
+}
+
+static int vdifs_parse_key(struct fs_context *fc, struct vdifs_mount_opts *o,
+			   const char *hex)
+{
+	size_t len = strlen(hex);
+
+	if (!len || len % 2 || len / 2 > VDIFS_KEY_MAX)
+		return invalfc(fc, "key must be 2 to %u hex digits, an even count",
+			       VDIFS_KEY_MAX * 2);
+	if (hex2bin(o->key, hex, len / 2))
+		return invalfc(fc, "key must be hex digits");
+	o->key_len = len / 2;
+	return 0;
+}
+
+static int vdifs_set_timeo(struct fs_context *fc, const char *key, u32 s,
+			   unsigned int *ms)
+{
+	if (s > VDIFS_TIMEO_MAX_S)
+		return invalfc(fc, "%s must be at most %u seconds", key,
+			       VDIFS_TIMEO_MAX_S);
+	*ms = s * MSEC_PER_SEC;
+	return 0;
+}
+
+int vdifs_parse_param(struct fs_context *fc, struct fs_parameter *param)
+{
+	struct vdifs_mount_opts *o = fc->fs_private;
+	struct fs_parse_result result;
+	const char *why;
+	int opt, ret;
+
+	if (!strcmp(param->key, "source")) {
+		if (param->type != fs_value_is_string)
+			return invalfc(fc, "source must be a string");
+		if (fc->source)
+			return invalfc(fc, "source given twice");
+		ret = vdifs_parse_source(param->string, o, &why);
+		if (ret)
+			return invalfc(fc, "%s: %s", param->string, why);
+		fc->source = param->string;
+		param->string = NULL;
+		return 0;
+	}
+
+	opt = fs_parse(fc, vdifs_fs_parameters, param, &result);
+	if (opt < 0)
+		return opt;
+
+	switch (opt) {
+	case Opt_key:
+		ret = vdifs_parse_key(fc, o, param->string);
+		/* the key must not linger in freed memory */
+		memzero_explicit(param->string, strlen(param->string));
+		return ret;
+	case Opt_timeo:
+		if (!result.uint_32)
+			return invalfc(fc, "timeo must be at least 1 second");
+		return vdifs_set_timeo(fc, "timeo", result.uint_32, &o->timeo_ms);
+	case Opt_conn_timeo:
+		if (!result.uint_32)
+			return invalfc(fc, "conn_timeo must be at least 1 second");
+		return vdifs_set_timeo(fc, "conn_timeo", result.uint_32,
+				       &o->conn_timeo_ms);
+	case Opt_actimeo:
+		ret = vdifs_set_timeo(fc, "actimeo", result.uint_32,
+				      &o->acregmin_ms);
+		if (ret)
+			return ret;
+		o->acregmax_ms = o->acregmin_ms;
+		o->acdirmin_ms = o->acregmin_ms;
+		o->acdirmax_ms = o->acregmin_ms;
+		return 0;
+	case Opt_acregmin:
+		return vdifs_set_timeo(fc, "acregmin", result.uint_32,
+				       &o->acregmin_ms);
+	case Opt_acregmax:
+		return vdifs_set_timeo(fc, "acregmax", result.uint_32,
+				       &o->acregmax_ms);
+	case Opt_acdirmin:
+		return vdifs_set_timeo(fc, "acdirmin", result.uint_32,
+				       &o->acdirmin_ms);
+	case Opt_acdirmax:
+		return vdifs_set_timeo(fc, "acdirmax", result.uint_32,
+				       &o->acdirmax_ms);
+	}
+	return -EINVAL;
+}
+
+/* checks across options, once all are parsed */
+int vdifs_validate_opts(struct fs_context *fc)
+{
+	struct vdifs_mount_opts *o = fc->fs_private;
+
+	if (!fc->source)
+		return invalfc(fc, "no source: mount -t vdifs HOST:PORT/VOLUME DIR");
+	if (o->acregmin_ms > o->acregmax_ms)
+		return invalfc(fc, "acregmin is larger than acregmax");
+	if (o->acdirmin_ms > o->acdirmax_ms)
+		return invalfc(fc, "acdirmin is larger than acdirmax");
+	return 0;
+}

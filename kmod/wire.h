@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The one vdifs wire codec, compiled into vdifs.ko and into every
+ * userspace program (servers, tools, tests).  It never allocates: decoding
+ * validates a received buffer in place and hands out pointers into it,
+ * after checking every length against its maximum; encoding writes into a
+ * caller-supplied buffer.  All it needs from its host is the small set of
+ * types and helpers below.
+ */
+#ifndef _VDIFS_WIRE_H
+#define _VDIFS_WIRE_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#include <linux/errno.h>
+#include <linux/string.h>
+#include <linux/stddef.h>
+#include <asm/byteorder.h>
+#else
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <errno.h>
+#include <endian.h>
+#include <linux/types.h>
+
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
+typedef int16_t s16;
+typedef int32_t s32;
+typedef int64_t s64;
+
+#define cpu_to_le16(x) ((__le16)htole16(x))
+#define cpu_to_le32(x) ((__le32)htole32(x))
+#define cpu_to_le64(x) ((__le64)htole64(x))
+#define le16_to_cpu(x) ((u16)le16toh((u16)(x)))
+#define le32_to_cpu(x) ((u32)le32toh((u32)(x)))
+#define le64_to_cpu(x) ((u64)le64toh((u64)(x)))
+#endif
+
+#include "../uapi/vdifs_proto.h"
+
+/* ---- framing ---- */
+
+struct wire_hdr {
+	u16 opcode;
+	u16 flags;
+	u64 req_id;
+	u32 body_len;
+	u32 body_crc;
+	s32 status;
+};
+
+/* standard CRC-32C (Castagnoli): init and final xor ~0 */
+u32 wire_crc32c(const void *buf, size_t len);
+
+void wire_hdr_encode(void *buf, const struct wire_hdr *h);
+int wire_hdr_decode(const void *buf, struct wire_hdr *h);
+int wire_body_check_crc(const struct wire_hdr *h, const void *body);
+
+/* ---- bodies ---- */
+
+/*
+ * A decoded body: the opcode's fixed struct, up to two variable tails and
+ * up to two runs of records, all pointing into the received buffer and
+ * all already validated against the opcode's limits.
+ */
+struct wire_body {
+	const void *fixed;
+	u32 fixed_len;
+	const u8 *tail[2];
+	u32 tail_len[2];
+	const u8 *recs[2];
+	u32 recs_len[2];
+	u32 nrecs[2];
+};
+
+int wire_body_decode(u16 opcode, bool reply, s32 status, const void *body,
+		     u32 len, struct wire_body *out);
+
+/* the size of a request or reply fixed part, or -EOPNOTSUPP */
+int wire_fixed_len(u16 opcode, bool reply);
+const char *wire_op_name(u16 opcode);
+
+/*
+ * Encode a whole message (header + fixed + tails) into buf.  Returns the
+ * message length, or -EMSGSIZE if it does not fit cap or the body limit.
+ */
+int wire_msg_encode(void *buf, size_t cap, u16 opcode, u16 flags, u64 req_id,
+		    s32 status, const void *fixed, u32 fixed_len,
+		    const void *t1, u32 l1, const void *t2, u32 l2);
+
+/* ---- records (directory entries, volumes, chunks, status) ---- */
+
+/* bytes one record takes: fixed part + name, padded to 8 */
+static inline u32 wire_rec_size(u32 fixed, u32 name_len)
+{
+	return (fixed + name_len + 7) & ~7u;
+}
+
+/*
+ * Append one record at dst (capacity cap).  Returns its size or -EMSGSIZE.
+ * name may be NULL for records without a name.
+ */
+int wire_rec_put(void *dst, u32 cap, const void *rec, u32 fixed,
+		 const void *name, u32 name_len);
+
+struct wire_rec_iter {
+	const u8 *p;
+	u32 left;
+	u32 fixed;
+	int name_off;		/* offset of the __le16 name_len, or -1 */
+};
+
+void wire_rec_iter_init(struct wire_rec_iter *it, const struct wire_body *b,
+			int which, u16 opcode);
+/* 1: a record was returned, 0: end, <0: malformed (never after decode) */
+int wire_rec_next(struct wire_rec_iter *it, const void **rec,
+		  const u8 **name, u16 *name_len);
+
+/* ---- name rules, shared by every peer ---- */
+
+int wire_check_name(const u8 *name, u32 len);		/* dir entry */
+int wire_check_volname(const u8 *name, u32 len);
+int wire_check_xattr_name(const u8 *name, u32 len);
+int wire_check_path(const u8 *path, u32 len);		/* symlink target */
+
+#endif /* _VDIFS_WIRE_H */

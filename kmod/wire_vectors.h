@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Wire codec test vectors, shared verbatim by the KUnit suite
+ * (kmod/wire_test.c) and the userspace suite (tests/host/test_wire.c), so
+ * both builds of kmod/wire.c are held to the same bytes.
+ *
+ * The messages were produced by wire_msg_encode() once and frozen: a codec
+ * change that alters a byte breaks compatibility and must fail here.
+ * Each bad vector is a frozen message with one mutation, and says at which
+ * stage (header, body checksum, body) and with which errno it must fail.
+ */
+#ifndef _VDIFS_WIRE_VECTORS_H
+#define _VDIFS_WIRE_VECTORS_H
+
+#include "wire.h"
+
+static const u8 wire_vec_lookup_req[] = {
+	0x56, 0x44, 0x46, 0x53, 0x14, 0x00, 0x00, 0x00, 0x88, 0x77, 0x66, 0x55,
+	0x44, 0x33, 0x22, 0x11, 0x19, 0x00, 0x00, 0x00, 0x8f, 0x92, 0x1c, 0xf4,
+	0x00, 0x00, 0x00, 0x00, 0x0a, 0x4b, 0xf9, 0x56, 0x07, 0x00, 0x00, 0x00,
+	0x09, 0x00, 0x00, 0x00, 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,
+	0x64, 0x69, 0x73, 0x6b, 0x31, 0x2e, 0x69, 0x6d, 0x67,
+};
+static const u8 wire_vec_rename_req[] = {
+	0x56, 0x44, 0x46, 0x53, 0x1c, 0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x23, 0x00, 0x00, 0x00, 0x96, 0x45, 0x71, 0x68,
+	0x00, 0x00, 0x00, 0x00, 0xa3, 0x10, 0x57, 0xd6, 0x01, 0x00, 0x00, 0x00,
+	0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x02, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x61, 0x62, 0x63,
+};
+static const u8 wire_vec_readdir_rep[] = {
+	0x56, 0x44, 0x46, 0x53, 0x20, 0x00, 0x01, 0x00, 0x09, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x48, 0x00, 0x00, 0x00, 0x91, 0xd7, 0x8d, 0x74,
+	0x00, 0x00, 0x00, 0x00, 0x80, 0x2d, 0x02, 0xa6, 0x02, 0x00, 0x00, 0x00,
+	0x01, 0x00, 0x00, 0x00, 0x0a, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08, 0x00, 0x03, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x61, 0x62, 0x63, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x0b, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x73, 0x75, 0x62, 0x64, 0x69, 0x72, 0x2e, 0x64,
+};
+static const u8 wire_vec_enoent_rep[] = {
+	0x56, 0x44, 0x46, 0x53, 0x1a, 0x00, 0x01, 0x00, 0x03, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0xfe, 0xff, 0xff, 0xff, 0xe1, 0xc2, 0x56, 0x58,
+};
+
+enum wire_vec_patch { WV_NONE, WV_U8, WV_LE16, WV_LE32, WV_TRUNC };
+
+struct wire_vector {
+	const char *name;
+	const u8 *msg;
+	u32 len;
+	u8 patch;		/* enum wire_vec_patch */
+	bool fix_crc;		/* recompute checksums after patching */
+	u32 off;		/* patch offset (WV_TRUNC: bytes cut) */
+	u32 val;
+	int hdr_ret;		/* expected wire_hdr_decode() */
+	int crc_ret;		/* expected wire_body_check_crc() */
+	int body_ret;		/* expected wire_body_decode() */
+};
+
+#define WV(m) .msg = m, .len = sizeof(m)
+#define HDR sizeof(struct vdifs_msg_hdr)
+
+static const struct wire_vector wire_vectors[] = {
+	{ "lookup", WV(wire_vec_lookup_req) },
+	{ "rename two names", WV(wire_vec_rename_req) },
+	{ "readdir reply, two entries", WV(wire_vec_readdir_rep) },
+	{ "error reply", WV(wire_vec_enoent_rep) },
+	{ "bad magic", WV(wire_vec_lookup_req), WV_U8, false, 0, 0x57,
+	  -EBADMSG },
+	{ "header checksum", WV(wire_vec_lookup_req), WV_U8, false, 4, 0x15,
+	  -EBADMSG },
+	{ "body checksum", WV(wire_vec_lookup_req), WV_U8, false, HDR + 20,
+	  0x41, 0, -EBADMSG },
+	{ "slash in name", WV(wire_vec_lookup_req), WV_U8, true, HDR + 20,
+	  '/', 0, 0, -EINVAL },
+	{ "NUL in name", WV(wire_vec_lookup_req), WV_U8, true, HDR + 17,
+	  0, 0, 0, -EINVAL },
+	{ "name longer than body", WV(wire_vec_lookup_req), WV_LE16, true,
+	  HDR + 4, 10, 0, 0, -EBADMSG },
+	{ "trailing garbage", WV(wire_vec_lookup_req), WV_LE16, true,
+	  HDR + 4, 8, 0, 0, -EBADMSG },
+	{ "empty name", WV(wire_vec_lookup_req), WV_LE16, true, HDR + 4, 0,
+	  0, 0, -EINVAL },
+	{ "name over NAME_MAX", WV(wire_vec_lookup_req), WV_LE16, true,
+	  HDR + 4, 256, 0, 0, -EBADMSG },
+	{ "truncated body", WV(wire_vec_lookup_req), WV_TRUNC, true, 1, 0,
+	  0, 0, -EBADMSG },
+	{ "truncated fixed part", WV(wire_vec_lookup_req), WV_TRUNC, true,
+	  10, 0, 0, 0, -EBADMSG },
+	{ "rename: second name has slash", WV(wire_vec_rename_req), WV_U8,
+	  true, HDR + 34, '/', 0, 0, -EINVAL },
+	{ "rename: second name is ..", WV(wire_vec_rename_req), WV_LE16,
+	  true, HDR + 33, 0x2e2e, 0, 0, -EINVAL },
+	{ "readdir: count too high", WV(wire_vec_readdir_rep), WV_LE32, true,
+	  HDR, 3, 0, 0, -EBADMSG },
+	{ "readdir: count huge", WV(wire_vec_readdir_rep), WV_LE32, true,
+	  HDR, 0xffffffff, 0, 0, -EBADMSG },
+	{ "readdir: count too low", WV(wire_vec_readdir_rep), WV_LE32, true,
+	  HDR, 1, 0, 0, -EBADMSG },
+	{ "readdir: record name over NAME_MAX", WV(wire_vec_readdir_rep),
+	  WV_LE16, true, HDR + 8 + 32 + 18, 300, 0, 0, -EBADMSG },
+	{ "unknown opcode", WV(wire_vec_lookup_req), WV_LE16, true, 4, 63,
+	  0, 0, -EOPNOTSUPP },
+	{ "body over the limit", WV(wire_vec_lookup_req), WV_LE32, true, 16,
+	  VDIFS_BODY_MAX + 1, -EMSGSIZE },
+	{ "status in a request", WV(wire_vec_lookup_req), WV_LE32, true, 24,
+	  (u32)-5, -EPROTO },
+	{ "unknown flag", WV(wire_vec_lookup_req), WV_LE16, true, 6, 0x8000,
+	  -EPROTO },
+	{ "error reply with a body", WV(wire_vec_readdir_rep), WV_LE32, true,
+	  24, (u32)-2, 0, 0, -EBADMSG },
+};
+
+#undef WV
+#undef HDR
+
+#define WIRE_VEC_MSG_MAX 256
+
+/*
+ * Apply v's mutation to a copy of its message in buf (WIRE_VEC_MSG_MAX
+ * bytes) and return the resulting length.
+ */
+static inline u32 wire_vector_build(const struct wire_vector *v, u8 *buf)
+{
+	u32 len = v->len;
+	__le16 v16;
+	__le32 v32;
+
+	memcpy(buf, v->msg, len);
+	switch (v->patch) {
+	case WV_U8:
+		buf[v->off] = (u8)v->val;
+		break;
+	case WV_LE16:
+		v16 = cpu_to_le16((u16)v->val);
+		memcpy(buf + v->off, &v16, 2);
+		break;
+	case WV_LE32:
+		v32 = cpu_to_le32(v->val);
+		memcpy(buf + v->off, &v32, 4);
+		break;
+	case WV_TRUNC:
+		len -= v->off;
+		v32 = cpu_to_le32(len - (u32)sizeof(struct vdifs_msg_hdr));
+		memcpy(buf + 16, &v32, 4);
+		break;
+	}
+	if (v->fix_crc) {
+		struct vdifs_msg_hdr *m = (struct vdifs_msg_hdr *)buf;
+		u32 body = len - (u32)sizeof(*m);
+
+		m->body_crc = cpu_to_le32(body ? wire_crc32c(m + 1, body) : 0);
+		m->hdr_crc = cpu_to_le32(wire_crc32c(m, 28));
+	}
+	return len;
+}
+
+/*
+ * Run one vector through the decoder's three stages; returns 0 when every
+ * stage answered as expected, else the 1-based stage that did not, with
+ * its answer in *got.
+ */
+static inline int wire_vector_run(const struct wire_vector *v,
+				  struct wire_hdr *h, struct wire_body *b,
+				  int *got)
+{
+	u8 buf[WIRE_VEC_MSG_MAX];
+	u32 len = wire_vector_build(v, buf);
+
+	*got = wire_hdr_decode(buf, h);
+	if (*got != v->hdr_ret)
+		return 1;
+	if (*got)
+		return 0;
+	if (h->body_len != len - sizeof(struct vdifs_msg_hdr)) {
+		*got = -EFAULT;
+		return 1;
+	}
+	*got = wire_body_check_crc(h, buf + sizeof(struct vdifs_msg_hdr));
+	if (*got != v->crc_ret)
+		return 2;
+	if (*got)
+		return 0;
+	*got = wire_body_decode(h->opcode, h->flags & VDIFS_MSG_REPLY,
+				h->status, buf + sizeof(struct vdifs_msg_hdr),
+				h->body_len, b);
+	if (*got != v->body_ret)
+		return 3;
+	return 0;
+}
+
+#endif /* _VDIFS_WIRE_VECTORS_H */

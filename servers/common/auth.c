@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The HELLO/AUTH handshake MAC (see uapi/vdifs_proto.h) and key parsing.
+ * HMAC-SHA256 comes from OpenSSL's libcrypto, the kernel client uses the
+ * crypto API's hmac(sha256): the same construction on both sides.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <string.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include "vdifs_client.h"
+
+void vdc_auth_mac(const u8 *key, size_t key_len, const char *label,
+		  const u8 *nonce_a, const u8 *nonce_b, u8 *mac)
+{
+	u8 msg[16 + 2 * VDIFS_NONCE_LEN];
+	size_t ll = strlen(label);
+	unsigned int mlen = VDIFS_MAC_LEN;
+
+	memcpy(msg, label, ll);
+	memcpy(msg + ll, nonce_a, VDIFS_NONCE_LEN);
+	memcpy(msg + ll + VDIFS_NONCE_LEN, nonce_b, VDIFS_NONCE_LEN);
+	HMAC(EVP_sha256(), key, (int)key_len, msg, ll + 2 * VDIFS_NONCE_LEN,
+	     mac, &mlen);
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int vdc_key_parse_hex(const char *hex, u8 *key, size_t cap, size_t *len)
+{
+	size_t n = strlen(hex), i;
+
+	while (n && isspace((unsigned char)hex[n - 1]))
+		n--;
+	if (!n || n % 2 || n / 2 > cap)
+		return -EINVAL;
+	for (i = 0; i < n / 2; i++) {
+		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		key[i] = (u8)(hi << 4 | lo);
+	}
+	*len = n / 2;
+	return 0;
+}

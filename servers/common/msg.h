@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Framed message I/O over a blocking socket, for the servers and the
+ * client library.  The codec (kmod/wire.c) does the validation; this only
+ * moves bytes with bounded waits.
+ */
+#ifndef _VDIFS_MSG_H
+#define _VDIFS_MSG_H
+
+#include <sys/socket.h>
+#include "vdifs_client.h"
+
+/*
+ * Read one message: header validated, body (<= VDIFS_BODY_MAX) read and
+ * its checksum verified; the body is NOT decoded (callers decide how to
+ * answer a body their opcode table rejects).  timeout_ms < 0 waits
+ * forever.  Errors: -ECONNRESET (peer closed), -ETIMEDOUT, -EBADMSG,
+ * -EMSGSIZE, -EPROTO (stream corrupt: close it), -ENOMEM.
+ */
+int msg_read(int fd, struct vdc_msg *m, int timeout_ms);
+
+/* encode and send a whole message; -errno on failure */
+int msg_write(int fd, u16 op, u16 flags, u64 req_id, s32 status,
+	      const void *fixed, u32 flen, const void *t1, u32 l1,
+	      const void *t2, u32 l2);
+
+int net_read_full(int fd, void *buf, size_t len, int timeout_ms);
+int net_write_full(int fd, const void *buf, size_t len);
+
+/* listen on "HOST:PORT" (port 0: any); the bound port in *port */
+int net_listen(const char *addr, int *port);
+int net_connect(const char *addr, int timeout_ms);
+
+#endif

@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Sockets and framed messages for userspace vdifs programs.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "msg.h"
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+int net_read_full(int fd, void *buf, size_t len, int timeout_ms)
+{
+	long long deadline = timeout_ms < 0 ? 0 : now_ms() + timeout_ms;
+	u8 *p = buf;
+
+	while (len) {
+		ssize_t n;
+
+		if (timeout_ms >= 0) {
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+			long long left = deadline - now_ms();
+			int r;
+
+			if (left <= 0)
+				return -ETIMEDOUT;
+			r = poll(&pfd, 1, (int)left);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0)
+				return -errno;
+			if (r == 0)
+				return -ETIMEDOUT;
+		}
+		n = read(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == ECONNRESET ? -ECONNRESET : -errno;
+		if (n == 0)
+			return -ECONNRESET;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int net_write_full(int fd, const void *buf, size_t len)
+{
+	const u8 *p = buf;
+
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int msg_read(int fd, struct vdc_msg *m, int timeout_ms)
+{
+	u8 hdr[sizeof(struct vdifs_msg_hdr)];
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	ret = net_read_full(fd, hdr, sizeof(hdr), timeout_ms);
+	if (ret)
+		return ret;
+	ret = wire_hdr_decode(hdr, &m->hdr);
+	if (ret)
+		return ret;
+	/* +1 so that an empty body still gets a buffer to point at */
+	m->buf = malloc(m->hdr.body_len + 1);
+	if (!m->buf)
+		return -ENOMEM;
+	ret = net_read_full(fd, m->buf, m->hdr.body_len, timeout_ms);
+	if (!ret)
+		ret = wire_body_check_crc(&m->hdr, m->buf);
+	if (ret) {
+		free(m->buf);
+		m->buf = NULL;
+	}
+	return ret;
+}
+
+int msg_write(int fd, u16 op, u16 flags, u64 req_id, s32 status,
+	      const void *fixed, u32 flen, const void *t1, u32 l1,
+	      const void *t2, u32 l2)
+{
+	size_t cap = sizeof(struct vdifs_msg_hdr) + (size_t)flen + l1 + l2;
+	u8 stackbuf[4096], *buf = stackbuf;
+	int n, ret;
+
+	if (cap > sizeof(stackbuf)) {
+		buf = malloc(cap);
+		if (!buf)
+			return -ENOMEM;
+	}
+	n = wire_msg_encode(buf, cap, op, flags, req_id, status, fixed, flen,
+			    t1, l1, t2, l2);
+	ret = n < 0 ? n : net_write_full(fd, buf, (size_t)n);
+	if (buf != stackbuf)
+		free(buf);
+	return ret;
+}
+
+void vdc_msg_free(struct vdc_msg *m)
+{
+	free(m->buf);
+	m->buf = NULL;
+}
+
+int vdc_parse_addr(const char *s, struct sockaddr_storage *ss,
+		   unsigned int *len)
+{
+	char host[256];
+	const char *port, *hend;
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM };
+	struct addrinfo *res;
+	int ret;
+
+	if (!s || !*s)
+		return -EINVAL;
+	if (s[0] == '[') {
+		hend = strchr(s, ']');
+		if (!hend || hend[1] != ':')
+			return -EINVAL;
+		s++;
+		port = hend + 2;
+	} else {
+		hend = strrchr(s, ':');
+		if (!hend)
+			return -EINVAL;
+		port = hend + 1;
+	}
+	if ((size_t)(hend - s) >= sizeof(host) || !*port)
+		return -EINVAL;
+	memcpy(host, s, (size_t)(hend - s));
+	host[hend - s] = '\0';
+	{
+		char *end;
+		long p = strtol(port, &end, 10);
+
+		if (*end || p < 0 || p > 65535)
+			return -EINVAL;
+	}
+	hints.ai_flags = AI_NUMERICSERV;
+	ret = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+	if (ret)
+		return ret == EAI_MEMORY ? -ENOMEM : -EHOSTUNREACH;
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+int vdc_addr_to_wire(const struct sockaddr_storage *ss, struct vdifs_addr *w)
+{
+	memset(w, 0, sizeof(*w));
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)ss;
+
+		w->family = VDIFS_AF_INET;
+		w->port = cpu_to_le16(ntohs(sin->sin_port));
+		memcpy(w->addr, &sin->sin_addr, 4);
+		return 0;
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const void *)ss;
+
+		w->family = VDIFS_AF_INET6;
+		w->port = cpu_to_le16(ntohs(sin6->sin6_port));
+		memcpy(w->addr, &sin6->sin6_addr, 16);
+		return 0;
+	}
+	return -EAFNOSUPPORT;
+}
+
+void vdc_addr_format(const struct vdifs_addr *w, char *buf, size_t cap)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	if (w->family == VDIFS_AF_INET) {
+		inet_ntop(AF_INET, w->addr, a, sizeof(a));
+		snprintf(buf, cap, "%s:%u", a, le16_to_cpu(w->port));
+	} else if (w->family == VDIFS_AF_INET6) {
+		inet_ntop(AF_INET6, w->addr, a, sizeof(a));
+		snprintf(buf, cap, "[%s]:%u", a, le16_to_cpu(w->port));
+	} else {
+		snprintf(buf, cap, "?");
+	}
+}
+
+int net_listen(const char *addr, int *port)
+{
+	struct sockaddr_storage ss;
+	unsigned int len;
+	int fd, one = 1, ret;
+
+	ret = vdc_parse_addr(addr, &ss, &len);
+	if (ret)
+		return ret;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 128)) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	len = sizeof(ss);
+	getsockname(fd, (struct sockaddr *)&ss, &len);
+	*port = ntohs(ss.ss_family == AF_INET ?
+		      ((struct sockaddr_in *)&ss)->sin_port :
+		      ((struct sockaddr_in6 *)&ss)->sin6_port);
+	return fd;
+}
+
+int net_connect(const char *addr, int timeout_ms)
+{
+	struct sockaddr_storage ss;
+	unsigned int len;
+	struct pollfd pfd;
+	int fd, ret, err = 0, one = 1, fl;
+	socklen_t elen = sizeof(err);
+
+	ret = vdc_parse_addr(addr, &ss, &len);
+	if (ret)
+		return ret;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		    0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (struct sockaddr *)&ss, len) && errno != EINPROGRESS) {
+		ret = -errno;
+		goto out_close;
+	}
+	pfd.fd = fd;
+	pfd.events = POLLOUT;
+	ret = poll(&pfd, 1, timeout_ms);
+	if (ret == 0) {
+		ret = -ETIMEDOUT;
+		goto out_close;
+	}
+	if (ret < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) || err) {
+		ret = err ? -err : -errno;
+		goto out_close;
+	}
+	fl = fcntl(fd, F_GETFL);
+	fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	return fd;
+
+out_close:
+	close(fd);
+	return ret;
+}

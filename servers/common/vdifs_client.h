@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * libvdifs: the userspace client library over the shared wire codec.
+ * Used by vdifs-tool, by the data server (to talk to the MDS) and by the
+ * host tests.  A struct vdc_conn is one TCP connection after HELLO (and
+ * AUTH when the server asks for it); it is not thread safe: one thread
+ * uses a connection at a time.
+ *
+ * Every function returns 0 (or a byte count) on success and a negative
+ * errno on failure: the server's errno for a refused request, -EIO /
+ * -ECONNRESET / -ETIMEDOUT / -EPROTO for a broken connection.
+ */
+#ifndef _VDIFS_CLIENT_H
+#define _VDIFS_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "wire.h"
+
+struct vdc_conn;
+
+/* a received message: header, validated body, and the buffer it lives in */
+struct vdc_msg {
+	struct wire_hdr hdr;
+	struct wire_body body;
+	u8 *buf;		/* malloc'd; body points into it */
+};
+
+void vdc_msg_free(struct vdc_msg *m);
+
+struct vdc_opts {
+	u32 role;		/* VDIFS_ROLE_*, default CLIENT */
+	const u8 *key;		/* shared key, NULL: none */
+	size_t key_len;
+	int timeout_ms;		/* per request, default 30000 */
+	const char *name;	/* host name sent in HELLO, default hostname */
+};
+
+/* addr is "HOST:PORT" or "[V6]:PORT"; HOST may be a name */
+int vdc_connect(const char *addr, const struct vdc_opts *opts,
+		struct vdc_conn **out);
+void vdc_close(struct vdc_conn *c);
+int vdc_fd(const struct vdc_conn *c);
+u64 vdc_server_epoch(const struct vdc_conn *c);
+
+/*
+ * One request, one reply: sends op with the fixed part and up to two
+ * tails, waits for the reply with the same request id (bounded by the
+ * timeout) and decodes it.  Returns the reply status (0 or -errno); on 0
+ * *rep holds the reply and must be freed with vdc_msg_free().  rep may be
+ * NULL when the caller needs nothing but the status.
+ */
+int vdc_call(struct vdc_conn *c, u16 op, const void *fixed, u32 flen,
+	     const void *t1, u32 l1, const void *t2, u32 l2,
+	     struct vdc_msg *rep);
+
+/* raw access for tests that send malformed input */
+int vdc_send_raw(struct vdc_conn *c, const void *buf, size_t len);
+int vdc_recv(struct vdc_conn *c, struct vdc_msg *m);
+
+/* ---- host-endian views ---- */
+
+struct vdc_params {
+	u32 chunk_size;		/* 0: inherit / default */
+	u32 extent_size;	/* 0: inherit; VDIFS_EXTENT_ADAPTIVE is also 0 */
+	u8 replicas;		/* 0: inherit */
+	u8 repl_mode;		/* VDIFS_REPL_* */
+};
+
+struct vdc_attr {
+	u64 ino, size, blocks, change;
+	s64 atime_ns, mtime_ns, ctime_ns;
+	u32 mode, uid, gid, nlink, rdev, gen;
+	struct vdc_params params;
+};
+
+struct vdc_vol {
+	u32 vol;
+	char name[65];
+	u64 root_ino, inodes, bytes;
+	struct vdc_params params;
+};
+
+void vdc_attr_from_wire(struct vdc_attr *a, const struct vdifs_attr *w);
+void vdc_params_to_wire(struct vdifs_layout_params *w,
+			const struct vdc_params *p);
+void vdc_params_from_wire(struct vdc_params *p,
+			  const struct vdifs_layout_params *w);
+
+/* ---- volumes ---- */
+
+int vdc_vol_create(struct vdc_conn *c, const char *name,
+		   const struct vdc_params *p, struct vdc_vol *out);
+int vdc_vol_open(struct vdc_conn *c, const char *name, struct vdc_vol *out);
+int vdc_vol_delete(struct vdc_conn *c, const char *name);
+/* calls cb for every volume; returns the count or -errno */
+int vdc_vol_list(struct vdc_conn *c,
+		 int (*cb)(const struct vdc_vol *v, void *arg), void *arg);
+int vdc_statfs(struct vdc_conn *c, u32 vol, struct vdifs_statfs_rep *out);
+
+/* ---- namespace ---- */
+
+int vdc_lookup(struct vdc_conn *c, u32 vol, u64 parent, const char *name,
+	       struct vdc_attr *out);
+int vdc_getattr(struct vdc_conn *c, u32 vol, u64 ino, struct vdc_attr *out);
+
+struct vdc_setattr {
+	u32 valid;		/* VDIFS_SETATTR_* */
+	u32 mode, uid, gid;
+	u64 size;
+	s64 atime_ns, mtime_ns, ctime_ns;
+};
+
+int vdc_setattr(struct vdc_conn *c, u32 vol, u64 ino,
+		const struct vdc_setattr *sa, struct vdc_attr *out);
+/* CREATE (S_IFREG), MKDIR (S_IFDIR), MKNOD (others): by the mode's type */
+int vdc_create(struct vdc_conn *c, u32 vol, u64 parent, const char *name,
+	       u32 mode, u32 rdev, u32 uid, u32 gid, bool excl,
+	       const struct vdc_params *p, struct vdc_attr *out);
+int vdc_unlink(struct vdc_conn *c, u32 vol, u64 parent, const char *name);
+int vdc_rmdir(struct vdc_conn *c, u32 vol, u64 parent, const char *name);
+int vdc_rename(struct vdc_conn *c, u32 vol, u64 olddir, const char *oldname,
+	       u64 newdir, const char *newname, u32 flags);
+int vdc_link(struct vdc_conn *c, u32 vol, u64 ino, u64 newparent,
+	     const char *name, struct vdc_attr *out);
+int vdc_symlink(struct vdc_conn *c, u32 vol, u64 parent, const char *name,
+		const char *target, u32 uid, u32 gid, struct vdc_attr *out);
+/* returns the target length; buf gets it NUL-terminated */
+int vdc_readlink(struct vdc_conn *c, u32 vol, u64 ino, char *buf,
+		 size_t cap);
+
+struct vdc_dirent {
+	u64 ino, cookie;
+	u8 type;
+	char name[VDIFS_NAME_MAX + 1];
+};
+
+/*
+ * One READDIR round trip from cookie; cb returns nonzero to stop early.
+ * *eof tells whether the directory ended.  Returns entries seen or -errno.
+ */
+int vdc_readdir(struct vdc_conn *c, u32 vol, u64 ino, u64 cookie,
+		u32 max_bytes,
+		int (*cb)(const struct vdc_dirent *d, void *arg), void *arg,
+		bool *eof);
+
+int vdc_setxattr(struct vdc_conn *c, u32 vol, u64 ino, const char *name,
+		 const void *value, size_t len, u32 flags);
+/* returns the value length (with cap 0: only the size) */
+int vdc_getxattr(struct vdc_conn *c, u32 vol, u64 ino, const char *name,
+		 void *buf, size_t cap);
+int vdc_listxattr(struct vdc_conn *c, u32 vol, u64 ino, char *buf,
+		  size_t cap);
+int vdc_removexattr(struct vdc_conn *c, u32 vol, u64 ino, const char *name);
+
+/* ---- layouts ---- */
+
+int vdc_layout_set(struct vdc_conn *c, u32 vol, u64 ino,
+		   const struct vdc_params *p, struct vdc_attr *out);
+/* fills up to max chunks into out; returns the count or -errno */
+int vdc_layout_get(struct vdc_conn *c, u32 vol, u64 ino, u64 first,
+		   u32 count, u32 flags, struct vdifs_chunk *out, u32 max,
+		   u32 *chunk_size);
+
+/* ---- membership ---- */
+
+int vdc_ds_register(struct vdc_conn *c, u32 ds_id, const char *listen_addr,
+		    u64 capacity, u64 used, struct vdifs_ds_register_rep *out);
+int vdc_ds_heartbeat(struct vdc_conn *c, u32 ds_id, u64 capacity, u64 used);
+int vdc_session_open(struct vdc_conn *c, u32 vol, const char *name,
+		     struct vdifs_session_rep *out);
+int vdc_session_heartbeat(struct vdc_conn *c, u64 session);
+int vdc_session_close(struct vdc_conn *c, u64 session);
+
+struct vdc_status_cbs {
+	int (*ds)(const struct vdifs_ds_status *d, void *arg);
+	int (*session)(const struct vdifs_session_status *s,
+		       const char *name, void *arg);
+};
+
+int vdc_status(struct vdc_conn *c, const struct vdc_status_cbs *cbs,
+	       void *arg, u64 *server_epoch);
+
+/* ---- helpers shared by the programs ---- */
+
+/* "HOST:PORT" / "[V6]:PORT" -> sockaddr; resolves names */
+struct sockaddr_storage;
+int vdc_parse_addr(const char *s, struct sockaddr_storage *ss,
+		   unsigned int *len);
+int vdc_addr_to_wire(const struct sockaddr_storage *ss,
+		     struct vdifs_addr *w);
+/* "1.2.3.4:5" or "[::1]:5" into buf */
+void vdc_addr_format(const struct vdifs_addr *w, char *buf, size_t cap);
+
+/* the HMAC of the handshake: label is "vdifs-c" or "vdifs-s" */
+void vdc_auth_mac(const u8 *key, size_t key_len, const char *label,
+		  const u8 *nonce_a, const u8 *nonce_b, u8 *mac);
+/* key from hex, a file of hex, for configs and --key; -EINVAL if bad */
+int vdc_key_parse_hex(const char *hex, u8 *key, size_t cap, size_t *len);
+
+#endif /* _VDIFS_CLIENT_H */

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vdifs-mds: private declarations, one section per source file.
+ *
+ * Threading: one thread per connection (connections are few and long
+ * lived: clients, data servers, tools).  Persistent state is in LMDB:
+ * readers run in parallel, writers are serialised by LMDB's own write
+ * lock, and every mutation is one write transaction committed (fsync'd)
+ * before its reply is sent.  Membership liveness (last heartbeat times)
+ * is volatile and lives in struct mds under mds->lock.
+ */
+#ifndef _VDIFS_MDS_H
+#define _VDIFS_MDS_H
+
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include "vdifs_client.h"
+#include "log.h"
+
+#define MDS_DEFAULT_LISTEN	"127.0.0.1:7400"
+#define MDS_DEFAULT_DATA	"vdifs-mds-data"
+#define MDS_MAX_DS		1024
+#define MDS_MAX_SESSIONS	4096
+#define MDS_KEY_MAX		64
+
+/* ---- main.c: configuration ---- */
+
+struct mds_config {
+	char listen[300];
+	char data[4096];
+	char port_file[4096];
+	u8 key[MDS_KEY_MAX];
+	size_t key_len;			/* 0: no authentication */
+	u32 heartbeat_ms;		/* told to data servers and clients */
+	u32 lease_ms;			/* unheard this long: down */
+	u64 map_size;			/* LMDB map size, bytes */
+	u8 default_replicas;		/* for volumes created without one */
+	int log_level;
+};
+
+/* ---- db.c: persistent state ---- */
+
+/*
+ * The inode record.  attr is kept in wire (little-endian) form so a
+ * GETATTR is a copy; the rest is server-only.
+ */
+struct mds_inode {
+	struct vdifs_attr attr;
+	__le64 parent;		/* directories: the one parent; root: itself */
+	__le64 next_cookie;	/* directories: last readdir cookie given */
+	__le64 nchunks;		/* regular files: chunk records allocated */
+	__le64 pad;
+};
+
+struct mds_dirent {
+	__le64 ino;
+	__le64 cookie;
+	u8 type;		/* DT_* */
+	u8 pad[7];
+};
+
+struct mds_vol {
+	__le32 vol;
+	__le32 pad;
+	__le64 root;
+	__le64 inodes;
+	__le64 bytes;
+	struct vdifs_layout_params params;
+	char name[72];		/* NUL-terminated */
+};
+
+struct mds_ds_rec {
+	__le32 ds_id;
+	__le32 pad;
+	struct vdifs_addr addr;
+	__le64 capacity;
+	__le64 used;
+	__le64 chunks;		/* chunk replicas placed on it */
+};
+
+struct mds_session_rec {
+	__le64 session;
+	__le32 vol;
+	__le16 name_len;
+	__le16 pad;
+	char name[VDIFS_HOSTNAME_MAX + 1];
+};
+
+/*
+ * The named databases.  Keys are big-endian so that LMDB's byte order is
+ * numeric order (readdir by cookie, volumes by id, chunks by index).
+ */
+struct mds_db {
+	MDB_env *env;
+	MDB_dbi meta;		/* counters: "next_ino", "next_vol", ... */
+	MDB_dbi vols;		/* be32 vol -> struct mds_vol */
+	MDB_dbi volnames;	/* name -> be32 vol */
+	MDB_dbi inodes;		/* be32 vol, be64 ino -> struct mds_inode */
+	MDB_dbi dirents;	/* be32 vol, be64 dir, name -> mds_dirent */
+	MDB_dbi cookies;	/* be32 vol, be64 dir, be64 cookie -> name */
+	MDB_dbi xattrs;		/* be32 vol, be64 ino, name -> value */
+	MDB_dbi symlinks;	/* be32 vol, be64 ino -> target */
+	MDB_dbi chunks;		/* be32 vol, be64 ino, be64 idx -> vdifs_chunk */
+	MDB_dbi gc;		/* be64 chunk id -> vdifs_chunk: to be freed */
+	MDB_dbi dservers;	/* be32 ds id -> struct mds_ds_rec */
+	MDB_dbi sessions;	/* be64 session -> struct mds_session_rec */
+};
+
+int db_open(struct mds_db *db, const char *dir, u64 map_size);
+void db_close(struct mds_db *db);
+int db_err(int mdb_rc);		/* LMDB code -> -errno */
+int db_counter_next(MDB_txn *t, struct mds_db *db, const char *name,
+		    u64 *val);
+int db_get(MDB_txn *t, MDB_dbi dbi, const void *k, size_t kl, void *v,
+	   size_t vl);
+int db_put(MDB_txn *t, MDB_dbi dbi, const void *k, size_t kl, const void *v,
+	   size_t vl, unsigned int flags);
+int db_del(MDB_txn *t, MDB_dbi dbi, const void *k, size_t kl);
+/* delete every key starting with prefix; calls fn on each value first */
+int db_del_prefix(MDB_txn *t, MDB_dbi dbi, const void *prefix, size_t pl,
+		  int (*fn)(MDB_txn *t, const MDB_val *k, const MDB_val *v,
+			    void *arg), void *arg);
+
+/* key builders; buf must hold MDS_KEY_BUF bytes */
+#define MDS_KEY_BUF (12 + 8 + VDIFS_NAME_MAX + 1)
+size_t key_ino(u8 *buf, u32 vol, u64 ino);
+size_t key_name(u8 *buf, u32 vol, u64 ino, const u8 *name, u32 len);
+size_t key_u64(u8 *buf, u32 vol, u64 ino, u64 v);
+void put_be32(u8 *p, u32 v);
+void put_be64(u8 *p, u64 v);
+u64 get_be64(const u8 *p);
+u32 get_be32(const u8 *p);
+
+/* ---- member.c: data servers and sessions (volatile liveness) ---- */
+
+struct mds_ds {
+	struct mds_ds_rec rec;
+	long long last_seen_ms;		/* monotonic; 0: not heard since start */
+	u32 pending;			/* chunks placed since its last report */
+	bool used;
+};
+
+struct mds_sess {
+	struct mds_session_rec rec;
+	long long last_seen_ms;
+	bool used;
+};
+
+/* ---- the server ---- */
+
+struct mds {
+	struct mds_config cfg;
+	struct mds_db db;
+	u64 epoch;			/* changes at every start */
+	/* protects ds[], sess[]; never held across an LMDB write txn begin */
+	pthread_mutex_t lock;
+	struct mds_ds ds[MDS_MAX_DS];
+	struct mds_sess sess[MDS_MAX_SESSIONS];
+};
+
+long long mds_now_ms(void);
+s64 mds_now_ns(void);
+
+/* reply under construction: fixed part, then an optional tail */
+struct mds_reply {
+	u8 fixed[128];
+	u32 flen;
+	u8 *tail;
+	u32 tlen;
+	u32 tcap;
+};
+
+int reply_tail_reserve(struct mds_reply *r, u32 cap);
+
+/* per-connection state, owned by the connection's thread */
+struct mds_conn {
+	int fd;
+	char peer[64];
+	bool hello;		/* HELLO done */
+	bool authed;		/* AUTH done, or no key configured */
+	u32 role;
+	u8 cnonce[VDIFS_NONCE_LEN];
+	u8 snonce[VDIFS_NONCE_LEN];
+};
+
+/*
+ * A request handler.  t is a read or write transaction as the op table
+ * says (NULL for none); a write transaction is committed by the caller
+ * when the handler returns 0 and aborted otherwise, so a handler never
+ * leaves half a change behind.  May sleep.
+ */
+typedef int (*mds_handler_t)(struct mds *m, struct mds_conn *c, MDB_txn *t,
+			     const struct wire_body *b, struct mds_reply *r);
+
+enum { MDS_TXN_NONE, MDS_TXN_READ, MDS_TXN_WRITE };
+
+struct mds_op {
+	mds_handler_t fn;
+	u8 txn;			/* MDS_TXN_* */
+};
+
+/* ns.c: namespace, volumes, layouts */
+extern const struct mds_op ns_ops[VDIFS_OP_MAX];
+int ns_check_params(const struct vdifs_layout_params *p, bool allow_zero);
+
+/* member.c: data servers, sessions, status */
+extern const struct mds_op member_ops[VDIFS_OP_MAX];
+int member_load(struct mds *m);
+bool member_vol_busy(struct mds *m, u32 vol);
+/* choose n distinct up data servers for a new chunk, counting it on them */
+int member_place(struct mds *m, MDB_txn *t, unsigned int n, u32 *out);
+u64 member_free_bytes(struct mds *m, u64 *total);
+
+#endif /* _VDIFS_MDS_H */

@@ -1,0 +1,464 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vdifs-mds membership: data servers and client sessions.
+ *
+ * Registrations are persistent (LMDB) so that a restarted MDS knows its
+ * data servers and the sessions recovery will need; liveness is volatile:
+ * a member is up while its last heartbeat is younger than the lease.
+ * After an MDS restart every data server is down until it registers or
+ * heartbeats again, and every session gets one lease of grace to come
+ * back.
+ *
+ * Placement (member_place): the replicas of a new chunk go to distinct
+ * up data servers.  Each is drawn at random with a weight equal to its
+ * free space divided by (1 + chunk replicas already placed on it since it
+ * last reported), so that chunks spread over servers, fuller servers get
+ * fewer, and a burst of allocations between two heartbeats does not pile
+ * onto the server that looked emptiest.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include "mds.h"
+
+static bool ds_up(struct mds *m, const struct mds_ds *d, long long now)
+{
+	return d->used && d->last_seen_ms &&
+	       now - d->last_seen_ms <= (long long)m->cfg.lease_ms;
+}
+
+static bool sess_up(struct mds *m, const struct mds_sess *s, long long now)
+{
+	return s->used && now - s->last_seen_ms <= (long long)m->cfg.lease_ms;
+}
+
+static struct mds_ds *ds_find(struct mds *m, u32 id)
+{
+	size_t i;
+
+	for (i = 0; i < MDS_MAX_DS; i++)
+		if (m->ds[i].used && le32_to_cpu(m->ds[i].rec.ds_id) == id)
+			return &m->ds[i];
+	return NULL;
+}
+
+static struct mds_sess *sess_find(struct mds *m, u64 id)
+{
+	size_t i;
+
+	for (i = 0; i < MDS_MAX_SESSIONS; i++)
+		if (m->sess[i].used &&
+		    le64_to_cpu(m->sess[i].rec.session) == id)
+			return &m->sess[i];
+	return NULL;
+}
+
+int member_load(struct mds *m)
+{
+	MDB_txn *t;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t nds = 0, ns = 0;
+	long long now = mds_now_ms();
+	int rc;
+
+	rc = mdb_txn_begin(m->db.env, NULL, MDB_RDONLY, &t);
+	if (rc)
+		return db_err(rc);
+	rc = mdb_cursor_open(t, m->db.dservers, &cur);
+	if (rc)
+		goto out_txn;
+	while (!mdb_cursor_get(cur, &k, &v, MDB_NEXT) && nds < MDS_MAX_DS) {
+		if (v.mv_size != sizeof(struct mds_ds_rec))
+			continue;
+		memcpy(&m->ds[nds].rec, v.mv_data, v.mv_size);
+		m->ds[nds].used = true;
+		m->ds[nds].last_seen_ms = 0;
+		nds++;
+	}
+	mdb_cursor_close(cur);
+	rc = mdb_cursor_open(t, m->db.sessions, &cur);
+	if (rc)
+		goto out_txn;
+	while (!mdb_cursor_get(cur, &k, &v, MDB_NEXT) && ns < MDS_MAX_SESSIONS) {
+		if (v.mv_size != sizeof(struct mds_session_rec))
+			continue;
+		memcpy(&m->sess[ns].rec, v.mv_data, v.mv_size);
+		m->sess[ns].used = true;
+		m->sess[ns].last_seen_ms = now;
+		ns++;
+	}
+	mdb_cursor_close(cur);
+	log_info("loaded %zu data servers, %zu sessions", nds, ns);
+out_txn:
+	mdb_txn_abort(t);
+	return db_err(rc);
+}
+
+bool member_vol_busy(struct mds *m, u32 vol)
+{
+	long long now = mds_now_ms();
+	bool busy = false;
+	size_t i;
+
+	pthread_mutex_lock(&m->lock);
+	for (i = 0; i < MDS_MAX_SESSIONS && !busy; i++)
+		busy = sess_up(m, &m->sess[i], now) &&
+		       le32_to_cpu(m->sess[i].rec.vol) == vol;
+	pthread_mutex_unlock(&m->lock);
+	return busy;
+}
+
+u64 member_free_bytes(struct mds *m, u64 *total)
+{
+	long long now = mds_now_ms();
+	u64 free = 0, tot = 0;
+	size_t i;
+
+	pthread_mutex_lock(&m->lock);
+	for (i = 0; i < MDS_MAX_DS; i++) {
+		const struct mds_ds *d = &m->ds[i];
+		u64 cap = le64_to_cpu(d->rec.capacity);
+		u64 used = le64_to_cpu(d->rec.used);
+
+		if (!ds_up(m, d, now))
+			continue;
+		tot += cap;
+		free += used < cap ? cap - used : 0;
+	}
+	pthread_mutex_unlock(&m->lock);
+	*total = tot;
+	return free;
+}
+
+static u64 rand64(void)
+{
+	u64 r = 0;
+
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		r = (u64)random() << 32 | (u64)random();
+	return r;
+}
+
+int member_place(struct mds *m, MDB_txn *t, unsigned int n, u32 *out)
+{
+	long long now = mds_now_ms();
+	u64 weight[MDS_MAX_DS], sum = 0;
+	struct mds_ds *pick[VDIFS_MAX_REPLICAS];
+	struct mds_ds_rec recs[VDIFS_MAX_REPLICAS];
+	unsigned int j;
+	size_t i;
+	int ret = 0;
+
+	if (n < 1 || n > VDIFS_MAX_REPLICAS)
+		return -EINVAL;
+	pthread_mutex_lock(&m->lock);
+	for (i = 0; i < MDS_MAX_DS; i++) {
+		const struct mds_ds *d = &m->ds[i];
+		u64 cap = le64_to_cpu(d->rec.capacity);
+		u64 used = le64_to_cpu(d->rec.used);
+
+		weight[i] = 0;
+		if (!ds_up(m, d, now) || used >= cap)
+			continue;
+		/* MiB of free space, at least 1, over pending placements */
+		weight[i] = (((cap - used) >> 20) + 1) / (1 + d->pending);
+		if (!weight[i])
+			weight[i] = 1;
+		sum += weight[i];
+	}
+	for (j = 0; j < n; j++) {
+		u64 x;
+
+		if (!sum) {
+			ret = -ENOSPC;
+			goto out_unlock;
+		}
+		x = rand64() % sum;
+		for (i = 0; i < MDS_MAX_DS; i++) {
+			if (x < weight[i])
+				break;
+			x -= weight[i];
+		}
+		pick[j] = &m->ds[i];
+		out[j] = le32_to_cpu(m->ds[i].rec.ds_id);
+		sum -= weight[i];
+		weight[i] = 0;	/* distinct servers for one chunk */
+	}
+	for (j = 0; j < n; j++) {
+		pick[j]->rec.chunks =
+			cpu_to_le64(le64_to_cpu(pick[j]->rec.chunks) + 1);
+		pick[j]->pending++;
+		recs[j] = pick[j]->rec;
+	}
+out_unlock:
+	pthread_mutex_unlock(&m->lock);
+	if (!ret) {
+		for (j = 0; j < n && !ret; j++) {
+			u8 k[4];
+
+			put_be32(k, out[j]);
+			ret = db_put(t, m->db.dservers, k, 4, &recs[j],
+				     sizeof(recs[j]), 0);
+		}
+	}
+	return ret;
+}
+
+static int op_ds_register(struct mds *m, struct mds_conn *c, MDB_txn *t,
+			  const struct wire_body *b, struct mds_reply *r)
+{
+	const struct vdifs_ds_register_req *q = b->fixed;
+	struct vdifs_ds_register_rep *rep = (void *)r->fixed;
+	u32 id = le32_to_cpu(q->ds_id);
+	struct mds_ds *d;
+	struct mds_ds_rec rec;
+	u64 next;
+	u8 k[4];
+	size_t i;
+	int ret;
+
+	if (q->addr.family != VDIFS_AF_INET && q->addr.family != VDIFS_AF_INET6)
+		return -EINVAL;
+	if (!q->addr.port)
+		return -EINVAL;
+	if (!id) {
+		ret = db_counter_next(t, &m->db, "next_ds", &next);
+		if (ret)
+			return ret;
+		if (next > 0xffffffffull)
+			return -ENOSPC;
+		id = (u32)next;
+	} else {
+		/* keep the counter past ids that servers bring with them */
+		ret = db_get(t, m->db.meta, "next_ds", 7, &next, sizeof(next));
+		if (ret == -ENOENT || (ret >= 0 && next < id)) {
+			next = id;
+			ret = db_put(t, m->db.meta, "next_ds", 7, &next,
+				     sizeof(next), 0);
+		}
+		if (ret < 0)
+			return ret;
+	}
+	pthread_mutex_lock(&m->lock);
+	d = ds_find(m, id);
+	for (i = 0; !d && i < MDS_MAX_DS; i++) {
+		if (!m->ds[i].used) {
+			d = &m->ds[i];
+			memset(d, 0, sizeof(*d));
+			d->used = true;
+		}
+	}
+	if (d) {
+		d->rec.ds_id = cpu_to_le32(id);
+		d->rec.addr = q->addr;
+		d->rec.capacity = q->capacity;
+		d->rec.used = q->used;
+		d->last_seen_ms = mds_now_ms();
+		rec = d->rec;
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (!d)
+		return -ENOSPC;
+	put_be32(k, id);
+	ret = db_put(t, m->db.dservers, k, 4, &rec, sizeof(rec), 0);
+	if (ret)
+		return ret;
+	{
+		char a[80];
+
+		vdc_addr_format(&q->addr, a, sizeof(a));
+		log_info("data server %u registered at %s", id, a);
+	}
+	memset(rep, 0, sizeof(*rep));
+	rep->ds_id = cpu_to_le32(id);
+	rep->heartbeat_ms = cpu_to_le32(m->cfg.heartbeat_ms);
+	rep->lease_ms = cpu_to_le32(m->cfg.lease_ms);
+	r->flen = sizeof(*rep);
+	return 0;
+}
+
+static int op_ds_heartbeat(struct mds *m, struct mds_conn *c, MDB_txn *t,
+			   const struct wire_body *b, struct mds_reply *r)
+{
+	const struct vdifs_ds_heartbeat_req *q = b->fixed;
+	struct mds_ds *d;
+	int ret = 0;
+
+	pthread_mutex_lock(&m->lock);
+	d = ds_find(m, le32_to_cpu(q->ds_id));
+	if (d) {
+		d->rec.capacity = q->capacity;
+		d->rec.used = q->used;
+		d->last_seen_ms = mds_now_ms();
+		d->pending = 0;	/* used now counts what was placed */
+	} else {
+		ret = -ENOENT;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return ret;
+}
+
+static int op_session_open(struct mds *m, struct mds_conn *c, MDB_txn *t,
+			   const struct wire_body *b, struct mds_reply *r)
+{
+	const struct vdifs_session_open_req *q = b->fixed;
+	struct vdifs_session_rep *rep = (void *)r->fixed;
+	struct mds_session_rec rec = { 0 };
+	struct mds_sess *s = NULL;
+	u32 vol = le32_to_cpu(q->vol);
+	u64 id;
+	u8 k[8];
+	size_t i;
+	int ret;
+
+	if (vol) {
+		put_be32(k, vol);
+		ret = db_get(t, m->db.vols, k, 4, NULL, 0);
+		if (ret < 0)
+			return ret;
+	}
+	ret = db_counter_next(t, &m->db, "next_session", &id);
+	if (ret)
+		return ret;
+	rec.session = cpu_to_le64(id);
+	rec.vol = q->vol;
+	rec.name_len = cpu_to_le16((u16)b->tail_len[0]);
+	memcpy(rec.name, b->tail[0], b->tail_len[0]);
+	put_be64(k, id);
+	ret = db_put(t, m->db.sessions, k, 8, &rec, sizeof(rec), 0);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&m->lock);
+	for (i = 0; i < MDS_MAX_SESSIONS; i++) {
+		if (!m->sess[i].used) {
+			s = &m->sess[i];
+			s->used = true;
+			s->rec = rec;
+			s->last_seen_ms = mds_now_ms();
+			break;
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (!s)
+		return -EUSERS;
+	memset(rep, 0, sizeof(*rep));
+	rep->session = cpu_to_le64(id);
+	rep->heartbeat_ms = cpu_to_le32(m->cfg.heartbeat_ms);
+	rep->lease_ms = cpu_to_le32(m->cfg.lease_ms);
+	r->flen = sizeof(*rep);
+	return 0;
+}
+
+static int op_session_heartbeat(struct mds *m, struct mds_conn *c,
+				MDB_txn *t, const struct wire_body *b,
+				struct mds_reply *r)
+{
+	const struct vdifs_session_req *q = b->fixed;
+	struct mds_sess *s;
+	int ret = 0;
+
+	pthread_mutex_lock(&m->lock);
+	s = sess_find(m, le64_to_cpu(q->session));
+	if (s)
+		s->last_seen_ms = mds_now_ms();
+	else
+		ret = -ENOENT;
+	pthread_mutex_unlock(&m->lock);
+	return ret;
+}
+
+static int op_session_close(struct mds *m, struct mds_conn *c, MDB_txn *t,
+			    const struct wire_body *b, struct mds_reply *r)
+{
+	const struct vdifs_session_req *q = b->fixed;
+	u64 id = le64_to_cpu(q->session);
+	struct mds_sess *s;
+	u8 k[8];
+	int ret;
+
+	put_be64(k, id);
+	ret = db_del(t, m->db.sessions, k, 8);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&m->lock);
+	s = sess_find(m, id);
+	if (s)
+		s->used = false;
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
+static int op_status(struct mds *m, struct mds_conn *c, MDB_txn *t,
+		     const struct wire_body *b, struct mds_reply *r)
+{
+	struct vdifs_status_rep *sr = (void *)r->fixed;
+	long long now = mds_now_ms();
+	u32 nds = 0, nsess = 0;
+	size_t i;
+	int ret, n;
+
+	ret = reply_tail_reserve(r, VDIFS_BODY_MAX - sizeof(*sr));
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&m->lock);
+	for (i = 0; i < MDS_MAX_DS; i++) {
+		const struct mds_ds *d = &m->ds[i];
+		struct vdifs_ds_status st = { 0 };
+
+		if (!d->used)
+			continue;
+		st.ds_id = d->rec.ds_id;
+		st.state = ds_up(m, d, now) ? VDIFS_STATE_UP : VDIFS_STATE_DOWN;
+		st.addr = d->rec.addr;
+		st.capacity = d->rec.capacity;
+		st.used = d->rec.used;
+		st.chunks = d->rec.chunks;
+		st.last_seen_ms = cpu_to_le64(d->last_seen_ms ?
+					      (u64)(now - d->last_seen_ms) :
+					      UINT64_MAX);
+		n = wire_rec_put(r->tail + r->tlen, r->tcap - r->tlen, &st,
+				 sizeof(st), NULL, 0);
+		if (n < 0)
+			break;
+		r->tlen += (u32)n;
+		nds++;
+	}
+	for (i = 0; i < MDS_MAX_SESSIONS; i++) {
+		const struct mds_sess *s = &m->sess[i];
+		struct vdifs_session_status st = { 0 };
+
+		if (!s->used)
+			continue;
+		st.session = s->rec.session;
+		st.vol = s->rec.vol;
+		st.state = sess_up(m, s, now) ? VDIFS_STATE_UP :
+						VDIFS_STATE_DOWN;
+		st.name_len = s->rec.name_len;
+		st.last_seen_ms = cpu_to_le64((u64)(now - s->last_seen_ms));
+		n = wire_rec_put(r->tail + r->tlen, r->tcap - r->tlen, &st,
+				 sizeof(st), s->rec.name,
+				 le16_to_cpu(s->rec.name_len));
+		if (n < 0)
+			break;
+		r->tlen += (u32)n;
+		nsess++;
+	}
+	pthread_mutex_unlock(&m->lock);
+	memset(sr, 0, sizeof(*sr));
+	sr->nds = cpu_to_le32(nds);
+	sr->nsess = cpu_to_le32(nsess);
+	sr->server_epoch = cpu_to_le64(m->epoch);
+	r->flen = sizeof(*sr);
+	return 0;
+}
+
+const struct mds_op member_ops[VDIFS_OP_MAX] = {
+	[VDIFS_OP_DS_REGISTER] = { op_ds_register, MDS_TXN_WRITE },
+	[VDIFS_OP_DS_HEARTBEAT] = { op_ds_heartbeat, MDS_TXN_NONE },
+	[VDIFS_OP_SESSION_OPEN] = { op_session_open, MDS_TXN_WRITE },
+	[VDIFS_OP_SESSION_HEARTBEAT] = { op_session_heartbeat, MDS_TXN_NONE },
+	[VDIFS_OP_SESSION_CLOSE] = { op_session_close, MDS_TXN_WRITE },
+	[VDIFS_OP_STATUS] = { op_status, MDS_TXN_NONE },
+};

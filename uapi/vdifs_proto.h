@@ -1,0 +1,575 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
+/*
+ * vdifs wire protocol and ioctl interface, shared by the kernel client
+ * (kmod/), the servers (servers/) and the tools (tools/).
+ *
+ * Rules (never break them; add instead):
+ *  - every field is fixed width and little-endian on the wire;
+ *  - every struct has explicit padding, its size is asserted below and is a
+ *    multiple of 8 so that a body that starts 8-aligned stays aligned;
+ *  - opcodes are numbered explicitly and a number is never reused: a retired
+ *    opcode stays in the enum with a RETIRED_ prefix;
+ *  - a peer that sees an unknown opcode answers -EOPNOTSUPP, never guesses;
+ *  - new fields go into new opcodes or behind feature bits from HELLO.
+ *
+ * Changelog
+ *   v1 (2026-11): first protocol.  HELLO/AUTH handshake, volumes, the POSIX
+ *                 namespace, user xattrs, chunk layouts, data-server
+ *                 membership and client sessions.
+ *
+ * Framing: every message is a struct vdifs_msg_hdr followed by body_len
+ * bytes of body.  A body is the opcode's fixed struct followed by at most
+ * two variable "tails" whose lengths are fields of the fixed struct (names,
+ * link targets, xattr values), or by a run of 8-aligned records (directory
+ * entries, volumes, chunk maps, status).  Documentation/protocol.rst has the
+ * full description; kmod/wire.c is the one codec.
+ */
+#ifndef _UAPI_VDIFS_PROTO_H
+#define _UAPI_VDIFS_PROTO_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define VDIFS_PROTO_MAGIC	0x53464456u	/* "VDFS" as LE bytes */
+#define VDIFS_PROTO_VERSION	1u
+#define VDIFS_PROTO_VERSION_MIN	1u
+
+/* Hard limits.  A decoder checks each against its field before using it. */
+#define VDIFS_NAME_MAX		255u	/* one path component */
+#define VDIFS_SYMLINK_MAX	4095u	/* link target, no NUL */
+#define VDIFS_XATTR_NAME_MAX	255u
+#define VDIFS_XATTR_SIZE_MAX	65536u
+#define VDIFS_XATTR_LIST_MAX	65536u
+#define VDIFS_HOSTNAME_MAX	255u
+#define VDIFS_IO_MAX		(1u << 20)	/* data bytes in one message */
+#define VDIFS_BODY_MAX		(VDIFS_IO_MAX + 4096u)
+#define VDIFS_MAX_REPLICAS	4u
+#define VDIFS_LAYOUT_MAX	256u	/* chunks in one LAYOUT_GET reply */
+#define VDIFS_LIST_MAX_BYTES	65536u	/* readdir/list reply budget */
+#define VDIFS_NONCE_LEN		32u
+#define VDIFS_MAC_LEN		32u	/* HMAC-SHA256 */
+
+#define VDIFS_CHUNK_MIN		(64u << 10)
+#define VDIFS_CHUNK_MAX		(1u << 30)
+#define VDIFS_CHUNK_DEFAULT	(64u << 20)
+#define VDIFS_EXTENT_MIN	(4u << 10)
+#define VDIFS_EXTENT_MAX	(1u << 20)
+#define VDIFS_EXTENT_DEFAULT	(64u << 10)
+#define VDIFS_EXTENT_ADAPTIVE	0u	/* extent size chosen from the workload */
+
+/* ---- framing -------------------------------------------------------- */
+
+/* vdifs_msg_hdr.flags */
+#define VDIFS_MSG_REPLY		(1u << 0)
+
+struct vdifs_msg_hdr {
+	__le32 magic;		/* VDIFS_PROTO_MAGIC */
+	__le16 opcode;		/* enum vdifs_op */
+	__le16 flags;		/* VDIFS_MSG_* */
+	__le64 req_id;		/* chosen by the requester, echoed in the reply */
+	__le32 body_len;	/* bytes after this header, <= VDIFS_BODY_MAX */
+	__le32 body_crc;	/* crc32c of the body (0 for an empty body) */
+	__le32 status;		/* reply: 0 or a negative errno, as s32 */
+	__le32 hdr_crc;		/* crc32c of the 28 bytes before this field */
+};
+
+enum vdifs_op {
+	VDIFS_OP_HELLO			= 1,
+	VDIFS_OP_AUTH			= 2,
+
+	VDIFS_OP_VOL_CREATE		= 10,
+	VDIFS_OP_VOL_DELETE		= 11,
+	VDIFS_OP_VOL_LIST		= 12,
+	VDIFS_OP_VOL_OPEN		= 13,
+	VDIFS_OP_STATFS			= 14,
+
+	VDIFS_OP_LOOKUP			= 20,
+	VDIFS_OP_GETATTR		= 21,
+	VDIFS_OP_SETATTR		= 22,
+	VDIFS_OP_CREATE			= 23,
+	VDIFS_OP_MKDIR			= 24,
+	VDIFS_OP_MKNOD			= 25,
+	VDIFS_OP_UNLINK			= 26,
+	VDIFS_OP_RMDIR			= 27,
+	VDIFS_OP_RENAME			= 28,
+	VDIFS_OP_LINK			= 29,
+	VDIFS_OP_SYMLINK		= 30,
+	VDIFS_OP_READLINK		= 31,
+	VDIFS_OP_READDIR		= 32,
+	VDIFS_OP_SETXATTR		= 33,
+	VDIFS_OP_GETXATTR		= 34,
+	VDIFS_OP_LISTXATTR		= 35,
+	VDIFS_OP_REMOVEXATTR		= 36,
+
+	VDIFS_OP_LAYOUT_SET		= 40,
+	VDIFS_OP_LAYOUT_GET		= 41,
+
+	VDIFS_OP_DS_REGISTER		= 50,
+	VDIFS_OP_DS_HEARTBEAT		= 51,
+	VDIFS_OP_SESSION_OPEN		= 52,
+	VDIFS_OP_SESSION_HEARTBEAT	= 53,
+	VDIFS_OP_SESSION_CLOSE		= 54,
+	VDIFS_OP_STATUS			= 55,
+
+	VDIFS_OP_MAX			= 64	/* table bound, not an opcode */
+};
+
+/* ---- handshake -------------------------------------------------------- */
+
+/* HELLO roles */
+#define VDIFS_ROLE_CLIENT	1u	/* kernel client or library */
+#define VDIFS_ROLE_DS		2u	/* data server */
+#define VDIFS_ROLE_TOOL		3u	/* administration */
+
+/* feature bits, negotiated as the AND of both sides */
+#define VDIFS_FEAT_AUTH_HMAC	(1ull << 0)
+#define VDIFS_FEAT_ALL		(VDIFS_FEAT_AUTH_HMAC)
+
+/*
+ * Authentication: the server's HELLO reply says whether it requires
+ * AUTH.  The client then proves knowledge of the shared key with
+ * mac = HMAC-SHA256(key, "vdifs-c" | client_nonce | server_nonce) and the
+ * server answers with HMAC-SHA256(key, "vdifs-s" | server_nonce |
+ * client_nonce) so that the client authenticates the server too.  Until
+ * AUTH succeeds a server that requires it answers -EACCES to everything
+ * but HELLO and AUTH.
+ */
+struct vdifs_hello_req {
+	__le32 version_min;
+	__le32 version_max;
+	__le64 features;
+	__u8   nonce[VDIFS_NONCE_LEN];
+	__le32 role;		/* VDIFS_ROLE_* */
+	__le16 name_len;	/* tail: peer's host name, <= VDIFS_HOSTNAME_MAX */
+	__le16 pad;
+};
+
+struct vdifs_hello_rep {
+	__le32 version;		/* chosen version */
+	__le32 auth_required;	/* 1: send AUTH before anything else */
+	__le64 features;	/* agreed features */
+	__u8   nonce[VDIFS_NONCE_LEN];
+	__le64 server_epoch;	/* changes at every server start */
+};
+
+struct vdifs_auth_req {
+	__u8 mac[VDIFS_MAC_LEN];
+};
+
+struct vdifs_auth_rep {
+	__u8 mac[VDIFS_MAC_LEN];
+};
+
+/* ---- volumes ---------------------------------------------------------- */
+
+/* replication modes */
+#define VDIFS_REPL_SYNC		0u
+#define VDIFS_REPL_ASYNC	1u
+
+/*
+ * Layout parameters.  0 in a request field means "inherit": from the
+ * volume when creating a volume's root, from the parent directory when
+ * creating a child.
+ */
+struct vdifs_layout_params {
+	__le32 chunk_size;	/* power of two, VDIFS_CHUNK_MIN..MAX */
+	__le32 extent_size;	/* power of two, EXTENT_MIN..MAX, or ADAPTIVE */
+	__u8   replicas;	/* 1..VDIFS_MAX_REPLICAS */
+	__u8   repl_mode;	/* VDIFS_REPL_* */
+	__le16 pad0;
+	__le32 pad1;
+};
+
+struct vdifs_vol_create_req {
+	struct vdifs_layout_params params;
+	__le16 name_len;	/* tail: volume name */
+	__le16 pad0;
+	__le32 pad1;
+};
+
+/* VOL_DELETE and VOL_OPEN: the volume name as the tail */
+struct vdifs_vol_name_req {
+	__le16 name_len;
+	__le16 pad0;
+	__le32 pad1;
+};
+
+/* one volume, reply of VOL_CREATE / VOL_OPEN, and a VOL_LIST record */
+struct vdifs_vol_info {
+	__le32 vol;
+	__le16 name_len;	/* name follows, record padded to 8 */
+	__le16 pad0;
+	__le64 root_ino;
+	__le64 inodes;
+	__le64 bytes;		/* logical bytes of all files */
+	struct vdifs_layout_params params;
+};
+
+struct vdifs_vol_list_req {
+	__le32 after_vol;	/* 0 to start; else the last vol seen */
+	__le32 max_bytes;	/* reply budget, <= VDIFS_LIST_MAX_BYTES */
+};
+
+/* reply of VOL_LIST, READDIR: count records follow */
+struct vdifs_list_rep {
+	__le32 count;
+	__le32 eof;		/* 1: nothing after the last record */
+};
+
+struct vdifs_statfs_rep {
+	__le64 bytes_total;
+	__le64 bytes_free;
+	__le64 files;
+	__le64 files_free;
+	__le32 bsize;
+	__le32 namemax;
+};
+
+/* ---- namespace -------------------------------------------------------- */
+
+/* file types in vdifs_dirent.type: the DT_* values */
+
+struct vdifs_attr {
+	__le64 ino;
+	__le64 size;
+	__le64 blocks;		/* 512-byte units allocated */
+	__le64 atime_ns;	/* s64 nanoseconds since the epoch */
+	__le64 mtime_ns;
+	__le64 ctime_ns;
+	__le64 change;		/* bumped by every change to the inode */
+	__le32 mode;
+	__le32 uid;
+	__le32 gid;
+	__le32 nlink;
+	__le32 rdev;		/* new_encode_dev() */
+	__le32 gen;		/* generation: (ino, gen) never repeats */
+	struct vdifs_layout_params params;
+};
+
+/* GETATTR, READLINK, LISTXATTR, STATFS (ino ignored) */
+struct vdifs_ino_req {
+	__le32 vol;
+	__le32 pad;
+	__le64 ino;
+};
+
+/* LOOKUP, UNLINK, RMDIR: name tail */
+struct vdifs_name_req {
+	__le32 vol;
+	__le16 name_len;
+	__le16 pad;
+	__le64 parent;
+};
+
+/* vdifs_create_req.flags */
+#define VDIFS_CREATE_EXCL	(1u << 0)
+
+/* CREATE, MKDIR, MKNOD: name tail */
+struct vdifs_create_req {
+	__le32 vol;
+	__le16 name_len;
+	__le16 flags;		/* VDIFS_CREATE_* */
+	__le64 parent;
+	__le32 mode;		/* type bits must match the opcode */
+	__le32 uid;
+	__le32 gid;
+	__le32 rdev;
+	struct vdifs_layout_params params;	/* 0 = inherit */
+};
+
+/* reply of LOOKUP, GETATTR, SETATTR, CREATE, MKDIR, MKNOD, LINK, SYMLINK */
+struct vdifs_attr_rep {
+	struct vdifs_attr attr;
+};
+
+/* reply of UNLINK, RMDIR, RENAME: the directories' new attributes */
+struct vdifs_dirop_rep {
+	__le64 ino;		/* inode unlinked / renamed */
+	__le32 nlink;		/* its link count after the operation */
+	__le32 pad;
+};
+
+struct vdifs_symlink_req {
+	__le32 vol;
+	__le16 name_len;	/* tail 1 */
+	__le16 target_len;	/* tail 2 */
+	__le64 parent;
+	__le32 uid;
+	__le32 gid;
+};
+
+struct vdifs_link_req {
+	__le32 vol;
+	__le16 name_len;
+	__le16 pad;
+	__le64 ino;
+	__le64 newparent;
+};
+
+/* rename flags: the RENAME_* values of renameat2(2) */
+#define VDIFS_RENAME_NOREPLACE	(1u << 0)
+#define VDIFS_RENAME_EXCHANGE	(1u << 1)
+
+struct vdifs_rename_req {
+	__le32 vol;
+	__le32 flags;
+	__le64 olddir;
+	__le64 newdir;
+	__le16 oldname_len;	/* tail 1 */
+	__le16 newname_len;	/* tail 2 */
+	__le32 pad;
+};
+
+/* vdifs_setattr_req.valid */
+#define VDIFS_SETATTR_MODE	(1u << 0)
+#define VDIFS_SETATTR_UID	(1u << 1)
+#define VDIFS_SETATTR_GID	(1u << 2)
+#define VDIFS_SETATTR_SIZE	(1u << 3)
+#define VDIFS_SETATTR_ATIME	(1u << 4)
+#define VDIFS_SETATTR_MTIME	(1u << 5)
+#define VDIFS_SETATTR_ATIME_NOW	(1u << 6)
+#define VDIFS_SETATTR_MTIME_NOW	(1u << 7)
+#define VDIFS_SETATTR_CTIME	(1u << 8)
+#define VDIFS_SETATTR_ALL	0x1ffu
+
+struct vdifs_setattr_req {
+	__le32 vol;
+	__le32 valid;
+	__le64 ino;
+	__le32 mode;		/* permission bits only; type bits are kept */
+	__le32 uid;
+	__le32 gid;
+	__le32 pad;
+	__le64 size;
+	__le64 atime_ns;
+	__le64 mtime_ns;
+	__le64 ctime_ns;
+};
+
+/* READLINK reply: the target as tail */
+struct vdifs_readlink_rep {
+	__le16 target_len;
+	__le16 pad0;
+	__le32 pad1;
+};
+
+struct vdifs_readdir_req {
+	__le32 vol;
+	__le32 max_bytes;	/* reply budget, <= VDIFS_LIST_MAX_BYTES */
+	__le64 ino;
+	__le64 cookie;		/* 0 to start; else a dirent's cookie */
+};
+
+/*
+ * READDIR record.  Cookies are per-directory insertion sequence numbers:
+ * stable across concurrent inserts and removals, never reused in one
+ * directory, so a reader resuming after a cookie neither repeats nor skips
+ * an entry that existed throughout.  "." and ".." are not sent.
+ */
+struct vdifs_dirent {
+	__le64 ino;
+	__le64 cookie;
+	__u8   type;		/* DT_* */
+	__u8   pad0;
+	__le16 name_len;	/* name follows, record padded to 8 */
+	__le32 pad1;
+};
+
+/* setxattr flags: XATTR_CREATE / XATTR_REPLACE */
+#define VDIFS_XATTR_CREATE	(1u << 0)
+#define VDIFS_XATTR_REPLACE	(1u << 1)
+
+/*
+ * SETXATTR: tails name, value.  GETXATTR, REMOVEXATTR: tail name;
+ * value_len of GETXATTR is the largest value the caller takes (0 asks
+ * only for the size, like getxattr(2) with size 0).
+ */
+struct vdifs_xattr_req {
+	__le32 vol;
+	__le32 flags;
+	__le64 ino;
+	__le16 name_len;
+	__le16 pad;
+	__le32 value_len;
+};
+
+/* GETXATTR reply: value tail; LISTXATTR reply: NUL-terminated names */
+struct vdifs_xattr_rep {
+	__le32 len;		/* bytes in the tail, or the size when asked */
+	__le32 pad;
+};
+
+/* ---- layouts ---------------------------------------------------------- */
+
+/* LAYOUT_SET: set a directory's (inherited) or an unwritten file's params */
+struct vdifs_layout_set_req {
+	__le32 vol;
+	__le32 pad;
+	__le64 ino;
+	struct vdifs_layout_params params;	/* 0 fields keep the value */
+};
+
+/* vdifs_layout_get_req.flags */
+#define VDIFS_LAYOUT_ALLOC	(1u << 0)	/* allocate missing chunks */
+
+struct vdifs_layout_get_req {
+	__le32 vol;
+	__le32 flags;
+	__le64 ino;
+	__le64 first;		/* first chunk index */
+	__le32 count;		/* <= VDIFS_LAYOUT_MAX */
+	__le32 pad;
+};
+
+struct vdifs_layout_rep {
+	__le64 first;
+	__le32 count;		/* records of struct vdifs_chunk follow */
+	__le32 chunk_size;
+};
+
+/*
+ * One chunk of a file.  chunk_id 0 is a hole: never written, reads as
+ * zeroes.  ds[0] is the primary; the rest of the first nrep entries are
+ * replicas on distinct data servers.  version grows with every change of
+ * the replica set so a stale replica can be told apart.
+ */
+struct vdifs_chunk {
+	__le64 chunk_id;
+	__le64 version;
+	__le32 flags;
+	__u8   nrep;
+	__u8   pad[3];
+	__le32 ds[VDIFS_MAX_REPLICAS];
+};
+
+/* ---- membership ------------------------------------------------------- */
+
+#define VDIFS_AF_INET	4u
+#define VDIFS_AF_INET6	6u
+
+struct vdifs_addr {
+	__u8   family;		/* VDIFS_AF_* */
+	__u8   pad0;
+	__le16 port;
+	__le32 pad1;
+	__u8   addr[16];	/* IPv4 in the first 4 bytes */
+};
+
+struct vdifs_ds_register_req {
+	__le32 ds_id;		/* 0: new server, the MDS assigns one */
+	__le32 pad;
+	struct vdifs_addr addr;
+	__le64 capacity;	/* bytes */
+	__le64 used;
+};
+
+struct vdifs_ds_register_rep {
+	__le32 ds_id;
+	__le32 heartbeat_ms;	/* send DS_HEARTBEAT this often */
+	__le32 lease_ms;	/* declared down after this long unheard */
+	__le32 pad;
+};
+
+struct vdifs_ds_heartbeat_req {
+	__le32 ds_id;
+	__le32 pad;
+	__le64 capacity;
+	__le64 used;
+};
+
+struct vdifs_session_open_req {
+	__le32 vol;		/* 0: not bound to a volume (tools) */
+	__le16 name_len;	/* tail: client host name */
+	__le16 pad;
+};
+
+struct vdifs_session_rep {
+	__le64 session;
+	__le32 heartbeat_ms;
+	__le32 lease_ms;
+};
+
+/* SESSION_HEARTBEAT, SESSION_CLOSE */
+struct vdifs_session_req {
+	__le64 session;
+};
+
+#define VDIFS_STATE_UP		1u
+#define VDIFS_STATE_DOWN	2u
+
+/* STATUS reply: nds struct vdifs_ds_status, then nsess session records */
+struct vdifs_status_rep {
+	__le32 nds;
+	__le32 nsess;
+	__le64 server_epoch;
+};
+
+struct vdifs_ds_status {
+	__le32 ds_id;
+	__u8   state;		/* VDIFS_STATE_* */
+	__u8   pad0[3];
+	struct vdifs_addr addr;
+	__le64 capacity;
+	__le64 used;
+	__le64 chunks;		/* chunk replicas placed on it */
+	__le64 last_seen_ms;	/* ms since its last heartbeat */
+};
+
+struct vdifs_session_status {
+	__le64 session;
+	__le32 vol;
+	__u8   state;
+	__u8   pad0;
+	__le16 name_len;	/* host name follows, record padded to 8 */
+	__le64 last_seen_ms;
+};
+
+/* ---- size checks: every on-wire struct, pinned -------------------------- */
+
+#define VDIFS_WIRE_SIZE(type, size)					\
+	_Static_assert(sizeof(struct type) == (size),			\
+		       "on-wire size of " #type)
+
+VDIFS_WIRE_SIZE(vdifs_msg_hdr, 32);
+VDIFS_WIRE_SIZE(vdifs_hello_req, 56);
+VDIFS_WIRE_SIZE(vdifs_hello_rep, 56);
+VDIFS_WIRE_SIZE(vdifs_auth_req, 32);
+VDIFS_WIRE_SIZE(vdifs_auth_rep, 32);
+VDIFS_WIRE_SIZE(vdifs_layout_params, 16);
+VDIFS_WIRE_SIZE(vdifs_vol_create_req, 24);
+VDIFS_WIRE_SIZE(vdifs_vol_name_req, 8);
+VDIFS_WIRE_SIZE(vdifs_vol_info, 48);
+VDIFS_WIRE_SIZE(vdifs_vol_list_req, 8);
+VDIFS_WIRE_SIZE(vdifs_list_rep, 8);
+VDIFS_WIRE_SIZE(vdifs_statfs_rep, 40);
+VDIFS_WIRE_SIZE(vdifs_attr, 96);
+VDIFS_WIRE_SIZE(vdifs_ino_req, 16);
+VDIFS_WIRE_SIZE(vdifs_name_req, 16);
+VDIFS_WIRE_SIZE(vdifs_create_req, 48);
+VDIFS_WIRE_SIZE(vdifs_attr_rep, 96);
+VDIFS_WIRE_SIZE(vdifs_dirop_rep, 16);
+VDIFS_WIRE_SIZE(vdifs_symlink_req, 24);
+VDIFS_WIRE_SIZE(vdifs_link_req, 24);
+VDIFS_WIRE_SIZE(vdifs_rename_req, 32);
+VDIFS_WIRE_SIZE(vdifs_setattr_req, 64);
+VDIFS_WIRE_SIZE(vdifs_readlink_rep, 8);
+VDIFS_WIRE_SIZE(vdifs_readdir_req, 24);
+VDIFS_WIRE_SIZE(vdifs_dirent, 24);
+VDIFS_WIRE_SIZE(vdifs_xattr_req, 24);
+VDIFS_WIRE_SIZE(vdifs_xattr_rep, 8);
+VDIFS_WIRE_SIZE(vdifs_layout_set_req, 32);
+VDIFS_WIRE_SIZE(vdifs_layout_get_req, 32);
+VDIFS_WIRE_SIZE(vdifs_layout_rep, 16);
+VDIFS_WIRE_SIZE(vdifs_chunk, 40);
+VDIFS_WIRE_SIZE(vdifs_addr, 24);
+VDIFS_WIRE_SIZE(vdifs_ds_register_req, 48);
+VDIFS_WIRE_SIZE(vdifs_ds_register_rep, 16);
+VDIFS_WIRE_SIZE(vdifs_ds_heartbeat_req, 24);
+VDIFS_WIRE_SIZE(vdifs_session_open_req, 8);
+VDIFS_WIRE_SIZE(vdifs_session_rep, 16);
+VDIFS_WIRE_SIZE(vdifs_session_req, 8);
+VDIFS_WIRE_SIZE(vdifs_status_rep, 16);
+VDIFS_WIRE_SIZE(vdifs_ds_status, 64);
+VDIFS_WIRE_SIZE(vdifs_session_status, 24);
+
+#endif /* _UAPI_VDIFS_PROTO_H */
