@@ -14,7 +14,6 @@
 #include <linux/crc32c.h>
 #define WIRE_BUILD_BUG_ON(c) BUILD_BUG_ON(c)
 #else
-u32 crc32c(u32 crc, const void *buf, unsigned int len);
 #define WIRE_BUILD_BUG_ON(c) ((void)sizeof(char[1 - 2 * !!(c)]))
 #endif
 

@@ -39,6 +39,9 @@ typedef int64_t s64;
 #define le16_to_cpu(x) ((u16)le16toh((u16)(x)))
 #define le32_to_cpu(x) ((u32)le32toh((u32)(x)))
 #define le64_to_cpu(x) ((u64)le64toh((u64)(x)))
+
+/* the kernel's crc32c() contract: seed in, no final inversion */
+u32 crc32c(u32 crc, const void *buf, unsigned int len);
 #endif
 
 #include "../uapi/vdifs_proto.h"

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Test driver behind `make check` and its layers.
 #
-#   scripts/check.sh all     deps, build, host tests, KUnit, guest tests
+#   scripts/check.sh all     deps, build, style, host tests, KUnit, guest tests
+#   scripts/check.sh style   checkpatch.pl over kmod/ and uapi/
 #   scripts/check.sh host    host tests (tests/host/test_*)
 #   scripts/check.sh kunit   KUnit suites on UML
 #   scripts/check.sh guest   in-guest tests (tests/guest/*.sh) under qemu
@@ -59,6 +60,17 @@ run_host() {
 	done
 	layer_counts host "$passed" "$failed"
 	[ "$failed" = 0 ]
+}
+
+# kernel style: checkpatch.pl over the kernel-side sources, one check a file
+run_style() {
+	local out p f
+	out=$(scripts/checkpatch.sh)
+	echo "$out" | grep -v '^PASS: '
+	p=$(grep -c '^PASS: ' <<<"$out")
+	f=$(grep -c '^FAIL: ' <<<"$out")
+	layer_counts style "$p" "$f"
+	[ "$f" = 0 ]
 }
 
 run_kunit() {
@@ -133,6 +145,10 @@ kunit)
 	run_kunit
 	summary kunit
 	;;
+style)
+	run_style
+	summary style
+	;;
 guest)
 	run_guest
 	summary guest
@@ -149,10 +165,11 @@ all)
 		echo "0 passed, 1 failed"
 		exit 1
 	fi
+	run_style
 	run_host
 	run_kunit
 	run_guest
-	summary host kunit guest
+	summary style host kunit guest
 	;;
 *)
 	echo "usage: check.sh [all|host|kunit|guest]" >&2
