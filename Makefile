@@ -63,7 +63,7 @@ $(B)/vdifs-tool: $(call obj,$(TOOL_SRCS)) $(B)/libvdifs.a
 
 tests: $(HOST_TESTS)
 
-$(B)/tests/%: tests/host/%.c tests/host/harness.h $(B)/libvdifs.a
+$(B)/tests/%: tests/host/%.c tests/host/harness.h $(wildcard kmod/*.h uapi/*.h servers/common/*.h) $(B)/libvdifs.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(B)/libvdifs.a $(LIBS) $(CHECK_LIBS) $(LDFLAGS)
 

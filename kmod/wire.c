@@ -217,6 +217,35 @@ static const struct wire_op_desc wire_ops[VDIFS_OP_MAX] = {
 			RECS(vdifs_ds_status, vdifs_status_rep, nds, -1),
 			RECS(vdifs_session_status, vdifs_status_rep, nsess,
 			     NAME_OFF(vdifs_session_status)) } } },
+	[VDIFS_OP_CHUNK_READ] = { "CHUNK_READ",
+		.req = { FIX(vdifs_chunk_req) },
+		.rep = { FIX(vdifs_chunk_io_rep), .tail = {
+			T32(WT_BYTES, vdifs_chunk_io_rep, len,
+			    VDIFS_IO_MAX) } } },
+	[VDIFS_OP_CHUNK_WRITE] = { "CHUNK_WRITE",
+		.req = { FIX(vdifs_chunk_req), .tail = {
+			T32(WT_BYTES, vdifs_chunk_req, len, VDIFS_IO_MAX) } },
+		.rep = { FIX(vdifs_chunk_io_rep) } },
+	[VDIFS_OP_CHUNK_PUNCH] = { "CHUNK_PUNCH",
+		.req = { FIX(vdifs_chunk_req) },
+		.rep = { FIX(vdifs_chunk_io_rep) } },
+	[VDIFS_OP_CHUNK_MAP] = { "CHUNK_MAP",
+		.req = { FIX(vdifs_chunk_req) },
+		.rep = { FIX(vdifs_chunk_map_rep), .tail = {
+			T32(WT_BYTES, vdifs_chunk_map_rep, nbytes,
+			    VDIFS_MAP_MAX_BYTES) } } },
+	[VDIFS_OP_CHUNK_FLUSH] = { "CHUNK_FLUSH",
+		.req = { FIX(vdifs_chunk_req) },
+		.rep = { 0 } },
+	[VDIFS_OP_CHUNK_CLONE] = { "CHUNK_CLONE",
+		.req = { FIX(vdifs_chunk_req) },
+		.rep = { FIX(vdifs_chunk_io_rep) } },
+	[VDIFS_OP_CHUNK_DELETE] = { "CHUNK_DELETE",
+		.req = { FIX(vdifs_chunk_req) },
+		.rep = { 0 } },
+	[VDIFS_OP_CHUNK_STAT] = { "CHUNK_STAT",
+		.req = { FIX(vdifs_chunk_req) },
+		.rep = { FIX(vdifs_chunk_stat) } },
 };
 
 static const struct wire_op_desc *wire_op(u16 opcode)

@@ -103,7 +103,7 @@ static const struct wire_vector wire_vectors[] = {
 	  HDR, 1, 0, 0, -EBADMSG },
 	{ "readdir: record name over NAME_MAX", WV(wire_vec_readdir_rep),
 	  WV_LE16, true, HDR + 8 + 32 + 18, 300, 0, 0, -EBADMSG },
-	{ "unknown opcode", WV(wire_vec_lookup_req), WV_LE16, true, 4, 63,
+	{ "unknown opcode", WV(wire_vec_lookup_req), WV_LE16, true, 4, 127,
 	  0, 0, -EOPNOTSUPP },
 	{ "body over the limit", WV(wire_vec_lookup_req), WV_LE32, true, 16,
 	  VDIFS_BODY_MAX + 1, -EMSGSIZE },

@@ -285,7 +285,7 @@ static void json_print(struct json_object *o)
 
 static struct json_object *jint(u64 v)
 {
-	return json_object_new_int64((int64_t)v);
+	return json_object_new_uint64(v);
 }
 
 /* ---- volume ---- */
@@ -301,7 +301,8 @@ struct opt_arg {
  */
 static int split_args(int argc, char **argv, const char *const *known,
 		      const char *usage, const char **pos, int maxpos,
-		      struct opt_arg *opts, int *nopts, const char *cmd)
+		      struct opt_arg *opts, int maxopts, int *nopts,
+		      const char *cmd)
 {
 	int i, npos = 0, k;
 
@@ -346,6 +347,8 @@ static int split_args(int argc, char **argv, const char *const *known,
 					    cmd, a);
 			val = argv[++i];
 		}
+		if (*nopts >= maxopts)
+			usage_error("%s: too many options", cmd);
 		opts[*nopts].name = known[k];
 		opts[*nopts].val = val;
 		(*nopts)++;
@@ -399,10 +402,8 @@ static int cmd_volume_create(struct tool *t, int argc, char **argv)
 	char what[128], buf[128];
 	int npos, nopts, i, ret;
 
-	if (argc > 32)
-		usage_error("%s: too many arguments", cmd);
 	npos = split_args(argc, argv, known, create_usage, pos, 1, opts,
-			  &nopts, cmd);
+			  (int)(sizeof(opts) / sizeof(opts[0])), &nopts, cmd);
 	if (npos != 1)
 		usage_error("%s: needs a volume NAME", cmd);
 	ret = wire_check_volname((const u8 *)pos[0], strnlen(pos[0], 65));
@@ -516,7 +517,7 @@ static int cmd_volume_list(struct tool *t, int argc, char **argv)
 	const char *pos[1];
 	int nopts, ret;
 
-	split_args(argc, argv, NULL, list_usage, pos, 0, opts, &nopts,
+	split_args(argc, argv, NULL, list_usage, pos, 0, opts, 0, &nopts,
 		   "volume list");
 	ret = tool_connect(t);
 	if (ret)
@@ -544,7 +545,7 @@ static int cmd_volume_delete(struct tool *t, int argc, char **argv)
 	char what[128];
 	int npos, nopts, ret;
 
-	npos = split_args(argc, argv, NULL, delete_usage, pos, 1, opts,
+	npos = split_args(argc, argv, NULL, delete_usage, pos, 1, opts, 0,
 			  &nopts, cmd);
 	if (npos != 1)
 		usage_error("%s: needs a volume NAME", cmd);
@@ -592,46 +593,32 @@ static int cmd_volume(struct tool *t, int argc, char **argv)
 
 /* ---- status ---- */
 
+struct sess_rec {
+	struct vdifs_session_status s;
+	char name[VDIFS_NAME_MAX + 1];
+};
+
+/* the records are kept and printed after the reply, header first */
 struct status_ctx {
-	struct tool *t;
-	struct json_object *ds, *sess;
-	int nds, nsess;
+	struct vdifs_ds_status *ds;
+	struct sess_rec *sess;
+	size_t nds, nsess, cap_ds, cap_sess;
 };
 
 static int status_ds_cb(const struct vdifs_ds_status *d, void *arg)
 {
 	struct status_ctx *sc = arg;
-	char addr[64], cap[32], used[32], seen[32];
-	u64 ms = le64_to_cpu(d->last_seen_ms);
 
-	vdc_addr_format(&d->addr, addr, sizeof(addr));
-	if (sc->t->json) {
-		struct json_object *o = json_object_new_object();
+	if (sc->nds == sc->cap_ds) {
+		size_t cap = sc->cap_ds ? 2 * sc->cap_ds : 16;
+		void *p = realloc(sc->ds, cap * sizeof(*sc->ds));
 
-		json_object_object_add(o, "id", jint(le32_to_cpu(d->ds_id)));
-		json_object_object_add(o, "address",
-				       json_object_new_string(addr));
-		json_object_object_add(o, "state",
-				       json_object_new_string(
-					       state_name(d->state)));
-		json_object_object_add(o, "capacity",
-				       jint(le64_to_cpu(d->capacity)));
-		json_object_object_add(o, "used", jint(le64_to_cpu(d->used)));
-		json_object_object_add(o, "chunks",
-				       jint(le64_to_cpu(d->chunks)));
-		json_object_object_add(o, "last_seen_ms", jint(ms));
-		json_object_array_add(sc->ds, o);
-		return 0;
+		if (!p)
+			return -ENOMEM;
+		sc->ds = p;
+		sc->cap_ds = cap;
 	}
-	if (!sc->nds++)
-		printf("%-5s %-40s %-5s %9s %9s %10s %s\n", "ID", "ADDRESS",
-		       "STATE", "CAPACITY", "USED", "CHUNKS", "LAST SEEN");
-	fmt_size(le64_to_cpu(d->capacity), cap, sizeof(cap));
-	fmt_size(le64_to_cpu(d->used), used, sizeof(used));
-	fmt_ms(ms, seen, sizeof(seen));
-	printf("%-5u %-40s %-5s %9s %9s %10" PRIu64 " %s\n",
-	       le32_to_cpu(d->ds_id), addr, state_name(d->state), cap, used,
-	       le64_to_cpu(d->chunks), seen);
+	sc->ds[sc->nds++] = *d;
 	return 0;
 }
 
@@ -639,32 +626,115 @@ static int status_sess_cb(const struct vdifs_session_status *s,
 			  const char *name, void *arg)
 {
 	struct status_ctx *sc = arg;
-	u64 ms = le64_to_cpu(s->last_seen_ms);
-	char seen[32];
+	struct sess_rec *r;
 
-	if (sc->t->json) {
-		struct json_object *o = json_object_new_object();
+	if (sc->nsess == sc->cap_sess) {
+		size_t cap = sc->cap_sess ? 2 * sc->cap_sess : 16;
+		void *p = realloc(sc->sess, cap * sizeof(*sc->sess));
 
-		json_object_object_add(o, "session",
-				       jint(le64_to_cpu(s->session)));
-		json_object_object_add(o, "volume", jint(le32_to_cpu(s->vol)));
-		json_object_object_add(o, "host",
-				       json_object_new_string(name));
-		json_object_object_add(o, "state",
-				       json_object_new_string(
-					       state_name(s->state)));
-		json_object_object_add(o, "last_seen_ms", jint(ms));
-		json_object_array_add(sc->sess, o);
-		return 0;
+		if (!p)
+			return -ENOMEM;
+		sc->sess = p;
+		sc->cap_sess = cap;
 	}
-	if (!sc->nsess++)
-		printf("%-18s %-6s %-32s %-5s %s\n", "SESSION", "VOLUME",
-		       "HOST", "STATE", "LAST SEEN");
-	fmt_ms(ms, seen, sizeof(seen));
-	printf("%-18" PRIx64 " %-6u %-32s %-5s %s\n",
-	       le64_to_cpu(s->session), le32_to_cpu(s->vol),
-	       *name ? name : "-", state_name(s->state), seen);
+	r = &sc->sess[sc->nsess++];
+	r->s = *s;
+	snprintf(r->name, sizeof(r->name), "%s", name);
 	return 0;
+}
+
+static void status_json(const struct tool *t, const struct status_ctx *sc,
+			u64 epoch)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *ds = json_object_new_array();
+	struct json_object *ss = json_object_new_array();
+	char addr[64];
+	size_t i;
+
+	for (i = 0; i < sc->nds; i++) {
+		const struct vdifs_ds_status *d = &sc->ds[i];
+		struct json_object *e = json_object_new_object();
+
+		vdc_addr_format(&d->addr, addr, sizeof(addr));
+		json_object_object_add(e, "id", jint(le32_to_cpu(d->ds_id)));
+		json_object_object_add(e, "address",
+				       json_object_new_string(addr));
+		json_object_object_add(e, "state",
+				       json_object_new_string(
+					       state_name(d->state)));
+		json_object_object_add(e, "capacity",
+				       jint(le64_to_cpu(d->capacity)));
+		json_object_object_add(e, "used", jint(le64_to_cpu(d->used)));
+		json_object_object_add(e, "chunks",
+				       jint(le64_to_cpu(d->chunks)));
+		json_object_object_add(e, "last_seen_ms",
+				       jint(le64_to_cpu(d->last_seen_ms)));
+		json_object_array_add(ds, e);
+	}
+	for (i = 0; i < sc->nsess; i++) {
+		const struct sess_rec *r = &sc->sess[i];
+		struct json_object *e = json_object_new_object();
+
+		json_object_object_add(e, "session",
+				       jint(le64_to_cpu(r->s.session)));
+		json_object_object_add(e, "volume",
+				       jint(le32_to_cpu(r->s.vol)));
+		json_object_object_add(e, "host",
+				       json_object_new_string(r->name));
+		json_object_object_add(e, "state",
+				       json_object_new_string(
+					       state_name(r->s.state)));
+		json_object_object_add(e, "last_seen_ms",
+				       jint(le64_to_cpu(r->s.last_seen_ms)));
+		json_object_array_add(ss, e);
+	}
+	json_object_object_add(o, "mds", json_object_new_string(t->mds));
+	json_object_object_add(o, "server_epoch", jint(epoch));
+	json_object_object_add(o, "data_servers", ds);
+	json_object_object_add(o, "sessions", ss);
+	json_print(o);
+}
+
+static void status_text(const struct tool *t, const struct status_ctx *sc,
+			u64 epoch)
+{
+	char addr[64], cap[32], used[32], seen[32];
+	size_t i;
+
+	printf("MDS %s, epoch %016" PRIx64 "\n\n", t->mds, epoch);
+	if (!sc->nds)
+		printf("no data servers\n");
+	else
+		printf("%-5s %-40s %-5s %9s %9s %10s %s\n", "ID",
+		       "ADDRESS", "STATE", "CAPACITY", "USED", "CHUNKS",
+		       "LAST SEEN");
+	for (i = 0; i < sc->nds; i++) {
+		const struct vdifs_ds_status *d = &sc->ds[i];
+
+		vdc_addr_format(&d->addr, addr, sizeof(addr));
+		fmt_size(le64_to_cpu(d->capacity), cap, sizeof(cap));
+		fmt_size(le64_to_cpu(d->used), used, sizeof(used));
+		fmt_ms(le64_to_cpu(d->last_seen_ms), seen, sizeof(seen));
+		printf("%-5u %-40s %-5s %9s %9s %10" PRIu64 " %s\n",
+		       le32_to_cpu(d->ds_id), addr, state_name(d->state), cap,
+		       used, le64_to_cpu(d->chunks), seen);
+	}
+	printf("\n");
+	if (!sc->nsess)
+		printf("no client sessions\n");
+	else
+		printf("%-16s %-6s %-32s %-5s %s\n", "SESSION", "VOLUME",
+		       "HOST", "STATE", "LAST SEEN");
+	for (i = 0; i < sc->nsess; i++) {
+		const struct sess_rec *r = &sc->sess[i];
+
+		fmt_ms(le64_to_cpu(r->s.last_seen_ms), seen, sizeof(seen));
+		printf("%016" PRIx64 " %-6u %-32s %-5s %s\n",
+		       le64_to_cpu(r->s.session), le32_to_cpu(r->s.vol),
+		       r->name[0] ? r->name : "-", state_name(r->s.state),
+		       seen);
+	}
 }
 
 static int cmd_status(struct tool *t, int argc, char **argv)
@@ -673,47 +743,30 @@ static int cmd_status(struct tool *t, int argc, char **argv)
 		.ds = status_ds_cb,
 		.session = status_sess_cb,
 	};
-	struct status_ctx sc = { .t = t };
+	struct status_ctx sc = { 0 };
 	struct opt_arg opts[1];
 	const char *pos[1];
 	u64 epoch = 0;
 	int nopts, ret;
 
-	split_args(argc, argv, NULL, status_usage, pos, 0, opts, &nopts,
+	split_args(argc, argv, NULL, status_usage, pos, 0, opts, 0, &nopts,
 		   "status");
 	ret = tool_connect(t);
 	if (ret)
 		return ret;
-	if (t->json) {
-		sc.ds = json_object_new_array();
-		sc.sess = json_object_new_array();
-	}
 	ret = vdc_status(t->conn, &cbs, &sc, &epoch);
 	if (ret < 0) {
-		if (t->json) {
-			json_object_put(sc.ds);
-			json_object_put(sc.sess);
-		}
-		return fail("status", ret);
+		ret = fail("status", ret);
+	} else {
+		if (t->json)
+			status_json(t, &sc, epoch);
+		else
+			status_text(t, &sc, epoch);
+		ret = 0;
 	}
-	if (t->json) {
-		struct json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "mds",
-				       json_object_new_string(t->mds));
-		json_object_object_add(o, "server_epoch", jint(epoch));
-		json_object_object_add(o, "data_servers", sc.ds);
-		json_object_object_add(o, "sessions", sc.sess);
-		json_print(o);
-		return 0;
-	}
-	printf("MDS %s, epoch %" PRIx64 "\n\n", t->mds, epoch);
-	if (!sc.nds)
-		printf("no data servers\n");
-	printf("\n");
-	if (!sc.nsess)
-		printf("no client sessions\n");
-	return 0;
+	free(sc.ds);
+	free(sc.sess);
+	return ret;
 }
 
 /* ---- main ---- */

@@ -15,7 +15,8 @@
  * Changelog
  *   v1 (2026-11): first protocol.  HELLO/AUTH handshake, volumes, the POSIX
  *                 namespace, user xattrs, chunk layouts, data-server
- *                 membership and client sessions.
+ *                 membership and client sessions; chunk I/O on data
+ *                 servers with replication and copy-on-write clones.
  *
  * Framing: every message is a struct vdifs_msg_hdr followed by body_len
  * bytes of body.  A body is the opcode's fixed struct followed by at most
@@ -111,7 +112,16 @@ enum vdifs_op {
 	VDIFS_OP_SESSION_CLOSE		= 54,
 	VDIFS_OP_STATUS			= 55,
 
-	VDIFS_OP_MAX			= 64	/* table bound, not an opcode */
+	VDIFS_OP_CHUNK_READ		= 60,
+	VDIFS_OP_CHUNK_WRITE		= 61,
+	VDIFS_OP_CHUNK_PUNCH		= 62,
+	VDIFS_OP_CHUNK_MAP		= 63,
+	VDIFS_OP_CHUNK_FLUSH		= 64,
+	VDIFS_OP_CHUNK_CLONE		= 65,
+	VDIFS_OP_CHUNK_DELETE		= 66,
+	VDIFS_OP_CHUNK_STAT		= 67,
+
+	VDIFS_OP_MAX			= 128	/* table bound, not an opcode */
 };
 
 /* ---- handshake -------------------------------------------------------- */
@@ -524,6 +534,81 @@ struct vdifs_session_status {
 	__le64 last_seen_ms;
 };
 
+/* ---- data servers: chunk operations ----------------------------------- */
+
+/* vdifs_chunk_req.flags */
+#define VDIFS_CHUNK_FWD		(1u << 0)	/* from the primary: apply, do
+						 * not forward again */
+#define VDIFS_CHUNK_TRUNC	(1u << 1)	/* PUNCH: everything from offset
+						 * to the end of the chunk */
+#define VDIFS_CHUNK_FLAGS	(VDIFS_CHUNK_FWD | VDIFS_CHUNK_TRUNC)
+
+/*
+ * One request struct for every chunk operation, sent to the chunk's
+ * primary (ds[0]); the primary forwards mutations to ds[1..nrep-1].
+ *
+ *  READ    offset, len -> struct vdifs_chunk_io_rep + len bytes
+ *  WRITE   offset, len + len bytes of data (the tail); creates the chunk
+ *          with chunk_size / extent_size on first use
+ *  PUNCH   offset, len (or TRUNC: to the end): the range reads as zeroes
+ *  MAP     -> struct vdifs_chunk_map_rep + a bitmap of extents with data
+ *  FLUSH   chunk_id (0: every chunk): all acknowledged writes stable
+ *  CLONE   chunk_id = the new chunk, base_id = the chunk it starts as;
+ *          base_id becomes read-only (a snapshot never changes)
+ *  DELETE  drop one reference; the chunk goes with its last one
+ *  STAT    -> struct vdifs_chunk_stat
+ *
+ * version: 0 from clients; a forwarded mutation carries the version it
+ * produces, and a replica applies it only on top of version - 1, so a
+ * replica that missed a write is detected (-ESTALE) instead of diverging.
+ */
+struct vdifs_chunk_req {
+	__le64 chunk_id;
+	__le64 base_id;
+	__le64 version;
+	__le32 offset;		/* within the chunk */
+	__le32 len;
+	__le32 chunk_size;	/* power of two, CHUNK_MIN..CHUNK_MAX */
+	__le32 extent_size;	/* power of two or VDIFS_EXTENT_ADAPTIVE */
+	__le32 flags;		/* VDIFS_CHUNK_* */
+	__u8   nrep;		/* replica set size, 1..MAX_REPLICAS */
+	__u8   repl_mode;	/* VDIFS_REPL_* */
+	__le16 pad;
+	__le32 ds[VDIFS_MAX_REPLICAS];
+};
+
+/* reply of READ (data tail), WRITE, PUNCH, CLONE */
+struct vdifs_chunk_io_rep {
+	__le64 version;		/* chunk version after the operation */
+	__le32 len;		/* READ: bytes in the tail */
+	__le32 pad;
+};
+
+struct vdifs_chunk_map_rep {
+	__le64 version;
+	__le32 extent_size;
+	__le32 nbytes;		/* bitmap bytes in the tail, bit i = extent i */
+};
+
+#define VDIFS_CHUNK_STALE	(1u << 0)	/* missed a forwarded write */
+#define VDIFS_CHUNK_FROZEN	(1u << 1)	/* a base of clones: read-only */
+
+struct vdifs_chunk_stat {
+	__le64 chunk_id;
+	__le64 version;
+	__le64 base_id;		/* 0: an original chunk */
+	__le32 refs;
+	__le32 depth;		/* chunks in its clone chain, itself included */
+	__le32 chunk_size;
+	__le32 extent_size;
+	__le32 own_extents;	/* extents stored in this chunk (its delta) */
+	__le32 map_extents;	/* extents with data, own or inherited */
+	__le32 flags;		/* VDIFS_CHUNK_STALE | FROZEN */
+	__le32 pad;
+};
+
+#define VDIFS_MAP_MAX_BYTES	(VDIFS_CHUNK_MAX / VDIFS_EXTENT_MIN / 8)
+
 /* ---- size checks: every on-wire struct, pinned -------------------------- */
 
 #define VDIFS_WIRE_SIZE(type, size)					\
@@ -571,5 +656,9 @@ VDIFS_WIRE_SIZE(vdifs_session_req, 8);
 VDIFS_WIRE_SIZE(vdifs_status_rep, 16);
 VDIFS_WIRE_SIZE(vdifs_ds_status, 64);
 VDIFS_WIRE_SIZE(vdifs_session_status, 24);
+VDIFS_WIRE_SIZE(vdifs_chunk_req, 64);
+VDIFS_WIRE_SIZE(vdifs_chunk_io_rep, 16);
+VDIFS_WIRE_SIZE(vdifs_chunk_map_rep, 16);
+VDIFS_WIRE_SIZE(vdifs_chunk_stat, 56);
 
 #endif /* _UAPI_VDIFS_PROTO_H */

@@ -183,6 +183,44 @@ struct vdc_status_cbs {
 int vdc_status(struct vdc_conn *c, const struct vdc_status_cbs *cbs,
 	       void *arg, u64 *server_epoch);
 
+/* ---- data servers: chunks (client_chunk.c) ---- */
+
+/*
+ * Where a chunk lives and how it is shaped: what a LAYOUT_GET reply says
+ * plus the file's layout parameters.  Requests go to ds[0], which
+ * forwards mutations to the other replicas.
+ */
+struct vdc_chunk_ref {
+	u64 chunk_id;
+	u32 chunk_size;
+	u32 extent_size;	/* VDIFS_EXTENT_ADAPTIVE: the server picks */
+	u8 nrep;
+	u8 repl_mode;
+	u32 ds[VDIFS_MAX_REPLICAS];
+};
+
+/* returns bytes read (always len unless -errno); holes read as zeroes */
+int vdc_chunk_read(struct vdc_conn *c, const struct vdc_chunk_ref *r,
+		   u32 off, void *buf, u32 len, u64 *version);
+/* returns 0; acknowledged only once stable on every replica the mode needs */
+int vdc_chunk_write(struct vdc_conn *c, const struct vdc_chunk_ref *r,
+		    u32 off, const void *buf, u32 len, u64 *version);
+/* len 0 with trunc: everything from off to the end of the chunk */
+int vdc_chunk_punch(struct vdc_conn *c, const struct vdc_chunk_ref *r,
+		    u32 off, u32 len, bool trunc, u64 *version);
+/* bitmap of extents holding data, bit i = extent i; returns its bytes */
+int vdc_chunk_map(struct vdc_conn *c, const struct vdc_chunk_ref *r,
+		  u8 *bitmap, u32 cap, u32 *extent_size, u64 *version);
+int vdc_chunk_flush(struct vdc_conn *c, u64 chunk_id);
+/* new chunk r->chunk_id starting as base_id, on the same servers */
+int vdc_chunk_clone(struct vdc_conn *c, const struct vdc_chunk_ref *r,
+		    u64 base_id);
+int vdc_chunk_delete(struct vdc_conn *c, const struct vdc_chunk_ref *r);
+int vdc_chunk_stat(struct vdc_conn *c, u64 chunk_id,
+		   struct vdifs_chunk_stat *out);
+void vdc_chunk_req_init(struct vdifs_chunk_req *q,
+			const struct vdc_chunk_ref *r);
+
 /* ---- helpers shared by the programs ---- */
 
 /* "HOST:PORT" / "[V6]:PORT" -> sockaddr; resolves names */

@@ -226,14 +226,17 @@ static int gc_chunk(MDB_txn *t, const MDB_val *k, const MDB_val *v,
 		    void *arg)
 {
 	struct mds *m = arg;
-	const struct vdifs_chunk *c = v->mv_data;
+	struct vdifs_chunk c;
 	u8 ck[8];
 
-	if (v->mv_size != sizeof(*c) || !c->chunk_id)
+	if (v->mv_size != sizeof(c))
+		return 0;
+	memcpy(&c, v->mv_data, sizeof(c));
+	if (!c.chunk_id)
 		return 0;
 	/* the data servers' space is reclaimed from this list later */
-	put_be64(ck, le64_to_cpu(c->chunk_id));
-	return db_put(t, m->db.gc, ck, 8, c, sizeof(*c), 0);
+	put_be64(ck, le64_to_cpu(c.chunk_id));
+	return db_put(t, m->db.gc, ck, 8, &c, sizeof(c), 0);
 }
 
 /* drop an inode whose last link is gone, with everything it owns */
@@ -474,15 +477,17 @@ static int op_vol_list(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	lr->eof = cpu_to_le32(1);
 	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); !rc;
 	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
-		const struct mds_vol *v = val.mv_data;
+		struct mds_vol v;
 		struct vdifs_vol_info vi;
 		int n;
 
-		if (val.mv_size != sizeof(*v))
+		/* LMDB values need not be aligned: copy out */
+		if (val.mv_size != sizeof(v))
 			continue;
-		vol_info(v, &vi);
+		memcpy(&v, val.mv_data, sizeof(v));
+		vol_info(&v, &vi);
 		n = wire_rec_put(r->tail + r->tlen, budget - r->tlen, &vi,
-				 sizeof(vi), v->name, strlen(v->name));
+				 sizeof(vi), v.name, strlen(v.name));
 		if (n < 0) {
 			lr->eof = 0;
 			break;

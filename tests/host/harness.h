@@ -8,12 +8,13 @@
  * build/out), else build/out under the repository root found from the
  * test binary's path or the working directory.
  *
- * Every server gets its own mkdtemp() directory under /tmp holding the
- * data directory, the port file and the server's log (mds.log, printed
- * when a start fails).  Servers die with the test process that started
- * them (PR_SET_PDEATHSIG), and h_mds_destroy() -- also run at exit, so a
- * failed assertion in CK_FORK mode cleans up too -- stops the server and
- * removes the directory.  Set VDIFS_TEST_KEEP=1 to keep the directories.
+ * Every server gets its own mkdtemp() directory holding the data
+ * directory, the port file and the server's log (mds.log, printed when a
+ * start fails), under the run's scratch directory (h_tmp_begin()) or
+ * /tmp.  Servers die with the test process that started them
+ * (PR_SET_PDEATHSIG); h_mds_destroy() stops the server and removes its
+ * directory, and h_tmp_end() removes what failed tests left.  Set
+ * VDIFS_TEST_KEEP=1 to keep the directories.
  *
  * Header only, static functions: each test program includes it once.
  */
@@ -132,7 +133,7 @@ static inline bool h_find_root(const char *start, char *root, size_t cap)
 
 static inline const char *h_bindir(void)
 {
-	static char dir[PATH_MAX];
+	static char dir[PATH_MAX + 16];
 	char exe[PATH_MAX], probe[PATH_MAX + 32], root[PATH_MAX];
 	const char *env = getenv("VDIFS_BIN");
 	char *slash;
@@ -174,6 +175,41 @@ static inline const char *h_bindir(void)
 	else
 		snprintf(dir, sizeof(dir), "build/out");
 	return dir;
+}
+
+/* ---- scratch space ---- */
+
+/*
+ * One directory per test program run, made by h_tmp_begin() in main()
+ * (the runner process) and handed to the forked tests in the environment,
+ * so that h_tmp_end() removes whatever a failed test (Check leaves a
+ * failed test with _exit(), past any clean-up) left behind.
+ */
+#define H_TMP_ENV	"VDIFS_TEST_TMP"
+
+static inline void h_rm_rf(const char *dir);
+
+static inline const char *h_tmp_base(void)
+{
+	const char *b = getenv(H_TMP_ENV);
+
+	return b && *b ? b : "/tmp";
+}
+
+static inline void h_tmp_begin(void)
+{
+	static char base[] = "/tmp/vdifs-test.XXXXXX";
+
+	if (mkdtemp(base))
+		setenv(H_TMP_ENV, base, 1);
+}
+
+static inline void h_tmp_end(void)
+{
+	const char *b = getenv(H_TMP_ENV);
+
+	if (b && *b && !getenv("VDIFS_TEST_KEEP"))
+		h_rm_rf(b);
 }
 
 /* ---- the server ---- */
@@ -343,7 +379,7 @@ static inline int h_read_port(const char *path)
  */
 static inline int h_mds_launch(struct h_mds *m)
 {
-	char hb[16], lease[16], mds[PATH_MAX + 16];
+	char hb[16], lease[16], mds[PATH_MAX + 64];
 	const char *argv[20];
 	long long end;
 	pid_t parent = getpid(), pid;
@@ -440,7 +476,7 @@ static inline int h_mds_start(struct h_mds *m, const struct h_mds_opts *o)
 	m->lease_ms = o && o->lease_ms ? o->lease_ms : 10000;
 	if (o && o->key_hex)
 		snprintf(m->key_hex, sizeof(m->key_hex), "%s", o->key_hex);
-	snprintf(m->dir, sizeof(m->dir), "/tmp/vdifs-test.XXXXXX");
+	snprintf(m->dir, sizeof(m->dir), "%s/mds.XXXXXX", h_tmp_base());
 	if (!mkdtemp(m->dir)) {
 		m->dir[0] = '\0';
 		return -errno;
