@@ -34,12 +34,13 @@ CFLAGS += $(JSONC_CFLAGS)
 # the shared codec, built from the same source as the module's
 COMMON_SRCS := kmod/wire.c $(wildcard servers/common/*.c)
 MDS_SRCS := $(wildcard servers/mds/*.c)
+DS_SRCS := $(wildcard servers/ds/*.c)
 TOOL_SRCS := tools/vdifs-tool.c
 HOST_TESTS := $(patsubst tests/host/%.c,$(B)/tests/%,$(wildcard tests/host/test_*.c))
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
-PROGS := $(B)/vdifs-mds $(B)/vdifs-tool
+PROGS := $(B)/vdifs-mds $(B)/vdifs-ds $(B)/vdifs-tool
 
 .PHONY: all userspace module tests help
 all: userspace module
@@ -56,6 +57,9 @@ $(B)/obj/%.o: %.c
 LIBS := -llmdb $(JSONC_LIBS) -lcrypto -lpthread
 
 $(B)/vdifs-mds: $(call obj,$(MDS_SRCS)) $(B)/libvdifs.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/vdifs-ds: $(call obj,$(DS_SRCS)) $(B)/libvdifs.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/vdifs-tool: $(call obj,$(TOOL_SRCS)) $(B)/libvdifs.a
@@ -109,6 +113,7 @@ checkpatch:
 
 install: all
 	install -D -m 755 $(B)/vdifs-mds $(DESTDIR)/usr/sbin/vdifs-mds
+	install -D -m 755 $(B)/vdifs-ds $(DESTDIR)/usr/sbin/vdifs-ds
 	install -D -m 755 $(B)/vdifs-tool $(DESTDIR)/usr/bin/vdifs-tool
 	$(MAKE) -C $(KDIR) M=$(MOD_DIR) modules_install
 

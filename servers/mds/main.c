@@ -5,7 +5,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -18,10 +17,10 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-#include <json-c/json.h>
-#include <openssl/crypto.h>
 #include "mds.h"
+#include "cfg.h"
 #include "msg.h"
+#include "srv.h"
 
 static volatile sig_atomic_t mds_stop;
 
@@ -57,195 +56,44 @@ int reply_tail_reserve(struct mds_reply *r, u32 cap)
 
 /* ---- configuration ---- */
 
-static void usage(FILE *f)
+static int cfg_load(struct mds_config *cfg, int argc, char **argv)
 {
-	fprintf(f,
-"usage: vdifs-mds [-c CONFIG.json] [options]\n"
-"The vdifs metadata server: namespace, volumes, chunk layouts, data-server\n"
-"and client membership, with its state in LMDB under the data directory.\n"
-"\n"
-"  -c, --config FILE      JSON configuration; flags below override it\n"
-"      --listen ADDR:PORT address to serve (default " MDS_DEFAULT_LISTEN ")\n"
-"      --data DIR         state directory (default ./" MDS_DEFAULT_DATA ")\n"
-"      --key HEX          shared authentication key (hex)\n"
-"      --key-file FILE    read the key (hex) from FILE\n"
-"      --heartbeat-ms N   heartbeat interval told to members (default 1000)\n"
-"      --lease-ms N       a member unheard this long is down (default 5000)\n"
-"      --port-file FILE   write the bound port here once listening\n"
-"  -v, --verbose          debug logging\n"
-"  -h, --help             this text\n"
-"\n"
-"Config keys: listen, data, key, key_file, heartbeat_ms, lease_ms,\n"
-"map_size_mb, default_replicas, log_level (error|warning|info|debug).\n");
-}
-
-static int cfg_key_file(struct mds_config *cfg, const char *path)
-{
-	char buf[256];
-	FILE *f = fopen(path, "r");
-	size_t n;
-
-	if (!f) {
-		fprintf(stderr, "vdifs-mds: key file %s: %s\n", path,
-			strerror(errno));
-		return -1;
-	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	if (vdc_key_parse_hex(buf, cfg->key, sizeof(cfg->key), &cfg->key_len)) {
-		fprintf(stderr, "vdifs-mds: key file %s: not 2-128 hex digits\n",
-			path);
-		return -1;
-	}
-	return 0;
-}
-
-static int cfg_key_hex(struct mds_config *cfg, const char *hex)
-{
-	if (vdc_key_parse_hex(hex, cfg->key, sizeof(cfg->key), &cfg->key_len)) {
-		fprintf(stderr, "vdifs-mds: key: not 2-128 hex digits\n");
-		return -1;
-	}
-	return 0;
-}
-
-static int cfg_uint(const char *what, const char *s, u64 min, u64 max,
-		    u64 *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max || s[0] == '-') {
-		fprintf(stderr, "vdifs-mds: %s: '%s' is not a number from %llu to %llu\n",
-			what, s, (unsigned long long)min,
-			(unsigned long long)max);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-static int cfg_str(const char *what, const char *s, char *dst, size_t cap)
-{
-	if (!*s || strlen(s) >= cap) {
-		fprintf(stderr, "vdifs-mds: %s: empty or too long\n", what);
-		return -1;
-	}
-	strcpy(dst, s);
-	return 0;
-}
-
-static int cfg_level(const char *s, int *level)
-{
-	static const char * const names[] = { "error", "warning", "info",
-					       "debug" };
-	int i;
-
-	for (i = 0; i < 4; i++) {
-		if (!strcmp(s, names[i])) {
-			*level = i;
-			return 0;
-		}
-	}
-	fprintf(stderr, "vdifs-mds: log_level: '%s' is not error, warning, info or debug\n",
-		s);
-	return -1;
-}
-
-static int cfg_load_json(struct mds_config *cfg, const char *path)
-{
-	struct json_object *root;
-	int ret = 0;
-	u64 v;
-
-	root = json_object_from_file(path);
-	if (!root) {
-		fprintf(stderr, "vdifs-mds: %s: %s\n", path,
-			json_util_get_last_err());
-		return -1;
-	}
-	if (!json_object_is_type(root, json_type_object)) {
-		fprintf(stderr, "vdifs-mds: %s: not a JSON object\n", path);
-		json_object_put(root);
-		return -1;
-	}
-	json_object_object_foreach(root, key, val) {
-		enum json_type ty = json_object_get_type(val);
-		const char *s = json_object_get_string(val);
-		char num[32];
-
-		if (ty == json_type_int) {
-			if (json_object_get_int64(val) < 0) {
-				fprintf(stderr, "vdifs-mds: %s: %s must not be negative\n",
-					path, key);
-				ret = -1;
-				break;
-			}
-			snprintf(num, sizeof(num), "%lld",
-				 (long long)json_object_get_int64(val));
-			s = num;
-		}
-		if (!strcmp(key, "listen") && ty == json_type_string)
-			ret = cfg_str(key, s, cfg->listen, sizeof(cfg->listen));
-		else if (!strcmp(key, "data") && ty == json_type_string)
-			ret = cfg_str(key, s, cfg->data, sizeof(cfg->data));
-		else if (!strcmp(key, "key") && ty == json_type_string)
-			ret = cfg_key_hex(cfg, s);
-		else if (!strcmp(key, "key_file") && ty == json_type_string)
-			ret = cfg_key_file(cfg, s);
-		else if (!strcmp(key, "heartbeat_ms") && ty == json_type_int)
-			ret = cfg_uint(key, s, 10, 600000, &v) ?: (cfg->heartbeat_ms = (u32)v, 0);
-		else if (!strcmp(key, "lease_ms") && ty == json_type_int)
-			ret = cfg_uint(key, s, 50, 3600000, &v) ?: (cfg->lease_ms = (u32)v, 0);
-		else if (!strcmp(key, "map_size_mb") && ty == json_type_int)
-			ret = cfg_uint(key, s, 16, 1 << 24, &v) ?: (cfg->map_size = v << 20, 0);
-		else if (!strcmp(key, "default_replicas") && ty == json_type_int)
-			ret = cfg_uint(key, s, 1, VDIFS_MAX_REPLICAS, &v) ?: (cfg->default_replicas = (u8)v, 0);
-		else if (!strcmp(key, "log_level") && ty == json_type_string)
-			ret = cfg_level(s, &cfg->log_level);
-		else if (!strcmp(key, "listen") || !strcmp(key, "data") ||
-			 !strcmp(key, "key") || !strcmp(key, "key_file") ||
-			 !strcmp(key, "heartbeat_ms") || !strcmp(key, "lease_ms") ||
-			 !strcmp(key, "map_size_mb") || !strcmp(key, "default_replicas") ||
-			 !strcmp(key, "log_level")) {
-			fprintf(stderr, "vdifs-mds: %s: %s has the wrong type\n",
-				path, key);
-			ret = -1;
-		} else {
-			fprintf(stderr, "vdifs-mds: %s: unknown setting '%s'\n",
-				path, key);
-			ret = -1;
-		}
-		if (ret)
-			break;
-	}
-	json_object_put(root);
-	return ret;
-}
-
-static int cfg_parse(struct mds_config *cfg, int argc, char **argv)
-{
-	enum { O_LISTEN = 256, O_DATA, O_KEY, O_KEYFILE, O_HB, O_LEASE,
-	       O_PORTFILE };
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "listen", required_argument, NULL, O_LISTEN },
-		{ "data", required_argument, NULL, O_DATA },
-		{ "key", required_argument, NULL, O_KEY },
-		{ "key-file", required_argument, NULL, O_KEYFILE },
-		{ "heartbeat-ms", required_argument, NULL, O_HB },
-		{ "lease-ms", required_argument, NULL, O_LEASE },
-		{ "port-file", required_argument, NULL, O_PORTFILE },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+	const struct cfg_item items[] = {
+		{ .key = "listen", .flag = "listen", .type = CFG_STR,
+		  .dst = cfg->listen, .cap = sizeof(cfg->listen),
+		  .help = "ADDR:PORT to serve (default " MDS_DEFAULT_LISTEN ")" },
+		{ .key = "data", .flag = "data", .type = CFG_STR,
+		  .dst = cfg->data, .cap = sizeof(cfg->data),
+		  .help = "state directory (default ./" MDS_DEFAULT_DATA ")" },
+		{ .key = "key", .flag = "key", .type = CFG_KEY, .dst = cfg->key,
+		  .cap = sizeof(cfg->key), .key_len = &cfg->key_len,
+		  .help = "shared authentication key, hex" },
+		{ .key = "key_file", .flag = "key-file", .type = CFG_KEYFILE,
+		  .dst = cfg->key, .cap = sizeof(cfg->key),
+		  .key_len = &cfg->key_len,
+		  .help = "read the key (hex) from a file" },
+		{ .key = "heartbeat_ms", .flag = "heartbeat-ms",
+		  .type = CFG_U32, .dst = &cfg->heartbeat_ms, .min = 10,
+		  .max = 600000,
+		  .help = "heartbeat interval told to members (default 1000)" },
+		{ .key = "lease_ms", .flag = "lease-ms", .type = CFG_U32,
+		  .dst = &cfg->lease_ms, .min = 50, .max = 3600000,
+		  .help = "a member unheard this long is down (default 5000)" },
+		{ .key = "map_size_mb", .type = CFG_MB, .dst = &cfg->map_size,
+		  .min = 16, .max = 1 << 24 },
+		{ .key = "default_replicas", .type = CFG_U8,
+		  .dst = &cfg->default_replicas, .min = 1,
+		  .max = VDIFS_MAX_REPLICAS },
+		{ .flag = "port-file", .type = CFG_STR, .dst = cfg->port_file,
+		  .cap = sizeof(cfg->port_file),
+		  .help = "write the bound port here once listening" },
+		{ .key = "log_level", .type = CFG_LEVEL, .dst = &cfg->log_level },
+		{ .flag = "verbose", .short_opt = 'v', .type = CFG_FLAG,
+		  .dst = &cfg->log_level, .max = LOG_DEBUG_L,
+		  .help = "debug logging" },
 		{ 0 }
 	};
-	const char *config = NULL;
-	int c, i;
-	u64 v;
+	int ret;
 
 	memset(cfg, 0, sizeof(*cfg));
 	strcpy(cfg->listen, MDS_DEFAULT_LISTEN);
@@ -256,72 +104,12 @@ static int cfg_parse(struct mds_config *cfg, int argc, char **argv)
 	cfg->default_replicas = 1;
 	cfg->log_level = LOG_INFO_L;
 
-	/* the config file first, so that flags override it */
-	for (i = 1; i < argc - 1; i++) {
-		if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config"))
-			config = argv[i + 1];
-	}
-	for (i = 1; i < argc; i++) {
-		if (!strncmp(argv[i], "--config=", 9))
-			config = argv[i] + 9;
-	}
-	if (config && cfg_load_json(cfg, config))
-		return -1;
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			break;
-		case O_LISTEN:
-			if (cfg_str("--listen", optarg, cfg->listen,
-				    sizeof(cfg->listen)))
-				return -1;
-			break;
-		case O_DATA:
-			if (cfg_str("--data", optarg, cfg->data,
-				    sizeof(cfg->data)))
-				return -1;
-			break;
-		case O_KEY:
-			if (cfg_key_hex(cfg, optarg))
-				return -1;
-			break;
-		case O_KEYFILE:
-			if (cfg_key_file(cfg, optarg))
-				return -1;
-			break;
-		case O_HB:
-			if (cfg_uint("--heartbeat-ms", optarg, 10, 600000, &v))
-				return -1;
-			cfg->heartbeat_ms = (u32)v;
-			break;
-		case O_LEASE:
-			if (cfg_uint("--lease-ms", optarg, 50, 3600000, &v))
-				return -1;
-			cfg->lease_ms = (u32)v;
-			break;
-		case O_PORTFILE:
-			if (cfg_str("--port-file", optarg, cfg->port_file,
-				    sizeof(cfg->port_file)))
-				return -1;
-			break;
-		case 'v':
-			cfg->log_level = LOG_DEBUG_L;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			usage(stderr);
-			return -1;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "vdifs-mds: unexpected argument '%s'\n",
-			argv[optind]);
-		return -1;
-	}
+	ret = cfg_parse("vdifs-mds",
+			"The vdifs metadata server: namespace, volumes, chunk layouts,\n"
+			"data-server and client membership, with its state in LMDB.",
+			items, argc, argv);
+	if (ret)
+		return ret;
 	if (cfg->lease_ms <= cfg->heartbeat_ms) {
 		fprintf(stderr, "vdifs-mds: lease (%u ms) must be longer than the heartbeat (%u ms)\n",
 			cfg->lease_ms, cfg->heartbeat_ms);
@@ -341,55 +129,16 @@ struct mds_thread_arg {
 static int op_hello(struct mds *m, struct mds_conn *c,
 		    const struct wire_body *b, struct mds_reply *r)
 {
-	const struct vdifs_hello_req *q = b->fixed;
-	struct vdifs_hello_rep *rep = (void *)r->fixed;
-	u32 vmin = le32_to_cpu(q->version_min), vmax = le32_to_cpu(q->version_max);
-	u32 role = le32_to_cpu(q->role);
+	int ret = srv_hello(&c->auth, m->cfg.key_len, m->epoch, b,
+			    (struct vdifs_hello_rep *)r->fixed);
 
-	if (c->hello)
-		return -EPROTO;
-	if (vmin > vmax || vmax < VDIFS_PROTO_VERSION_MIN ||
-	    vmin > VDIFS_PROTO_VERSION)
-		return -EPROTONOSUPPORT;
-	if (role < VDIFS_ROLE_CLIENT || role > VDIFS_ROLE_TOOL)
-		return -EINVAL;
-	c->hello = true;
-	c->role = role;
-	c->authed = m->cfg.key_len == 0;
-	memcpy(c->cnonce, q->nonce, sizeof(c->cnonce));
-	if (getrandom(c->snonce, sizeof(c->snonce), 0) != sizeof(c->snonce))
-		return -EIO;
-	memset(rep, 0, sizeof(*rep));
-	rep->version = cpu_to_le32(vmax < VDIFS_PROTO_VERSION ? vmax :
-				   VDIFS_PROTO_VERSION);
-	rep->auth_required = cpu_to_le32(!c->authed);
-	rep->features = cpu_to_le64(le64_to_cpu(q->features) & VDIFS_FEAT_ALL);
-	memcpy(rep->nonce, c->snonce, sizeof(rep->nonce));
-	rep->server_epoch = cpu_to_le64(m->epoch);
-	r->flen = sizeof(*rep);
-	log_debug("%s: HELLO role %u name '%.*s'", c->peer, role,
-		  (int)b->tail_len[0], (const char *)b->tail[0]);
-	return 0;
-}
-
-static int op_auth(struct mds *m, struct mds_conn *c,
-		   const struct wire_body *b, struct mds_reply *r)
-{
-	const struct vdifs_auth_req *q = b->fixed;
-	struct vdifs_auth_rep *rep = (void *)r->fixed;
-	u8 mac[VDIFS_MAC_LEN];
-
-	if (!c->hello || !m->cfg.key_len || c->authed)
-		return -EPROTO;
-	vdc_auth_mac(m->cfg.key, m->cfg.key_len, "vdifs-c", c->cnonce,
-		     c->snonce, mac);
-	if (CRYPTO_memcmp(mac, q->mac, sizeof(mac)))
-		return -EACCES;
-	c->authed = true;
-	vdc_auth_mac(m->cfg.key, m->cfg.key_len, "vdifs-s", c->snonce,
-		     c->cnonce, rep->mac);
-	r->flen = sizeof(*rep);
-	return 0;
+	if (!ret) {
+		r->flen = sizeof(struct vdifs_hello_rep);
+		log_debug("%s: HELLO role %u name '%.*s'", c->peer,
+			  c->auth.role, (int)b->tail_len[0],
+			  (const char *)b->tail[0]);
+	}
+	return ret;
 }
 
 static int dispatch(struct mds *m, struct mds_conn *c, u16 op,
@@ -401,12 +150,16 @@ static int dispatch(struct mds *m, struct mds_conn *c, u16 op,
 
 	if (op == VDIFS_OP_HELLO)
 		return op_hello(m, c, b, r);
-	if (!c->hello)
-		return -EPROTO;
-	if (op == VDIFS_OP_AUTH)
-		return op_auth(m, c, b, r);
-	if (!c->authed)
-		return -EACCES;
+	if (op == VDIFS_OP_AUTH) {
+		ret = srv_auth(&c->auth, m->cfg.key, m->cfg.key_len, b,
+			       (struct vdifs_auth_rep *)r->fixed);
+		if (!ret)
+			r->flen = sizeof(struct vdifs_auth_rep);
+		return ret;
+	}
+	ret = srv_gate(&c->auth);
+	if (ret)
+		return ret;
 	if (ns_ops[op].fn)
 		o = &ns_ops[op];
 	else if (member_ops[op].fn)
@@ -428,13 +181,6 @@ static int dispatch(struct mds *m, struct mds_conn *c, u16 op,
 	return db_err(mdb_txn_commit(t));
 }
 
-/* errors after which the peer cannot be trusted to stay in step */
-static bool fatal_status(u16 op, int ret)
-{
-	return (op == VDIFS_OP_HELLO && ret) || ret == -EPROTO ||
-	       (op == VDIFS_OP_AUTH && ret == -EACCES);
-}
-
 static void *conn_thread(void *arg)
 {
 	struct mds_thread_arg *a = arg;
@@ -452,7 +198,7 @@ static void *conn_thread(void *arg)
 		u16 op;
 
 		/* an idle peer that never said HELLO is not kept around */
-		ret = msg_read(c.fd, &msg, c.hello ? -1 : 30000);
+		ret = msg_read(c.fd, &msg, c.auth.hello ? -1 : 30000);
 		if (ret) {
 			if (ret != -ECONNRESET)
 				log_warn("%s: closing: %s", c.peer,
@@ -484,7 +230,7 @@ static void *conn_thread(void *arg)
 		if (msg_write(c.fd, op, VDIFS_MSG_REPLY, msg.hdr.req_id, ret,
 			      r.fixed, r.flen, r.tail, r.tlen, NULL, 0))
 			break;
-		if (fatal_status(op, ret)) {
+		if (srv_fatal(op, ret)) {
 			log_warn("%s: closing after %s: %s", c.peer,
 				 wire_op_name(op), strerror(-ret));
 			break;
@@ -522,8 +268,9 @@ int main(int argc, char **argv)
 	pthread_attr_t attr;
 	int lfd, port, ret;
 
-	if (cfg_parse(&m.cfg, argc, argv))
-		return 2;
+	ret = cfg_load(&m.cfg, argc, argv);
+	if (ret)
+		return ret > 0 ? 0 : 2;
 	log_init("vdifs-mds", m.cfg.log_level);
 	signal(SIGPIPE, SIG_IGN);
 	sigaction(SIGTERM, &sa, NULL);

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include "vdifs_client.h"
 #include "log.h"
+#include "srv.h"
 
 #define MDS_DEFAULT_LISTEN	"127.0.0.1:7400"
 #define MDS_DEFAULT_DATA	"vdifs-mds-data"
@@ -177,11 +178,7 @@ int reply_tail_reserve(struct mds_reply *r, u32 cap);
 struct mds_conn {
 	int fd;
 	char peer[64];
-	bool hello;		/* HELLO done */
-	bool authed;		/* AUTH done, or no key configured */
-	u32 role;
-	u8 cnonce[VDIFS_NONCE_LEN];
-	u8 snonce[VDIFS_NONCE_LEN];
+	struct srv_auth auth;
 };
 
 /*

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Server side of the handshake: version choice, nonces, the key proof.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
+#include <openssl/crypto.h>
+#include "srv.h"
+
+int srv_hello(struct srv_auth *a, size_t key_len, u64 epoch,
+	      const struct wire_body *b, struct vdifs_hello_rep *rep)
+{
+	const struct vdifs_hello_req *q = b->fixed;
+	u32 vmin = le32_to_cpu(q->version_min);
+	u32 vmax = le32_to_cpu(q->version_max);
+	u32 role = le32_to_cpu(q->role);
+
+	if (a->hello)
+		return -EPROTO;
+	if (vmin > vmax || vmax < VDIFS_PROTO_VERSION_MIN ||
+	    vmin > VDIFS_PROTO_VERSION)
+		return -EPROTONOSUPPORT;
+	if (role < VDIFS_ROLE_CLIENT || role > VDIFS_ROLE_TOOL)
+		return -EINVAL;
+	if (getrandom(a->snonce, sizeof(a->snonce), 0) != sizeof(a->snonce))
+		return -EIO;
+	a->hello = true;
+	a->role = role;
+	a->authed = key_len == 0;
+	memcpy(a->cnonce, q->nonce, sizeof(a->cnonce));
+	memset(rep, 0, sizeof(*rep));
+	rep->version = cpu_to_le32(vmax < VDIFS_PROTO_VERSION ? vmax :
+				   VDIFS_PROTO_VERSION);
+	rep->auth_required = cpu_to_le32(!a->authed);
+	rep->features = cpu_to_le64(le64_to_cpu(q->features) & VDIFS_FEAT_ALL);
+	memcpy(rep->nonce, a->snonce, sizeof(rep->nonce));
+	rep->server_epoch = cpu_to_le64(epoch);
+	return 0;
+}
+
+int srv_auth(struct srv_auth *a, const u8 *key, size_t key_len,
+	     const struct wire_body *b, struct vdifs_auth_rep *rep)
+{
+	const struct vdifs_auth_req *q = b->fixed;
+	u8 mac[VDIFS_MAC_LEN];
+
+	if (!a->hello || !key_len || a->authed)
+		return -EPROTO;
+	vdc_auth_mac(key, key_len, "vdifs-c", a->cnonce, a->snonce, mac);
+	if (CRYPTO_memcmp(mac, q->mac, sizeof(mac)))
+		return -EACCES;
+	a->authed = true;
+	vdc_auth_mac(key, key_len, "vdifs-s", a->snonce, a->cnonce, rep->mac);
+	return 0;
+}
+
+int srv_gate(const struct srv_auth *a)
+{
+	if (!a->hello)
+		return -EPROTO;
+	return a->authed ? 0 : -EACCES;
+}
+
+bool srv_fatal(u16 op, int ret)
+{
+	return (op == VDIFS_OP_HELLO && ret) || ret == -EPROTO ||
+	       (op == VDIFS_OP_AUTH && ret == -EACCES);
+}

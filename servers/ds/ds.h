@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vdifs-ds: private declarations, one section per source file.
+ *
+ * Threading: a reader thread per connection hands each request to a
+ * fixed pool of workers, so many requests are in flight per connection
+ * and requests for different chunks run in parallel; a chunk's mutations
+ * are serialised by its struct ds_chunk mutex.  Replies on one connection
+ * are written under that connection's write lock.
+ */
+#ifndef _VDIFS_DS_H
+#define _VDIFS_DS_H
+
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include "vdifs_client.h"
+#include "log.h"
+
+#define DS_DEFAULT_LISTEN	"127.0.0.1:7500"
+#define DS_DEFAULT_DATA		"vdifs-ds-data"
+#define DS_DEFAULT_MDS		"127.0.0.1:7400"
+#define DS_WORKERS		8
+#define DS_CHAIN_MAX		4096	/* clone chain depth */
+
+/* ---- main.c ---- */
+
+struct ds_config {
+	char listen[300];
+	char advertise[300];	/* address told to the MDS, default listen */
+	char mds[300];
+	char data[4096];
+	char port_file[4096];
+	u8 key[64];
+	size_t key_len;
+	u64 capacity;		/* 0: the file system's size */
+	int log_level;
+};
+
+struct ds;
+
+/* ---- store.c: chunks on disk ---- */
+
+/*
+ * Chunk metadata, in LMDB.  A chunk's data is a file of extent-sized
+ * slots (DATA/chunks/<id %016llx>); its extent map (LMDB "extents") says
+ * for every extent with data which chunk's file and which slot hold it.
+ * Clones copy the map of their base, so a read resolves any extent with
+ * one lookup however deep the chain (the map is flat); the chunks whose
+ * slots a map may point into are listed in the chunk's chain record and
+ * each holds a reference for it.
+ */
+struct ds_chunk_rec {
+	__le64 id;
+	__le64 version;
+	__le64 base_id;
+	__le32 chunk_size;
+	__le32 extent_size;
+	__le32 refs;		/* its file's + one per chunk chained on it */
+	__le32 flags;		/* VDIFS_CHUNK_STALE | FROZEN | DS_DELETED */
+	__le32 depth;		/* 1 + ancestors */
+	__le32 own_extents;	/* map entries that point into its own file */
+	__le32 map_extents;	/* map entries */
+	__le32 pad;
+};
+
+#define DS_DELETED	(1u << 16)	/* its file dropped it; kept for clones */
+
+/* one extent map entry */
+struct ds_ext {
+	__le64 owner;		/* the chunk whose file holds the slot */
+	__le32 slot;
+	__le32 crc;		/* crc32c of the whole extent */
+};
+
+struct ds_store {
+	MDB_env *env;
+	MDB_dbi meta;		/* "ds_id", "next_seq" */
+	MDB_dbi chunks;		/* be64 id -> ds_chunk_rec */
+	MDB_dbi extents;	/* be64 id, be32 extent -> ds_ext */
+	MDB_dbi chains;		/* be64 id -> be64[] ancestors */
+	MDB_dbi rlog;		/* be32 peer, be64 seq -> ds_rlog_rec + body */
+	int dirfd;		/* DATA/chunks */
+	char dir[4096];
+};
+
+/*
+ * In-memory state of a chunk in use.  mutex serialises its mutations and
+ * guards slots; cond wakes a replica waiting for an earlier version.
+ */
+struct ds_chunk {
+	u64 id;
+	pthread_mutex_t mutex;
+	pthread_cond_t cond;
+	int fd;			/* its data file, -1 until opened */
+	u8 *slots;		/* bitmap of slots in use (own extents) */
+	u32 nslots;		/* bits in slots */
+	bool loaded;		/* slots built from the map */
+	int users;		/* references from threads, under ds->cache_lock */
+	struct ds_chunk *next;	/* hash chain */
+};
+
+int store_open(struct ds_store *st, const char *dir);
+int store_get_ds_id(struct ds_store *st, u32 *id);
+int store_set_ds_id(struct ds_store *st, u32 id);
+u64 store_used_bytes(struct ds_store *st);
+
+struct ds_op_ctx {
+	struct ds *ds;
+	const struct vdifs_chunk_req *q;
+	const u8 *data;		/* WRITE payload */
+	u32 len;
+	u16 op;
+	/* output */
+	u64 version;
+	u8 *out;		/* READ: the buffer to fill (len bytes) */
+	u8 *map;		/* MAP: bitmap buffer */
+	u32 map_len;
+	u32 extent_size;
+	struct vdifs_chunk_stat stat;
+	/* async replication: log records to append in the same commit */
+	u32 log_peers[VDIFS_MAX_REPLICAS];
+	unsigned int nlog;
+};
+
+int store_read(struct ds_op_ctx *x);
+int store_mutate(struct ds_op_ctx *x);	/* WRITE, PUNCH, CLONE, DELETE */
+int store_map(struct ds_op_ctx *x);
+int store_stat(struct ds_op_ctx *x);
+int store_exists(struct ds *ds, u64 id);
+void store_note_write_size(u32 len);
+
+/* ---- repl.c: replication ---- */
+
+struct ds_peer {
+	u32 id;
+	char addr[80];
+	struct vdc_conn *conn;
+	pthread_mutex_t lock;	/* serialises use of conn */
+};
+
+#define DS_MAX_PEERS 256
+
+/* forward one mutation to a peer synchronously; -errno on failure */
+int repl_forward(struct ds *ds, u32 peer, u16 op,
+		 const struct vdifs_chunk_req *q, const u8 *data, u32 len);
+/* append a mutation for peer to the async log inside txn t */
+int repl_log_append(struct ds *ds, MDB_txn *t, u32 peer, u16 op,
+		    const struct vdifs_chunk_req *q, const u8 *data, u32 len);
+void repl_kick(struct ds *ds);
+int repl_start(struct ds *ds);
+int mds_call_status(struct ds *ds);
+
+/* ---- the server ---- */
+
+struct ds {
+	struct ds_config cfg;
+	struct ds_store st;
+	u32 id;				/* our data-server id */
+	u32 heartbeat_ms;
+	/* chunk cache: hash of struct ds_chunk in use */
+	pthread_mutex_t cache_lock;
+	struct ds_chunk *cache[1024];
+	/* peers (other data servers) by id; peers_lock guards the table */
+	pthread_mutex_t peers_lock;
+	struct ds_peer peers[DS_MAX_PEERS];
+	unsigned int npeers;
+	/* async log drain */
+	pthread_mutex_t rlog_lock;
+	pthread_cond_t rlog_cond;
+	bool rlog_kick;
+};
+
+/* crash injection for tests: VDIFS_DS_CRASH_AT=point:n */
+void ds_crash_point(const char *point);
+
+struct ds_chunk *chunk_get(struct ds *ds, u64 id);
+void chunk_put(struct ds *ds, struct ds_chunk *c);
+
+#endif /* _VDIFS_DS_H */

@@ -1,0 +1,606 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vdifs-ds: configuration, MDS registration and heartbeat, listener,
+ * connections, the worker pool and request dispatch.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+#include "ds.h"
+#include "cfg.h"
+#include "msg.h"
+#include "srv.h"
+
+static volatile sig_atomic_t ds_stop;
+static u64 ds_epoch;
+
+/* ---- crash injection (tests) ---- */
+
+void ds_crash_point(const char *point)
+{
+	static char want[32];
+	static long n = -1, seen;
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	const char *env;
+
+	pthread_mutex_lock(&lock);
+	if (n < 0) {
+		env = getenv("VDIFS_DS_CRASH_AT");
+		n = 0;
+		if (env && strchr(env, ':')) {
+			snprintf(want, sizeof(want), "%.*s",
+				 (int)(strchr(env, ':') - env), env);
+			n = strtol(strchr(env, ':') + 1, NULL, 10);
+		}
+	}
+	if (n > 0 && !strcmp(point, want) && ++seen == n) {
+		log_warn("crash point %s reached: killing myself", point);
+		kill(getpid(), SIGKILL);
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+/* ---- connections and workers ---- */
+
+/*
+ * A connection is shared by its reader thread and the workers running
+ * its requests; refs counts them, the last one closes it.  wlock
+ * serialises whole replies on the socket.
+ */
+struct ds_conn {
+	struct ds *ds;
+	int fd;
+	char peer[64];
+	struct srv_auth auth;
+	pthread_mutex_t wlock;
+	int refs;			/* under ds_conn_lock */
+};
+
+static pthread_mutex_t ds_conn_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void conn_put(struct ds_conn *c)
+{
+	int last;
+
+	pthread_mutex_lock(&ds_conn_lock);
+	last = --c->refs == 0;
+	pthread_mutex_unlock(&ds_conn_lock);
+	if (last) {
+		close(c->fd);
+		free(c);
+	}
+}
+
+struct ds_job {
+	struct ds_conn *conn;
+	struct vdc_msg msg;
+	struct wire_body body;
+	struct ds_job *next;
+};
+
+/* the work queue: jobs_lock guards head/tail, jobs_cond wakes workers */
+static pthread_mutex_t jobs_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t jobs_cond = PTHREAD_COND_INITIALIZER;
+static struct ds_job *jobs_head, *jobs_tail;
+
+static void job_queue(struct ds_job *j)
+{
+	pthread_mutex_lock(&jobs_lock);
+	j->next = NULL;
+	if (jobs_tail)
+		jobs_tail->next = j;
+	else
+		jobs_head = j;
+	jobs_tail = j;
+	pthread_cond_signal(&jobs_cond);
+	pthread_mutex_unlock(&jobs_lock);
+}
+
+static int reply(struct ds_conn *c, const struct wire_hdr *h, int status,
+		 const void *fixed, u32 flen, const void *tail, u32 tlen)
+{
+	int ret;
+
+	pthread_mutex_lock(&c->wlock);
+	ret = msg_write(c->fd, h->opcode, VDIFS_MSG_REPLY, h->req_id, status,
+			status ? NULL : fixed, status ? 0 : flen,
+			status ? NULL : tail, status ? 0 : tlen, NULL, 0);
+	pthread_mutex_unlock(&c->wlock);
+	return ret;
+}
+
+static bool is_mutation(u16 op)
+{
+	return op == VDIFS_OP_CHUNK_WRITE || op == VDIFS_OP_CHUNK_PUNCH ||
+	       op == VDIFS_OP_CHUNK_CLONE || op == VDIFS_OP_CHUNK_DELETE;
+}
+
+/* a mutation from a client, at the chunk's primary */
+static int do_primary(struct ds *ds, struct ds_op_ctx *x)
+{
+	const struct vdifs_chunk_req *q = x->q;
+	unsigned int i;
+	int ret;
+
+	if (q->nrep < 1 || q->nrep > VDIFS_MAX_REPLICAS ||
+	    q->repl_mode > VDIFS_REPL_ASYNC)
+		return -EINVAL;
+	if (le32_to_cpu(q->ds[0]) != ds->id)
+		return -ENXIO;		/* not the primary of this chunk */
+	for (i = 1; i < q->nrep; i++)
+		if (!q->ds[i] || le32_to_cpu(q->ds[i]) == ds->id)
+			return -EINVAL;
+	if (q->repl_mode == VDIFS_REPL_ASYNC) {
+		for (i = 1; i < q->nrep; i++)
+			x->log_peers[x->nlog++] = le32_to_cpu(q->ds[i]);
+	}
+	if (x->op == VDIFS_OP_CHUNK_WRITE)
+		store_note_write_size(x->len);
+	ret = store_mutate(x);
+	if (ret || q->repl_mode == VDIFS_REPL_ASYNC)
+		return ret;
+	for (i = 1; i < q->nrep; i++) {
+		struct vdifs_chunk_req fq = *q;
+		int r;
+
+		fq.version = cpu_to_le64(x->version);
+		r = repl_forward(ds, le32_to_cpu(q->ds[i]), x->op, &fq, x->data,
+				 x->len);
+		if (r) {
+			log_err("chunk %016llx: replica %u failed %s: %s",
+				(unsigned long long)le64_to_cpu(q->chunk_id),
+				le32_to_cpu(q->ds[i]), wire_op_name(x->op),
+				strerror(-r));
+			/* not acknowledged: the mode asks for every replica */
+			ret = r == -ESTALE || r == -ENOSPC ? r : -EIO;
+		}
+	}
+	return ret;
+}
+
+static void run_job(struct ds *ds, struct ds_job *j)
+{
+	const struct wire_hdr *h = &j->msg.hdr;
+	const struct vdifs_chunk_req *q = j->body.fixed;
+	struct ds_op_ctx x = { .ds = ds, .q = q, .op = h->opcode };
+	struct vdifs_chunk_io_rep io = { 0 };
+	struct vdifs_chunk_map_rep mr = { 0 };
+	u32 flags = le32_to_cpu(q->flags);
+	int ret;
+
+	if (flags & ~VDIFS_CHUNK_FLAGS) {
+		ret = -EINVAL;
+		goto out_reply;
+	}
+	if (h->opcode != VDIFS_OP_CHUNK_FLUSH && h->opcode !=
+	    VDIFS_OP_CHUNK_STAT && !q->chunk_id) {
+		ret = -EINVAL;
+		goto out_reply;
+	}
+	x.len = le32_to_cpu(q->len);
+	x.data = j->body.tail[0];
+	switch (h->opcode) {
+	case VDIFS_OP_CHUNK_READ:
+		if (x.len > VDIFS_IO_MAX) {
+			ret = -EINVAL;
+			break;
+		}
+		x.out = malloc(x.len + 1);
+		ret = x.out ? store_read(&x) : -ENOMEM;
+		if (!ret) {
+			io.version = cpu_to_le64(x.version);
+			io.len = cpu_to_le32(x.len);
+			ret = reply(j->conn, h, 0, &io, sizeof(io), x.out,
+				    x.len);
+			free(x.out);
+			return;
+		}
+		free(x.out);
+		break;
+	case VDIFS_OP_CHUNK_MAP:
+		ret = store_map(&x);
+		if (!ret) {
+			mr.version = cpu_to_le64(x.version);
+			mr.extent_size = cpu_to_le32(x.extent_size);
+			mr.nbytes = cpu_to_le32(x.map_len);
+			reply(j->conn, h, 0, &mr, sizeof(mr), x.map, x.map_len);
+			free(x.map);
+			return;
+		}
+		break;
+	case VDIFS_OP_CHUNK_STAT:
+		ret = store_stat(&x);
+		if (!ret) {
+			reply(j->conn, h, 0, &x.stat, sizeof(x.stat), NULL, 0);
+			return;
+		}
+		break;
+	case VDIFS_OP_CHUNK_FLUSH:
+		/*
+		 * Every acknowledged mutation is already stable (data
+		 * fdatasync'd before its map commit), so a flush only has to
+		 * say whether the chunk is here.
+		 */
+		ret = q->chunk_id ? store_exists(ds, le64_to_cpu(q->chunk_id)) :
+				    0;
+		break;
+	default:
+		if (!is_mutation(h->opcode)) {
+			ret = -EOPNOTSUPP;
+			break;
+		}
+		if (h->opcode == VDIFS_OP_CHUNK_WRITE && x.len != j->body.tail_len[0]) {
+			ret = -EBADMSG;
+			break;
+		}
+		if (h->opcode != VDIFS_OP_CHUNK_WRITE)
+			x.data = NULL;
+		ret = (flags & VDIFS_CHUNK_FWD) ? store_mutate(&x) :
+						  do_primary(ds, &x);
+		io.version = cpu_to_le64(x.version);
+		break;
+	}
+out_reply:
+	reply(j->conn, h, ret, &io, sizeof(io), NULL, 0);
+}
+
+static void *worker(void *arg)
+{
+	struct ds *ds = arg;
+
+	for (;;) {
+		struct ds_job *j;
+
+		pthread_mutex_lock(&jobs_lock);
+		while (!jobs_head)
+			pthread_cond_wait(&jobs_cond, &jobs_lock);
+		j = jobs_head;
+		jobs_head = j->next;
+		if (!jobs_head)
+			jobs_tail = NULL;
+		pthread_mutex_unlock(&jobs_lock);
+		run_job(ds, j);
+		vdc_msg_free(&j->msg);
+		conn_put(j->conn);
+		free(j);
+	}
+	return NULL;
+}
+
+static void *conn_reader(void *arg)
+{
+	struct ds_conn *c = arg;
+	struct ds *ds = c->ds;
+	int ret;
+
+	for (;;) {
+		struct ds_job *j = calloc(1, sizeof(*j));
+		const struct wire_hdr *h;
+		u8 fixed[sizeof(struct vdifs_hello_rep)];
+		u32 flen = 0;
+
+		if (!j)
+			break;
+		ret = msg_read(c->fd, &j->msg, c->auth.hello ? -1 : 30000);
+		if (ret) {
+			if (ret != -ECONNRESET)
+				log_warn("%s: closing: %s", c->peer,
+					 strerror(-ret));
+			free(j);
+			break;
+		}
+		h = &j->msg.hdr;
+		if (h->flags & VDIFS_MSG_REPLY) {
+			log_warn("%s: closing: unsolicited reply", c->peer);
+			vdc_msg_free(&j->msg);
+			free(j);
+			break;
+		}
+		ret = wire_body_decode(h->opcode, false, 0, j->msg.buf,
+				       h->body_len, &j->body);
+		if (!ret && h->opcode == VDIFS_OP_HELLO) {
+			ret = srv_hello(&c->auth, ds->cfg.key_len, ds_epoch,
+					&j->body, (void *)fixed);
+			flen = sizeof(struct vdifs_hello_rep);
+		} else if (!ret && h->opcode == VDIFS_OP_AUTH) {
+			ret = srv_auth(&c->auth, ds->cfg.key, ds->cfg.key_len,
+				       &j->body, (void *)fixed);
+			flen = sizeof(struct vdifs_auth_rep);
+		} else if (!ret) {
+			ret = srv_gate(&c->auth);
+			if (!ret) {
+				/* the request is the job's now */
+				pthread_mutex_lock(&ds_conn_lock);
+				c->refs++;
+				pthread_mutex_unlock(&ds_conn_lock);
+				j->conn = c;
+				job_queue(j);
+				continue;
+			}
+		}
+		if (ret)
+			log_debug("%s: %s -> %s", c->peer,
+				  wire_op_name(h->opcode), strerror(-ret));
+		reply(c, h, ret, fixed, flen, NULL, 0);
+		if (srv_fatal(h->opcode, ret)) {
+			vdc_msg_free(&j->msg);
+			free(j);
+			break;
+		}
+		vdc_msg_free(&j->msg);
+		free(j);
+	}
+	shutdown(c->fd, SHUT_RD);
+	conn_put(c);
+	return NULL;
+}
+
+/* ---- the MDS: registration and heartbeats ---- */
+
+static void ds_space(struct ds *ds, u64 *capacity, u64 *used)
+{
+	struct statvfs sv;
+
+	*used = store_used_bytes(&ds->st);
+	*capacity = ds->cfg.capacity;
+	if (!*capacity && !fstatvfs(ds->st.dirfd, &sv))
+		*capacity = (u64)sv.f_blocks * sv.f_frsize;
+}
+
+static int mds_register(struct ds *ds, struct vdc_conn **out)
+{
+	struct vdc_opts o = {
+		.role = VDIFS_ROLE_DS, .key = ds->cfg.key,
+		.key_len = ds->cfg.key_len, .timeout_ms = 10000,
+	};
+	struct vdifs_ds_register_rep rep;
+	struct vdc_conn *c;
+	u64 cap, used;
+	int ret;
+
+	ret = vdc_connect(ds->cfg.mds, &o, &c);
+	if (ret)
+		return ret;
+	ds_space(ds, &cap, &used);
+	ret = vdc_ds_register(c, ds->id, ds->cfg.advertise, cap, used, &rep);
+	if (ret) {
+		vdc_close(c);
+		return ret;
+	}
+	if (!ds->id || ds->id != le32_to_cpu(rep.ds_id)) {
+		ds->id = le32_to_cpu(rep.ds_id);
+		ret = store_set_ds_id(&ds->st, ds->id);
+		if (ret) {
+			vdc_close(c);
+			return ret;
+		}
+	}
+	ds->heartbeat_ms = le32_to_cpu(rep.heartbeat_ms);
+	if (ds->heartbeat_ms < 10)
+		ds->heartbeat_ms = 1000;
+	*out = c;
+	return 0;
+}
+
+static void *heartbeat_thread(void *arg)
+{
+	struct ds *ds = arg;
+	struct vdc_conn *c = NULL;
+
+	for (;;) {
+		u64 cap, used;
+		int ret;
+
+		usleep(ds->heartbeat_ms * 1000);
+		if (!c && mds_register(ds, &c)) {
+			c = NULL;
+			continue;
+		}
+		ds_space(ds, &cap, &used);
+		ret = vdc_ds_heartbeat(c, ds->id, cap, used);
+		if (ret) {
+			log_warn("heartbeat to %s failed: %s; registering again",
+				 ds->cfg.mds, strerror(-ret));
+			vdc_close(c);
+			c = NULL;
+		}
+	}
+	return NULL;
+}
+
+/* ---- configuration ---- */
+
+static int cfg_load(struct ds_config *cfg, int argc, char **argv)
+{
+	const struct cfg_item items[] = {
+		{ .key = "mds", .flag = "mds", .type = CFG_STR, .dst = cfg->mds,
+		  .cap = sizeof(cfg->mds),
+		  .help = "metadata server ADDR:PORT (default " DS_DEFAULT_MDS ")" },
+		{ .key = "listen", .flag = "listen", .type = CFG_STR,
+		  .dst = cfg->listen, .cap = sizeof(cfg->listen),
+		  .help = "ADDR:PORT to serve (default " DS_DEFAULT_LISTEN ")" },
+		{ .key = "advertise", .flag = "advertise", .type = CFG_STR,
+		  .dst = cfg->advertise, .cap = sizeof(cfg->advertise),
+		  .help = "ADDR:PORT others reach us at (default: listen)" },
+		{ .key = "data", .flag = "data", .type = CFG_STR,
+		  .dst = cfg->data, .cap = sizeof(cfg->data),
+		  .help = "chunk store directory (default ./" DS_DEFAULT_DATA ")" },
+		{ .key = "capacity", .flag = "capacity", .type = CFG_SIZE,
+		  .dst = &cfg->capacity, .min = 1 << 20, .max = 1ull << 60,
+		  .help = "bytes offered, e.g. 100G (default: the disk)" },
+		{ .key = "key", .flag = "key", .type = CFG_KEY, .dst = cfg->key,
+		  .cap = sizeof(cfg->key), .key_len = &cfg->key_len,
+		  .help = "shared authentication key, hex" },
+		{ .key = "key_file", .flag = "key-file", .type = CFG_KEYFILE,
+		  .dst = cfg->key, .cap = sizeof(cfg->key),
+		  .key_len = &cfg->key_len,
+		  .help = "read the key (hex) from a file" },
+		{ .flag = "port-file", .type = CFG_STR, .dst = cfg->port_file,
+		  .cap = sizeof(cfg->port_file),
+		  .help = "write the bound port here once registered" },
+		{ .key = "log_level", .type = CFG_LEVEL, .dst = &cfg->log_level },
+		{ .flag = "verbose", .short_opt = 'v', .type = CFG_FLAG,
+		  .dst = &cfg->log_level, .max = LOG_DEBUG_L,
+		  .help = "debug logging" },
+		{ 0 }
+	};
+
+	memset(cfg, 0, sizeof(*cfg));
+	strcpy(cfg->listen, DS_DEFAULT_LISTEN);
+	strcpy(cfg->mds, DS_DEFAULT_MDS);
+	strcpy(cfg->data, DS_DEFAULT_DATA);
+	cfg->log_level = LOG_INFO_L;
+	return cfg_parse("vdifs-ds",
+			 "A vdifs data server: chunk data with extent-granular\n"
+			 "copy-on-write clones, replicated to its peers; it registers\n"
+			 "with the metadata server and heartbeats.",
+			 items, argc, argv);
+}
+
+static void on_signal(int sig)
+{
+	ds_stop = 1;
+}
+
+static int write_port_file(const char *path, int port)
+{
+	char tmp[4200];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "%d\n", port);
+	if (fclose(f))
+		return -errno;
+	return rename(tmp, path) ? -errno : 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct ds ds;
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct vdc_conn *mc = NULL;
+	pthread_attr_t attr;
+	pthread_t th;
+	int lfd, port, ret, i;
+
+	ret = cfg_load(&ds.cfg, argc, argv);
+	if (ret)
+		return ret > 0 ? 0 : 2;
+	log_init("vdifs-ds", ds.cfg.log_level);
+	signal(SIGPIPE, SIG_IGN);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	pthread_mutex_init(&ds.cache_lock, NULL);
+	pthread_mutex_init(&ds.peers_lock, NULL);
+	pthread_mutex_init(&ds.rlog_lock, NULL);
+	pthread_cond_init(&ds.rlog_cond, NULL);
+	if (getrandom(&ds_epoch, sizeof(ds_epoch), 0) != sizeof(ds_epoch))
+		ds_epoch = (u64)time(NULL);
+
+	ret = store_open(&ds.st, ds.cfg.data);
+	if (ret) {
+		log_err("cannot open the store in %s: %s", ds.cfg.data,
+			strerror(-ret));
+		return 1;
+	}
+	ret = store_get_ds_id(&ds.st, &ds.id);
+	if (ret)
+		return 1;
+	lfd = net_listen(ds.cfg.listen, &port);
+	if (lfd < 0) {
+		log_err("cannot listen on %s: %s", ds.cfg.listen,
+			strerror(-lfd));
+		return 1;
+	}
+	if (!ds.cfg.advertise[0]) {
+		/* the port we really got, on the address we listen on */
+		char host[280];
+		char *colon;
+
+		snprintf(host, sizeof(host), "%s", ds.cfg.listen);
+		colon = strrchr(host, ':');
+		if (colon)
+			*colon = '\0';
+		snprintf(ds.cfg.advertise, sizeof(ds.cfg.advertise), "%s:%d",
+			 host, port);
+	}
+
+	/* serve only once the MDS knows us: peers find us through it */
+	for (i = 0; !ds_stop; i++) {
+		ret = mds_register(&ds, &mc);
+		if (!ret)
+			break;
+		if (i % 10 == 0)
+			log_warn("cannot register with %s: %s; retrying",
+				 ds.cfg.mds, strerror(-ret));
+		usleep(500 * 1000);
+	}
+	if (ds_stop)
+		return 0;
+	vdc_close(mc);
+	log_info("data server %u serving %s (advertised %s), store %s", ds.id,
+		 ds.cfg.listen, ds.cfg.advertise, ds.cfg.data);
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 512 << 10);
+	for (i = 0; i < DS_WORKERS; i++)
+		pthread_create(&th, &attr, worker, &ds);
+	pthread_create(&th, &attr, heartbeat_thread, &ds);
+	repl_start(&ds);
+	if (ds.cfg.port_file[0]) {
+		ret = write_port_file(ds.cfg.port_file, port);
+		if (ret) {
+			log_err("cannot write %s: %s", ds.cfg.port_file,
+				strerror(-ret));
+			return 1;
+		}
+	}
+
+	while (!ds_stop) {
+		struct pollfd pfd = { .fd = lfd, .events = POLLIN };
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		struct vdifs_addr wa;
+		struct ds_conn *c;
+		int fd, one = 1;
+
+		if (poll(&pfd, 1, 500) <= 0)
+			continue;
+		fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+		if (fd < 0)
+			continue;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->ds = &ds;
+		c->fd = fd;
+		c->refs = 1;
+		pthread_mutex_init(&c->wlock, NULL);
+		vdc_addr_to_wire(&ss, &wa);
+		vdc_addr_format(&wa, c->peer, sizeof(c->peer));
+		if (pthread_create(&th, &attr, conn_reader, c)) {
+			close(fd);
+			free(c);
+		}
+	}
+	log_info("stopping");
+	close(lfd);
+	return 0;
+}

@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vdifs-ds replication: the primary of a chunk forwards each mutation to
+ * the other servers of its replica set.
+ *
+ * sync:  the primary applies the mutation, forwards it to every replica
+ *        and acknowledges the client only when all have applied it.
+ * async: the primary applies the mutation and, in the same LMDB commit,
+ *        appends it to a per-replica log; it acknowledges at once, and a
+ *        drain thread replays the log to each replica in order, deleting
+ *        an entry only once the replica has applied it.  The log is on
+ *        disk, so it survives restarts of the primary and outages of the
+ *        replica.
+ *
+ * Forwarded mutations carry the version they produce; replicas apply a
+ * version only on top of the one before it (store.c), so replaying an
+ * entry twice is harmless and a replica that missed one is detected.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "ds.h"
+
+struct ds_rlog_rec {
+	__le16 op;
+	__le16 pad0;
+	__le32 len;		/* data bytes after the request */
+	struct vdifs_chunk_req q;
+};
+
+static void put_be32(u8 *p, u32 v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+static u32 get_be32(const u8 *p)
+{
+	return (u32)p[0] << 24 | (u32)p[1] << 16 | (u32)p[2] << 8 | p[3];
+}
+
+/* ---- peers ---- */
+
+/* refresh the peer table from the MDS: ids and addresses */
+static int peers_status_ds(const struct vdifs_ds_status *d, void *arg)
+{
+	struct ds *ds = arg;
+	u32 id = le32_to_cpu(d->ds_id);
+	unsigned int i;
+
+	for (i = 0; i < ds->npeers; i++)
+		if (ds->peers[i].id == id)
+			break;
+	if (i == ds->npeers) {
+		if (ds->npeers == DS_MAX_PEERS)
+			return 0;
+		ds->npeers++;
+		memset(&ds->peers[i], 0, sizeof(ds->peers[i]));
+		ds->peers[i].id = id;
+		pthread_mutex_init(&ds->peers[i].lock, NULL);
+	}
+	vdc_addr_format(&d->addr, ds->peers[i].addr, sizeof(ds->peers[i].addr));
+	return 0;
+}
+
+int mds_call_status(struct ds *ds)
+{
+	struct vdc_opts o = {
+		.role = VDIFS_ROLE_DS, .key = ds->cfg.key,
+		.key_len = ds->cfg.key_len, .timeout_ms = 10000,
+	};
+	struct vdc_status_cbs cbs = { .ds = peers_status_ds };
+	struct vdc_conn *c;
+	int ret;
+
+	ret = vdc_connect(ds->cfg.mds, &o, &c);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&ds->peers_lock);
+	ret = vdc_status(c, &cbs, ds, NULL);
+	pthread_mutex_unlock(&ds->peers_lock);
+	vdc_close(c);
+	return ret < 0 ? ret : 0;
+}
+
+static struct ds_peer *peer_find(struct ds *ds, u32 id)
+{
+	struct ds_peer *p = NULL;
+	unsigned int i;
+	int pass;
+
+	for (pass = 0; pass < 2 && !p; pass++) {
+		if (pass && mds_call_status(ds))
+			break;
+		pthread_mutex_lock(&ds->peers_lock);
+		for (i = 0; i < ds->npeers; i++)
+			if (ds->peers[i].id == id && ds->peers[i].addr[0])
+				p = &ds->peers[i];
+		pthread_mutex_unlock(&ds->peers_lock);
+	}
+	return p;
+}
+
+static int peer_call(struct ds *ds, struct ds_peer *p, u16 op,
+		     const struct vdifs_chunk_req *q, const u8 *data, u32 len)
+{
+	struct vdc_opts o = {
+		.role = VDIFS_ROLE_DS, .key = ds->cfg.key,
+		.key_len = ds->cfg.key_len, .timeout_ms = 30000,
+	};
+	int ret = -ENOTCONN, tries;
+
+	pthread_mutex_lock(&p->lock);
+	for (tries = 0; tries < 2; tries++) {
+		if (!p->conn) {
+			ret = vdc_connect(p->addr, &o, &p->conn);
+			if (ret) {
+				p->conn = NULL;
+				continue;
+			}
+		}
+		ret = vdc_call(p->conn, op, q, sizeof(*q), data, len, NULL, 0,
+			       NULL);
+		/* a broken connection is retried once on a fresh one */
+		if (ret == -ECONNRESET || ret == -EPIPE || ret == -ETIMEDOUT ||
+		    ret == -EBADMSG || ret == -EPROTO || ret == -ENOTCONN) {
+			vdc_close(p->conn);
+			p->conn = NULL;
+			continue;
+		}
+		break;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return ret;
+}
+
+int repl_forward(struct ds *ds, u32 peer, u16 op,
+		 const struct vdifs_chunk_req *q, const u8 *data, u32 len)
+{
+	struct ds_peer *p = peer_find(ds, peer);
+	struct vdifs_chunk_req fq = *q;
+
+	if (!p) {
+		log_warn("replica %u: no address known", peer);
+		return -EHOSTUNREACH;
+	}
+	fq.flags = cpu_to_le32(le32_to_cpu(q->flags) | VDIFS_CHUNK_FWD);
+	return peer_call(ds, p, op, &fq,
+			 op == VDIFS_OP_CHUNK_WRITE ? data : NULL,
+			 op == VDIFS_OP_CHUNK_WRITE ? len : 0);
+}
+
+/* ---- the async log ---- */
+
+int repl_log_append(struct ds *ds, MDB_txn *t, u32 peer, u16 op,
+		    const struct vdifs_chunk_req *q, const u8 *data, u32 len)
+{
+	MDB_val k = { 7, "rlogseq" }, v;
+	struct ds_rlog_rec *rec;
+	u64 seq = 0;
+	u8 key[12];
+	u32 dl = op == VDIFS_OP_CHUNK_WRITE ? len : 0;
+	int rc;
+
+	rc = mdb_get(t, ds->st.meta, &k, &v);
+	if (!rc && v.mv_size == 8)
+		memcpy(&seq, v.mv_data, 8);
+	else if (rc && rc != MDB_NOTFOUND)
+		return -EIO;
+	seq++;
+	v.mv_size = 8;
+	v.mv_data = &seq;
+	rc = mdb_put(t, ds->st.meta, &k, &v, 0);
+	if (rc)
+		return rc == MDB_MAP_FULL ? -ENOSPC : -EIO;
+
+	rec = malloc(sizeof(*rec) + dl);
+	if (!rec)
+		return -ENOMEM;
+	memset(rec, 0, sizeof(*rec));
+	rec->op = cpu_to_le16(op);
+	rec->len = cpu_to_le32(dl);
+	rec->q = *q;
+	rec->q.flags = cpu_to_le32(le32_to_cpu(q->flags) | VDIFS_CHUNK_FWD);
+	if (dl)
+		memcpy(rec + 1, data, dl);
+	put_be32(key, peer);
+	put_be32(key + 4, (u32)(seq >> 32));
+	put_be32(key + 8, (u32)seq);
+	k.mv_size = 12;
+	k.mv_data = key;
+	v.mv_size = sizeof(*rec) + dl;
+	v.mv_data = rec;
+	rc = mdb_put(t, ds->st.rlog, &k, &v, 0);
+	free(rec);
+	if (rc)
+		return rc == MDB_MAP_FULL ? -ENOSPC : -EIO;
+	return 0;
+}
+
+void repl_kick(struct ds *ds)
+{
+	pthread_mutex_lock(&ds->rlog_lock);
+	ds->rlog_kick = true;
+	pthread_cond_signal(&ds->rlog_cond);
+	pthread_mutex_unlock(&ds->rlog_lock);
+}
+
+/*
+ * Take the oldest entry for a peer other than those in skip[]; returns 1
+ * with a malloc'd copy, 0 when none is left.
+ */
+static int rlog_oldest(struct ds *ds, const u32 *skip, unsigned int nskip,
+		       u8 key[12], struct ds_rlog_rec **out, size_t *size)
+{
+	MDB_txn *t;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc, found = 0;
+
+	if (mdb_txn_begin(ds->st.env, NULL, MDB_RDONLY, &t))
+		return -EIO;
+	if (mdb_cursor_open(t, ds->st.rlog, &cur)) {
+		mdb_txn_abort(t);
+		return -EIO;
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		u32 peer;
+		unsigned int i;
+
+		if (k.mv_size != 12 || v.mv_size < sizeof(**out))
+			continue;
+		peer = get_be32(k.mv_data);
+		for (i = 0; i < nskip; i++)
+			if (skip[i] == peer)
+				break;
+		if (i < nskip)
+			continue;
+		*out = malloc(v.mv_size);
+		if (*out) {
+			memcpy(*out, v.mv_data, v.mv_size);
+			memcpy(key, k.mv_data, 12);
+			*size = v.mv_size;
+			found = 1;
+		}
+		break;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(t);
+	return found;
+}
+
+static void rlog_delete(struct ds *ds, const u8 key[12])
+{
+	MDB_txn *t;
+	MDB_val k = { 12, (void *)key };
+
+	if (mdb_txn_begin(ds->st.env, NULL, 0, &t))
+		return;
+	if (mdb_del(t, ds->st.rlog, &k, NULL))
+		mdb_txn_abort(t);
+	else
+		mdb_txn_commit(t);
+}
+
+/* one pass over the log: replay in order, per peer, until one fails */
+static bool rlog_drain(struct ds *ds)
+{
+	u32 failed[DS_MAX_PEERS];
+	unsigned int nfailed = 0;
+	bool busy = false;
+
+	for (;;) {
+		struct ds_rlog_rec *rec;
+		struct ds_peer *p;
+		size_t size;
+		u8 key[12];
+		u32 peer;
+		int ret;
+
+		ret = rlog_oldest(ds, failed, nfailed, key, &rec, &size);
+		if (ret <= 0)
+			break;
+		busy = true;
+		peer = get_be32(key);
+		p = peer_find(ds, peer);
+		ret = p ? peer_call(ds, p, le16_to_cpu(rec->op), &rec->q,
+				    (const u8 *)(rec + 1),
+				    le32_to_cpu(rec->len)) : -EHOSTUNREACH;
+		free(rec);
+		if (!ret || ret == -EEXIST || ret == -ENOENT) {
+			/* applied, or nothing left to apply it to */
+			rlog_delete(ds, key);
+			continue;
+		}
+		if (ret == -ESTALE)
+			log_err("replica %u is stale; its log waits for recovery",
+				peer);
+		else
+			log_debug("replica %u unreachable (%s), will retry",
+				  peer, strerror(-ret));
+		if (nfailed < DS_MAX_PEERS)
+			failed[nfailed++] = peer;
+	}
+	return busy && nfailed;
+}
+
+static void *rlog_thread(void *arg)
+{
+	struct ds *ds = arg;
+
+	for (;;) {
+		struct timespec ts;
+		bool retry = rlog_drain(ds);
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += retry ? 1 : 2;
+		pthread_mutex_lock(&ds->rlog_lock);
+		if (!ds->rlog_kick)
+			pthread_cond_timedwait(&ds->rlog_cond, &ds->rlog_lock,
+					       &ts);
+		ds->rlog_kick = false;
+		pthread_mutex_unlock(&ds->rlog_lock);
+	}
+	return NULL;
+}
+
+int repl_start(struct ds *ds)
+{
+	pthread_t th;
+
+	if (pthread_create(&th, NULL, rlog_thread, ds))
+		return -EAGAIN;
+	pthread_detach(th);
+	return 0;
+}

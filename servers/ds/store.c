@@ -1,0 +1,1250 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vdifs-ds chunk store: extent-granular copy-on-write over slot files.
+ *
+ * Every write is out of place: each extent it touches gets a fresh slot
+ * in the chunk's own file, filled with the whole new extent (for a partial
+ * write the rest comes from the extent's current data, read here on the
+ * server, or zeroes), so a write never modifies data the map points at.
+ *
+ * Commit order, which is what makes a crash leave old-or-new:
+ *   1. pwrite the new slots            (unreferenced: invisible)
+ *   2. fdatasync the chunk file        (data stable)
+ *   3. LMDB commit: map entries -> new slots, crc, version   (durable)
+ *   4. old slots of this chunk return to the free set (in memory)
+ * A crash before 3 leaves the old map and old slots; after 3 the new map
+ * points at stable data.  A map entry therefore never names data that is
+ * not on disk, and every slot has its crc32c beside the pointer, checked
+ * on every read.
+ *
+ * The free set is not persisted: it is rebuilt when a chunk is first used
+ * after start from the map entries that point into the chunk's own file,
+ * so slots written but never committed before a crash are free again.
+ *
+ * Locking: struct ds_chunk.mutex serialises mutations of a chunk; its
+ * rwlock keeps slots from being freed under a concurrent reader (readers
+ * hold it shared from their map lookup to their last pread, step 3-4 holds
+ * it exclusive).  Chunks that are the base of a clone are frozen: their
+ * slots never change, so readers of a clone read them without their lock.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+#include "ds.h"
+
+/* rwlocks live beside the chunk, allocated with it */
+struct ds_chunk_full {
+	struct ds_chunk c;
+	pthread_rwlock_t rw;
+};
+
+static pthread_rwlock_t *chunk_rw(struct ds_chunk *c)
+{
+	return &((struct ds_chunk_full *)c)->rw;
+}
+
+static void put_be32(u8 *p, u32 v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+static void put_be64(u8 *p, u64 v)
+{
+	put_be32(p, (u32)(v >> 32));
+	put_be32(p + 4, (u32)v);
+}
+
+static u32 get_be32(const u8 *p)
+{
+	return (u32)p[0] << 24 | (u32)p[1] << 16 | (u32)p[2] << 8 | p[3];
+}
+
+static int st_err(int rc)
+{
+	switch (rc) {
+	case 0:
+		return 0;
+	case MDB_NOTFOUND:
+		return -ENOENT;
+	case MDB_MAP_FULL:
+	case MDB_TXN_FULL:
+		return -ENOSPC;
+	default:
+		if (rc > 0 && rc < 4096)
+			return -rc;
+		log_err("lmdb: %s", mdb_strerror(rc));
+		return -EIO;
+	}
+}
+
+/* ---- open ---- */
+
+int store_open(struct ds_store *st, const char *dir)
+{
+	char path[4200];
+	MDB_txn *t;
+	int rc;
+
+	snprintf(st->dir, sizeof(st->dir), "%s", dir);
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return -errno;
+	snprintf(path, sizeof(path), "%s/chunks", dir);
+	if (mkdir(path, 0700) && errno != EEXIST)
+		return -errno;
+	st->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (st->dirfd < 0)
+		return -errno;
+	snprintf(path, sizeof(path), "%s/index", dir);
+	if (mkdir(path, 0700) && errno != EEXIST)
+		return -errno;
+	rc = mdb_env_create(&st->env);
+	if (rc)
+		return st_err(rc);
+	mdb_env_set_maxdbs(st->env, 8);
+	mdb_env_set_mapsize(st->env, 16ull << 30);
+	mdb_env_set_maxreaders(st->env, 1024);
+	rc = mdb_env_open(st->env, path, 0, 0600);
+	if (rc)
+		goto out_env;
+	rc = mdb_txn_begin(st->env, NULL, 0, &t);
+	if (rc)
+		goto out_env;
+	rc = mdb_dbi_open(t, "meta", MDB_CREATE, &st->meta);
+	if (!rc)
+		rc = mdb_dbi_open(t, "chunks", MDB_CREATE, &st->chunks);
+	if (!rc)
+		rc = mdb_dbi_open(t, "extents", MDB_CREATE, &st->extents);
+	if (!rc)
+		rc = mdb_dbi_open(t, "chains", MDB_CREATE, &st->chains);
+	if (!rc)
+		rc = mdb_dbi_open(t, "rlog", MDB_CREATE, &st->rlog);
+	if (rc) {
+		mdb_txn_abort(t);
+		goto out_env;
+	}
+	rc = mdb_txn_commit(t);
+	if (rc)
+		goto out_env;
+	return 0;
+
+out_env:
+	log_err("lmdb: %s: %s", path, mdb_strerror(rc));
+	mdb_env_close(st->env);
+	st->env = NULL;
+	return st_err(rc);
+}
+
+static int meta_get_u64(struct ds_store *st, const char *key, u64 *v)
+{
+	MDB_txn *t;
+	MDB_val k = { strlen(key), (void *)key }, val;
+	int rc;
+
+	rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &t);
+	if (rc)
+		return st_err(rc);
+	rc = mdb_get(t, st->meta, &k, &val);
+	if (!rc && val.mv_size == 8)
+		memcpy(v, val.mv_data, 8);
+	mdb_txn_abort(t);
+	return st_err(rc);
+}
+
+int store_get_ds_id(struct ds_store *st, u32 *id)
+{
+	u64 v = 0;
+	int ret = meta_get_u64(st, "ds_id", &v);
+
+	*id = (u32)v;
+	return ret == -ENOENT ? 0 : ret;
+}
+
+int store_set_ds_id(struct ds_store *st, u32 id)
+{
+	MDB_txn *t;
+	u64 v = id;
+	MDB_val k = { 5, "ds_id" }, val = { 8, &v };
+	int rc;
+
+	rc = mdb_txn_begin(st->env, NULL, 0, &t);
+	if (rc)
+		return st_err(rc);
+	rc = mdb_put(t, st->meta, &k, &val, 0);
+	if (rc) {
+		mdb_txn_abort(t);
+		return st_err(rc);
+	}
+	return st_err(mdb_txn_commit(t));
+}
+
+u64 store_used_bytes(struct ds_store *st)
+{
+	struct statvfs sv;
+
+	if (fstatvfs(st->dirfd, &sv))
+		return 0;
+	return (u64)(sv.f_blocks - sv.f_bfree) * sv.f_frsize;
+}
+
+/* ---- the chunk cache ---- */
+
+struct ds_chunk *chunk_get(struct ds *ds, u64 id)
+{
+	unsigned int h = (unsigned int)(id * 0x9e3779b97f4a7c15ull >> 54);
+	struct ds_chunk *c;
+	struct ds_chunk_full *f;
+
+	pthread_mutex_lock(&ds->cache_lock);
+	for (c = ds->cache[h]; c; c = c->next) {
+		if (c->id == id) {
+			c->users++;
+			pthread_mutex_unlock(&ds->cache_lock);
+			return c;
+		}
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		pthread_mutex_unlock(&ds->cache_lock);
+		return NULL;
+	}
+	c = &f->c;
+	c->id = id;
+	c->fd = -1;
+	c->users = 1;
+	pthread_mutex_init(&c->mutex, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	pthread_rwlock_init(&f->rw, NULL);
+	c->next = ds->cache[h];
+	ds->cache[h] = c;
+	pthread_mutex_unlock(&ds->cache_lock);
+	return c;
+}
+
+void chunk_put(struct ds *ds, struct ds_chunk *c)
+{
+	pthread_mutex_lock(&ds->cache_lock);
+	c->users--;
+	pthread_mutex_unlock(&ds->cache_lock);
+}
+
+/* forget a freed chunk's in-memory state (its file is gone) */
+static void chunk_forget(struct ds *ds, u64 id)
+{
+	unsigned int h = (unsigned int)(id * 0x9e3779b97f4a7c15ull >> 54);
+	struct ds_chunk *c;
+
+	pthread_mutex_lock(&ds->cache_lock);
+	for (c = ds->cache[h]; c; c = c->next) {
+		if (c->id == id) {
+			/* stays allocated (others may hold it), but empty */
+			if (c->fd >= 0)
+				close(c->fd);
+			c->fd = -1;
+			free(c->slots);
+			c->slots = NULL;
+			c->nslots = 0;
+			c->loaded = false;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&ds->cache_lock);
+}
+
+static int chunk_fd(struct ds *ds, struct ds_chunk *c, bool create)
+{
+	char name[20];
+	int fd;
+
+	pthread_mutex_lock(&ds->cache_lock);
+	if (c->fd < 0) {
+		snprintf(name, sizeof(name), "%016llx", (unsigned long long)c->id);
+		fd = openat(ds->st.dirfd, name,
+			    O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+		if (fd < 0) {
+			fd = -errno;
+			pthread_mutex_unlock(&ds->cache_lock);
+			return fd == -ENOENT ? -EUCLEAN : fd;
+		}
+		c->fd = fd;
+	}
+	fd = c->fd;
+	pthread_mutex_unlock(&ds->cache_lock);
+	return fd;
+}
+
+/* ---- records ---- */
+
+static void key_id(u8 *k, u64 id)
+{
+	put_be64(k, id);
+}
+
+static void key_ext(u8 *k, u64 id, u32 e)
+{
+	put_be64(k, id);
+	put_be32(k + 8, e);
+}
+
+static int rec_get(struct ds_store *st, MDB_txn *t, u64 id,
+		   struct ds_chunk_rec *r)
+{
+	u8 k[8];
+	MDB_val key = { 8, k }, val;
+	int rc;
+
+	key_id(k, id);
+	rc = mdb_get(t, st->chunks, &key, &val);
+	if (rc)
+		return st_err(rc);
+	if (val.mv_size != sizeof(*r))
+		return -EUCLEAN;
+	memcpy(r, val.mv_data, sizeof(*r));
+	return 0;
+}
+
+static int rec_put(struct ds_store *st, MDB_txn *t, const struct ds_chunk_rec *r)
+{
+	u8 k[8];
+	MDB_val key = { 8, k }, val = { sizeof(*r), (void *)r };
+
+	key_id(k, le64_to_cpu(r->id));
+	return st_err(mdb_put(t, st->chunks, &key, &val, 0));
+}
+
+static int ext_get(struct ds_store *st, MDB_txn *t, u64 id, u32 e,
+		   struct ds_ext *x)
+{
+	u8 k[12];
+	MDB_val key = { 12, k }, val;
+	int rc;
+
+	key_ext(k, id, e);
+	rc = mdb_get(t, st->extents, &key, &val);
+	if (rc)
+		return st_err(rc);
+	if (val.mv_size != sizeof(*x))
+		return -EUCLEAN;
+	memcpy(x, val.mv_data, sizeof(*x));
+	return 0;
+}
+
+int store_exists(struct ds *ds, u64 id)
+{
+	struct ds_chunk_rec r;
+	MDB_txn *t;
+	int ret;
+
+	if (mdb_txn_begin(ds->st.env, NULL, MDB_RDONLY, &t))
+		return -EIO;
+	ret = rec_get(&ds->st, t, id, &r);
+	mdb_txn_abort(t);
+	if (!ret && (le32_to_cpu(r.flags) & DS_DELETED))
+		ret = -ENOENT;
+	return ret;
+}
+
+/* ---- slots ---- */
+
+static int slots_load(struct ds *ds, struct ds_chunk *c, MDB_txn *t)
+{
+	u8 k[12];
+	MDB_val key = { 12, k }, val;
+	MDB_cursor *cur;
+	int rc;
+
+	if (c->loaded)
+		return 0;
+	key_ext(k, c->id, 0);
+	rc = mdb_cursor_open(t, ds->st.extents, &cur);
+	if (rc)
+		return st_err(rc);
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); !rc;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		struct ds_ext x;
+		u32 s;
+
+		if (key.mv_size != 12 || memcmp(key.mv_data, k, 8))
+			break;
+		if (val.mv_size != sizeof(x))
+			continue;
+		memcpy(&x, val.mv_data, sizeof(x));	/* may be unaligned */
+		if (le64_to_cpu(x.owner) != c->id)
+			continue;
+		s = le32_to_cpu(x.slot);
+		if (s >= c->nslots) {
+			u32 n = (s + 64) & ~63u;
+			u8 *p = realloc(c->slots, n / 8);
+
+			if (!p) {
+				mdb_cursor_close(cur);
+				return -ENOMEM;
+			}
+			memset(p + c->nslots / 8, 0, (n - c->nslots) / 8);
+			c->slots = p;
+			c->nslots = n;
+		}
+		c->slots[s / 8] |= 1 << (s % 8);
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND && rc)
+		return st_err(rc);
+	c->loaded = true;
+	return 0;
+}
+
+static int slot_alloc(struct ds_chunk *c, u32 *slot)
+{
+	u32 s;
+
+	for (s = 0; s < c->nslots; s++) {
+		if (!(c->slots[s / 8] & (1 << (s % 8))))
+			goto found;
+	}
+	{
+		u32 n = c->nslots + 64;
+		u8 *p = realloc(c->slots, n / 8);
+
+		if (!p)
+			return -ENOMEM;
+		memset(p + c->nslots / 8, 0, 8);
+		c->slots = p;
+		c->nslots = n;
+	}
+found:
+	c->slots[s / 8] |= 1 << (s % 8);
+	*slot = s;
+	return 0;
+}
+
+static void slot_free(struct ds_chunk *c, u32 s)
+{
+	if (s < c->nslots)
+		c->slots[s / 8] &= ~(1 << (s % 8));
+}
+
+/* read one whole extent through its map entry, checking its crc */
+static int ext_read(struct ds *ds, const struct ds_ext *x, u32 es, u8 *buf,
+		    u64 reader)
+{
+	u64 owner = le64_to_cpu(x->owner);
+	struct ds_chunk *oc;
+	ssize_t n;
+	int fd;
+
+	oc = chunk_get(ds, owner);
+	if (!oc)
+		return -ENOMEM;
+	fd = chunk_fd(ds, oc, false);
+	if (fd < 0) {
+		chunk_put(ds, oc);
+		log_err("chunk %016llx: data of chunk %016llx missing",
+			(unsigned long long)reader, (unsigned long long)owner);
+		return fd;
+	}
+	n = pread(fd, buf, es, (off_t)le32_to_cpu(x->slot) * es);
+	chunk_put(ds, oc);
+	if (n < 0)
+		return -errno;
+	if ((u32)n != es || wire_crc32c(buf, es) != le32_to_cpu(x->crc)) {
+		log_err("chunk %016llx: checksum mismatch in slot %u of %016llx",
+			(unsigned long long)reader, le32_to_cpu(x->slot),
+			(unsigned long long)owner);
+		return -EUCLEAN;
+	}
+	return 0;
+}
+
+/* ---- adaptive extent size ---- */
+
+static u32 ds_adapt_es = 64 << 10;	/* running estimate, power of two */
+static pthread_mutex_t ds_adapt_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * The extent size for a chunk created "adaptive" follows the writes this
+ * server sees: each write moves the estimate one step (a factor of two)
+ * towards its own size, so a stream of 4 KiB database writes settles at
+ * small extents (little copy-on-write amplification) and a stream of
+ * 1 MiB sequential writes at large ones (small maps).
+ */
+void store_note_write_size(u32 len)
+{
+	pthread_mutex_lock(&ds_adapt_lock);
+	if (len >= 2 * ds_adapt_es && ds_adapt_es < VDIFS_EXTENT_MAX)
+		ds_adapt_es <<= 1;
+	else if (len < ds_adapt_es / 2 && ds_adapt_es > VDIFS_EXTENT_MIN)
+		ds_adapt_es >>= 1;
+	pthread_mutex_unlock(&ds_adapt_lock);
+}
+
+static u32 adaptive_extent(u32 chunk_size)
+{
+	u32 es;
+
+	pthread_mutex_lock(&ds_adapt_lock);
+	es = ds_adapt_es;
+	pthread_mutex_unlock(&ds_adapt_lock);
+	return es > chunk_size ? chunk_size : es;
+}
+
+/* ---- checks ---- */
+
+static bool is_pow2(u32 v)
+{
+	return v && !(v & (v - 1));
+}
+
+static int check_geometry(u32 cs, u32 es)
+{
+	if (!is_pow2(cs) || cs < VDIFS_CHUNK_MIN || cs > VDIFS_CHUNK_MAX)
+		return -EINVAL;
+	if (es != VDIFS_EXTENT_ADAPTIVE &&
+	    (!is_pow2(es) || es < VDIFS_EXTENT_MIN || es > VDIFS_EXTENT_MAX ||
+	     es > cs))
+		return -EINVAL;
+	return 0;
+}
+
+static int check_range(const struct ds_chunk_rec *r, u32 off, u32 len)
+{
+	if ((u64)off + len > le32_to_cpu(r->chunk_size))
+		return -EINVAL;
+	return 0;
+}
+
+/* ---- read, map, stat ---- */
+
+int store_read(struct ds_op_ctx *x)
+{
+	struct ds *ds = x->ds;
+	u64 id = le64_to_cpu(x->q->chunk_id);
+	u32 off = le32_to_cpu(x->q->offset), len = x->len, es, e, done = 0;
+	struct ds_chunk_rec r;
+	struct ds_chunk *c;
+	u8 *tmp = NULL;
+	MDB_txn *t;
+	int ret;
+
+	c = chunk_get(ds, id);
+	if (!c)
+		return -ENOMEM;
+	pthread_rwlock_rdlock(chunk_rw(c));
+	ret = st_err(mdb_txn_begin(ds->st.env, NULL, MDB_RDONLY, &t));
+	if (ret)
+		goto out_unlock;
+	ret = rec_get(&ds->st, t, id, &r);
+	if (!ret && (le32_to_cpu(r.flags) & DS_DELETED))
+		ret = -ENOENT;
+	if (!ret)
+		ret = check_range(&r, off, len);
+	if (ret)
+		goto out_txn;
+	es = le32_to_cpu(r.extent_size);
+	x->version = le64_to_cpu(r.version);
+	while (done < len) {
+		u32 eoff, n;
+		struct ds_ext xe;
+
+		e = (off + done) / es;
+		eoff = (off + done) % es;
+		n = es - eoff;
+		if (n > len - done)
+			n = len - done;
+		ret = ext_get(&ds->st, t, id, e, &xe);
+		if (ret == -ENOENT) {
+			memset(x->out + done, 0, n);
+			ret = 0;
+		} else if (ret) {
+			break;
+		} else if (n == es) {
+			ret = ext_read(ds, &xe, es, x->out + done, id);
+		} else {
+			if (!tmp)
+				tmp = malloc(es);
+			ret = tmp ? ext_read(ds, &xe, es, tmp, id) : -ENOMEM;
+			if (!ret)
+				memcpy(x->out + done, tmp + eoff, n);
+		}
+		if (ret)
+			break;
+		done += n;
+	}
+	free(tmp);
+out_txn:
+	mdb_txn_abort(t);
+out_unlock:
+	pthread_rwlock_unlock(chunk_rw(c));
+	chunk_put(ds, c);
+	return ret;
+}
+
+int store_map(struct ds_op_ctx *x)
+{
+	struct ds *ds = x->ds;
+	u64 id = le64_to_cpu(x->q->chunk_id);
+	struct ds_chunk_rec r;
+	u8 k[12];
+	MDB_val key = { 12, k }, val;
+	MDB_cursor *cur;
+	MDB_txn *t;
+	u32 next;
+	int rc, ret;
+
+	ret = st_err(mdb_txn_begin(ds->st.env, NULL, MDB_RDONLY, &t));
+	if (ret)
+		return ret;
+	ret = rec_get(&ds->st, t, id, &r);
+	if (!ret && (le32_to_cpu(r.flags) & DS_DELETED))
+		ret = -ENOENT;
+	if (ret)
+		goto out_txn;
+	x->extent_size = le32_to_cpu(r.extent_size);
+	x->version = le64_to_cpu(r.version);
+	next = le32_to_cpu(r.chunk_size) / x->extent_size;
+	x->map_len = (next + 7) / 8;
+	x->map = calloc(1, x->map_len);
+	if (!x->map) {
+		ret = -ENOMEM;
+		goto out_txn;
+	}
+	key_ext(k, id, 0);
+	ret = st_err(mdb_cursor_open(t, ds->st.extents, &cur));
+	if (ret)
+		goto out_txn;
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); !rc;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		u32 e;
+
+		if (key.mv_size != 12 || memcmp(key.mv_data, k, 8))
+			break;
+		e = get_be32((u8 *)key.mv_data + 8);
+		if (e < next)
+			x->map[e / 8] |= 1 << (e % 8);
+	}
+	mdb_cursor_close(cur);
+out_txn:
+	mdb_txn_abort(t);
+	return ret;
+}
+
+int store_stat(struct ds_op_ctx *x)
+{
+	struct ds *ds = x->ds;
+	u64 id = le64_to_cpu(x->q->chunk_id);
+	struct vdifs_chunk_stat *s = &x->stat;
+	struct ds_chunk_rec r;
+	MDB_txn *t;
+	int ret;
+
+	ret = st_err(mdb_txn_begin(ds->st.env, NULL, MDB_RDONLY, &t));
+	if (ret)
+		return ret;
+	ret = rec_get(&ds->st, t, id, &r);
+	mdb_txn_abort(t);
+	if (!ret && (le32_to_cpu(r.flags) & DS_DELETED))
+		ret = -ENOENT;
+	if (ret)
+		return ret;
+	memset(s, 0, sizeof(*s));
+	s->chunk_id = r.id;
+	s->version = r.version;
+	s->base_id = r.base_id;
+	s->refs = r.refs;
+	s->depth = r.depth;
+	s->chunk_size = r.chunk_size;
+	s->extent_size = r.extent_size;
+	s->own_extents = r.own_extents;
+	s->map_extents = r.map_extents;
+	s->flags = cpu_to_le32(le32_to_cpu(r.flags) &
+			       (VDIFS_CHUNK_STALE | VDIFS_CHUNK_FROZEN));
+	return 0;
+}
+
+/* ---- mutations ---- */
+
+struct ds_new_ext {
+	u32 e;
+	u32 slot;		/* the new slot, when has_new */
+	u32 crc;
+	u32 old_slot;		/* our slot it replaces, when free_old */
+	bool has_new;		/* false: a whole extent punched */
+	bool free_old;
+};
+
+/* free a chunk with no references left, and what it kept alive */
+static int chunk_free(struct ds *ds, MDB_txn *t, u64 id, u64 *freed,
+		      unsigned int *nfreed, unsigned int max)
+{
+	u64 work[64];
+	unsigned int nw = 0;
+	int ret = 0;
+
+	work[nw++] = id;
+	while (nw && !ret) {
+		u64 cur = work[--nw];
+		u8 k[12];
+		MDB_val key = { 8, k }, val;
+		MDB_cursor *cc;
+		int rc;
+
+		key_id(k, cur);
+		/* release the ancestors this chunk's map could point into */
+		rc = mdb_get(t, ds->st.chains, &key, &val);
+		if (!rc) {
+			size_t i, n = val.mv_size / 8;
+			u64 *anc = malloc(val.mv_size + 1);
+
+			if (!anc)
+				return -ENOMEM;
+			memcpy(anc, val.mv_data, val.mv_size);
+			rc = mdb_del(t, ds->st.chains, &key, NULL);
+			for (i = 0; i < n && !ret; i++) {
+				struct ds_chunk_rec ar;
+				u64 a = le64_to_cpu(anc[i]);
+
+				ret = rec_get(&ds->st, t, a, &ar);
+				if (ret == -ENOENT) {
+					ret = 0;
+					continue;
+				}
+				if (ret)
+					break;
+				ar.refs = cpu_to_le32(le32_to_cpu(ar.refs) - 1);
+				if (!le32_to_cpu(ar.refs)) {
+					if (nw < 64)
+						work[nw++] = a;
+				} else {
+					ret = rec_put(&ds->st, t, &ar);
+				}
+			}
+			free(anc);
+		}
+		if (ret)
+			break;
+		/* its map */
+		key_ext(k, cur, 0);
+		key.mv_size = 12;
+		rc = mdb_cursor_open(t, ds->st.extents, &cc);
+		if (rc)
+			return st_err(rc);
+		for (rc = mdb_cursor_get(cc, &key, &val, MDB_SET_RANGE);
+		     !rc && key.mv_size == 12 && !memcmp(key.mv_data, k, 8);
+		     rc = mdb_cursor_get(cc, &key, &val, MDB_NEXT)) {
+			rc = mdb_cursor_del(cc, 0);
+			if (rc)
+				break;
+		}
+		mdb_cursor_close(cc);
+		key_id(k, cur);
+		key.mv_size = 8;
+		rc = mdb_del(t, ds->st.chunks, &key, NULL);
+		if (rc && rc != MDB_NOTFOUND)
+			return st_err(rc);
+		if (*nfreed < max)
+			freed[(*nfreed)++] = cur;
+	}
+	return ret;
+}
+
+static int clone_chunk(struct ds_op_ctx *x, MDB_txn *t, struct ds_chunk_rec *nr)
+{
+	struct ds *ds = x->ds;
+	u64 id = le64_to_cpu(x->q->chunk_id), base = le64_to_cpu(x->q->base_id);
+	struct ds_chunk_rec br;
+	u8 k[12], nk[12];
+	MDB_val key, val;
+	MDB_cursor *cur;
+	u64 *chain;
+	size_t n = 0, i;
+	int rc, ret;
+
+	if (!base || base == id)
+		return -EINVAL;
+	ret = rec_get(&ds->st, t, base, &br);
+	if (!ret && (le32_to_cpu(br.flags) & DS_DELETED))
+		ret = -ENOENT;
+	if (ret)
+		return ret;
+	if (le32_to_cpu(br.depth) >= DS_CHAIN_MAX)
+		return -EMLINK;
+	/* the new map: a copy of the base's (flat, so reads stay O(1)) */
+	key_ext(k, base, 0);
+	key.mv_size = 12;
+	key.mv_data = k;
+	ret = st_err(mdb_cursor_open(t, ds->st.extents, &cur));
+	if (ret)
+		return ret;
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); !rc;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		MDB_val nkey = { 12, nk };
+
+		if (key.mv_size != 12 || memcmp(key.mv_data, k, 8))
+			break;
+		key_ext(nk, id, get_be32((u8 *)key.mv_data + 8));
+		rc = mdb_put(t, ds->st.extents, &nkey, &val, 0);
+		if (rc)
+			break;
+	}
+	mdb_cursor_close(cur);
+	if (rc && rc != MDB_NOTFOUND)
+		return st_err(rc);
+
+	/* its chain: the base's chain and the base, each referenced */
+	key_id(k, base);
+	key.mv_size = 8;
+	rc = mdb_get(t, ds->st.chains, &key, &val);
+	if (rc && rc != MDB_NOTFOUND)
+		return st_err(rc);
+	n = rc ? 0 : val.mv_size / 8;
+	chain = malloc((n + 1) * 8);
+	if (!chain)
+		return -ENOMEM;
+	if (n)
+		memcpy(chain, val.mv_data, n * 8);
+	chain[n++] = cpu_to_le64(base);
+	for (i = 0; i < n && !ret; i++) {
+		struct ds_chunk_rec ar;
+
+		ret = rec_get(&ds->st, t, le64_to_cpu(chain[i]), &ar);
+		if (ret == -ENOENT) {
+			ret = 0;
+			continue;
+		}
+		if (!ret) {
+			ar.refs = cpu_to_le32(le32_to_cpu(ar.refs) + 1);
+			if (le64_to_cpu(chain[i]) == base)
+				ar.flags = cpu_to_le32(le32_to_cpu(ar.flags) |
+						       VDIFS_CHUNK_FROZEN);
+			ret = rec_put(&ds->st, t, &ar);
+		}
+	}
+	if (!ret) {
+		key_id(k, id);
+		val.mv_size = n * 8;
+		val.mv_data = chain;
+		ret = st_err(mdb_put(t, ds->st.chains, &key, &val, 0));
+	}
+	free(chain);
+	if (ret)
+		return ret;
+	memset(nr, 0, sizeof(*nr));
+	nr->id = cpu_to_le64(id);
+	nr->version = cpu_to_le64(1);
+	nr->base_id = cpu_to_le64(base);
+	nr->chunk_size = br.chunk_size;
+	nr->extent_size = br.extent_size;
+	nr->refs = cpu_to_le32(1);
+	nr->depth = cpu_to_le32(le32_to_cpu(br.depth) + 1);
+	nr->map_extents = br.map_extents;
+	return 0;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/*
+ * A forwarded mutation carries the version it produces: wait (bounded)
+ * for the one before it if it overtook it, skip it if already applied.
+ * Returns 1 when already applied.  Called with c->mutex held.
+ */
+static int wait_version(struct ds *ds, struct ds_chunk *c, u64 id, u64 want,
+			struct ds_chunk_rec *r, bool *exists)
+{
+	long long deadline = now_ms() + 5000;
+
+	for (;;) {
+		MDB_txn *t;
+		int ret;
+
+		ret = st_err(mdb_txn_begin(ds->st.env, NULL, MDB_RDONLY, &t));
+		if (ret)
+			return ret;
+		ret = rec_get(&ds->st, t, id, r);
+		mdb_txn_abort(t);
+		*exists = !ret;
+		if (ret && ret != -ENOENT)
+			return ret;
+		if (ret == -ENOENT)
+			return want == 1 ? 0 : -ESTALE;
+		if (le64_to_cpu(r->version) >= want)
+			return 1;
+		if (le64_to_cpu(r->version) == want - 1)
+			return 0;
+		if (now_ms() >= deadline)
+			return -ESTALE;
+		{
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 50 * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&c->cond, &c->mutex, &ts);
+		}
+	}
+}
+
+static void mark_stale(struct ds *ds, u64 id)
+{
+	struct ds_chunk_rec r;
+	MDB_txn *t;
+
+	if (mdb_txn_begin(ds->st.env, NULL, 0, &t))
+		return;
+	if (!rec_get(&ds->st, t, id, &r)) {
+		r.flags = cpu_to_le32(le32_to_cpu(r.flags) | VDIFS_CHUNK_STALE);
+		rec_put(&ds->st, t, &r);
+		mdb_txn_commit(t);
+		log_err("chunk %016llx: missed a replicated write, marked stale",
+			(unsigned long long)id);
+		return;
+	}
+	mdb_txn_abort(t);
+}
+
+/* build new extent content for [s, s+n) of extent e into buf */
+static int ext_fill(struct ds *ds, MDB_txn *t, u64 id, u32 e, u32 es,
+		    u32 s, u32 n, const u8 *data, u8 *buf)
+{
+	struct ds_ext old;
+	int ret;
+
+	if (n < es) {
+		ret = ext_get(&ds->st, t, id, e, &old);
+		if (ret == -ENOENT)
+			memset(buf, 0, es);
+		else if (ret)
+			return ret;
+		else {
+			ret = ext_read(ds, &old, es, buf, id);
+			if (ret)
+				return ret;
+		}
+	}
+	if (data)
+		memcpy(buf + s, data, n);
+	else
+		memset(buf + s, 0, n);
+	return 0;
+}
+
+int store_mutate(struct ds_op_ctx *x)
+{
+	struct ds *ds = x->ds;
+	const struct vdifs_chunk_req *q = x->q;
+	u64 id = le64_to_cpu(q->chunk_id);
+	u32 flags = le32_to_cpu(q->flags);
+	bool fwd = flags & VDIFS_CHUNK_FWD, exists = false, created = false;
+	u32 off = le32_to_cpu(q->offset), len = x->len, es = 0, cs;
+	struct ds_new_ext *nx = NULL;
+	unsigned int nnx = 0, i;
+	struct ds_chunk_rec r;
+	struct ds_chunk *c, *bc = NULL;
+	u64 freed[64];
+	unsigned int nfreed = 0;
+	u8 *buf = NULL;
+	MDB_txn *t = NULL;
+	int ret, fd = -1;
+
+	if (x->op == VDIFS_OP_CHUNK_CLONE) {
+		/* freeze the base against its own writers while cloning */
+		bc = chunk_get(ds, le64_to_cpu(q->base_id));
+		if (!bc)
+			return -ENOMEM;
+		pthread_mutex_lock(&bc->mutex);
+	}
+	c = chunk_get(ds, id);
+	if (!c) {
+		ret = -ENOMEM;
+		goto out_base;
+	}
+	pthread_mutex_lock(&c->mutex);
+
+	if (fwd && x->op != VDIFS_OP_CHUNK_DELETE &&
+	    x->op != VDIFS_OP_CHUNK_CLONE) {
+		ret = wait_version(ds, c, id, le64_to_cpu(q->version), &r,
+				   &exists);
+		if (ret == 1) {		/* a retry of what we already have */
+			x->version = le64_to_cpu(r.version);
+			ret = 0;
+			goto out_unlock;
+		}
+		if (ret == -ESTALE && exists)
+			mark_stale(ds, id);
+		if (ret)
+			goto out_unlock;
+	} else {
+		ret = st_err(mdb_txn_begin(ds->st.env, NULL, MDB_RDONLY, &t));
+		if (ret)
+			goto out_unlock;
+		ret = rec_get(&ds->st, t, id, &r);
+		mdb_txn_abort(t);
+		t = NULL;
+		exists = !ret;
+		if (ret && ret != -ENOENT)
+			goto out_unlock;
+	}
+	if (exists && (le32_to_cpu(r.flags) & DS_DELETED)) {
+		ret = x->op == VDIFS_OP_CHUNK_DELETE && fwd ? 0 : -ENOENT;
+		goto out_unlock;
+	}
+
+	ret = st_err(mdb_txn_begin(ds->st.env, NULL, 0, &t));
+	if (ret)
+		goto out_unlock;
+
+	switch (x->op) {
+	case VDIFS_OP_CHUNK_CLONE:
+		if (exists) {
+			/* a replayed clone of the same base is done already */
+			ret = fwd && le64_to_cpu(r.base_id) ==
+			      le64_to_cpu(q->base_id) ? 0 : -EEXIST;
+			x->version = le64_to_cpu(r.version);
+			goto out_abort;
+		}
+		ret = clone_chunk(x, t, &r);
+		if (ret)
+			goto out_abort;
+		created = true;
+		goto commit;
+	case VDIFS_OP_CHUNK_DELETE:
+		if (!exists) {
+			ret = fwd ? 0 : -ENOENT;
+			goto out_abort;
+		}
+		r.flags = cpu_to_le32(le32_to_cpu(r.flags) | DS_DELETED);
+		r.refs = cpu_to_le32(le32_to_cpu(r.refs) - 1);
+		if (le32_to_cpu(r.refs))
+			ret = rec_put(&ds->st, t, &r);
+		else
+			ret = chunk_free(ds, t, id, freed, &nfreed, 64);
+		if (ret)
+			goto out_abort;
+		goto commit;
+	case VDIFS_OP_CHUNK_WRITE:
+		if (!exists) {
+			cs = le32_to_cpu(q->chunk_size);
+			es = le32_to_cpu(q->extent_size);
+			ret = check_geometry(cs, es);
+			if (ret)
+				goto out_abort;
+			if (es == VDIFS_EXTENT_ADAPTIVE)
+				es = adaptive_extent(cs);
+			memset(&r, 0, sizeof(r));
+			r.id = cpu_to_le64(id);
+			r.chunk_size = cpu_to_le32(cs);
+			r.extent_size = cpu_to_le32(es);
+			r.refs = cpu_to_le32(1);
+			r.depth = cpu_to_le32(1);
+			created = true;
+		}
+		break;
+	case VDIFS_OP_CHUNK_PUNCH:
+		if (!exists) {
+			ret = -ENOENT;
+			goto out_abort;
+		}
+		if (flags & VDIFS_CHUNK_TRUNC) {
+			if (off > le32_to_cpu(r.chunk_size)) {
+				ret = -EINVAL;
+				goto out_abort;
+			}
+			len = le32_to_cpu(r.chunk_size) - off;
+		}
+		break;
+	default:
+		ret = -EOPNOTSUPP;
+		goto out_abort;
+	}
+
+	/* WRITE and PUNCH */
+	cs = le32_to_cpu(r.chunk_size);
+	es = le32_to_cpu(r.extent_size);
+	if (!created && le32_to_cpu(q->chunk_size) &&
+	    le32_to_cpu(q->chunk_size) != cs) {
+		ret = -EINVAL;
+		goto out_abort;
+	}
+	ret = check_range(&r, off, len);
+	if (ret)
+		goto out_abort;
+	if (le32_to_cpu(r.flags) & VDIFS_CHUNK_FROZEN) {
+		ret = -EROFS;
+		goto out_abort;
+	}
+	if (len) {
+		u32 first = off / es, last = (off + len - 1) / es;
+
+		nx = calloc(last - first + 1, sizeof(*nx));
+		buf = malloc(es);
+		if (!nx || !buf) {
+			ret = -ENOMEM;
+			goto out_abort;
+		}
+		fd = chunk_fd(ds, c, true);
+		if (fd < 0) {
+			ret = fd;
+			goto out_abort;
+		}
+		ret = slots_load(ds, c, t);
+		if (ret)
+			goto out_abort;
+		ds_crash_point("before_data");
+		for (i = 0; first + i <= last; i++) {
+			u32 e = first + i, s, n;
+			u64 eoff = (u64)e * es;
+
+			s = off > eoff ? off - (u32)eoff : 0;
+			n = (u32)((off + (u64)len < eoff + es ?
+				   off + (u64)len : eoff + es) - (eoff + s));
+			nx[nnx].e = e;
+			if (x->op == VDIFS_OP_CHUNK_PUNCH && n == es) {
+				nnx++;
+				continue;
+			}
+			ret = ext_fill(ds, t, id, e, es, s, n,
+				       x->data ? x->data + (eoff + s - off) :
+				       NULL, buf);
+			if (ret)
+				goto out_abort;
+			ret = slot_alloc(c, &nx[nnx].slot);
+			if (ret)
+				goto out_abort;
+			nx[nnx++].has_new = true;
+			if (pwrite(fd, buf, es,
+				   (off_t)nx[nnx - 1].slot * es) != (ssize_t)es) {
+				ret = errno ? -errno : -EIO;
+				goto out_abort;
+			}
+			nx[nnx - 1].crc = wire_crc32c(buf, es);
+		}
+		if (fdatasync(fd)) {
+			ret = -errno;
+			goto out_abort;
+		}
+		ds_crash_point("after_data");
+	}
+
+	/* the map now points at the new, stable slots */
+	for (i = 0; i < nnx; i++) {
+		struct ds_ext old, ne;
+		u8 k[12];
+		MDB_val key = { 12, k }, val = { sizeof(ne), &ne };
+		bool had;
+
+		ret = ext_get(&ds->st, t, id, nx[i].e, &old);
+		if (ret && ret != -ENOENT)
+			goto out_abort;
+		had = !ret;
+		ret = 0;
+		key_ext(k, id, nx[i].e);
+		if (!nx[i].has_new) {
+			if (had) {
+				ret = st_err(mdb_del(t, ds->st.extents, &key,
+						     NULL));
+				r.map_extents = cpu_to_le32(
+					le32_to_cpu(r.map_extents) - 1);
+			}
+		} else {
+			ne.owner = cpu_to_le64(id);
+			ne.slot = cpu_to_le32(nx[i].slot);
+			ne.crc = cpu_to_le32(nx[i].crc);
+			ret = st_err(mdb_put(t, ds->st.extents, &key, &val, 0));
+			if (!had)
+				r.map_extents = cpu_to_le32(
+					le32_to_cpu(r.map_extents) + 1);
+			if (!had || le64_to_cpu(old.owner) != id)
+				r.own_extents = cpu_to_le32(
+					le32_to_cpu(r.own_extents) + 1);
+		}
+		if (had && le64_to_cpu(old.owner) == id) {
+			if (!nx[i].has_new)
+				r.own_extents = cpu_to_le32(
+					le32_to_cpu(r.own_extents) - 1);
+			/* freed after the commit, see below */
+			nx[i].old_slot = le32_to_cpu(old.slot);
+			nx[i].free_old = true;
+		}
+		if (ret)
+			goto out_abort;
+	}
+	r.version = cpu_to_le64(fwd ? le64_to_cpu(q->version) :
+				le64_to_cpu(r.version) + 1);
+	ret = rec_put(&ds->st, t, &r);
+	if (ret)
+		goto out_abort;
+
+commit:
+	if (x->nlog) {
+		/* replicas replay it as the version it made here */
+		struct vdifs_chunk_req lq = *q;
+
+		lq.version = r.version;
+		for (i = 0; i < x->nlog && !ret; i++)
+			ret = repl_log_append(ds, t, x->log_peers[i], x->op,
+					      &lq, x->data, x->len);
+	}
+	if (ret)
+		goto out_abort;
+	pthread_rwlock_wrlock(chunk_rw(c));
+	ret = st_err(mdb_txn_commit(t));
+	t = NULL;
+	if (!ret) {
+		/* old slots of this chunk: nobody can reach them any more */
+		for (i = 0; i < nnx; i++)
+			if (nx[i].free_old)
+				slot_free(c, nx[i].old_slot);
+	}
+	pthread_rwlock_unlock(chunk_rw(c));
+	if (ret)
+		goto out_unalloc;
+	ds_crash_point("after_meta");
+	x->version = le64_to_cpu(r.version);
+	for (i = 0; i < nfreed; i++) {
+		char name[20];
+
+		snprintf(name, sizeof(name), "%016llx",
+			 (unsigned long long)freed[i]);
+		chunk_forget(ds, freed[i]);
+		unlinkat(ds->st.dirfd, name, 0);
+	}
+	if (x->nlog)
+		repl_kick(ds);
+	goto out_unlock;
+
+out_abort:
+	if (t)
+		mdb_txn_abort(t);
+out_unalloc:
+	/* slots taken for this write return to the free set */
+	for (i = 0; i < nnx; i++)
+		if (nx[i].has_new)
+			slot_free(c, nx[i].slot);
+out_unlock:
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->mutex);
+	chunk_put(ds, c);
+	free(nx);
+	free(buf);
+out_base:
+	if (bc) {
+		pthread_mutex_unlock(&bc->mutex);
+		chunk_put(ds, bc);
+	}
+	return ret;
+}
