@@ -65,9 +65,16 @@ $(B)/vdifs-ds: $(call obj,$(DS_SRCS)) $(B)/libvdifs.a
 $(B)/vdifs-tool: $(call obj,$(TOOL_SRCS)) $(B)/libvdifs.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-tests: $(HOST_TESTS)
+# test programs that run against a mounted file system (in the guest)
+FS_TOOLS := $(patsubst tests/tools/%.c,$(B)/%,$(wildcard tests/tools/*.c))
 
-$(B)/tests/%: tests/host/%.c tests/host/harness.h $(wildcard kmod/*.h uapi/*.h servers/common/*.h) $(B)/libvdifs.a
+tests: $(HOST_TESTS) $(FS_TOOLS)
+
+$(B)/%: tests/tools/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -lpthread
+
+$(B)/tests/%: tests/host/%.c $(wildcard tests/host/*.h kmod/*.h uapi/*.h servers/common/*.h) $(B)/libvdifs.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(B)/libvdifs.a $(LIBS) $(CHECK_LIBS) $(LDFLAGS)
 

@@ -340,7 +340,13 @@ struct vdifs_rename_req {
 #define VDIFS_SETATTR_ATIME_NOW	(1u << 6)
 #define VDIFS_SETATTR_MTIME_NOW	(1u << 7)
 #define VDIFS_SETATTR_CTIME	(1u << 8)
-#define VDIFS_SETATTR_ALL	0x1ffu
+/*
+ * With SIZE: only ever grow the file (size = max(size, current)).  Clients
+ * report sizes reached by their writes this way, so a client with an old
+ * idea of the size can never truncate what another client wrote.
+ */
+#define VDIFS_SETATTR_SIZE_GROW	(1u << 9)
+#define VDIFS_SETATTR_ALL	0x3ffu
 
 struct vdifs_setattr_req {
 	__le32 vol;
@@ -536,11 +542,12 @@ struct vdifs_session_status {
 
 /* ---- data servers: chunk operations ----------------------------------- */
 
-/* vdifs_chunk_req.flags */
-#define VDIFS_CHUNK_FWD		(1u << 0)	/* from the primary: apply, do
-						 * not forward again */
-#define VDIFS_CHUNK_TRUNC	(1u << 1)	/* PUNCH: everything from offset
-						 * to the end of the chunk */
+/*
+ * vdifs_chunk_req.flags.  FWD: sent by the primary, apply and do not
+ * forward again.  TRUNC: PUNCH everything from offset to the chunk's end.
+ */
+#define VDIFS_CHUNK_FWD		(1u << 0)
+#define VDIFS_CHUNK_TRUNC	(1u << 1)
 #define VDIFS_CHUNK_FLAGS	(VDIFS_CHUNK_FWD | VDIFS_CHUNK_TRUNC)
 
 /*

@@ -251,7 +251,9 @@ static void run_job(struct ds *ds, struct ds_job *j)
 		break;
 	}
 out_reply:
-	reply(j->conn, h, ret, &io, sizeof(io), NULL, 0);
+	/* replies without a fixed part (FLUSH, DELETE) carry no body */
+	reply(j->conn, h, ret, &io, wire_fixed_len(h->opcode, true) > 0 ?
+	      sizeof(io) : 0, NULL, 0);
 }
 
 static void *worker(void *arg)

@@ -1018,6 +1018,8 @@ int store_mutate(struct ds_op_ctx *x)
 			goto out_abort;
 		}
 		ret = clone_chunk(x, t, &r);
+		if (!ret)
+			ret = rec_put(&ds->st, t, &r);
 		if (ret)
 			goto out_abort;
 		created = true;

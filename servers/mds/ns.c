@@ -603,9 +603,14 @@ static int op_setattr(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	ret = inode_get(m, t, vol, le64_to_cpu(q->ino), &in);
 	if (ret)
 		return ret;
+	if ((valid & VDIFS_SETATTR_SIZE_GROW) && !(valid & VDIFS_SETATTR_SIZE))
+		return -EINVAL;
 	if (valid & VDIFS_SETATTR_SIZE) {
 		u64 size = le64_to_cpu(q->size), old = le64_to_cpu(in.attr.size);
 		u64 cs = le32_to_cpu(in.attr.params.chunk_size);
+
+		if ((valid & VDIFS_SETATTR_SIZE_GROW) && size < old)
+			size = old;
 
 		if (S_ISDIR(in_mode(&in)))
 			return -EISDIR;

@@ -1,0 +1,1357 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host tests of vdifs-ds: one real vdifs-mds and three real vdifs-ds on
+ * loopback per test (harness_ds.h), driven through libvdifs' chunk calls
+ * and raw requests, every read checked byte for byte against an
+ * in-memory model of the chunk.
+ *
+ *   build/out/tests/test_ds            all of it
+ *   CK_RUN_CASE=cow test_ds            one TCase (Check's own variables)
+ *   VDIFS_TEST_SEED=N                  another random sequence
+ *   VDIFS_TEST_KEEP=1                  keep the servers' directories/logs
+ */
+#include <json.h>
+#include <regex.h>
+
+#include "harness_ds.h"
+
+#define KiB		1024u
+#define MiB		(1024u * 1024u)
+
+#define NDS		3
+
+static struct h_mds g_mds;
+static struct h_ds g_ds[NDS];
+static struct h_ds *g_set[NDS];		/* &g_ds[i], for h_chunk_ref() */
+static struct vdc_conn *g_c[NDS];	/* a client connection to each */
+
+/* ---- random numbers: reproducible, VDIFS_TEST_SEED overrides ---- */
+
+static u64 g_rnd;
+static u64 g_seed;
+
+static void rnd_seed(u64 base)
+{
+	const char *e = getenv("VDIFS_TEST_SEED");
+
+	g_seed = e && *e ? strtoull(e, NULL, 0) : base;
+	g_rnd = g_seed * 0x9e3779b97f4a7c15ull + 0x632be59bd9b4e019ull;
+	if (!g_rnd)
+		g_rnd = 1;
+}
+
+static u64 rnd(void)
+{
+	/* xorshift64* */
+	g_rnd ^= g_rnd >> 12;
+	g_rnd ^= g_rnd << 25;
+	g_rnd ^= g_rnd >> 27;
+	return g_rnd * 0x2545f4914f6cdd1dull;
+}
+
+static u32 rnd_below(u32 n)
+{
+	return n ? (u32)(rnd() % n) : 0;
+}
+
+/* random bytes, never a zero byte: written data is told from a hole */
+static void fill(u8 *p, u32 len)
+{
+	u32 i;
+
+	for (i = 0; i < len; i++) {
+		if (!(i & 7)) {
+			u64 v = rnd();
+
+			memcpy(p + i, &v, len - i < 8 ? len - i : 8);
+		}
+		if (!p[i])
+			p[i] = 0xa5;
+	}
+}
+
+/* ---- fixtures ---- */
+
+static void setup(void)
+{
+	struct h_mds_opts mo = { .heartbeat_ms = 500, .lease_ms = 10000 };
+	int ret, i;
+
+	ret = h_mds_start(&g_mds, &mo);
+	ck_assert_msg(ret == 0, "vdifs-mds did not start: %s", h_err(ret));
+	ret = h_ds_start_n(g_ds, NDS, &g_mds, NULL);
+	ck_assert_msg(ret == 0, "vdifs-ds did not start: %s", h_err(ret));
+	for (i = 0; i < NDS; i++) {
+		g_set[i] = &g_ds[i];
+		g_c[i] = h_ds_connect(&g_ds[i]);
+	}
+}
+
+static void teardown(void)
+{
+	int i;
+
+	for (i = 0; i < NDS; i++) {
+		vdc_close(g_c[i]);
+		g_c[i] = NULL;
+		h_ds_destroy(&g_ds[i]);
+	}
+	h_mds_destroy(&g_mds);
+}
+
+/* after a restart of server i */
+static void reconnect(int i)
+{
+	vdc_close(g_c[i]);
+	g_c[i] = h_ds_connect(&g_ds[i]);
+}
+
+/* restart server i (sig 0: it is not running) with env, same id */
+static void restart(int i, int sig, const char *const *env)
+{
+	u32 old = g_ds[i].id;
+	int ret = h_ds_restart(&g_ds[i], sig, env);
+
+	ck_assert_msg(ret == 0, "restart of vdifs-ds %d (id %u): %s", i, old,
+		      h_err(ret));
+	ck_assert_uint_eq(g_ds[i].id, old);
+	reconnect(i);
+}
+
+/* ---- the model of a chunk ---- */
+
+struct model {
+	u32 size, ext, next;
+	u8 *data;
+	u8 *has;	/* per extent: written (own or inherited), maybe data */
+};
+
+static void m_init(struct model *m, u32 size, u32 ext)
+{
+	m->size = size;
+	m->ext = ext;
+	m->next = ext ? (size + ext - 1) / ext : 0;
+	m->data = calloc(1, size);
+	m->has = calloc(1, m->next + 1);
+	ck_assert_ptr_nonnull(m->data);
+	ck_assert_ptr_nonnull(m->has);
+}
+
+static void m_copy(struct model *dst, const struct model *src)
+{
+	m_init(dst, src->size, src->ext);
+	memcpy(dst->data, src->data, src->size);
+	memcpy(dst->has, src->has, src->next);
+}
+
+static void m_free(struct model *m)
+{
+	free(m->data);
+	free(m->has);
+	memset(m, 0, sizeof(*m));
+}
+
+static void m_apply(struct model *m, u32 off, const u8 *buf, u32 len)
+{
+	u32 e;
+
+	memcpy(m->data + off, buf, len);
+	if (m->ext && len)
+		for (e = off / m->ext; e <= (off + len - 1) / m->ext; e++)
+			m->has[e] = 1;
+}
+
+static bool all_zero(const u8 *p, u32 len)
+{
+	u32 i;
+
+	for (i = 0; i < len; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* ---- chunk operations, checked ---- */
+
+static u64 do_write(struct vdc_conn *c, const struct vdc_chunk_ref *r,
+		    struct model *m, u32 off, u32 len)
+{
+	u8 *buf = malloc(len ? len : 1);
+	u64 v = 0;
+	int ret;
+
+	ck_assert_ptr_nonnull(buf);
+	fill(buf, len);
+	ret = vdc_chunk_write(c, r, off, buf, len, &v);
+	ck_assert_msg(ret == 0, "write chunk %llx [%u, +%u): %s (seed %llu)",
+		      (unsigned long long)r->chunk_id, off, len, h_err(ret),
+		      (unsigned long long)g_seed);
+	m_apply(m, off, buf, len);
+	free(buf);
+	return v;
+}
+
+static u64 do_punch(struct vdc_conn *c, const struct vdc_chunk_ref *r,
+		    struct model *m, u32 off, u32 len, bool trunc)
+{
+	u64 v = 0;
+	int ret = vdc_chunk_punch(c, r, off, len, trunc, &v);
+
+	ck_assert_msg(ret == 0, "punch chunk %llx [%u, +%u)%s: %s (seed %llu)",
+		      (unsigned long long)r->chunk_id, off, len,
+		      trunc ? " trunc" : "", h_err(ret),
+		      (unsigned long long)g_seed);
+	if (trunc)
+		len = m->size - off;
+	memset(m->data + off, 0, len);
+	/*
+	 * The part of an extent that a punch leaves may be kept as an
+	 * extent of zeroes (MAP may mark it); a whole one need not be.
+	 */
+	if (m->ext && len) {
+		u32 first = off / m->ext, last = (off + len - 1) / m->ext;
+
+		if (off % m->ext)
+			m->has[first] = 1;
+		if ((off + len) % m->ext)
+			m->has[last] = 1;
+	}
+	return v;
+}
+
+/* compare got with want over [off, +len) of a chunk, name the first diff */
+static void ck_same(const char *what, const struct vdc_chunk_ref *r,
+		    const struct model *m, u32 off, const u8 *got, u32 len)
+{
+	const u8 *want = m->data + off;
+	u32 i;
+
+	if (!memcmp(got, want, len))
+		return;
+	for (i = 0; i < len && got[i] == want[i]; i++)
+		;
+	ck_abort_msg("%s: chunk %llx differs at offset %u (extent %u): got 0x%02x, want 0x%02x%s (seed %llu)",
+		     what, (unsigned long long)r->chunk_id, off + i,
+		     m->ext ? (off + i) / m->ext : 0, got[i], want[i],
+		     all_zero(want, len) ? ", want a hole" : "",
+		     (unsigned long long)g_seed);
+}
+
+static void ck_read(struct vdc_conn *c, const struct vdc_chunk_ref *r,
+		    const struct model *m, u32 off, u32 len, const char *what)
+{
+	u8 *buf = malloc(len ? len : 1);
+	int ret;
+
+	ck_assert_ptr_nonnull(buf);
+	ret = vdc_chunk_read(c, r, off, buf, len, NULL);
+	ck_assert_msg(ret == (int)len, "%s: read chunk %llx [%u, +%u): %s",
+		      what, (unsigned long long)r->chunk_id, off, len,
+		      h_err(ret));
+	ck_same(what, r, m, off, buf, len);
+	free(buf);
+}
+
+/* the whole chunk, in pieces of at most VDIFS_IO_MAX */
+static void ck_chunk(struct vdc_conn *c, const struct vdc_chunk_ref *r,
+		     const struct model *m, const char *what)
+{
+	u32 off, n;
+
+	for (off = 0; off < m->size; off += n) {
+		n = m->size - off < VDIFS_IO_MAX ? m->size - off : VDIFS_IO_MAX;
+		ck_read(c, r, m, off, n, what);
+	}
+}
+
+/*
+ * MAP against the model: an extent with data must be marked; one never
+ * written (nor inherited) must not be.  A punched extent may be either.
+ */
+static void ck_map(struct vdc_conn *c, const struct vdc_chunk_ref *r,
+		   const struct model *m, const char *what)
+{
+	u8 bm[4096];
+	u32 es = 0, e;
+	int n;
+
+	memset(bm, 0, sizeof(bm));
+	n = vdc_chunk_map(c, r, bm, sizeof(bm), &es, NULL);
+	ck_assert_msg(n >= 0, "%s: map chunk %llx: %s", what,
+		      (unsigned long long)r->chunk_id, h_err(n));
+	ck_assert_msg(es == m->ext, "%s: map extent_size %u, want %u", what,
+		      es, m->ext);
+	ck_assert_msg((u32)n >= (m->next + 7) / 8,
+		      "%s: map of %d bytes for %u extents", what, n, m->next);
+	for (e = 0; e < m->next; e++) {
+		bool bit = bm[e / 8] & (1u << (e % 8));
+
+		if (!all_zero(m->data + e * m->ext, m->ext))
+			ck_assert_msg(bit, "%s: chunk %llx extent %u has data, map says no",
+				      what, (unsigned long long)r->chunk_id, e);
+		if (!m->has[e])
+			ck_assert_msg(!bit, "%s: chunk %llx extent %u was never written, map says data",
+				      what, (unsigned long long)r->chunk_id, e);
+	}
+	for (e = m->next; e < (u32)n * 8; e++)
+		ck_assert_msg(!(bm[e / 8] & (1u << (e % 8))),
+			      "%s: map bit %u past the last extent", what, e);
+}
+
+static struct vdifs_chunk_stat stat_of(struct vdc_conn *c, u64 id)
+{
+	struct vdifs_chunk_stat s;
+	int ret;
+
+	memset(&s, 0, sizeof(s));
+	ret = vdc_chunk_stat(c, id, &s);
+	ck_assert_msg(ret == 0, "stat chunk %llx: %s", (unsigned long long)id,
+		      h_err(ret));
+	ck_assert_uint_eq(le64_to_cpu(s.chunk_id), id);
+	return s;
+}
+
+static u64 version_of(struct vdc_conn *c, u64 id)
+{
+	struct vdifs_chunk_stat s = stat_of(c, id);
+
+	return le64_to_cpu(s.version);
+}
+
+static u32 map_count(const struct model *m)
+{
+	u32 e, n = 0;
+
+	for (e = 0; e < m->next; e++)
+		n += m->has[e];
+	return n;
+}
+
+/* ================================================================== */
+/* round trip                                                          */
+/* ================================================================== */
+
+START_TEST(test_roundtrip)
+{
+	struct vdc_chunk_ref r;
+	struct model m;
+	u64 v, last = 0;
+	u8 *buf;
+	int i, k;
+
+	rnd_seed(1);
+	buf = malloc(VDIFS_IO_MAX + 1);
+	ck_assert_ptr_nonnull(buf);
+	h_chunk_ref(&r, 0x1001, MiB, 64 * KiB, VDIFS_REPL_SYNC, 3, g_set);
+	m_init(&m, MiB, 64 * KiB);
+
+	/* unknown chunk */
+	ck_ret(vdc_chunk_read(g_c[0], &r, 0, buf, 4096, NULL), -ENOENT);
+	ck_ret(vdc_chunk_read(g_c[1], &r, 0, buf, 4096, NULL), -ENOENT);
+
+	/* two writes, the rest holes */
+	last = do_write(g_c[0], &r, &m, 100000, 5000);
+	v = do_write(g_c[0], &r, &m, 700001, 70000);
+	ck_assert_uint_gt(v, last);
+	last = v;
+	ck_chunk(g_c[0], &r, &m, "two writes");
+	ck_map(g_c[0], &r, &m, "two writes");
+	ck_read(g_c[0], &r, &m, 0, 64 * KiB, "hole extent 0");
+
+	/* random writes, punches, reads over the whole chunk */
+	for (i = 0; i < 250; i++) {
+		u32 off = rnd_below(MiB);
+		u32 max = MiB - off < 160 * KiB ? MiB - off : 160 * KiB;
+		u32 len = 1 + rnd_below(max);
+
+		switch (rnd_below(10)) {
+		case 0:
+			v = do_punch(g_c[0], &r, &m, off, len, false);
+			ck_assert_msg(v > last, "punch: version %llu after %llu",
+				      (unsigned long long)v,
+				      (unsigned long long)last);
+			last = v;
+			break;
+		case 1:
+		case 2:
+		case 3:
+			ck_read(g_c[0], &r, &m, off, len, "random read");
+			break;
+		default:
+			v = do_write(g_c[0], &r, &m, off, len);
+			ck_assert_msg(v > last, "write: version %llu after %llu",
+				      (unsigned long long)v,
+				      (unsigned long long)last);
+			last = v;
+		}
+	}
+	/* a whole-chunk write, then truncate from an unaligned offset */
+	v = do_write(g_c[0], &r, &m, 0, MiB);
+	ck_assert_uint_gt(v, last);
+	last = v;
+	v = do_punch(g_c[0], &r, &m, 900 * KiB + 17, 0, true);
+	ck_assert_uint_gt(v, last);
+	last = v;
+	v = do_write(g_c[0], &r, &m, 3, 10);
+	last = v;
+
+	/* every replica holds it, at the same version */
+	for (k = 0; k < NDS; k++) {
+		ck_chunk(g_c[k], &r, &m, k ? "replica" : "primary");
+		ck_assert_uint_eq(version_of(g_c[k], r.chunk_id), last);
+	}
+	ck_map(g_c[0], &r, &m, "after random");
+	m_free(&m);
+
+	/* out of range */
+	ck_ret(vdc_chunk_read(g_c[0], &r, MiB, buf, 1, NULL), -EINVAL);
+	ck_ret(vdc_chunk_read(g_c[0], &r, MiB - 10, buf, 11, NULL), -EINVAL);
+	ck_ret(vdc_chunk_read(g_c[0], &r, 0xfffffff0u, buf, 0x20, NULL),
+	       -EINVAL);
+	ck_ret(vdc_chunk_write(g_c[0], &r, MiB - 10, buf, 11, NULL), -EINVAL);
+	ck_ret(vdc_chunk_read(g_c[0], &r, 0, buf, VDIFS_IO_MAX + 1, NULL),
+	       -EINVAL);
+	ck_assert_uint_eq(version_of(g_c[0], r.chunk_id), last);
+
+	/* FLUSH of a chunk, of everything */
+	ck_ok(vdc_chunk_flush(g_c[0], r.chunk_id));
+	ck_ok(vdc_chunk_flush(g_c[1], 0));
+	free(buf);
+}
+END_TEST
+
+/* several chunks of several shapes and replica sets, interleaved */
+START_TEST(test_roundtrip_many)
+{
+	static const struct {
+		u64 id;
+		u32 cs, es;
+		unsigned int nrep, first;
+	} spec[] = {
+		{ 0x1100, 64 * KiB, 4 * KiB, 1, 0 },
+		{ 0x1101, 256 * KiB, 16 * KiB, 2, 1 },
+		{ 0x1102, 512 * KiB, 4 * KiB, 3, 2 },
+		{ 0x1103, 2 * MiB, 1 * MiB, 2, 2 },
+		{ 0x1104, 1 * MiB, 64 * KiB, 3, 1 },
+	};
+	enum { N = sizeof(spec) / sizeof(spec[0]) };
+	struct vdc_chunk_ref r[N];
+	struct model m[N];
+	struct vdifs_chunk_req q;
+	struct h_ds *set[NDS];
+	bool written[N] = { false };
+	int i, k, ret;
+
+	rnd_seed(2);
+	for (i = 0; i < N; i++) {
+		for (k = 0; k < NDS; k++)
+			set[k] = g_set[(spec[i].first + k) % NDS];
+		h_chunk_ref(&r[i], spec[i].id, spec[i].cs, spec[i].es,
+			    VDIFS_REPL_SYNC, spec[i].nrep, set);
+		m_init(&m[i], spec[i].cs, spec[i].es);
+	}
+	for (k = 0; k < 300; k++) {
+		int j = (int)rnd_below(N);
+		int p = (int)(spec[j].first % NDS);
+		u32 off = rnd_below(m[j].size);
+		u32 max = m[j].size - off < 300 * KiB ?
+			  m[j].size - off : 300 * KiB;
+		u32 len = 1 + rnd_below(max);
+
+		if (rnd_below(4)) {
+			do_write(g_c[p], &r[j], &m[j], off, len);
+			written[j] = true;
+		} else if (written[j]) {
+			ck_read(g_c[p], &r[j], &m[j], off, len, "interleaved");
+		} else {
+			ck_ret(vdc_chunk_read(g_c[p], &r[j], off, m[j].data,
+					      len, NULL), -ENOENT);
+		}
+	}
+	for (i = 0; i < N; i++) {
+		for (k = 0; k < (int)spec[i].nrep; k++) {
+			int s = (int)((spec[i].first + k) % NDS);
+
+			ck_chunk(g_c[s], &r[i], &m[i],
+				 k ? "replica (many)" : "primary (many)");
+		}
+		ck_map(g_c[spec[i].first % NDS], &r[i], &m[i], "many");
+	}
+
+	/* a read over VDIFS_IO_MAX, sent raw: the server refuses it */
+	vdc_chunk_req_init(&q, &r[3]);
+	q.offset = 0;
+	q.len = cpu_to_le32(VDIFS_IO_MAX + 1);
+	ret = vdc_call(g_c[2], VDIFS_OP_CHUNK_READ, &q, sizeof(q), NULL, 0,
+		       NULL, 0, NULL);
+	ck_ret2(ret, -EINVAL, -EMSGSIZE);
+	/* and still serves, on the same connection */
+	ck_chunk(g_c[2], &r[3], &m[3], "after an oversized read");
+	for (i = 0; i < N; i++)
+		m_free(&m[i]);
+}
+END_TEST
+
+/* ================================================================== */
+/* replication                                                         */
+/* ================================================================== */
+
+START_TEST(test_sync_replication)
+{
+	struct vdifs_chunk_stat s1, s2;
+	struct vdc_chunk_ref r;
+	struct model m;
+	u64 v = 0;
+	int i;
+
+	rnd_seed(3);
+	h_chunk_ref(&r, 0x2001, MiB, 64 * KiB, VDIFS_REPL_SYNC, 3, g_set);
+	m_init(&m, MiB, 64 * KiB);
+	for (i = 0; i < 6; i++) {
+		u32 off = rnd_below(MiB - 200 * KiB);
+
+		do_write(g_c[0], &r, &m, off, 1 + rnd_below(200 * KiB));
+	}
+	/* the last one spans several extents; on its ack the primary dies */
+	v = do_write(g_c[0], &r, &m, 3 * 64 * KiB + 333, 5 * 64 * KiB);
+	h_ds_kill(&g_ds[0]);
+
+	for (i = 1; i < NDS; i++)
+		ck_chunk(g_c[i], &r, &m, "replica after the primary died");
+	s1 = stat_of(g_c[1], r.chunk_id);
+	s2 = stat_of(g_c[2], r.chunk_id);
+	ck_assert_uint_eq(le64_to_cpu(s1.version), le64_to_cpu(s2.version));
+	ck_assert_msg(le64_to_cpu(s1.version) == v,
+		      "replica version %llu, the ack said %llu",
+		      (unsigned long long)le64_to_cpu(s1.version),
+		      (unsigned long long)v);
+	ck_assert_msg(!(le32_to_cpu(s1.flags) & VDIFS_CHUNK_STALE) &&
+		      !(le32_to_cpu(s2.flags) & VDIFS_CHUNK_STALE),
+		      "replica marked stale");
+	ck_map(g_c[1], &r, &m, "replica");
+	m_free(&m);
+}
+END_TEST
+
+START_TEST(test_async_replication)
+{
+	struct vdc_chunk_ref r;
+	struct model m;
+	long long t0, end;
+	u64 v = 0, v1 = 0, v2 = 0;
+	int i;
+
+	rnd_seed(4);
+	h_chunk_ref(&r, 0x3001, MiB, 64 * KiB, VDIFS_REPL_ASYNC, 3, g_set);
+	m_init(&m, MiB, 64 * KiB);
+	do_write(g_c[0], &r, &m, 0, 256 * KiB);
+
+	/* replicas frozen: acks come from the primary alone */
+	h_ds_pause(&g_ds[1]);
+	h_ds_pause(&g_ds[2]);
+	for (i = 0; i < 6; i++) {
+		u32 off = (u32)i * 150 * KiB + 1000;
+
+		t0 = h_now_ms();
+		v = do_write(g_c[0], &r, &m, off, 100 * KiB + 7);
+		ck_assert_msg(h_now_ms() - t0 < 5000,
+			      "async write %d took %lld ms with the replicas stopped",
+			      i, h_now_ms() - t0);
+	}
+
+	/* the primary dies and comes back from its disk */
+	restart(0, SIGKILL, NULL);
+	ck_assert_msg(version_of(g_c[0], r.chunk_id) == v,
+		      "primary at version %llu after a restart, acked %llu",
+		      (unsigned long long)version_of(g_c[0], r.chunk_id),
+		      (unsigned long long)v);
+	ck_chunk(g_c[0], &r, &m, "primary after restart");
+
+	h_ds_resume(&g_ds[1]);
+	h_ds_resume(&g_ds[2]);
+	end = h_now_ms() + 30000;
+	for (;;) {
+		v1 = v2 = 0;
+		{
+			struct vdifs_chunk_stat s;
+
+			if (!vdc_chunk_stat(g_c[1], r.chunk_id, &s))
+				v1 = le64_to_cpu(s.version);
+			if (!vdc_chunk_stat(g_c[2], r.chunk_id, &s))
+				v2 = le64_to_cpu(s.version);
+		}
+		if (v1 == v && v2 == v)
+			break;
+		ck_assert_msg(h_now_ms() < end,
+			      "replicas at versions %llu and %llu after 30 s, primary at %llu",
+			      (unsigned long long)v1, (unsigned long long)v2,
+			      (unsigned long long)v);
+		h_sleep_ms(50);
+	}
+	ck_chunk(g_c[1], &r, &m, "replica 1 caught up");
+	ck_chunk(g_c[2], &r, &m, "replica 2 caught up");
+	m_free(&m);
+}
+END_TEST
+
+/* ================================================================== */
+/* copy on write                                                       */
+/* ================================================================== */
+
+#define EXT	(64 * KiB)
+
+START_TEST(test_cow)
+{
+	struct vdc_chunk_ref rb, rc, rx;
+	struct vdifs_chunk_stat s;
+	struct model mb, mc, mx;
+	u8 buf[100];
+	u64 vb;
+	int k;
+
+	rnd_seed(5);
+	h_chunk_ref(&rb, 0x4001, MiB, EXT, VDIFS_REPL_SYNC, 3, g_set);
+	h_chunk_ref(&rc, 0x4002, MiB, EXT, VDIFS_REPL_SYNC, 3, g_set);
+	m_init(&mb, MiB, EXT);
+	m_init(&mx, MiB, EXT);
+
+	/* base: extents 0-9 full, a bit of 12; 10, 11, 13-15 holes */
+	do_write(g_c[0], &rb, &mb, 0, 10 * EXT);
+	vb = do_write(g_c[0], &rb, &mb, 12 * EXT + 500, 3000);
+
+	ck_ok(vdc_chunk_clone(g_c[0], &rc, rb.chunk_id));
+	m_copy(&mc, &mb);
+
+	/* a fresh clone: everything inherited, on every replica */
+	for (k = 0; k < NDS; k++) {
+		s = stat_of(g_c[k], rc.chunk_id);
+		ck_assert_uint_eq(le64_to_cpu(s.base_id), rb.chunk_id);
+		ck_assert_uint_eq(le32_to_cpu(s.depth), 2);
+		ck_assert_uint_eq(le32_to_cpu(s.own_extents), 0);
+		ck_assert_uint_eq(le32_to_cpu(s.map_extents), 11);
+		ck_assert_uint_eq(le32_to_cpu(s.extent_size), EXT);
+		ck_assert(!(le32_to_cpu(s.flags) & VDIFS_CHUNK_FROZEN));
+		s = stat_of(g_c[k], rb.chunk_id);
+		ck_assert_msg(le32_to_cpu(s.flags) & VDIFS_CHUNK_FROZEN,
+			      "base not frozen on server %d (flags 0x%x)", k,
+			      le32_to_cpu(s.flags));
+		ck_assert_uint_eq(le32_to_cpu(s.depth), 1);
+		ck_assert_uint_eq(le64_to_cpu(s.base_id), 0);
+		ck_chunk(g_c[k], &rc, &mc, "fresh clone");
+	}
+	ck_map(g_c[0], &rc, &mc, "fresh clone");
+
+	/* writes into the clone */
+	do_write(g_c[0], &rc, &mc, 2 * EXT, EXT);		/* whole: 2 */
+	do_write(g_c[0], &rc, &mc, 5 * EXT + 100, 1000);	/* part of 5 */
+	do_write(g_c[0], &rc, &mc, 7 * EXT + 60000, EXT + 10000); /* 7-9 */
+	do_write(g_c[0], &rc, &mc, 11 * EXT + 7, 100);	/* hole 11 */
+	do_write(g_c[0], &rc, &mc, 13 * EXT + 65000, 2000);	/* holes 13-14 */
+
+	for (k = 0; k < NDS; k++) {
+		ck_chunk(g_c[k], &rc, &mc, "clone after writes");
+		ck_chunk(g_c[k], &rb, &mb, "base after clone writes");
+	}
+	ck_map(g_c[0], &rc, &mc, "clone after writes");
+	ck_map(g_c[0], &rb, &mb, "base after clone writes");
+
+	s = stat_of(g_c[0], rc.chunk_id);
+	/* own: 2, 5, 7, 8, 9, 11, 13, 14 */
+	ck_assert_msg(le32_to_cpu(s.own_extents) == 8,
+		      "clone own_extents %u, want 8 (2 5 7 8 9 11 13 14)",
+		      le32_to_cpu(s.own_extents));
+	ck_assert_uint_eq(le32_to_cpu(s.map_extents), map_count(&mc));
+	ck_assert_uint_eq(map_count(&mc), 14);
+	s = stat_of(g_c[0], rb.chunk_id);
+	ck_assert_uint_eq(le64_to_cpu(s.version), vb);
+	ck_assert_uint_eq(le32_to_cpu(s.map_extents), 11);
+
+	/* the base is read-only */
+	ck_ret(vdc_chunk_write(g_c[0], &rb, 0, buf, sizeof(buf), NULL),
+	       -EROFS);
+	ck_ret(vdc_chunk_write(g_c[0], &rb, 14 * EXT, buf, sizeof(buf), NULL),
+	       -EROFS);
+	ck_ret(vdc_chunk_punch(g_c[0], &rb, 0, EXT, false, NULL), -EROFS);
+	ck_ret(vdc_chunk_punch(g_c[0], &rb, 0, 0, true, NULL), -EROFS);
+	ck_assert_uint_eq(version_of(g_c[0], rb.chunk_id), vb);
+
+	/* punches in the clone over inherited data */
+	do_punch(g_c[0], &rc, &mc, EXT, EXT, false);		/* whole 1 */
+	do_punch(g_c[0], &rc, &mc, 3 * EXT + 1000, 5000, false); /* part 3 */
+	do_punch(g_c[0], &rc, &mc, 12 * EXT, 1000, false);	/* part 12 */
+	ck_assert(all_zero(mc.data + EXT, EXT));
+	for (k = 0; k < NDS; k++) {
+		ck_chunk(g_c[k], &rc, &mc, "clone after punches");
+		ck_chunk(g_c[k], &rb, &mb, "base after clone punches");
+	}
+	ck_map(g_c[0], &rc, &mc, "clone after punches");
+	ck_map(g_c[0], &rb, &mb, "base after clone punches");
+	ck_assert_uint_eq(version_of(g_c[0], rb.chunk_id), vb);
+
+	/* clones onto taken ids, of missing bases */
+	h_chunk_ref(&rx, 0x4003, MiB, EXT, VDIFS_REPL_SYNC, 3, g_set);
+	ck_ret(vdc_chunk_clone(g_c[0], &rx, 0x4999), -ENOENT);
+	ck_ret(vdc_chunk_read(g_c[0], &rx, 0, buf, sizeof(buf), NULL),
+	       -ENOENT);
+	ck_ret(vdc_chunk_read(g_c[1], &rx, 0, buf, sizeof(buf), NULL),
+	       -ENOENT);
+	do_write(g_c[0], &rx, &mx, 0, 100);
+	ck_ret(vdc_chunk_clone(g_c[0], &rx, rb.chunk_id), -EEXIST);
+	ck_ret(vdc_chunk_clone(g_c[0], &rc, rb.chunk_id), -EEXIST);
+	ck_chunk(g_c[0], &rc, &mc, "clone after a second clone onto it");
+	ck_chunk(g_c[1], &rx, &mx, "chunk after a clone onto it");
+	m_free(&mb);
+	m_free(&mc);
+	m_free(&mx);
+}
+END_TEST
+
+/* chains: each chunk a clone of the one before, with its own writes */
+static const int chain_depth[] = { 1, 2, 32 };
+
+START_TEST(test_chain)
+{
+	int depth = chain_depth[_i], k, w;
+	const u32 cs = 256 * KiB, es = 16 * KiB;
+	struct vdc_chunk_ref *r = calloc((size_t)depth, sizeof(*r));
+	struct model *m = calloc((size_t)depth, sizeof(*m));
+	struct vdifs_chunk_stat s;
+
+	ck_assert_ptr_nonnull(r);
+	ck_assert_ptr_nonnull(m);
+	rnd_seed(6 + (u64)_i);
+	for (k = 0; k < depth; k++) {
+		h_chunk_ref(&r[k], 0x5000 + (u64)k, cs, es, VDIFS_REPL_SYNC, 1,
+			    g_set);
+		if (k) {
+			ck_ok(vdc_chunk_clone(g_c[0], &r[k], r[k - 1].chunk_id));
+			m_copy(&m[k], &m[k - 1]);
+		} else {
+			m_init(&m[k], cs, es);
+		}
+		for (w = 0; w < 3; w++) {
+			u32 off = rnd_below(cs);
+			u32 max = cs - off < 40 * KiB ? cs - off : 40 * KiB;
+
+			do_write(g_c[0], &r[k], &m[k], off, 1 + rnd_below(max));
+		}
+		if (rnd_below(2)) {
+			u32 off = rnd_below(cs - es);
+
+			do_punch(g_c[0], &r[k], &m[k], off, es, false);
+		}
+	}
+	for (k = 0; k < depth; k++) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "chain of %d, chunk %d", depth, k);
+		ck_chunk(g_c[0], &r[k], &m[k], what);
+		ck_map(g_c[0], &r[k], &m[k], what);
+		s = stat_of(g_c[0], r[k].chunk_id);
+		ck_assert_msg(le32_to_cpu(s.depth) == (u32)k + 1,
+			      "%s: depth %u, want %d", what,
+			      le32_to_cpu(s.depth), k + 1);
+		ck_assert_uint_eq(le64_to_cpu(s.base_id),
+				  k ? r[k - 1].chunk_id : 0);
+		if (k < depth - 1)
+			ck_assert_msg(le32_to_cpu(s.flags) & VDIFS_CHUNK_FROZEN,
+				      "%s: not frozen", what);
+		else
+			ck_assert_msg(!(le32_to_cpu(s.flags) &
+					VDIFS_CHUNK_FROZEN),
+				      "%s: the newest is frozen", what);
+	}
+	/* the frozen ones refuse writes, the newest takes them */
+	if (depth > 1) {
+		u8 b[16] = { 1 };
+
+		ck_ret(vdc_chunk_write(g_c[0], &r[0], 0, b, sizeof(b), NULL),
+		       -EROFS);
+		ck_ret(vdc_chunk_write(g_c[0], &r[depth - 2], 0, b, sizeof(b),
+				       NULL), -EROFS);
+	}
+	do_write(g_c[0], &r[depth - 1], &m[depth - 1], 0, cs);
+	ck_chunk(g_c[0], &r[depth - 1], &m[depth - 1], "newest rewritten");
+	if (depth > 1)
+		ck_chunk(g_c[0], &r[depth - 2], &m[depth - 2],
+			 "its base after the rewrite");
+	for (k = 0; k < depth; k++)
+		m_free(&m[k]);
+	free(m);
+	free(r);
+}
+END_TEST
+
+START_TEST(test_delete)
+{
+	struct vdc_chunk_ref rb, rc;
+	struct model mb, mc;
+	u8 buf[64];
+	int k;
+
+	rnd_seed(7);
+	h_chunk_ref(&rb, 0x6001, MiB, EXT, VDIFS_REPL_SYNC, 3, g_set);
+	h_chunk_ref(&rc, 0x6002, MiB, EXT, VDIFS_REPL_SYNC, 3, g_set);
+	m_init(&mb, MiB, EXT);
+	do_write(g_c[0], &rb, &mb, 0, MiB);
+	ck_ok(vdc_chunk_clone(g_c[0], &rc, rb.chunk_id));
+	m_copy(&mc, &mb);
+	do_write(g_c[0], &rc, &mc, 3 * EXT + 5, 2 * EXT);
+
+	/* the base goes; the clone keeps reading its data */
+	ck_ok(vdc_chunk_delete(g_c[0], &rb));
+	for (k = 0; k < NDS; k++) {
+		ck_ret(vdc_chunk_read(g_c[k], &rb, 0, buf, sizeof(buf), NULL),
+		       -ENOENT);
+		ck_ret(vdc_chunk_stat(g_c[k], rb.chunk_id,
+				      &(struct vdifs_chunk_stat){ 0 }),
+		       -ENOENT);
+		ck_chunk(g_c[k], &rc, &mc, "clone of a deleted base");
+	}
+	ck_ret(vdc_chunk_delete(g_c[0], &rb), -ENOENT);
+	ck_map(g_c[0], &rc, &mc, "clone of a deleted base");
+	do_write(g_c[0], &rc, &mc, 10 * EXT, 100);
+	ck_chunk(g_c[1], &rc, &mc, "clone written after the base's delete");
+
+	/* and the clone: both gone */
+	ck_ok(vdc_chunk_delete(g_c[0], &rc));
+	for (k = 0; k < NDS; k++) {
+		ck_ret(vdc_chunk_read(g_c[k], &rc, 0, buf, sizeof(buf), NULL),
+		       -ENOENT);
+		ck_ret(vdc_chunk_stat(g_c[k], rc.chunk_id,
+				      &(struct vdifs_chunk_stat){ 0 }),
+		       -ENOENT);
+		ck_ret(vdc_chunk_read(g_c[k], &rb, 0, buf, sizeof(buf), NULL),
+		       -ENOENT);
+	}
+	m_free(&mb);
+	m_free(&mc);
+}
+END_TEST
+
+/* ================================================================== */
+/* on-disk damage and crashes                                          */
+/* ================================================================== */
+
+START_TEST(test_corruption)
+{
+	struct vdc_chunk_ref r;
+	struct model m;
+	char path[PATH_MAX + 64];
+	u8 *buf = malloc(4 * EXT), b;
+	const off_t at = 3 * EXT + 777;
+	int fd;
+
+	ck_assert_ptr_nonnull(buf);
+	rnd_seed(8);
+	h_chunk_ref(&r, 0x7001, MiB, EXT, VDIFS_REPL_SYNC, 3, g_set);
+	m_init(&m, MiB, EXT);
+	do_write(g_c[0], &r, &m, 0, MiB);
+
+	/* flip a byte of extent 3 in the primary's file */
+	h_ds_chunk_path(&g_ds[0], r.chunk_id, path, sizeof(path));
+	fd = open(path, O_RDWR);
+	ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
+	ck_assert_int_eq(pread(fd, &b, 1, at), 1);
+	ck_assert_msg(b == m.data[at],
+		      "%s: byte %lld is 0x%02x, the data written 0x%02x: not the layout expected",
+		      path, (long long)at, b, m.data[at]);
+	b ^= 0xff;
+	ck_assert_int_eq(pwrite(fd, &b, 1, at), 1);
+	ck_assert_int_eq(fsync(fd), 0);
+	close(fd);
+
+	ck_ret(vdc_chunk_read(g_c[0], &r, 3 * EXT, buf, EXT, NULL), -EUCLEAN);
+	ck_ret(vdc_chunk_read(g_c[0], &r, 3 * EXT + 700, buf, 100, NULL),
+	       -EUCLEAN);
+	ck_ret(vdc_chunk_read(g_c[0], &r, 3 * EXT - 10, buf, 20, NULL),
+	       -EUCLEAN);
+	ck_ret(vdc_chunk_read(g_c[0], &r, 2 * EXT, buf, 3 * EXT, NULL),
+	       -EUCLEAN);
+	/* the neighbours are fine */
+	ck_read(g_c[0], &r, &m, 2 * EXT, EXT, "extent 2 next to a bad one");
+	ck_read(g_c[0], &r, &m, 4 * EXT, EXT, "extent 4 next to a bad one");
+	ck_read(g_c[0], &r, &m, 0, 3 * EXT, "extents 0-2");
+	ck_read(g_c[0], &r, &m, 4 * EXT, MiB - 4 * EXT, "extents 4-15");
+	/* and a replica's copy of extent 3 too */
+	ck_read(g_c[1], &r, &m, 3 * EXT, EXT, "extent 3 on a replica");
+	m_free(&m);
+	free(buf);
+}
+END_TEST
+
+static const char *const crash_point[] = {
+	"before_data", "after_data", "after_meta",
+};
+
+START_TEST(test_crash)
+{
+	const char *point = crash_point[_i];
+	bool want_new = !strcmp(point, "after_meta");
+	char env[64];
+	const char *envv[] = { env, NULL };
+	const u32 off = 2 * EXT + 1000, end = 5 * EXT - 2000;
+	struct vdc_chunk_ref r;
+	struct model a, b, got;
+	u64 va, vnow;
+	u8 *data;
+	int ret, status = 0;
+	u32 e;
+	bool any_new = false;
+
+	rnd_seed(9 + (u64)_i);
+	snprintf(env, sizeof(env), "VDIFS_DS_CRASH_AT=%s:1", point);
+	h_chunk_ref(&r, 0x8001, MiB, EXT, VDIFS_REPL_SYNC, 1, g_set);
+	m_init(&a, MiB, EXT);
+	va = do_write(g_c[0], &r, &a, 0, MiB);
+
+	/* the next write kills the server at the point */
+	restart(0, SIGTERM, envv);
+	m_copy(&b, &a);
+	data = malloc(end - off);
+	ck_assert_ptr_nonnull(data);
+	fill(data, end - off);
+	m_apply(&b, off, data, end - off);
+	ret = vdc_chunk_write(g_c[0], &r, off, data, end - off, NULL);
+	ck_assert_msg(ret < 0, "write with %s: %s, want a broken connection",
+		      env, h_err(ret));
+	ck_assert_msg(ret == -ECONNRESET || ret == -EPIPE || ret == -EIO ||
+		      ret == -EPROTO || ret == -EBADMSG,
+		      "write with %s: %s, want a broken connection", env,
+		      h_err(ret));
+	ck_assert_msg(h_ds_wait_exit(&g_ds[0], 5000, &status),
+		      "vdifs-ds still running after %s", env);
+	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+		      "vdifs-ds with %s ended with status 0x%x, want SIGKILL",
+		      env, status);
+
+	/* back without the crash point */
+	restart(0, 0, NULL);
+	m_init(&got, MiB, EXT);
+	ret = vdc_chunk_read(g_c[0], &r, 0, got.data, MiB, NULL);
+	ck_assert_msg(ret == (int)MiB, "read after %s: %s", point, h_err(ret));
+	for (e = 0; e < MiB / EXT; e++) {
+		const u8 *g = got.data + e * EXT;
+		bool is_old = !memcmp(g, a.data + e * EXT, EXT);
+		bool is_new = !memcmp(g, b.data + e * EXT, EXT);
+
+		if (e < off / EXT || e > (end - 1) / EXT) {
+			ck_assert_msg(is_old, "%s: extent %u outside the write changed",
+				      point, e);
+			continue;
+		}
+		ck_assert_msg(is_old || is_new,
+			      "%s: extent %u is neither all old nor all new",
+			      point, e);
+		ck_assert_msg(want_new ? is_new : is_old,
+			      "%s: extent %u holds the %s data, want the %s",
+			      point, e, is_new ? "new" : "old",
+			      want_new ? "new" : "old");
+		any_new |= is_new && !is_old;
+	}
+	vnow = version_of(g_c[0], r.chunk_id);
+	if (any_new)
+		ck_assert_msg(vnow > va, "%s: new data at version %llu, was %llu",
+			      point, (unsigned long long)vnow,
+			      (unsigned long long)va);
+	else
+		ck_assert_msg(vnow == va, "%s: old data at version %llu, was %llu",
+			      point, (unsigned long long)vnow,
+			      (unsigned long long)va);
+	ck_map(g_c[0], &r, any_new ? &b : &a, point);
+
+	/* and it takes the write now */
+	ck_ok(vdc_chunk_write(g_c[0], &r, off, data, end - off, NULL));
+	ck_chunk(g_c[0], &r, &b, "write after recovery");
+	free(data);
+	m_free(&a);
+	m_free(&b);
+	m_free(&got);
+}
+END_TEST
+
+/* ================================================================== */
+/* bad input                                                           */
+/* ================================================================== */
+
+static u16 unknown_opcode(void)
+{
+	u16 op;
+
+	for (op = VDIFS_OP_MAX - 1; op > 0; op--)
+		if (wire_fixed_len(op, false) == -EOPNOTSUPP)
+			return op;
+	ck_abort_msg("every opcode is taken");
+	return 0;
+}
+
+START_TEST(test_bad_input)
+{
+	struct vdc_chunk_ref r, bad;
+	struct vdifs_chunk_req q;
+	struct vdc_conn *cds, *c2;
+	struct model m;
+	struct wire_hdr h;
+	u8 buf[4096], *rb;
+	u64 v, v1;
+	int fd, ret;
+
+	rnd_seed(10);
+	h_chunk_ref(&r, 0x9001, MiB, EXT, VDIFS_REPL_SYNC, 3, g_set);
+	m_init(&m, MiB, EXT);
+	do_write(g_c[0], &r, &m, 0, 3 * EXT);
+	v = do_write(g_c[0], &r, &m, MiB - 100, 100);
+	fill(buf, sizeof(buf));
+
+	/* past the chunk */
+	ck_ret(vdc_chunk_write(g_c[0], &r, MiB - 10, buf, 20, NULL), -EINVAL);
+	ck_ret(vdc_chunk_write(g_c[0], &r, MiB, buf, 1, NULL), -EINVAL);
+	ck_ret(vdc_chunk_punch(g_c[0], &r, MiB - 10, 20, false, NULL),
+	       -EINVAL);
+	ck_ret(vdc_chunk_punch(g_c[0], &r, MiB + 4096, 1, false, NULL),
+	       -EINVAL);
+	ck_ret(vdc_chunk_punch(g_c[0], &r, 0xffffff00u, 0x200, false, NULL),
+	       -EINVAL);
+	ck_assert_uint_eq(version_of(g_c[0], r.chunk_id), v);
+
+	/* shapes that are not powers of two (or out of range) */
+	bad = r;
+	bad.chunk_id = 0x9002;
+	bad.chunk_size = 3 * 64 * KiB;
+	ck_ret(vdc_chunk_write(g_c[0], &bad, 0, buf, 100, NULL), -EINVAL);
+	bad.chunk_size = MiB + 4096;
+	ck_ret(vdc_chunk_write(g_c[0], &bad, 0, buf, 100, NULL), -EINVAL);
+	bad.chunk_size = 0;
+	ck_ret(vdc_chunk_write(g_c[0], &bad, 0, buf, 100, NULL), -EINVAL);
+	bad.chunk_size = 32 * KiB;	/* below VDIFS_CHUNK_MIN */
+	ck_ret(vdc_chunk_write(g_c[0], &bad, 0, buf, 100, NULL), -EINVAL);
+	bad.chunk_size = MiB;
+	bad.extent_size = 3000;
+	ck_ret(vdc_chunk_write(g_c[0], &bad, 0, buf, 100, NULL), -EINVAL);
+	ck_ret(vdc_chunk_read(g_c[0], &bad, 0, buf, 100, NULL), -ENOENT);
+	ck_ret(vdc_chunk_read(g_c[1], &bad, 0, buf, 100, NULL), -ENOENT);
+
+	/* a forwarded write that skips a version: -ESTALE, nothing applied */
+	ret = h_ds_connect_role(&g_ds[1], VDIFS_ROLE_DS, 30000, &cds);
+	ck_assert_msg(ret == 0, "connect as a data server: %s", h_err(ret));
+	v1 = version_of(cds, r.chunk_id);
+	ck_assert_uint_eq(v1, v);
+	vdc_chunk_req_init(&q, &r);
+	q.flags = cpu_to_le32(VDIFS_CHUNK_FWD);
+	q.version = cpu_to_le64(v1 + 2);
+	q.offset = cpu_to_le32(0);
+	q.len = cpu_to_le32(sizeof(buf));
+	ret = vdc_call(cds, VDIFS_OP_CHUNK_WRITE, &q, sizeof(q), buf,
+		       sizeof(buf), NULL, 0, NULL);
+	ck_ret(ret, -ESTALE);
+	ck_assert_uint_eq(version_of(cds, r.chunk_id), v1);
+	vdc_close(cds);
+	ck_chunk(g_c[0], &r, &m, "primary after a bad forward");
+	/* the replica still follows its primary */
+	v = do_write(g_c[0], &r, &m, 100, 5000);
+	ck_assert_uint_eq(version_of(g_c[1], r.chunk_id), v);
+	ck_chunk(g_c[1], &r, &m, "replica after a bad forward");
+
+	/* unknown opcodes */
+	fd = h_raw_connect(g_ds[0].port);
+	ck_ok(h_raw_hello(fd, VDIFS_ROLE_CLIENT, 1));
+	ck_ok(h_raw_send(fd, unknown_opcode(), 2, NULL, 0, NULL, 0, NULL, 0));
+	ck_ok(h_raw_recv(fd, &h, NULL, 5000));
+	ck_assert_uint_eq(h.req_id, 2);
+	ck_assert(h.flags & VDIFS_MSG_REPLY);
+	ck_assert_int_eq(h.status, -EOPNOTSUPP);
+	ck_ok(h_raw_send(fd, 4000, 3, buf, 200, NULL, 0, NULL, 0));
+	ck_ok(h_raw_recv(fd, &h, NULL, 5000));
+	ck_assert_uint_eq(h.req_id, 3);
+	ck_assert_int_eq(h.status, -EOPNOTSUPP);
+	/* the same connection still serves */
+	memset(&q, 0, sizeof(q));
+	q.chunk_id = cpu_to_le64(r.chunk_id);
+	ck_ok(h_raw_send(fd, VDIFS_OP_CHUNK_STAT, 4, &q, sizeof(q), NULL, 0,
+			 NULL, 0));
+	ck_ok(h_raw_recv(fd, &h, &rb, 5000));
+	ck_assert_uint_eq(h.req_id, 4);
+	ck_assert_int_eq(h.status, 0);
+	ck_assert_uint_eq(h.body_len, sizeof(struct vdifs_chunk_stat));
+	free(rb);
+	close(fd);
+
+	/* the server keeps serving: old and new connections */
+	ck_chunk(g_c[0], &r, &m, "after bad input");
+	c2 = h_ds_connect(&g_ds[0]);
+	ck_chunk(c2, &r, &m, "new connection after bad input");
+	vdc_close(c2);
+	m_free(&m);
+}
+END_TEST
+
+START_TEST(test_adaptive_extent)
+{
+	struct vdc_chunk_ref r;
+	struct vdifs_chunk_stat s;
+	struct model m;
+	u8 bm[64];
+	u32 es = 0, x;
+	int n, k;
+
+	rnd_seed(11);
+	h_chunk_ref(&r, 0xa001, MiB, VDIFS_EXTENT_ADAPTIVE, VDIFS_REPL_SYNC,
+		    3, g_set);
+	m_init(&m, MiB, 0);
+	do_write(g_c[0], &r, &m, 0, 256 * KiB);
+	do_write(g_c[0], &r, &m, 300 * KiB + 3, 8 * KiB);
+	s = stat_of(g_c[0], r.chunk_id);
+	x = le32_to_cpu(s.extent_size);
+	ck_assert_msg(x >= VDIFS_EXTENT_MIN && x <= VDIFS_EXTENT_MAX &&
+		      !(x & (x - 1)),
+		      "adaptive extent_size %u: not a power of two in [4096, 1048576]",
+		      x);
+	ck_assert_uint_eq(le32_to_cpu(s.chunk_size), MiB);
+	n = vdc_chunk_map(g_c[0], &r, bm, sizeof(bm), &es, NULL);
+	ck_assert_msg(n >= 0, "map: %s", h_err(n));
+	ck_assert_uint_eq(es, x);
+	ck_assert_int_ge(n, (int)((MiB / x + 7) / 8));
+	for (k = 0; k < NDS; k++)
+		ck_chunk(g_c[k], &r, &m, "adaptive");
+	m_free(&m);
+}
+END_TEST
+
+/* ================================================================== */
+/* tools/vdifs-cluster                                                 */
+/* ================================================================== */
+
+/* a process that is gone, or a zombie nobody reaped */
+static bool pid_gone(pid_t pid)
+{
+	char p[64], buf[512], *rp;
+	FILE *f;
+	size_t n;
+
+	if (kill(pid, 0) && errno == ESRCH)
+		return true;
+	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+	f = fopen(p, "r");
+	if (!f)
+		return true;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	rp = strrchr(buf, ')');
+	return rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X');
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *b;
+	long n;
+
+	ck_assert_msg(f != NULL, "open %s: %s", path, strerror(errno));
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	b = calloc(1, (size_t)n + 1);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(fread(b, 1, (size_t)n, f), n);
+	fclose(f);
+	return b;
+}
+
+START_TEST(test_cluster_script)
+{
+	char root[PATH_MAX], script[PATH_MAX + 32], tool[PATH_MAX + 32];
+	char dir[PATH_MAX], file[PATH_MAX + 32], mds[128] = "";
+	char *out = NULL, *err = NULL, *env, *pids, *line, *save = NULL;
+	struct json_object *j, *a, *o, *v;
+	pid_t pid[16];
+	int npid = 0, rc, i;
+	regex_t re;
+
+	/* the cluster's servers outlive the script: make them ours to reap */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	ck_assert_msg(h_find_root(h_bindir(), root, sizeof(root)) ||
+		      h_find_root(".", root, sizeof(root)),
+		      "no repository found from %s", h_bindir());
+	snprintf(script, sizeof(script), "%s/tools/vdifs-cluster", root);
+	snprintf(tool, sizeof(tool), "%s/vdifs-tool", h_bindir());
+	snprintf(dir, sizeof(dir), "%s/cluster.XXXXXX", h_tmp_base());
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+
+	{
+		char *argv[] = { script, "start", "--ds", "3", "--dir", dir,
+				 "--bin", (char *)h_bindir(), NULL };
+
+		rc = h_run(argv, NULL, &out, &err);
+	}
+	ck_assert_msg(rc == 0, "vdifs-cluster start: exit %d\n%s", rc, err);
+	ck_assert_int_eq(regcomp(&re, "^127\\.0\\.0\\.1:[0-9]+/vdifs\n$",
+				 REG_EXTENDED | REG_NOSUB), 0);
+	ck_assert_msg(!regexec(&re, out, 0, NULL, 0),
+		      "vdifs-cluster start printed '%s'", out);
+	regfree(&re);
+
+	/* cluster.env: the MDS and the same source */
+	snprintf(file, sizeof(file), "%s/cluster.env", dir);
+	env = slurp(file);
+	for (line = strtok_r(env, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(line, "VDIFS_MDS=", 10))
+			snprintf(mds, sizeof(mds), "%s", line + 10);
+		if (!strncmp(line, "VDIFS_SOURCE=", 13)) {
+			size_t l = strlen(line + 13);
+
+			ck_assert_msg(!strncmp(line + 13, out, l) &&
+				      out[l] == '\n',
+				      "VDIFS_SOURCE=%s but printed %s",
+				      line + 13, out);
+		}
+	}
+	free(env);
+	ck_assert_msg(!strncmp(mds, "127.0.0.1:", 10),
+		      "cluster.env has VDIFS_MDS='%s'", mds);
+	free(out);
+	free(err);
+
+	/* three up data servers */
+	{
+		char *argv[] = { tool, "--json", "status", NULL };
+
+		rc = h_run(argv, mds, &out, &err);
+	}
+	ck_assert_msg(rc == 0, "vdifs-tool status: exit %d: %s", rc, err);
+	j = json_tokener_parse(out);
+	ck_assert_msg(j != NULL, "not JSON: %s", out);
+	ck_assert(json_object_object_get_ex(j, "data_servers", &a));
+	ck_assert_int_eq((int)json_object_array_length(a), 3);
+	for (i = 0; i < 3; i++) {
+		o = json_object_array_get_idx(a, (size_t)i);
+		ck_assert(json_object_object_get_ex(o, "state", &v));
+		ck_assert_str_eq(json_object_get_string(v), "up");
+	}
+	json_object_put(j);
+	free(out);
+	free(err);
+
+	/* the processes */
+	snprintf(file, sizeof(file), "%s/pids", dir);
+	pids = slurp(file);
+	for (line = strtok_r(pids, "\n", &save); line && npid < 16;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char name[64];
+		int p;
+
+		ck_assert_msg(sscanf(line, "%63s %d", name, &p) == 2,
+			      "pids line '%s'", line);
+		ck_assert_msg(!pid_gone(p), "%s (pid %d) is not running",
+			      name, p);
+		pid[npid++] = p;
+	}
+	free(pids);
+	ck_assert_int_eq(npid, 4);
+
+	/* a second start on a running cluster is refused, harmlessly */
+	{
+		char *argv[] = { script, "start", "--ds", "1", "--dir", dir,
+				 "--bin", (char *)h_bindir(), NULL };
+
+		rc = h_run(argv, NULL, &out, &err);
+	}
+	ck_assert_msg(rc != 0, "a second start succeeded: %s", out);
+	ck_assert_str_eq(out, "");
+	free(out);
+	free(err);
+	for (i = 0; i < npid; i++)
+		ck_assert_msg(!pid_gone(pid[i]), "pid %d died", pid[i]);
+
+	/* status */
+	{
+		char *argv[] = { script, "status", "--dir", dir, NULL };
+
+		rc = h_run(argv, NULL, &out, &err);
+	}
+	ck_assert_msg(rc == 0, "vdifs-cluster status: exit %d: %s", rc, err);
+	ck_assert_ptr_nonnull(strstr(out, "up"));
+	free(out);
+	free(err);
+
+	/* stop: nothing left */
+	{
+		char *argv[] = { script, "stop", "--dir", dir, NULL };
+
+		rc = h_run(argv, NULL, &out, &err);
+	}
+	ck_assert_msg(rc == 0, "vdifs-cluster stop: exit %d: %s", rc, err);
+	free(out);
+	free(err);
+	for (i = 0; i < npid; i++)
+		ck_assert_msg(pid_gone(pid[i]), "pid %d still running after stop",
+			      pid[i]);
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	if (!getenv("VDIFS_TEST_KEEP"))
+		h_rm_rf(dir);
+}
+END_TEST
+
+/* ================================================================== */
+
+static TCase *tcase(Suite *s, const char *name, int timeout)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, timeout);
+	suite_add_tcase(s, tc);
+	return tc;
+}
+
+static Suite *ds_suite(void)
+{
+	Suite *s = suite_create("ds");
+	TCase *tc;
+
+	tc = tcase(s, "io", 60);
+	tcase_add_test(tc, test_roundtrip);
+	tcase_add_test(tc, test_roundtrip_many);
+
+	tc = tcase(s, "replication", 60);
+	tcase_add_test(tc, test_sync_replication);
+	tcase_add_test(tc, test_async_replication);
+
+	tc = tcase(s, "cow", 60);
+	tcase_add_test(tc, test_cow);
+	tcase_add_loop_test(tc, test_chain, 0,
+			    (int)(sizeof(chain_depth) / sizeof(chain_depth[0])));
+	tcase_add_test(tc, test_delete);
+
+	tc = tcase(s, "damage", 60);
+	tcase_add_test(tc, test_corruption);
+	tcase_add_loop_test(tc, test_crash, 0,
+			    (int)(sizeof(crash_point) / sizeof(crash_point[0])));
+
+	tc = tcase(s, "input", 60);
+	tcase_add_test(tc, test_bad_input);
+	tcase_add_test(tc, test_adaptive_extent);
+
+	tc = tcase_create("cluster");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_cluster_script);
+	suite_add_tcase(s, tc);
+
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(ds_suite());
+	int failed;
+
+	h_tmp_begin();
+	/* CK_NORMAL unless $CK_VERBOSITY says otherwise */
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	h_tmp_end();
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
