@@ -122,6 +122,8 @@ install: all
 	install -D -m 755 $(B)/vdifs-mds $(DESTDIR)/usr/sbin/vdifs-mds
 	install -D -m 755 $(B)/vdifs-ds $(DESTDIR)/usr/sbin/vdifs-ds
 	install -D -m 755 $(B)/vdifs-tool $(DESTDIR)/usr/bin/vdifs-tool
+	install -D -m 755 tools/vdifs-cluster $(DESTDIR)/usr/bin/vdifs-cluster
+	install -D -m 755 tools/mount.vdifs $(DESTDIR)/sbin/mount.vdifs
 	$(MAKE) -C $(KDIR) M=$(MOD_DIR) modules_install
 
 clean:

@@ -364,13 +364,15 @@ static void vdifs_issue_write(struct netfs_io_subrequest *subreq)
 	queue_work(vdifs_io_wq, &io->work);
 }
 
+/*
+ * Called by netfs as writes grow the file, sometimes under inode->i_lock:
+ * no sleeping, no mark_inode_dirty() here; the write completion marks the
+ * inode dirty once the data is on the servers.
+ */
 static void vdifs_update_i_size(struct inode *inode, loff_t size)
 {
-	struct vdifs_inode *vi = VDIFS_I(inode);
-
 	i_size_write(inode, size);
-	vi->size_dirty = true;
-	mark_inode_dirty(inode);
+	VDIFS_I(inode)->size_dirty = true;
 }
 
 static int vdifs_init_request(struct netfs_io_request *rreq,

@@ -34,6 +34,17 @@ static unsigned long vdifs_attr_ttl(struct inode *inode)
 				o->acregmin_ms);
 }
 
+/*
+ * The size the MDS has.  netfs's zero_point (past which it assumes the
+ * server holds only zeroes) is kept out of play: another client may write
+ * past any size we saw.
+ */
+void vdifs_remote_size(struct vdifs_inode *vi, loff_t size)
+{
+	vi->netfs.remote_i_size = size;
+	vi->netfs.zero_point = LLONG_MAX;
+}
+
 void vdifs_layout_drop(struct vdifs_inode *vi)
 {
 	struct vdifs_chunk *c;
@@ -75,10 +86,9 @@ void vdifs_apply_attr(struct inode *inode, const struct vdifs_attr *a)
 			mapping_tagged(inode->i_mapping,
 				       PAGECACHE_TAG_WRITEBACK);
 
-		if (!local_newer || size > i_size_read(inode)) {
+		if (!local_newer || size > i_size_read(inode))
 			i_size_write(inode, size);
-			netfs_resize_file(&vi->netfs, size, true);
-		}
+		vdifs_remote_size(vi, size);
 		if (vi->change && change != vi->change && !local_newer) {
 			/* someone else changed it: our pages may be stale */
 			invalidate_remote_inode(inode);
@@ -210,7 +220,7 @@ int vdifs_sync_size(struct inode *inode)
 	}
 	vi->change = le64_to_cpu(((const struct vdifs_attr_rep *)
 				  req->rbody.fixed)->attr.change);
-	netfs_resize_file(&vi->netfs, i_size_read(inode), true);
+	vdifs_remote_size(vi, i_size_read(inode));
 	vdifs_req_put(req);
 	return 0;
 }
@@ -251,7 +261,8 @@ static int vdifs_d_revalidate(struct dentry *dentry, unsigned int flags)
 	unsigned long ttl = msecs_to_jiffies(sbi->opts.acdirmin_ms);
 	int ret;
 
-	if (time_before(jiffies, dentry->d_time + ttl))
+	/* an open revalidates its name too: close-to-open */
+	if (!(flags & LOOKUP_OPEN) && time_before(jiffies, dentry->d_time + ttl))
 		return 1;
 	if (flags & LOOKUP_RCU)
 		return -ECHILD;
@@ -669,9 +680,7 @@ static int vdifs_setattr(struct mnt_idmap *idmap, struct dentry *dentry,
 		return ret;
 	if (valid & VDIFS_SETATTR_SIZE) {
 		truncate_setsize(inode, attr->ia_size);
-		netfs_resize_file(&VDIFS_I(inode)->netfs, attr->ia_size, true);
-		if (attr->ia_size < VDIFS_I(inode)->netfs.zero_point)
-			VDIFS_I(inode)->netfs.zero_point = attr->ia_size;
+		vdifs_remote_size(VDIFS_I(inode), attr->ia_size);
 		vdifs_layout_drop(VDIFS_I(inode));
 	}
 	rep = req->rbody.fixed;

@@ -219,6 +219,7 @@ void vdifs_apply_attr(struct inode *inode, const struct vdifs_attr *a);
 int vdifs_revalidate(struct inode *inode, bool force);
 int vdifs_sync_size(struct inode *inode);
 void vdifs_layout_drop(struct vdifs_inode *vi);
+void vdifs_remote_size(struct vdifs_inode *vi, loff_t size);
 struct inode *vdifs_alloc_inode(struct super_block *sb);
 void vdifs_free_inode(struct inode *inode);
 void vdifs_evict_inode(struct inode *inode);

@@ -246,6 +246,34 @@ static const struct wire_op_desc wire_ops[VDIFS_OP_MAX] = {
 	[VDIFS_OP_CHUNK_STAT] = { "CHUNK_STAT",
 		.req = { FIX(vdifs_chunk_req) },
 		.rep = { FIX(vdifs_chunk_stat) } },
+	[VDIFS_OP_SNAP_CREATE] = { "SNAP_CREATE",
+		.req = { FIX(vdifs_snap_req), .tail = {
+			T16(WT_NAME, vdifs_snap_req, name_len,
+			    VDIFS_NAME_MAX) } },
+		.rep = { FIX(vdifs_attr_rep) } },
+	[VDIFS_OP_SNAP_DELETE] = { "SNAP_DELETE",
+		.req = { FIX(vdifs_snap_req), .tail = {
+			T16(WT_NAME, vdifs_snap_req, name_len,
+			    VDIFS_NAME_MAX) } },
+		.rep = { 0 } },
+	[VDIFS_OP_SNAP_LIST] = { "SNAP_LIST",
+		.req = { FIX(vdifs_snap_list_req) },
+		.rep = { FIX(vdifs_list_rep), .recs = {
+			RECS(vdifs_snap_ent, vdifs_list_rep, count,
+			     NAME_OFF(vdifs_snap_ent)) } } },
+	[VDIFS_OP_SNAP_REVERT] = { "SNAP_REVERT",
+		.req = { FIX(vdifs_snap_req), .tail = {
+			T16(WT_NAME, vdifs_snap_req, name_len,
+			    VDIFS_NAME_MAX) } },
+		.rep = { FIX(vdifs_attr_rep) } },
+	[VDIFS_OP_CLONE] = { "CLONE",
+		.req = { FIX(vdifs_clone_req), .tail = {
+			T16(WT_NAME, vdifs_clone_req, name_len,
+			    VDIFS_NAME_MAX) } },
+		.rep = { FIX(vdifs_attr_rep) } },
+	[VDIFS_OP_CLONE_INTO] = { "CLONE_INTO",
+		.req = { FIX(vdifs_clone_req) },
+		.rep = { FIX(vdifs_attr_rep) } },
 };
 
 static const struct wire_op_desc *wire_op(u16 opcode)

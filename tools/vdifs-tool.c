@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vdifs-tool: administration of a vdifs cluster through its MDS.
+ * vdifs-tool: administration of a vdifs cluster through its MDS, and
+ * snapshots, clones, space and layouts of files on a mounted vdifs through
+ * the ioctls of uapi/vdifs_proto.h.
  *
  *   vdifs-tool [--mds ADDR:PORT] [--key HEX|--key-file F] [--json]
  *              COMMAND ...
  *
- * Exit status: 0 success, 1 the server (or the connection) refused or
- * failed, 2 a usage error (unknown command or option, bad value).
+ * Exit status: 0 success, 1 the server (or the connection, or the kernel)
+ * refused or failed, 2 a usage error (unknown command or option, bad value).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -16,6 +18,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <json.h>
 
 #include "vdifs_client.h"
@@ -32,6 +40,7 @@ struct tool {
 	u8 key[KEY_MAX];
 	size_t key_len;
 	bool json;
+	bool quiet;		/* no progress lines on stderr */
 	struct vdc_conn *conn;
 };
 
@@ -49,16 +58,29 @@ static const char usage_text[] =
 "  volume delete NAME    delete a volume and everything in it\n"
 "  status                data servers and client sessions\n"
 "\n"
+"On a mounted vdifs (no --mds needed):\n"
+"  snapshot create FILE NAME   a read-only snapshot of FILE\n"
+"  snapshot list FILE          FILE's snapshots\n"
+"  snapshot delete FILE NAME   delete a snapshot (space freed in background)\n"
+"  snapshot revert FILE NAME   FILE gets the snapshot's content back\n"
+"  clone SRC DST               DST: a new writable clone of a file or snapshot\n"
+"  du [--bytes] FILE...        logical, allocated, unique and shared bytes\n"
+"  setattr PATH [--chunk-size SIZE] [--extent-size SIZE|adaptive]\n"
+"               [--replicas N] [--mode sync|async]\n"
+"                              layout of a directory or a new file\n"
+"  getattr PATH                the layout of a file or directory\n"
+"\n"
 "Options:\n"
 "  --mds ADDR:PORT   the metadata server (default: $VDIFS_MDS, else "
 DEFAULT_MDS ")\n"
 "  --key HEX         shared key, in hex, when the server requires one\n"
 "  --key-file FILE   read the key (hex) from FILE\n"
 "  --json            print results as JSON\n"
+"  -q, --quiet       no progress lines on stderr\n"
 "  -h, --help        this text; 'vdifs-tool COMMAND --help' for a command\n"
 "\n"
 "SIZE takes a K, M or G suffix (powers of 1024).  Exit status: 0 success,\n"
-"1 the server refused or failed, 2 usage error.\n";
+"1 the server or the kernel refused or failed, 2 usage error.\n";
 
 static const char volume_usage[] =
 "usage: vdifs-tool volume create NAME [--chunk-size SIZE]\n"
@@ -769,6 +791,870 @@ static int cmd_status(struct tool *t, int argc, char **argv)
 	return ret;
 }
 
+/* ---- on a mounted file system: snapshots, clones, space, layouts ---- */
+
+/* the f_type statfs(2) reports for vdifs (kmod/internal.h) */
+#define VDIFS_FS_MAGIC		0x56444946
+#define SNAPDIR_NAME		".vdifs-snapshots"
+#define SNAP_LIST_BATCH		64
+
+static const char snapshot_usage[] =
+"usage: vdifs-tool snapshot create FILE NAME\n"
+"       vdifs-tool snapshot list FILE\n"
+"       vdifs-tool snapshot delete FILE NAME\n"
+"       vdifs-tool snapshot revert FILE NAME\n"
+"\n"
+"Read-only snapshots of a file on a mounted vdifs.  A snapshot keeps the\n"
+"file's content of the moment it is taken, without copying it; the file\n"
+"goes on changing.  Snapshots are readable at\n"
+"MOUNT/" SNAPDIR_NAME "/INODE/NAME (INODE: the file's inode number), a\n"
+"directory only the file's owner and root may enter.  'vdifs-tool clone'\n"
+"makes a writable file of a snapshot.\n"
+"\n"
+"NAME: 1-255 bytes, no '/', not '.' or '..'.  Options (after the\n"
+"subcommand too): --json, -q/--quiet.\n";
+
+static const char snap_create_usage[] =
+"usage: vdifs-tool snapshot create FILE NAME\n"
+"\n"
+"Takes a read-only snapshot NAME of FILE (needs read access to FILE; the\n"
+"owner or root).  Prints the snapshot's inode number and path.\n";
+
+static const char snap_list_usage[] =
+"usage: vdifs-tool snapshot list FILE\n"
+"\n"
+"Lists FILE's snapshots: name, size, when taken, inode number, path.\n";
+
+static const char snap_delete_usage[] =
+"usage: vdifs-tool snapshot delete FILE NAME\n"
+"\n"
+"Deletes FILE's snapshot NAME (needs write access to FILE).  Its space is\n"
+"freed in the background, once no clone shares it.\n";
+
+static const char snap_revert_usage[] =
+"usage: vdifs-tool snapshot revert FILE NAME\n"
+"\n"
+"Reverts FILE to its snapshot NAME (needs write access to FILE): FILE's\n"
+"content and size become the snapshot's; the snapshot stays.  Stop writers\n"
+"of FILE (a VM using it) first.\n";
+
+static const char clone_usage[] =
+"usage: vdifs-tool clone SRC DST\n"
+"\n"
+"Makes DST a new writable clone of SRC, a file or a snapshot\n"
+"(MOUNT/" SNAPDIR_NAME "/INODE/NAME) on a mounted vdifs.  Nothing is\n"
+"copied: the clone shares SRC's data and diverges from it as either is\n"
+"written.  DST must not exist; when DST is an existing directory the clone\n"
+"is DST/basename(SRC).  DST must be on the same vdifs volume.\n"
+"(cp --reflink=always SRC DST does the same.)\n";
+
+static const char du_usage[] =
+"usage: vdifs-tool du [--bytes] FILE...\n"
+"\n"
+"Space of each FILE on a mounted vdifs: LOGICAL (the file size), ALLOCATED\n"
+"(bytes of its data extents), UNIQUE (of those, stored only for this file:\n"
+"what deleting it would free) and SHARED (shared with its snapshots or\n"
+"clones), and its number of chunks.\n"
+"  -b, --bytes   exact byte counts instead of K/M/G/T\n";
+
+static const char setattr_usage[] =
+"usage: vdifs-tool setattr PATH [--chunk-size SIZE]\n"
+"                       [--extent-size SIZE|adaptive] [--replicas N]\n"
+"                       [--mode sync|async]\n"
+"\n"
+"Sets the layout of a directory (inherited by what is created in it\n"
+"afterwards) or of a file that holds no data yet; PATH is created as an\n"
+"empty file when it does not exist.  Options not given are kept.\n"
+"  --chunk-size SIZE   bytes of a file per chunk: a power of two, 64K..1G\n"
+"  --extent-size SIZE  allocation unit inside a chunk: a power of two,\n"
+"                      4K..1M; 'adaptive' only where it is adaptive already\n"
+"                      (it cannot be set back)\n"
+"  --replicas N        copies of each chunk, 1..4\n"
+"  --mode sync|async   replication mode\n"
+"Prints the layout afterwards.  SIZE takes a K, M or G suffix.\n";
+
+static const char getattr_usage[] =
+"usage: vdifs-tool getattr PATH...\n"
+"\n"
+"Prints the layout of each file or directory on a mounted vdifs: chunk\n"
+"size, extent size, replicas, replication mode.\n";
+
+static u64 now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000 + (u64)ts.tv_nsec / 1000000;
+}
+
+/* "vdifs-tool: WHAT: MESSAGE"; returns EXIT_FAIL */
+static int __attribute__((format(printf, 2, 3)))
+fs_fail(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (err == ENOTTY)
+		fprintf(stderr, ": %s (not supported by this vdifs module?)\n",
+			strerror(err));
+	else
+		fprintf(stderr, ": %s\n", strerror(err));
+	return EXIT_FAIL;
+}
+
+/* progress on stderr: "cloning A -> B ..." then " done in 12 ms" */
+static void __attribute__((format(printf, 2, 3)))
+progress_start(const struct tool *t, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (t->quiet)
+		return;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" ...", stderr);
+	fflush(stderr);
+}
+
+static void progress_end(const struct tool *t, int err, u64 start)
+{
+	if (t->quiet)
+		return;
+	if (err)
+		fprintf(stderr, " failed after %" PRIu64 " ms\n",
+			now_ms() - start);
+	else
+		fprintf(stderr, " done in %" PRIu64 " ms\n", now_ms() - start);
+}
+
+/*
+ * Takes --json, -q/--quiet (and --bytes/-b where bytes is given) out of
+ * argv, up to "--", so that they work after the subcommand too.
+ */
+static void take_flags(struct tool *t, int *argc, char **argv, bool *bytes)
+{
+	int i, n = 0;
+
+	for (i = 0; i < *argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--")) {
+			while (i < *argc)
+				argv[n++] = argv[i++];
+			break;
+		}
+		if (!strcmp(a, "--json"))
+			t->json = true;
+		else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
+			t->quiet = true;
+		else if (bytes && (!strcmp(a, "-b") || !strcmp(a, "--bytes")))
+			*bytes = true;
+		else
+			argv[n++] = argv[i];
+	}
+	*argc = n;
+}
+
+/* a snapshot or clone name: 1-255 bytes, no '/', not "." or ".." */
+static void check_name(const char *cmd, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!n || n >= VDIFS_IOC_NAME_MAX)
+		usage_error("%s: invalid name '%s': 1 to %u bytes", cmd, name,
+			    VDIFS_IOC_NAME_MAX - 1);
+	if (strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+		usage_error("%s: invalid name '%s': no '/', not '.' or '..'",
+			    cmd, name);
+}
+
+/*
+ * Opens path for an ioctl and makes sure it is on vdifs.  flags: O_RDONLY,
+ * or O_RDWR, which falls back to O_RDONLY when write access is refused so
+ * that the kernel decides (and says why).  Returns the fd, or -1 after an
+ * error message.
+ */
+static int open_vdifs(const char *what, const char *path, int flags)
+{
+	struct statfs sf;
+	int fd;
+
+	fd = open(path, flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0 && (flags & O_ACCMODE) == O_RDWR &&
+	    (errno == EACCES || errno == EPERM || errno == EROFS ||
+	     errno == EISDIR || errno == ETXTBSY))
+		fd = open(path, (flags & ~O_ACCMODE) | O_RDONLY | O_CLOEXEC |
+			  O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		fs_fail(errno, "%s", what);
+		return -1;
+	}
+	if (fstatfs(fd, &sf)) {
+		fs_fail(errno, "%s: statfs %s", what, path);
+		close(fd);
+		return -1;
+	}
+	if (sf.f_type != VDIFS_FS_MAGIC) {
+		fprintf(stderr, PROG ": %s: %s is not on a vdifs file system\n",
+			what, path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * The mount point of the vdifs that holds path: the last directory up
+ * from it on the same device.  Returns a malloc'd string or NULL.
+ */
+static char *mount_root(const char *path)
+{
+	struct stat st, pst;
+	char *p, *slash;
+
+	p = realpath(path, NULL);
+	if (!p)
+		return NULL;
+	if (stat(p, &st)) {
+		free(p);
+		return NULL;
+	}
+	for (;;) {
+		slash = strrchr(p, '/');
+		if (!slash || slash == p) {
+			/* the parent is "/" */
+			if (!stat("/", &pst) && pst.st_dev == st.st_dev)
+				strcpy(p, "/");
+			return p;
+		}
+		*slash = '\0';
+		if (stat(p, &pst) || pst.st_dev != st.st_dev) {
+			*slash = '/';
+			return p;
+		}
+	}
+}
+
+/* MOUNT/.vdifs-snapshots/INO/NAME, or "" when the mount is not found */
+static void snap_path(const char *file, u64 ino, const char *name, char *buf,
+		      size_t cap)
+{
+	char *root = mount_root(file);
+	const char *sep;
+
+	if (!root) {
+		buf[0] = '\0';
+		return;
+	}
+	/* strip a directory part of file to find the mount: file itself */
+	sep = strcmp(root, "/") ? "/" : "";
+	snprintf(buf, cap, "%s%s" SNAPDIR_NAME "/%" PRIu64 "/%s", root, sep,
+		 ino, name);
+	free(root);
+}
+
+static void fmt_time_ns(s64 ns, char *buf, size_t cap)
+{
+	time_t sec = (time_t)(ns / 1000000000);
+	struct tm tm;
+
+	if (!localtime_r(&sec, &tm) ||
+	    !strftime(buf, cap, "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(buf, cap, "%" PRId64, ns);
+}
+
+enum snap_op { SNAP_CREATE, SNAP_DELETE, SNAP_REVERT };
+
+static int cmd_snap_one(struct tool *t, enum snap_op op, int argc,
+			char **argv)
+{
+	static const char *const names[] = { "create", "delete", "revert" };
+	static const char *const usages[] = {
+		snap_create_usage, snap_delete_usage, snap_revert_usage
+	};
+	static const char *const doing[] = {
+		"snapshotting", "deleting snapshot", "reverting"
+	};
+	static const unsigned long reqs[] = {
+		VDIFS_IOC_SNAP_CREATE, VDIFS_IOC_SNAP_DELETE,
+		VDIFS_IOC_SNAP_REVERT
+	};
+	struct vdifs_ioc_snap s;
+	struct opt_arg opts[1];
+	const char *pos[2], *file, *name;
+	char cmd[32], what[PATH_MAX + 300], path[PATH_MAX + 300];
+	int npos, nopts, fd, ret, err = 0;
+	struct stat st;
+	u64 start;
+
+	snprintf(cmd, sizeof(cmd), "snapshot %s", names[op]);
+	take_flags(t, &argc, argv, NULL);
+	npos = split_args(argc, argv, NULL, usages[op], pos, 2, opts, 0,
+			  &nopts, cmd);
+	if (npos != 2)
+		usage_error("%s: needs FILE and NAME", cmd);
+	file = pos[0];
+	name = pos[1];
+	check_name(cmd, name);
+	snprintf(what, sizeof(what), "%s %s %s", cmd, file, name);
+
+	fd = open_vdifs(what, file,
+			op == SNAP_CREATE ? O_RDONLY : O_RDWR);
+	if (fd < 0)
+		return EXIT_FAIL;
+	if (fstat(fd, &st)) {
+		ret = fs_fail(errno, "%s", what);
+		close(fd);
+		return ret;
+	}
+	memset(&s, 0, sizeof(s));
+	memcpy(s.name, name, strlen(name) + 1);
+
+	if (op == SNAP_CREATE)
+		progress_start(t, "snapshotting %s as %s", file, name);
+	else if (op == SNAP_DELETE)
+		progress_start(t, "deleting snapshot %s of %s", name, file);
+	else
+		progress_start(t, "reverting %s to snapshot %s", file, name);
+	start = now_ms();
+	ret = ioctl(fd, reqs[op], &s);
+	if (ret)
+		err = errno;
+	progress_end(t, err, start);
+	close(fd);
+	if (ret)
+		return fs_fail(err, "%s", what);
+	(void)doing;
+
+	snap_path(file, (u64)st.st_ino, name, path, sizeof(path));
+	if (t->json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "file", json_object_new_string(file));
+		json_object_object_add(o, "file_ino", jint((u64)st.st_ino));
+		json_object_object_add(o, "snapshot",
+				       json_object_new_string(name));
+		json_object_object_add(o, op == SNAP_CREATE ? "created" :
+				       op == SNAP_DELETE ? "deleted" :
+				       "reverted", json_object_new_boolean(1));
+		if (op == SNAP_CREATE)
+			json_object_object_add(o, "ino", jint(s.ino));
+		if (op == SNAP_CREATE && path[0])
+			json_object_object_add(o, "path",
+					       json_object_new_string(path));
+		json_object_object_add(o, "ms", jint(now_ms() - start));
+		json_print(o);
+	} else if (op == SNAP_CREATE) {
+		printf("created snapshot %s of %s: inode %" PRIu64 "%s%s\n",
+		       name, file, (u64)s.ino, path[0] ? ", " : "", path);
+	} else if (op == SNAP_DELETE) {
+		printf("deleted snapshot %s of %s\n", name, file);
+	} else {
+		printf("reverted %s to snapshot %s\n", file, name);
+	}
+	return 0;
+}
+
+static int cmd_snap_list(struct tool *t, int argc, char **argv)
+{
+	const char *cmd = "snapshot list";
+	struct vdifs_ioc_snap_ent *ents;
+	struct vdifs_ioc_snap_list l;
+	struct json_object *arr = NULL;
+	struct opt_arg opts[1];
+	const char *pos[1], *file;
+	char what[PATH_MAX + 64], path[PATH_MAX + 300], when[64], sz[32];
+	int npos, nopts, fd, ret = 0, n = 0;
+	struct stat st;
+	u32 i, rounds = 0;
+
+	take_flags(t, &argc, argv, NULL);
+	npos = split_args(argc, argv, NULL, snap_list_usage, pos, 1, opts, 0,
+			  &nopts, cmd);
+	if (npos != 1)
+		usage_error("%s: needs a FILE", cmd);
+	file = pos[0];
+	snprintf(what, sizeof(what), "%s %s", cmd, file);
+	fd = open_vdifs(what, file, O_RDONLY);
+	if (fd < 0)
+		return EXIT_FAIL;
+	if (fstat(fd, &st)) {
+		ret = fs_fail(errno, "%s", what);
+		close(fd);
+		return ret;
+	}
+	ents = calloc(SNAP_LIST_BATCH, sizeof(*ents));
+	if (!ents) {
+		close(fd);
+		return fs_fail(ENOMEM, "%s", what);
+	}
+	if (t->json)
+		arr = json_object_new_array();
+	memset(&l, 0, sizeof(l));
+	do {
+		l.entries = (u64)(uintptr_t)ents;
+		l.count = SNAP_LIST_BATCH;
+		l.eof = 0;
+		if (ioctl(fd, VDIFS_IOC_SNAP_LIST, &l)) {
+			ret = fs_fail(errno, "%s", what);
+			break;
+		}
+		/* a kernel that makes no progress must not loop us forever */
+		if (l.count > SNAP_LIST_BATCH || (!l.count && !l.eof) ||
+		    ++rounds > 1000000) {
+			ret = fs_fail(EIO, "%s: bad reply (%u entries, eof %u)",
+				      what, l.count, l.eof);
+			break;
+		}
+		for (i = 0; i < l.count; i++) {
+			struct vdifs_ioc_snap_ent *e = &ents[i];
+
+			e->name[VDIFS_IOC_NAME_MAX - 1] = '\0';
+			snap_path(file, (u64)st.st_ino, e->name, path,
+				  sizeof(path));
+			fmt_time_ns(e->ctime_ns, when, sizeof(when));
+			if (arr) {
+				struct json_object *o =
+					json_object_new_object();
+
+				json_object_object_add(o, "name",
+					json_object_new_string(e->name));
+				json_object_object_add(o, "ino", jint(e->ino));
+				json_object_object_add(o, "size",
+						       jint(e->size));
+				json_object_object_add(o, "ctime_ns",
+					json_object_new_int64(e->ctime_ns));
+				json_object_object_add(o, "taken",
+					json_object_new_string(when));
+				if (path[0])
+					json_object_object_add(o, "path",
+						json_object_new_string(path));
+				json_object_array_add(arr, o);
+				continue;
+			}
+			if (!n++)
+				printf("%-24s %9s %-19s %12s %s\n", "NAME",
+				       "SIZE", "TAKEN", "INODE", "PATH");
+			fmt_size(e->size, sz, sizeof(sz));
+			printf("%-24s %9s %-19s %12" PRIu64 " %s\n", e->name,
+			       sz, when, (u64)e->ino, path[0] ? path : "-");
+		}
+	} while (!l.eof);
+	if (!ret && arr) {
+		json_print(arr);
+		arr = NULL;
+	} else if (!ret && !n) {
+		printf("no snapshots of %s\n", file);
+	}
+	if (arr)
+		json_object_put(arr);
+	free(ents);
+	close(fd);
+	return ret;
+}
+
+static int cmd_snapshot(struct tool *t, int argc, char **argv)
+{
+	const char *sub;
+
+	if (argc < 1)
+		usage_error("snapshot: needs a subcommand: create, list, delete or revert");
+	sub = argv[0];
+	if (is_help(sub)) {
+		fputs(snapshot_usage, stdout);
+		exit(0);
+	}
+	if (!strcmp(sub, "create"))
+		return cmd_snap_one(t, SNAP_CREATE, argc - 1, argv + 1);
+	if (!strcmp(sub, "list"))
+		return cmd_snap_list(t, argc - 1, argv + 1);
+	if (!strcmp(sub, "delete"))
+		return cmd_snap_one(t, SNAP_DELETE, argc - 1, argv + 1);
+	if (!strcmp(sub, "revert"))
+		return cmd_snap_one(t, SNAP_REVERT, argc - 1, argv + 1);
+	usage_error("snapshot: unknown subcommand '%s'", sub);
+}
+
+/* the last component of path, trailing slashes ignored, into buf */
+static void last_name(const char *path, char *buf, size_t cap)
+{
+	size_t n = strlen(path);
+	const char *b;
+
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	b = path + n;
+	while (b > path && b[-1] != '/')
+		b--;
+	snprintf(buf, cap, "%.*s", (int)(path + n - b), b);
+}
+
+static int cmd_clone(struct tool *t, int argc, char **argv)
+{
+	const char *cmd = "clone";
+	struct vdifs_ioc_clone c;
+	struct opt_arg opts[1];
+	const char *pos[2], *src, *dst;
+	char what[2 * PATH_MAX + 64], dir[PATH_MAX], name[PATH_MAX];
+	char full[2 * PATH_MAX + 2];
+	int npos, nopts, sfd, dfd, ret, err = 0;
+	struct stat st;
+	size_t n;
+	u64 start;
+
+	take_flags(t, &argc, argv, NULL);
+	npos = split_args(argc, argv, NULL, clone_usage, pos, 2, opts, 0,
+			  &nopts, cmd);
+	if (npos != 2)
+		usage_error("%s: needs SRC and DST", cmd);
+	src = pos[0];
+	dst = pos[1];
+	snprintf(what, sizeof(what), "%s %s %s", cmd, src, dst);
+	if (strlen(dst) >= PATH_MAX || strlen(src) >= PATH_MAX)
+		return fs_fail(ENAMETOOLONG, "%s", what);
+
+	/* DST an existing directory: the clone goes in it as SRC's name */
+	if (!stat(dst, &st) && S_ISDIR(st.st_mode)) {
+		snprintf(dir, sizeof(dir), "%s", dst);
+		last_name(src, name, sizeof(name));
+	} else {
+		last_name(dst, name, sizeof(name));
+		n = strlen(dst);
+		while (n > 1 && dst[n - 1] == '/')
+			n--;
+		while (n > 0 && dst[n - 1] != '/')
+			n--;
+		while (n > 1 && dst[n - 1] == '/')
+			n--;
+		if (!n)
+			snprintf(dir, sizeof(dir), ".");
+		else
+			snprintf(dir, sizeof(dir), "%.*s", (int)n, dst);
+	}
+	if (!name[0] || !strcmp(name, ".") || !strcmp(name, "..") ||
+	    !strcmp(name, "/"))
+		usage_error("%s: DST '%s' names no new file", cmd, dst);
+	if (strlen(name) >= VDIFS_IOC_NAME_MAX)
+		return fs_fail(ENAMETOOLONG, "%s", what);
+	snprintf(full, sizeof(full), "%s%s%s", dir,
+		 dir[strlen(dir) - 1] == '/' ? "" : "/", name);
+
+	sfd = open_vdifs(what, src, O_RDONLY);
+	if (sfd < 0)
+		return EXIT_FAIL;
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		ret = fs_fail(errno, "%s: %s", what, dir);
+		close(sfd);
+		return ret;
+	}
+	memset(&c, 0, sizeof(c));
+	c.dst_dirfd = dfd;
+	memcpy(c.name, name, strlen(name) + 1);
+
+	progress_start(t, "cloning %s -> %s", src, full);
+	start = now_ms();
+	ret = ioctl(sfd, VDIFS_IOC_CLONE, &c);
+	if (ret)
+		err = errno;
+	progress_end(t, err, start);
+	close(dfd);
+	close(sfd);
+	if (ret)
+		return fs_fail(err, "%s", what);
+
+	if (t->json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "source",
+				       json_object_new_string(src));
+		json_object_object_add(o, "clone",
+				       json_object_new_string(full));
+		if (!stat(full, &st)) {
+			json_object_object_add(o, "ino", jint((u64)st.st_ino));
+			json_object_object_add(o, "size",
+					       jint((u64)st.st_size));
+		}
+		json_object_object_add(o, "ms", jint(now_ms() - start));
+		json_print(o);
+	} else {
+		printf("cloned %s -> %s\n", src, full);
+	}
+	return 0;
+}
+
+static int cmd_du(struct tool *t, int argc, char **argv)
+{
+	const char *cmd = "du";
+	struct json_object *arr = NULL;
+	struct opt_arg opts[1];
+	const char **pos;
+	bool bytes = false;
+	int npos, nopts, i, ret = 0, fd, n = 0;
+
+	take_flags(t, &argc, argv, &bytes);
+	pos = calloc((size_t)argc + 1, sizeof(*pos));
+	if (!pos)
+		return fs_fail(ENOMEM, "%s", cmd);
+	npos = split_args(argc, argv, NULL, du_usage, pos, argc, opts, 0,
+			  &nopts, cmd);
+	if (npos < 1)
+		usage_error("%s: needs a FILE", cmd);
+	if (t->json)
+		arr = json_object_new_array();
+	for (i = 0; i < npos; i++) {
+		struct vdifs_ioc_space sp;
+		char what[PATH_MAX + 16];
+		char v[5][32];
+		u64 vals[5];
+		int k;
+
+		snprintf(what, sizeof(what), "du %s", pos[i]);
+		fd = open_vdifs(what, pos[i], O_RDONLY);
+		if (fd < 0) {
+			ret = EXIT_FAIL;
+			continue;
+		}
+		memset(&sp, 0, sizeof(sp));
+		if (ioctl(fd, VDIFS_IOC_SPACE, &sp)) {
+			ret = fs_fail(errno, "%s", what);
+			close(fd);
+			continue;
+		}
+		close(fd);
+		if (arr) {
+			struct json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "file",
+					       json_object_new_string(pos[i]));
+			json_object_object_add(o, "logical", jint(sp.logical));
+			json_object_object_add(o, "allocated",
+					       jint(sp.allocated));
+			json_object_object_add(o, "unique", jint(sp.unique));
+			json_object_object_add(o, "shared", jint(sp.shared));
+			json_object_object_add(o, "chunks", jint(sp.chunks));
+			json_object_array_add(arr, o);
+			continue;
+		}
+		vals[0] = sp.logical;
+		vals[1] = sp.allocated;
+		vals[2] = sp.unique;
+		vals[3] = sp.shared;
+		vals[4] = sp.chunks;
+		for (k = 0; k < 5; k++) {
+			if (bytes || k == 4)
+				snprintf(v[k], sizeof(v[k]), "%" PRIu64,
+					 vals[k]);
+			else
+				fmt_size(vals[k], v[k], sizeof(v[k]));
+		}
+		if (!n++)
+			printf("%12s %12s %12s %12s %7s %s\n", "LOGICAL",
+			       "ALLOCATED", "UNIQUE", "SHARED", "CHUNKS",
+			       "FILE");
+		printf("%12s %12s %12s %12s %7s %s\n", v[0], v[1], v[2], v[3],
+		       v[4], pos[i]);
+	}
+	if (arr)
+		json_print(arr);
+	free(pos);
+	return ret;
+}
+
+static void layout_print(const struct tool *t, const char *path,
+			 const struct vdifs_ioc_layout *l)
+{
+	char cs[32], es[32];
+
+	if (t->json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "path", json_object_new_string(path));
+		json_object_object_add(o, "chunk_size", jint(l->chunk_size));
+		if (l->extent_size)
+			json_object_object_add(o, "extent_size",
+					       jint(l->extent_size));
+		else
+			json_object_object_add(o, "extent_size",
+				json_object_new_string("adaptive"));
+		json_object_object_add(o, "replicas", jint(l->replicas));
+		json_object_object_add(o, "mode",
+				       json_object_new_string(
+					       mode_name(l->repl_mode)));
+		json_print(o);
+		return;
+	}
+	fmt_size(l->chunk_size, cs, sizeof(cs));
+	if (l->extent_size)
+		fmt_size(l->extent_size, es, sizeof(es));
+	else
+		snprintf(es, sizeof(es), "adaptive");
+	printf("%s: chunk %s, extent %s, replicas %u, %s\n", path, cs, es,
+	       l->replicas, mode_name(l->repl_mode));
+}
+
+static int cmd_getattr(struct tool *t, int argc, char **argv)
+{
+	const char *cmd = "getattr";
+	struct opt_arg opts[1];
+	const char **pos;
+	int npos, nopts, i, fd, ret = 0;
+
+	take_flags(t, &argc, argv, NULL);
+	pos = calloc((size_t)argc + 1, sizeof(*pos));
+	if (!pos)
+		return fs_fail(ENOMEM, "%s", cmd);
+	npos = split_args(argc, argv, NULL, getattr_usage, pos, argc, opts, 0,
+			  &nopts, cmd);
+	if (npos < 1)
+		usage_error("%s: needs a PATH", cmd);
+	for (i = 0; i < npos; i++) {
+		struct vdifs_ioc_layout l;
+		char what[PATH_MAX + 16];
+
+		snprintf(what, sizeof(what), "getattr %s", pos[i]);
+		fd = open_vdifs(what, pos[i], O_RDONLY);
+		if (fd < 0) {
+			ret = EXIT_FAIL;
+			continue;
+		}
+		memset(&l, 0, sizeof(l));
+		if (ioctl(fd, VDIFS_IOC_GETLAYOUT, &l))
+			ret = fs_fail(errno, "%s", what);
+		else
+			layout_print(t, pos[i], &l);
+		close(fd);
+	}
+	free(pos);
+	return ret;
+}
+
+static int cmd_setattr(struct tool *t, int argc, char **argv)
+{
+	static const char *const known[] = {
+		"--chunk-size", "--extent-size", "--replicas", "--mode", NULL
+	};
+	const char *cmd = "setattr";
+	struct vdifs_ioc_layout l, cur;
+	struct opt_arg opts[16];
+	const char *pos[1], *path;
+	char what[PATH_MAX + 16];
+	bool adaptive = false, created = false;
+	int npos, nopts, i, fd, ret;
+	struct stat st;
+
+	take_flags(t, &argc, argv, NULL);
+	npos = split_args(argc, argv, known, setattr_usage, pos, 1, opts,
+			  (int)(sizeof(opts) / sizeof(opts[0])), &nopts, cmd);
+	if (npos != 1)
+		usage_error("%s: needs a PATH", cmd);
+	if (!nopts)
+		usage_error("%s: nothing to set: give --chunk-size, --extent-size, --replicas or --mode",
+			    cmd);
+	path = pos[0];
+
+	memset(&l, 0, sizeof(l));
+	l.repl_mode = 0xff;	/* keep */
+	for (i = 0; i < nopts; i++) {
+		const char *n = opts[i].name, *val = opts[i].val;
+		u64 sz;
+
+		if (!strcmp(n, "--chunk-size")) {
+			if (parse_size(val, &sz) || !is_pow2(sz) ||
+			    sz < VDIFS_CHUNK_MIN || sz > VDIFS_CHUNK_MAX)
+				usage_error("%s: invalid --chunk-size '%s': a power of two from 64K to 1G",
+					    cmd, val);
+			l.chunk_size = (u32)sz;
+		} else if (!strcmp(n, "--extent-size")) {
+			if (!strcmp(val, "adaptive")) {
+				adaptive = true;
+				l.extent_size = 0;
+				continue;
+			}
+			if (parse_size(val, &sz) || !is_pow2(sz) ||
+			    sz < VDIFS_EXTENT_MIN || sz > VDIFS_EXTENT_MAX)
+				usage_error("%s: invalid --extent-size '%s': a power of two from 4K to 1M, or 'adaptive'",
+					    cmd, val);
+			adaptive = false;
+			l.extent_size = (u32)sz;
+		} else if (!strcmp(n, "--replicas")) {
+			char *end;
+			unsigned long r;
+
+			errno = 0;
+			r = strtoul(val, &end, 10);
+			if (errno || end == val || *end ||
+			    !isdigit((unsigned char)*val) || r < 1 ||
+			    r > VDIFS_MAX_REPLICAS)
+				usage_error("%s: invalid --replicas '%s': 1 to %u",
+					    cmd, val, VDIFS_MAX_REPLICAS);
+			l.replicas = (u8)r;
+		} else if (!strcmp(n, "--mode")) {
+			if (!strcmp(val, "sync"))
+				l.repl_mode = VDIFS_REPL_SYNC;
+			else if (!strcmp(val, "async"))
+				l.repl_mode = VDIFS_REPL_ASYNC;
+			else
+				usage_error("%s: invalid --mode '%s': sync or async",
+					    cmd, val);
+		}
+	}
+	if (l.chunk_size && l.extent_size && l.extent_size > l.chunk_size)
+		usage_error("%s: --extent-size is larger than --chunk-size",
+			    cmd);
+
+	snprintf(what, sizeof(what), "%s %s", cmd, path);
+	if (stat(path, &st) && errno == ENOENT) {
+		/* a new file: create it empty, then set its layout */
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		if (fd < 0)
+			return fs_fail(errno, "%s: create", what);
+		close(fd);
+		created = true;
+	}
+	fd = open_vdifs(what, path, O_RDONLY);
+	if (fd < 0)
+		goto undo;
+	memset(&cur, 0, sizeof(cur));
+	if (adaptive) {
+		/* 0 means keep: fine only where it is adaptive already */
+		if (ioctl(fd, VDIFS_IOC_GETLAYOUT, &cur)) {
+			fs_fail(errno, "%s", what);
+			goto undo_fd;
+		}
+		if (cur.extent_size) {
+			fprintf(stderr, PROG ": %s: the extent size cannot be set back to adaptive\n",
+				what);
+			goto undo_fd;
+		}
+	}
+	if (ioctl(fd, VDIFS_IOC_SETLAYOUT, &l)) {
+		fs_fail(errno, "%s", what);
+		goto undo_fd;
+	}
+	memset(&cur, 0, sizeof(cur));
+	if (ioctl(fd, VDIFS_IOC_GETLAYOUT, &cur)) {
+		ret = fs_fail(errno, "%s: layout set, but reading it back",
+			      what);
+		close(fd);
+		return ret;
+	}
+	close(fd);
+	layout_print(t, path, &cur);
+	return 0;
+
+undo_fd:
+	close(fd);
+undo:
+	if (created)
+		unlink(path);
+	return EXIT_FAIL;
+}
+
 /* ---- main ---- */
 
 int main(int argc, char **argv)
@@ -794,6 +1680,10 @@ int main(int argc, char **argv)
 		}
 		if (!strcmp(a, "--json")) {
 			t.json = true;
+			continue;
+		}
+		if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+			t.quiet = true;
 			continue;
 		}
 		eq = strchr(a, '=');
@@ -838,6 +1728,16 @@ int main(int argc, char **argv)
 		ret = cmd_volume(&t, argc - i, argv + i);
 	else if (!strcmp(cmd, "status"))
 		ret = cmd_status(&t, argc - i, argv + i);
+	else if (!strcmp(cmd, "snapshot"))
+		ret = cmd_snapshot(&t, argc - i, argv + i);
+	else if (!strcmp(cmd, "clone"))
+		ret = cmd_clone(&t, argc - i, argv + i);
+	else if (!strcmp(cmd, "du"))
+		ret = cmd_du(&t, argc - i, argv + i);
+	else if (!strcmp(cmd, "setattr"))
+		ret = cmd_setattr(&t, argc - i, argv + i);
+	else if (!strcmp(cmd, "getattr"))
+		ret = cmd_getattr(&t, argc - i, argv + i);
 	else if (!strcmp(cmd, "help"))
 		ret = (fputs(usage_text, stdout), 0);
 	else

@@ -121,6 +121,13 @@ enum vdifs_op {
 	VDIFS_OP_CHUNK_DELETE		= 66,
 	VDIFS_OP_CHUNK_STAT		= 67,
 
+	VDIFS_OP_SNAP_CREATE		= 70,
+	VDIFS_OP_SNAP_DELETE		= 71,
+	VDIFS_OP_SNAP_LIST		= 72,
+	VDIFS_OP_SNAP_REVERT		= 73,
+	VDIFS_OP_CLONE			= 74,
+	VDIFS_OP_CLONE_INTO		= 75,
+
 	VDIFS_OP_MAX			= 128	/* table bound, not an opcode */
 };
 
@@ -254,6 +261,8 @@ struct vdifs_attr {
 	__le32 rdev;		/* new_encode_dev() */
 	__le32 gen;		/* generation: (ino, gen) never repeats */
 	struct vdifs_layout_params params;
+	__le32 flags;		/* VDIFS_ATTR_* */
+	__le32 pad;
 };
 
 /* GETATTR, READLINK, LISTXATTR, STATFS (ino ignored) */
@@ -616,6 +625,126 @@ struct vdifs_chunk_stat {
 
 #define VDIFS_MAP_MAX_BYTES	(VDIFS_CHUNK_MAX / VDIFS_EXTENT_MIN / 8)
 
+/* ---- snapshots and clones ---------------------------------------------- */
+
+/*
+ * A read-only snapshot of a file keeps the file's chunks (they become
+ * frozen on the data servers) and the file continues in fresh chunks that
+ * start as copy-on-write clones of them: nothing is copied.  Snapshots
+ * are inodes linked at /.vdifs-snapshots/<file inode>/<name> of the
+ * volume, a directory only the file's owner (and root) may enter.
+ *
+ * SNAP_CREATE, SNAP_DELETE, SNAP_REVERT: ino = the file, name = the
+ * snapshot.  SNAP_LIST: records of struct vdifs_snap_ent after a cookie.
+ * CLONE: a new file name in dir parent, a writable clone of ino (a file or
+ * a snapshot).  CLONE_INTO: the existing file dst gets the content of ino
+ * (what FICLONE asks for); its own chunks are released.
+ */
+struct vdifs_snap_req {
+	__le32 vol;
+	__le16 name_len;	/* tail: snapshot name */
+	__le16 pad;
+	__le64 ino;
+};
+
+struct vdifs_snap_list_req {
+	__le32 vol;
+	__le32 max_bytes;
+	__le64 ino;
+	__le64 cookie;		/* 0 to start */
+};
+
+struct vdifs_snap_ent {
+	__le64 ino;		/* the snapshot's inode */
+	__le64 cookie;
+	__le64 size;
+	__le64 ctime_ns;	/* when it was taken */
+	__le16 name_len;	/* name follows, record padded to 8 */
+	__le16 pad0;
+	__le32 pad1;
+};
+
+struct vdifs_clone_req {
+	__le32 vol;
+	__le16 name_len;	/* tail: the clone's name (CLONE only) */
+	__le16 flags;
+	__le64 ino;		/* source: a file or a snapshot */
+	__le64 parent;		/* CLONE: directory of the new file */
+	__le64 dst;		/* CLONE_INTO: the file to overwrite */
+	__le32 uid;		/* CLONE: owner of the new file */
+	__le32 gid;
+};
+
+/* vdifs_attr.flags */
+#define VDIFS_ATTR_SNAPSHOT	(1u << 0)	/* a read-only snapshot */
+#define VDIFS_ATTR_SNAPDIR	(1u << 1)	/* the snapshot directories */
+
+/* ---- ioctls on a mounted vdifs ------------------------------------------ */
+
+#define VDIFS_IOC_MAGIC		0xd6
+#define VDIFS_IOC_NAME_MAX	256	/* bytes with the NUL */
+
+/* SNAP_CREATE (out: ino), SNAP_DELETE, SNAP_REVERT, on the file's fd */
+struct vdifs_ioc_snap {
+	char   name[VDIFS_IOC_NAME_MAX];	/* NUL-terminated */
+	__u64  ino;
+	__u64  reserved[3];			/* must be zero */
+};
+
+struct vdifs_ioc_snap_ent {
+	__u64  ino;
+	__u64  size;
+	__s64  ctime_ns;
+	__u64  cookie;
+	char   name[VDIFS_IOC_NAME_MAX];
+};
+
+/* SNAP_LIST: fills up to count entries from cookie; eof when done */
+struct vdifs_ioc_snap_list {
+	__u64  cookie;		/* in: 0 or the last entry's; out: next */
+	__u64  entries;		/* user pointer to count vdifs_ioc_snap_ent */
+	__u32  count;		/* in: capacity (<= 1024); out: filled */
+	__u32  eof;		/* out */
+	__u64  reserved[2];
+};
+
+/* CLONE, on the source's fd (a file or a snapshot) */
+struct vdifs_ioc_clone {
+	__s32  dst_dirfd;	/* directory of the new file, or AT_FDCWD */
+	__u32  flags;		/* must be zero */
+	char   name[VDIFS_IOC_NAME_MAX];
+	__u64  reserved[2];
+};
+
+/* SPACE: bytes of the file's data, unique to it or shared with others */
+struct vdifs_ioc_space {
+	__u64  logical;		/* the file size */
+	__u64  allocated;	/* bytes in extents holding data */
+	__u64  unique;		/* ... stored only for this file */
+	__u64  shared;		/* ... shared with snapshots or clones */
+	__u64  chunks;
+	__u64  reserved[3];
+};
+
+/* SETLAYOUT / GETLAYOUT: a directory's (inherited) or unwritten file's */
+struct vdifs_ioc_layout {
+	__u32  chunk_size;	/* 0: keep */
+	__u32  extent_size;	/* 0: keep (adaptive cannot be set back) */
+	__u8   replicas;	/* 0: keep */
+	__u8   repl_mode;	/* VDIFS_REPL_*, 0xff: keep */
+	__u16  pad;
+	__u32  reserved[5];
+};
+
+#define VDIFS_IOC_SNAP_CREATE	_IOWR(VDIFS_IOC_MAGIC, 1, struct vdifs_ioc_snap)
+#define VDIFS_IOC_SNAP_DELETE	_IOW(VDIFS_IOC_MAGIC, 2, struct vdifs_ioc_snap)
+#define VDIFS_IOC_SNAP_REVERT	_IOW(VDIFS_IOC_MAGIC, 3, struct vdifs_ioc_snap)
+#define VDIFS_IOC_SNAP_LIST	_IOWR(VDIFS_IOC_MAGIC, 4, struct vdifs_ioc_snap_list)
+#define VDIFS_IOC_CLONE		_IOW(VDIFS_IOC_MAGIC, 5, struct vdifs_ioc_clone)
+#define VDIFS_IOC_SPACE		_IOR(VDIFS_IOC_MAGIC, 6, struct vdifs_ioc_space)
+#define VDIFS_IOC_SETLAYOUT	_IOW(VDIFS_IOC_MAGIC, 7, struct vdifs_ioc_layout)
+#define VDIFS_IOC_GETLAYOUT	_IOR(VDIFS_IOC_MAGIC, 8, struct vdifs_ioc_layout)
+
 /* ---- size checks: every on-wire struct, pinned -------------------------- */
 
 #define VDIFS_WIRE_SIZE(type, size)					\
@@ -634,11 +763,11 @@ VDIFS_WIRE_SIZE(vdifs_vol_info, 48);
 VDIFS_WIRE_SIZE(vdifs_vol_list_req, 8);
 VDIFS_WIRE_SIZE(vdifs_list_rep, 8);
 VDIFS_WIRE_SIZE(vdifs_statfs_rep, 40);
-VDIFS_WIRE_SIZE(vdifs_attr, 96);
+VDIFS_WIRE_SIZE(vdifs_attr, 104);
 VDIFS_WIRE_SIZE(vdifs_ino_req, 16);
 VDIFS_WIRE_SIZE(vdifs_name_req, 16);
 VDIFS_WIRE_SIZE(vdifs_create_req, 48);
-VDIFS_WIRE_SIZE(vdifs_attr_rep, 96);
+VDIFS_WIRE_SIZE(vdifs_attr_rep, 104);
 VDIFS_WIRE_SIZE(vdifs_dirop_rep, 16);
 VDIFS_WIRE_SIZE(vdifs_symlink_req, 24);
 VDIFS_WIRE_SIZE(vdifs_link_req, 24);
@@ -667,5 +796,15 @@ VDIFS_WIRE_SIZE(vdifs_chunk_req, 64);
 VDIFS_WIRE_SIZE(vdifs_chunk_io_rep, 16);
 VDIFS_WIRE_SIZE(vdifs_chunk_map_rep, 16);
 VDIFS_WIRE_SIZE(vdifs_chunk_stat, 56);
+VDIFS_WIRE_SIZE(vdifs_snap_req, 16);
+VDIFS_WIRE_SIZE(vdifs_snap_list_req, 24);
+VDIFS_WIRE_SIZE(vdifs_snap_ent, 40);
+VDIFS_WIRE_SIZE(vdifs_clone_req, 40);
+VDIFS_WIRE_SIZE(vdifs_ioc_snap, 288);
+VDIFS_WIRE_SIZE(vdifs_ioc_snap_ent, 288);
+VDIFS_WIRE_SIZE(vdifs_ioc_snap_list, 40);
+VDIFS_WIRE_SIZE(vdifs_ioc_clone, 280);
+VDIFS_WIRE_SIZE(vdifs_ioc_space, 64);
+VDIFS_WIRE_SIZE(vdifs_ioc_layout, 32);
 
 #endif /* _UAPI_VDIFS_PROTO_H */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -512,6 +513,15 @@ int main(int argc, char **argv)
 	if (getrandom(&ds_epoch, sizeof(ds_epoch), 0) != sizeof(ds_epoch))
 		ds_epoch = (u64)time(NULL);
 
+	{
+		/* chunk files and connections: as many descriptors as allowed */
+		struct rlimit rl;
+
+		if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	ret = store_open(&ds.st, ds.cfg.data);
 	if (ret) {
 		log_err("cannot open the store in %s: %s", ds.cfg.data,

@@ -229,11 +229,35 @@ struct ds_chunk *chunk_get(struct ds *ds, u64 id)
 	return c;
 }
 
+/*
+ * The last user drops a chunk's in-memory state and closes its file: a
+ * server holds many more chunks than it may keep files open, and the
+ * slot map is rebuilt from the index when the chunk is next used.
+ */
 void chunk_put(struct ds *ds, struct ds_chunk *c)
 {
+	unsigned int h = (unsigned int)(c->id * 0x9e3779b97f4a7c15ull >> 54);
+	struct ds_chunk **pp;
+
 	pthread_mutex_lock(&ds->cache_lock);
-	c->users--;
+	if (--c->users) {
+		pthread_mutex_unlock(&ds->cache_lock);
+		return;
+	}
+	for (pp = &ds->cache[h]; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
 	pthread_mutex_unlock(&ds->cache_lock);
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->slots);
+	pthread_mutex_destroy(&c->mutex);
+	pthread_cond_destroy(&c->cond);
+	pthread_rwlock_destroy(chunk_rw(c));
+	free(c);
 }
 
 /* forget a freed chunk's in-memory state (its file is gone) */

@@ -164,6 +164,8 @@ static int dispatch(struct mds *m, struct mds_conn *c, u16 op,
 		o = &ns_ops[op];
 	else if (member_ops[op].fn)
 		o = &member_ops[op];
+	else if (snap_ops[op].fn)
+		o = &snap_ops[op];
 	if (!o)
 		return -EOPNOTSUPP;
 	if (o->txn == MDS_TXN_NONE)
@@ -308,6 +310,9 @@ int main(int argc, char **argv)
 		}
 	}
 
+	ret = gc_start(&m);
+	if (ret)
+		goto out_listen;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 256 << 10);

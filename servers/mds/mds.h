@@ -200,6 +200,37 @@ struct mds_op {
 /* ns.c: namespace, volumes, layouts */
 extern const struct mds_op ns_ops[VDIFS_OP_MAX];
 int ns_check_params(const struct vdifs_layout_params *p, bool allow_zero);
+int reply_attr(struct mds_reply *r, const struct mds_inode *in);
+int vol_get(struct mds *m, MDB_txn *t, u32 vol, struct mds_vol *v);
+int inode_get(struct mds *m, MDB_txn *t, u32 vol, u64 ino,
+	      struct mds_inode *in);
+int inode_put(struct mds *m, MDB_txn *t, u32 vol,
+	      const struct mds_inode *in);
+u32 in_mode(const struct mds_inode *in);
+void touch(struct mds_inode *in, bool mtime);
+void nlink_add(struct mds_inode *in, int d);
+int dir_get(struct mds *m, MDB_txn *t, u32 vol, u64 ino,
+	    struct mds_inode *dir);
+int dirent_get(struct mds *m, MDB_txn *t, u32 vol, u64 dir, const u8 *name,
+	       u32 len, struct mds_dirent *de);
+int dirent_add(struct mds *m, MDB_txn *t, u32 vol, struct mds_inode *dir,
+	       const u8 *name, u32 len, u64 ino, u8 type);
+int dirent_del(struct mds *m, MDB_txn *t, u32 vol, u64 dir, const u8 *name,
+	       u32 len, const struct mds_dirent *de);
+int dir_is_empty(struct mds *m, MDB_txn *t, u32 vol, u64 dir);
+int gc_chunk(MDB_txn *t, const MDB_val *k, const MDB_val *v, void *arg);
+int inode_free(struct mds *m, MDB_txn *t, u32 vol,
+	       const struct mds_inode *in);
+int inode_new(struct mds *m, MDB_txn *t, u32 vol, u32 mode, u32 uid,
+	      u32 gid, u32 rdev, const struct vdifs_layout_params *p,
+	      u64 parent, struct mds_inode *in);
+
+/* snap.c: snapshots, clones, and the chunk collector */
+extern const struct mds_op snap_ops[VDIFS_OP_MAX];
+/* namespace ops refuse to touch the snapshot area */
+int snap_check_dir(const struct mds_inode *dir);
+int snap_free_all(struct mds *m, MDB_txn *t, u32 vol, u64 ino);
+int gc_start(struct mds *m);
 
 /* member.c: data servers, sessions, status */
 extern const struct mds_op member_ops[VDIFS_OP_MAX];

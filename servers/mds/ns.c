@@ -18,7 +18,7 @@
 
 #define DIRENT_TYPE(mode)	((u8)(((mode) & S_IFMT) >> 12))
 
-static int reply_attr(struct mds_reply *r, const struct mds_inode *in)
+int reply_attr(struct mds_reply *r, const struct mds_inode *in)
 {
 	memcpy(r->fixed, &in->attr, sizeof(in->attr));
 	r->flen = sizeof(in->attr);
@@ -73,7 +73,7 @@ static void params_inherit(struct vdifs_layout_params *p,
 
 /* ---- records ---- */
 
-static int vol_get(struct mds *m, MDB_txn *t, u32 vol, struct mds_vol *v)
+int vol_get(struct mds *m, MDB_txn *t, u32 vol, struct mds_vol *v)
 {
 	u8 k[4];
 	int ret;
@@ -104,7 +104,7 @@ static int vol_adjust(struct mds *m, MDB_txn *t, u32 vol, s64 dinodes,
 	return vol_put(m, t, &v);
 }
 
-static int inode_get(struct mds *m, MDB_txn *t, u32 vol, u64 ino,
+int inode_get(struct mds *m, MDB_txn *t, u32 vol, u64 ino,
 		     struct mds_inode *in)
 {
 	u8 k[MDS_KEY_BUF];
@@ -115,7 +115,7 @@ static int inode_get(struct mds *m, MDB_txn *t, u32 vol, u64 ino,
 	return ret < 0 ? ret : 0;
 }
 
-static int inode_put(struct mds *m, MDB_txn *t, u32 vol,
+int inode_put(struct mds *m, MDB_txn *t, u32 vol,
 		     const struct mds_inode *in)
 {
 	u8 k[MDS_KEY_BUF];
@@ -125,12 +125,12 @@ static int inode_put(struct mds *m, MDB_txn *t, u32 vol,
 		      sizeof(*in), 0);
 }
 
-static u32 in_mode(const struct mds_inode *in)
+u32 in_mode(const struct mds_inode *in)
 {
 	return le32_to_cpu(in->attr.mode);
 }
 
-static void touch(struct mds_inode *in, bool mtime)
+void touch(struct mds_inode *in, bool mtime)
 {
 	s64 now = mds_now_ns();
 
@@ -140,13 +140,13 @@ static void touch(struct mds_inode *in, bool mtime)
 	in->attr.change = cpu_to_le64(le64_to_cpu(in->attr.change) + 1);
 }
 
-static void nlink_add(struct mds_inode *in, int d)
+void nlink_add(struct mds_inode *in, int d)
 {
 	in->attr.nlink = cpu_to_le32(le32_to_cpu(in->attr.nlink) + (u32)d);
 }
 
 /* the parent directory of an operation: exists, in this volume, a dir */
-static int dir_get(struct mds *m, MDB_txn *t, u32 vol, u64 ino,
+int dir_get(struct mds *m, MDB_txn *t, u32 vol, u64 ino,
 		   struct mds_inode *dir)
 {
 	int ret = inode_get(m, t, vol, ino, dir);
@@ -156,7 +156,7 @@ static int dir_get(struct mds *m, MDB_txn *t, u32 vol, u64 ino,
 	return S_ISDIR(in_mode(dir)) ? 0 : -ENOTDIR;
 }
 
-static int dirent_get(struct mds *m, MDB_txn *t, u32 vol, u64 dir,
+int dirent_get(struct mds *m, MDB_txn *t, u32 vol, u64 dir,
 		      const u8 *name, u32 len, struct mds_dirent *de)
 {
 	u8 k[MDS_KEY_BUF];
@@ -168,7 +168,7 @@ static int dirent_get(struct mds *m, MDB_txn *t, u32 vol, u64 dir,
 }
 
 /* add name -> ino to dir (whose record the caller writes back) */
-static int dirent_add(struct mds *m, MDB_txn *t, u32 vol,
+int dirent_add(struct mds *m, MDB_txn *t, u32 vol,
 		      struct mds_inode *dir, const u8 *name, u32 len, u64 ino,
 		      u8 type)
 {
@@ -190,7 +190,7 @@ static int dirent_add(struct mds *m, MDB_txn *t, u32 vol,
 		      len, 0);
 }
 
-static int dirent_del(struct mds *m, MDB_txn *t, u32 vol, u64 dir,
+int dirent_del(struct mds *m, MDB_txn *t, u32 vol, u64 dir,
 		      const u8 *name, u32 len, const struct mds_dirent *de)
 {
 	u8 k[MDS_KEY_BUF];
@@ -203,7 +203,7 @@ static int dirent_del(struct mds *m, MDB_txn *t, u32 vol, u64 dir,
 		      key_u64(k, vol, dir, le64_to_cpu(de->cookie)));
 }
 
-static int dir_is_empty(struct mds *m, MDB_txn *t, u32 vol, u64 dir)
+int dir_is_empty(struct mds *m, MDB_txn *t, u32 vol, u64 dir)
 {
 	MDB_cursor *cur;
 	u8 k[12];
@@ -222,7 +222,7 @@ static int dir_is_empty(struct mds *m, MDB_txn *t, u32 vol, u64 dir)
 	return !(key.mv_size >= 12 && !memcmp(key.mv_data, k, 12));
 }
 
-static int gc_chunk(MDB_txn *t, const MDB_val *k, const MDB_val *v,
+int gc_chunk(MDB_txn *t, const MDB_val *k, const MDB_val *v,
 		    void *arg)
 {
 	struct mds *m = arg;
@@ -240,7 +240,7 @@ static int gc_chunk(MDB_txn *t, const MDB_val *k, const MDB_val *v,
 }
 
 /* drop an inode whose last link is gone, with everything it owns */
-static int inode_free(struct mds *m, MDB_txn *t, u32 vol,
+int inode_free(struct mds *m, MDB_txn *t, u32 vol,
 		      const struct mds_inode *in)
 {
 	u64 ino = le64_to_cpu(in->attr.ino);
@@ -262,6 +262,12 @@ static int inode_free(struct mds *m, MDB_txn *t, u32 vol,
 		if (ret && ret != -ENOENT)
 			return ret;
 	}
+	if (S_ISREG(in_mode(in)) &&
+	    !(le32_to_cpu(in->attr.flags) & VDIFS_ATTR_SNAPSHOT)) {
+		ret = snap_free_all(m, t, vol, ino);
+		if (ret)
+			return ret;
+	}
 	return vol_adjust(m, t, vol, -1, -(s64)le64_to_cpu(in->attr.size));
 }
 
@@ -276,7 +282,7 @@ static int inode_unlink(struct mds *m, MDB_txn *t, u32 vol,
 	return inode_put(m, t, vol, in);
 }
 
-static int inode_new(struct mds *m, MDB_txn *t, u32 vol, u32 mode, u32 uid,
+int inode_new(struct mds *m, MDB_txn *t, u32 vol, u32 mode, u32 uid,
 		     u32 gid, u32 rdev, const struct vdifs_layout_params *p,
 		     u64 parent, struct mds_inode *in)
 {
@@ -603,6 +609,9 @@ static int op_setattr(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	ret = inode_get(m, t, vol, le64_to_cpu(q->ino), &in);
 	if (ret)
 		return ret;
+	if (le32_to_cpu(in.attr.flags) &
+	    (VDIFS_ATTR_SNAPSHOT | VDIFS_ATTR_SNAPDIR))
+		return -EROFS;
 	if ((valid & VDIFS_SETATTR_SIZE_GROW) && !(valid & VDIFS_SETATTR_SIZE))
 		return -EINVAL;
 	if (valid & VDIFS_SETATTR_SIZE) {
@@ -667,6 +676,8 @@ static int create_common(struct mds *m, MDB_txn *t, u32 vol, u64 parent,
 	if (ret)
 		return ret;
 	ret = dir_get(m, t, vol, parent, &dir);
+	if (!ret)
+		ret = snap_check_dir(&dir);
 	if (ret)
 		return ret;
 	ret = dirent_get(m, t, vol, parent, name, len, &de);
@@ -831,7 +842,11 @@ static int op_link(struct mds *m, struct mds_conn *c, MDB_txn *t,
 		return ret;
 	if (S_ISDIR(in_mode(&in)))
 		return -EPERM;
+	if (le32_to_cpu(in.attr.flags) & VDIFS_ATTR_SNAPSHOT)
+		return -EROFS;
 	ret = dir_get(m, t, vol, le64_to_cpu(q->newparent), &dir);
+	if (!ret)
+		ret = snap_check_dir(&dir);
 	if (ret)
 		return ret;
 	ret = dirent_get(m, t, vol, le64_to_cpu(q->newparent), b->tail[0],
@@ -871,6 +886,11 @@ static int remove_common(struct mds *m, MDB_txn *t,
 				 &de);
 	if (!ret)
 		ret = inode_get(m, t, vol, le64_to_cpu(de.ino), &in);
+	/* snapshots go through SNAP_DELETE */
+	if (!ret)
+		ret = snap_check_dir(&dir);
+	if (!ret)
+		ret = snap_check_dir(&in);
 	if (ret)
 		return ret;
 	if (rmdir) {
@@ -961,9 +981,16 @@ static int op_rename(struct mds *m, struct mds_conn *c, MDB_txn *t,
 		if (ret)
 			return ret;
 	}
+	ret = snap_check_dir(&odir);
+	if (!ret)
+		ret = snap_check_dir(ndir);
+	if (ret)
+		return ret;
 	ret = dirent_get(m, t, vol, od, on, ol, &sde);
 	if (!ret)
 		ret = inode_get(m, t, vol, le64_to_cpu(sde.ino), &src);
+	if (!ret)
+		ret = snap_check_dir(&src);
 	if (ret)
 		return ret;
 	ret = dirent_get(m, t, vol, nd, nn, nl, &dde);
@@ -1164,7 +1191,8 @@ static int op_readdir(struct mds *m, struct mds_conn *c, MDB_txn *t,
 
 /* only the user namespace is stored; others are not ours to keep */
 static int xattr_check(struct mds *m, MDB_txn *t, u32 vol, u64 ino,
-		       const u8 *name, u32 len, struct mds_inode *in)
+		       const u8 *name, u32 len, struct mds_inode *in,
+		       bool write)
 {
 	int ret;
 
@@ -1173,6 +1201,9 @@ static int xattr_check(struct mds *m, MDB_txn *t, u32 vol, u64 ino,
 	ret = inode_get(m, t, vol, ino, in);
 	if (ret)
 		return ret;
+	if (write && (le32_to_cpu(in->attr.flags) &
+		      (VDIFS_ATTR_SNAPSHOT | VDIFS_ATTR_SNAPDIR)))
+		return -EROFS;
 	/* as on local file systems: user xattrs on files and dirs only */
 	if (!S_ISREG(in_mode(in)) && !S_ISDIR(in_mode(in)))
 		return -EPERM;
@@ -1192,7 +1223,8 @@ static int op_setxattr(struct mds *m, struct mds_conn *c, MDB_txn *t,
 
 	if (flags & ~(VDIFS_XATTR_CREATE | VDIFS_XATTR_REPLACE))
 		return -EINVAL;
-	ret = xattr_check(m, t, vol, ino, b->tail[0], b->tail_len[0], &in);
+	ret = xattr_check(m, t, vol, ino, b->tail[0], b->tail_len[0], &in,
+			  true);
 	if (ret)
 		return ret;
 	kl = key_name(k, vol, ino, b->tail[0], b->tail_len[0]);
@@ -1222,7 +1254,8 @@ static int op_getxattr(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	MDB_val key, val;
 	int ret;
 
-	ret = xattr_check(m, t, vol, ino, b->tail[0], b->tail_len[0], &in);
+	ret = xattr_check(m, t, vol, ino, b->tail[0], b->tail_len[0], &in,
+			  false);
 	if (ret)
 		return ret;
 	key.mv_size = key_name(k, vol, ino, b->tail[0], b->tail_len[0]);
@@ -1302,7 +1335,8 @@ static int op_removexattr(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	u8 k[MDS_KEY_BUF];
 	int ret;
 
-	ret = xattr_check(m, t, vol, ino, b->tail[0], b->tail_len[0], &in);
+	ret = xattr_check(m, t, vol, ino, b->tail[0], b->tail_len[0], &in,
+			  true);
 	if (ret)
 		return ret;
 	ret = db_del(t, m->db.xattrs, k,
@@ -1330,6 +1364,9 @@ static int op_layout_set(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	ret = inode_get(m, t, vol, le64_to_cpu(q->ino), &in);
 	if (ret)
 		return ret;
+	if (le32_to_cpu(in.attr.flags) &
+	    (VDIFS_ATTR_SNAPSHOT | VDIFS_ATTR_SNAPDIR))
+		return -EROFS;
 	if (S_ISREG(in_mode(&in))) {
 		/* chunk geometry is fixed once data may exist */
 		if (le64_to_cpu(in.nchunks))
@@ -1369,6 +1406,8 @@ static int op_layout_get(struct mds *m, struct mds_conn *c, MDB_txn *t,
 		return -EISDIR;
 	if (!S_ISREG(in_mode(&in)))
 		return -EINVAL;
+	if (alloc && (le32_to_cpu(in.attr.flags) & VDIFS_ATTR_SNAPSHOT))
+		return -EROFS;
 	cs = le32_to_cpu(in.attr.params.chunk_size);
 	/* the last byte of the range must be a valid file offset */
 	if (first > (u64)INT64_MAX / cs || first + count > (u64)INT64_MAX / cs)

@@ -42,3 +42,57 @@ mount_fails() {
 finish() {
 	exit "$vdifs_failed"
 }
+
+# ---- a cluster inside the guest ----
+
+VDIFS_BIN=${VDIFS_BIN:-$VDIFS_SRC/build/out}
+CLUSTER_DIR=/tmp/vdifs-cluster
+MNT=/mnt/vdifs
+MNT2=/mnt/vdifs2
+
+# cluster_start [vdifs-cluster start options]: MDS + 3 DS, volume mounted
+# at $MNT; sets SOURCE
+cluster_start() {
+	rm -rf "$CLUSTER_DIR"
+	mkdir -p "$MNT"
+	SOURCE=$("$VDIFS_SRC/tools/vdifs-cluster" start --ds 3 --dir "$CLUSTER_DIR" \
+		--bin "$VDIFS_BIN" "$@") || {
+		fail "cluster start"
+		tail -n 20 "$CLUSTER_DIR"/*.log
+		finish
+	}
+	export VDIFS_MDS=${SOURCE%%/*}
+	if ! mount -t vdifs ${MOUNT_OPTS:+-o "$MOUNT_OPTS"} "$SOURCE" "$MNT"; then
+		fail "mount $SOURCE"
+		dmesg | tail -n 20
+		finish
+	fi
+}
+
+# mount_second: the same volume at $MNT2, a second client
+mount_second() {
+	mkdir -p "$MNT2"
+	mount -t vdifs ${MOUNT_OPTS:+-o "$MOUNT_OPTS"} "$SOURCE" "$MNT2" ||
+		fail "second mount"
+}
+
+# cluster_stop: unmount everything, stop servers, unload the module and
+# check that it left nothing behind
+cluster_stop() {
+	local m
+	for m in "$MNT2" "$MNT"; do
+		if grep -q " $m vdifs " /proc/mounts; then
+			umount "$m" || fail "umount $m"
+		fi
+	done
+	"$VDIFS_SRC/tools/vdifs-cluster" stop --dir "$CLUSTER_DIR" >/dev/null 2>&1
+	if rmmod vdifs; then
+		if grep -q vdifs /proc/slabinfo 2>/dev/null; then
+			fail "slab caches left after rmmod"
+		else
+			pass "rmmod vdifs leaves no slab cache"
+		fi
+	else
+		fail "rmmod vdifs"
+	fi
+}
