@@ -14,6 +14,10 @@
 
 static int vdifs_file_open(struct inode *inode, struct file *file)
 {
+	/* snapshots are read-only, whatever their mode says */
+	if ((file->f_mode & FMODE_WRITE) &&
+	    (VDIFS_I(inode)->flags & VDIFS_ATTR_SNAPSHOT))
+		return -EROFS;
 	/* close-to-open: see what others wrote and closed before */
 	return vdifs_revalidate(inode, true);
 }
@@ -271,5 +275,10 @@ const struct file_operations vdifs_file_fops = {
 	.fallocate	= vdifs_fallocate,
 	.splice_read	= filemap_splice_read,
 	.splice_write	= iter_file_splice_write,
+	.unlocked_ioctl	= vdifs_ioctl,
+#ifdef CONFIG_COMPAT
+	.compat_ioctl	= vdifs_compat_ioctl,
+#endif
+	.remap_file_range = vdifs_remap_file_range,
 	.fop_flags	= FOP_DIO_PARALLEL_WRITE,
 };

@@ -80,6 +80,7 @@ void vdifs_apply_attr(struct inode *inode, const struct vdifs_attr *a)
 	inode->i_blocks = le64_to_cpu(a->blocks);
 	inode->i_generation = le32_to_cpu(a->gen);
 	vi->params = a->params;
+	vi->flags = le32_to_cpu(a->flags);
 	if (S_ISREG(mode)) {
 		bool local_newer = vi->size_dirty ||
 			mapping_tagged(inode->i_mapping, PAGECACHE_TAG_DIRTY) ||

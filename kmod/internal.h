@@ -201,6 +201,7 @@ struct vdifs_inode {
 	struct mutex layout_lock;
 	struct xarray chunks;		/* chunk index -> struct vdifs_chunk * */
 	bool size_dirty;		/* i_size not yet told to the MDS */
+	u32 flags;			/* VDIFS_ATTR_*: a snapshot is read-only */
 };
 
 static inline struct vdifs_inode *VDIFS_I(struct inode *inode)
@@ -240,6 +241,15 @@ extern struct workqueue_struct *vdifs_io_wq;
 int vdifs_chunk_lookup(struct inode *inode, u64 index, bool alloc,
 		       struct vdifs_chunk *out);
 int vdifs_punch_range(struct inode *inode, loff_t start, loff_t end);
+
+/* ---- ioctl.c ---- */
+
+long vdifs_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+long vdifs_compat_ioctl(struct file *file, unsigned int cmd,
+			unsigned long arg);
+loff_t vdifs_remap_file_range(struct file *src, loff_t pos_in,
+			      struct file *dst, loff_t pos_out, loff_t len,
+			      unsigned int remap_flags);
 
 /* ---- xattr.c ---- */
 

@@ -511,6 +511,7 @@ struct inode *vdifs_alloc_inode(struct super_block *sb)
 	vi->change = 0;
 	vi->attr_time = 0;
 	vi->size_dirty = false;
+	vi->flags = 0;
 	memset(&vi->params, 0, sizeof(vi->params));
 	mutex_init(&vi->layout_lock);
 	xa_init(&vi->chunks);

@@ -999,8 +999,8 @@ static int open_vdifs(const char *what, const char *path, int flags)
 		return -1;
 	}
 	if (sf.f_type != VDIFS_FS_MAGIC) {
-		fprintf(stderr, PROG ": %s: %s is not on a vdifs file system\n",
-			what, path);
+		fprintf(stderr, PROG ": %s: not on a vdifs file system\n",
+			what);
 		close(fd);
 		return -1;
 	}
@@ -1050,7 +1050,6 @@ static void snap_path(const char *file, u64 ino, const char *name, char *buf,
 		buf[0] = '\0';
 		return;
 	}
-	/* strip a directory part of file to find the mount: file itself */
 	sep = strcmp(root, "/") ? "/" : "";
 	snprintf(buf, cap, "%s%s" SNAPDIR_NAME "/%" PRIu64 "/%s", root, sep,
 		 ino, name);
@@ -1075,9 +1074,6 @@ static int cmd_snap_one(struct tool *t, enum snap_op op, int argc,
 	static const char *const names[] = { "create", "delete", "revert" };
 	static const char *const usages[] = {
 		snap_create_usage, snap_delete_usage, snap_revert_usage
-	};
-	static const char *const doing[] = {
-		"snapshotting", "deleting snapshot", "reverting"
 	};
 	static const unsigned long reqs[] = {
 		VDIFS_IOC_SNAP_CREATE, VDIFS_IOC_SNAP_DELETE,
@@ -1128,7 +1124,6 @@ static int cmd_snap_one(struct tool *t, enum snap_op op, int argc,
 	close(fd);
 	if (ret)
 		return fs_fail(err, "%s", what);
-	(void)doing;
 
 	snap_path(file, (u64)st.st_ino, name, path, sizeof(path));
 	if (t->json) {

@@ -121,6 +121,13 @@ struct ds_op_ctx {
 	/* async replication: log records to append in the same commit */
 	u32 log_peers[VDIFS_MAX_REPLICAS];
 	unsigned int nlog;
+	/*
+	 * sync replication: peers to forward to after the commit, while the
+	 * chunk is still locked, so replicas get versions in order
+	 */
+	u32 fwd_peers[VDIFS_MAX_REPLICAS];
+	unsigned int nfwd;
+	int fwd_err;
 };
 
 int store_read(struct ds_op_ctx *x);

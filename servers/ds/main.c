@@ -141,31 +141,19 @@ static int do_primary(struct ds *ds, struct ds_op_ctx *x)
 	for (i = 1; i < q->nrep; i++)
 		if (!q->ds[i] || le32_to_cpu(q->ds[i]) == ds->id)
 			return -EINVAL;
-	if (q->repl_mode == VDIFS_REPL_ASYNC) {
-		for (i = 1; i < q->nrep; i++)
+	for (i = 1; i < q->nrep; i++) {
+		if (q->repl_mode == VDIFS_REPL_ASYNC)
 			x->log_peers[x->nlog++] = le32_to_cpu(q->ds[i]);
+		else
+			x->fwd_peers[x->nfwd++] = le32_to_cpu(q->ds[i]);
 	}
 	if (x->op == VDIFS_OP_CHUNK_WRITE)
 		store_note_write_size(x->len);
 	ret = store_mutate(x);
-	if (ret || q->repl_mode == VDIFS_REPL_ASYNC)
-		return ret;
-	for (i = 1; i < q->nrep; i++) {
-		struct vdifs_chunk_req fq = *q;
-		int r;
-
-		fq.version = cpu_to_le64(x->version);
-		r = repl_forward(ds, le32_to_cpu(q->ds[i]), x->op, &fq, x->data,
-				 x->len);
-		if (r) {
-			log_err("chunk %016llx: replica %u failed %s: %s",
-				(unsigned long long)le64_to_cpu(q->chunk_id),
-				le32_to_cpu(q->ds[i]), wire_op_name(x->op),
-				strerror(-r));
-			/* not acknowledged: the mode asks for every replica */
-			ret = r == -ESTALE || r == -ENOSPC ? r : -EIO;
-		}
-	}
+	/* not acknowledged unless every replica the mode asks for has it */
+	if (!ret && x->fwd_err)
+		ret = x->fwd_err == -ESTALE || x->fwd_err == -ENOSPC ?
+		      x->fwd_err : -EIO;
 	return ret;
 }
 
@@ -176,9 +164,16 @@ static void run_job(struct ds *ds, struct ds_job *j)
 	struct ds_op_ctx x = { .ds = ds, .q = q, .op = h->opcode };
 	struct vdifs_chunk_io_rep io = { 0 };
 	struct vdifs_chunk_map_rep mr = { 0 };
-	u32 flags = le32_to_cpu(q->flags);
+	u32 flags;
 	int ret;
 
+	/* a data server serves chunk operations only */
+	if (j->body.fixed_len != sizeof(*q)) {
+		ret = -EOPNOTSUPP;
+		reply(j->conn, h, ret, NULL, 0, NULL, 0);
+		return;
+	}
+	flags = le32_to_cpu(q->flags);
 	if (flags & ~VDIFS_CHUNK_FLAGS) {
 		ret = -EINVAL;
 		goto out_reply;
@@ -327,6 +322,25 @@ static void *conn_reader(void *arg)
 				c->refs++;
 				pthread_mutex_unlock(&ds_conn_lock);
 				j->conn = c;
+				/*
+				 * A primary's forwarded mutations run here, in
+				 * order and outside the pool: a primary waits
+				 * for them with workers of its own busy, and
+				 * two servers forwarding to each other through
+				 * full pools would wait on each other.
+				 */
+				if (h->opcode != VDIFS_OP_CHUNK_READ &&
+				    j->body.fixed_len ==
+				    sizeof(struct vdifs_chunk_req) &&
+				    (le32_to_cpu(((const struct vdifs_chunk_req *)
+						  j->body.fixed)->flags) &
+				     VDIFS_CHUNK_FWD)) {
+					run_job(ds, j);
+					vdc_msg_free(&j->msg);
+					conn_put(c);
+					free(j);
+					continue;
+				}
 				job_queue(j);
 				continue;
 			}

@@ -1241,6 +1241,20 @@ commit:
 		goto out_unalloc;
 	ds_crash_point("after_meta");
 	x->version = le64_to_cpu(r.version);
+	for (i = 0; i < x->nfwd; i++) {
+		struct vdifs_chunk_req fq = *q;
+		int fr;
+
+		fq.version = r.version;
+		fr = repl_forward(ds, x->fwd_peers[i], x->op, &fq, x->data,
+				  x->len);
+		if (fr) {
+			log_err("chunk %016llx: replica %u failed %s: %s",
+				(unsigned long long)id, x->fwd_peers[i],
+				wire_op_name(x->op), strerror(-fr));
+			x->fwd_err = fr;
+		}
+	}
 	for (i = 0; i < nfreed; i++) {
 		char name[20];
 

@@ -86,6 +86,8 @@ cluster_stop() {
 		fi
 	done
 	"$VDIFS_SRC/tools/vdifs-cluster" stop --dir "$CLUSTER_DIR" >/dev/null 2>&1
+	# the servers' logs go home with the results
+	[ -n "${VDIFS_RESULTS:-}" ] && cp "$CLUSTER_DIR"/*.log "$VDIFS_RESULTS"/ 2>/dev/null
 	if rmmod vdifs; then
 		if grep -q vdifs /proc/slabinfo 2>/dev/null; then
 			fail "slab caches left after rmmod"
