@@ -99,12 +99,15 @@ $(MOD_DIR)/kmod/vdifs.ko: $(KMOD_SRCS) uapi/vdifs_proto.h Kbuild
 
 # ---- set-up, tests ----
 
-.PHONY: deps check check-host kunit check-guest checkpatch clean install
+.PHONY: deps check check-host kunit check-guest checkpatch clean install demo
 deps:
 	@if [ "$$(id -u)" = 0 ]; then scripts/deps.sh; else sudo scripts/deps.sh; fi
 
 check:
 	@scripts/check.sh all
+
+demo: deps
+	@scripts/demo.sh
 
 check-host: userspace
 	@scripts/check.sh host
@@ -132,6 +135,7 @@ clean:
 help:
 	@echo "make            userspace programs ($(B)/) and vdifs.ko (build/mod/kmod/)"
 	@echo "make deps       install build and test dependencies (Debian 12, root)"
+	@echo "make demo       a cluster in a qemu guest: clones, snapshot, revert, verified"
 	@echo "make check      deps, build, host tests, KUnit, guest tests; 'N passed, M failed'"
 	@echo "make check-host | kunit | check-guest   one layer"
 	@echo "make SANITIZE=1 build userspace with ASan/UBSan into build/asan/"

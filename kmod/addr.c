@@ -174,10 +174,17 @@ static int vdifs_read_chunk(struct inode *inode, loff_t pos, size_t len,
 					ret = -EFAULT;
 			}
 			vdifs_req_put(req);
-			/* allocated but not yet written: zeroes */
-			if (ret == -ENOENT) {
+			/*
+			 * Allocated but not yet written reads as zeroes; but
+			 * first make sure the layout itself is not stale.
+			 */
+			if (ret == -ENOENT && tries) {
 				iov_iter_zero(len, iter);
 				return 0;
+			}
+			if (ret == -ENOENT) {
+				ret = -ESTALE;
+				break;
 			}
 			if (!ret || ret == -EUCLEAN || ret == -EFAULT)
 				break;
@@ -313,11 +320,10 @@ static void vdifs_wrote_to(struct inode *inode, loff_t end)
 	spin_lock(&inode->i_lock);
 	if (end > i_size_read(inode))
 		i_size_write(inode, end);
-	if (end > vi->netfs.remote_i_size)
-		vi->size_dirty = true;
+	/* size or not, the MDS must hear that the data changed */
+	vi->size_dirty = true;
 	spin_unlock(&inode->i_lock);
-	if (vi->size_dirty)
-		mark_inode_dirty(inode);
+	mark_inode_dirty(inode);
 }
 
 static void vdifs_write_worker(struct work_struct *work)

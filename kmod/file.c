@@ -169,7 +169,7 @@ static loff_t vdifs_seek_data_hole(struct file *file, loff_t offset,
 	struct inode *inode = file_inode(file);
 	struct vdifs_sb_info *sbi = VDIFS_SB(inode->i_sb);
 	u64 cs = le32_to_cpu(VDIFS_I(inode)->params.chunk_size);
-	bool want_data = whence == SEEK_DATA;
+	bool want_data = whence == SEEK_DATA, retried = false;
 	loff_t size, pos;
 	int ret;
 
@@ -208,6 +208,13 @@ static loff_t vdifs_seek_data_hole(struct file *file, loff_t offset,
 			return PTR_ERR(conn);
 		ret = vdifs_call(conn, VDIFS_OP_CHUNK_MAP, &q, sizeof(q), NULL,
 				 0, NULL, 0, &req);
+		if (ret == -ENOENT && !retried) {
+			/* a stale layout, or a chunk never written: ask again */
+			vdifs_layout_drop(VDIFS_I(inode));
+			retried = true;
+			continue;
+		}
+		retried = false;
 		if (ret == -ENOENT) {	/* allocated, never written */
 			if (!want_data)
 				return pos;

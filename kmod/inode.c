@@ -90,10 +90,21 @@ void vdifs_apply_attr(struct inode *inode, const struct vdifs_attr *a)
 		if (!local_newer || size > i_size_read(inode))
 			i_size_write(inode, size);
 		vdifs_remote_size(vi, size);
-		if (vi->change && change != vi->change && !local_newer) {
-			/* someone else changed it: our pages may be stale */
-			invalidate_remote_inode(inode);
+		if (vi->change && change != vi->change) {
+			/*
+			 * Someone changed it: chunks may have been allocated
+			 * or replaced, and our clean pages may be stale.
+			 */
 			vdifs_layout_drop(vi);
+			/*
+			 * All of them, mapped ones and ones netfs holds
+			 * private state for too: a best-effort sweep would
+			 * leave stale data behind (NFS does the same).
+			 */
+			if (!local_newer &&
+			    invalidate_inode_pages2(inode->i_mapping))
+				pr_warn_ratelimited("vdifs: inode %lu: stale pages kept\n",
+						    inode->i_ino);
 		}
 	} else if (!S_ISDIR(mode)) {
 		i_size_write(inode, size);
@@ -193,7 +204,11 @@ int vdifs_revalidate(struct inode *inode, bool force)
 	return ret;
 }
 
-/* tell the MDS the size our writes reached (never shrinks it) */
+/*
+ * Tell the MDS what our writes did: the size they reached (never shrinking
+ * it) and a new mtime, which also bumps its change counter so that the
+ * next opener anywhere drops cached pages and layouts (close-to-open).
+ */
 int vdifs_sync_size(struct inode *inode)
 {
 	struct vdifs_sb_info *sbi = VDIFS_SB(inode->i_sb);

@@ -200,7 +200,7 @@ struct vdifs_inode {
 	struct vdifs_layout_params params;
 	struct mutex layout_lock;
 	struct xarray chunks;		/* chunk index -> struct vdifs_chunk * */
-	bool size_dirty;		/* i_size not yet told to the MDS */
+	bool size_dirty;		/* writes not yet told to the MDS */
 	u32 flags;			/* VDIFS_ATTR_*: a snapshot is read-only */
 };
 

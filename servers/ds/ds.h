@@ -65,6 +65,12 @@ struct ds_chunk_rec {
 };
 
 #define DS_DELETED	(1u << 16)	/* its file dropped it; kept for clones */
+/*
+ * Freed: only this record is left, forever (ids are never reused), so a
+ * client writing through a stale layout gets ESTALE and asks the MDS
+ * again instead of recreating the chunk as an orphan nobody reads.
+ */
+#define DS_GONE		(1u << 17)
 
 /* one extent map entry */
 struct ds_ext {

@@ -735,7 +735,8 @@ static int chunk_free(struct ds *ds, MDB_txn *t, u64 id, u64 *freed,
 				u64 a = le64_to_cpu(anc[i]);
 
 				ret = rec_get(&ds->st, t, a, &ar);
-				if (ret == -ENOENT) {
+				if (ret == -ENOENT || (!ret &&
+				    (le32_to_cpu(ar.flags) & DS_GONE))) {
 					ret = 0;
 					continue;
 				}
@@ -767,11 +768,16 @@ static int chunk_free(struct ds *ds, MDB_txn *t, u64 id, u64 *freed,
 				break;
 		}
 		mdb_cursor_close(cc);
-		key_id(k, cur);
-		key.mv_size = 8;
-		rc = mdb_del(t, ds->st.chunks, &key, NULL);
-		if (rc && rc != MDB_NOTFOUND)
-			return st_err(rc);
+		{
+			/* leave a tombstone: see DS_GONE */
+			struct ds_chunk_rec tomb = { 0 };
+
+			tomb.id = cpu_to_le64(cur);
+			tomb.flags = cpu_to_le32(DS_DELETED | DS_GONE);
+			ret = rec_put(&ds->st, t, &tomb);
+			if (ret)
+				return ret;
+		}
 		if (*nfreed < max)
 			freed[(*nfreed)++] = cur;
 	}
@@ -1024,7 +1030,18 @@ int store_mutate(struct ds_op_ctx *x)
 			goto out_unlock;
 	}
 	if (exists && (le32_to_cpu(r.flags) & DS_DELETED)) {
-		ret = x->op == VDIFS_OP_CHUNK_DELETE && fwd ? 0 : -ENOENT;
+		switch (x->op) {
+		case VDIFS_OP_CHUNK_WRITE:
+		case VDIFS_OP_CHUNK_PUNCH:
+			ret = -ESTALE;	/* the writer's layout is old */
+			break;
+		case VDIFS_OP_CHUNK_CLONE:
+			ret = -EEXIST;
+			break;
+		default:
+			ret = fwd ? 0 : -ENOENT;
+			break;
+		}
 		goto out_unlock;
 	}
 

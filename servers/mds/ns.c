@@ -1452,6 +1452,8 @@ static int op_layout_get(struct mds *m, struct mds_conn *c, MDB_txn *t,
 		r->tlen += sizeof(ch);
 	}
 	if (changed) {
+		/* new chunks: other clients' cached layouts are stale now */
+		touch(&in, false);
 		ret = inode_put(m, t, vol, &in);
 		if (ret)
 			return ret;

@@ -286,21 +286,38 @@ static void die(struct child *c, const char *fmt, ...)
 	_exit(EXIT_FAIL);
 }
 
+/* what to pass to -o to leave out the ops that share op's system call */
+static const char *exclusion(unsigned op)
+{
+	switch (op) {
+	case OP_DREAD:
+	case OP_DWRITE:
+		return "^dread,^dwrite";
+	case OP_MAPREAD:
+	case OP_MAPWRITE:
+		return "^mapread,^mapwrite";
+	default:
+		return op < NR_OPS ? opdefs[op].name : NULL;
+	}
+}
+
 /* A failed system call: name it, with errno and a hint where it helps. */
 static void die_sys(struct child *c, unsigned op, const char *call)
 	__attribute__((noreturn));
 static void die_sys(struct child *c, unsigned op, const char *call)
 {
 	int e = errno;
-	const char *hint = "";
+	const char *ex = exclusion(op);
+	bool unsupported = e == EOPNOTSUPP || e == ENOSYS || e == ENODEV ||
+		(e == EINVAL && (op == OP_DREAD || op == OP_DWRITE));
 
-	if (op < NR_OPS && (e == EOPNOTSUPP || e == ENOSYS || e == ENODEV ||
-	    (e == EINVAL && (op == OP_DREAD || op == OP_DWRITE))))
-		hint = " (if the file system lacks this operation, leave it "
-		       "out with -o ^";
-	die(c, "%s failed: %s (errno %d, %s)%s%s%s", call, strerror(e), e,
-	    strerrorname_np(e) ? strerrorname_np(e) : "?", hint,
-	    *hint ? opdefs[op].name : "", *hint ? ")" : "");
+	if (unsupported && ex)
+		die(c, "%s failed: %s (errno %d, %s): the file system lacks "
+		    "this; to test the rest, leave it out with -o %s%s", call,
+		    strerror(e), e, strerrorname_np(e) ?: "?",
+		    *ex == '^' ? "" : "^", ex);
+	die(c, "%s failed: %s (errno %d, %s)", call, strerror(e), e,
+	    strerrorname_np(e) ?: "?");
 }
 
 static void logop(struct child *c, unsigned op, unsigned var, uint64_t off,
@@ -832,10 +849,10 @@ static void do_dread(struct child *c)
 {
 	uint64_t off, len, want, done = 0;
 
-	open_direct(c, OP_DREAD);
 	off = pick_dio_off(c, c->maxsize_al);
 	len = DIO_ALIGN * (1 + rnd_below(c, c->dio_maxlen / DIO_ALIGN));
 	logop(c, OP_DREAD, 0, off, len);
+	open_direct(c, OP_DREAD);
 	/* continue a short read only from an aligned offset */
 	while (done < len && !((off + done) % DIO_ALIGN)) {
 		ssize_t n = pread(c->dfd, c->dbuf + done, len - done,
@@ -861,12 +878,12 @@ static void do_dwrite(struct child *c)
 {
 	uint64_t off, len, done = 0;
 
-	open_direct(c, OP_DWRITE);
 	off = pick_dio_off(c, c->maxsize_al);
 	len = DIO_ALIGN * (1 + rnd_below(c, c->dio_maxlen / DIO_ALIGN));
 	len = min_u64(len, c->maxsize_al - off);
 	fill_random(c, c->dbuf, len);
 	logop(c, OP_DWRITE, 0, off, len);
+	open_direct(c, OP_DWRITE);
 	while (done < len) {
 		ssize_t n = pwrite(c->dfd, c->dbuf + done, len - done,
 				   off + done);
@@ -1059,7 +1076,8 @@ static void run_child(const struct opts *o, unsigned id)
 	sigaction(SIGALRM, &sa, NULL);
 	alarm(o->timeout);
 
-	c->model = alloc(o->maxsize + DIO_ALIGN);
+	/* room for mmap reads of the whole last page */
+	c->model = alloc(o->maxsize + max_u64(DIO_ALIGN, c->pagesz));
 	c->buf = alloc(o->maxlen);
 	/* mmap reads may take up to a page either side of the range */
 	bufsz = max_u64(o->maxlen, VERIFY_CHUNK) + 2 * c->pagesz;
