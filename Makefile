@@ -68,7 +68,13 @@ $(B)/vdifs-tool: $(call obj,$(TOOL_SRCS)) $(B)/libvdifs.a
 # test programs that run against a mounted file system (in the guest)
 FS_TOOLS := $(patsubst tests/tools/%.c,$(B)/%,$(wildcard tests/tools/*.c))
 
-tests: $(HOST_TESTS) $(FS_TOOLS)
+BENCH := $(patsubst bench/%.c,$(B)/bench-%,$(wildcard bench/*.c))
+
+tests: $(HOST_TESTS) $(FS_TOOLS) $(BENCH)
+
+$(B)/bench-%: bench/%.c $(B)/libvdifs.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(B)/libvdifs.a $(LIBS) $(LDFLAGS)
 
 $(B)/%: tests/tools/%.c
 	@mkdir -p $(@D)

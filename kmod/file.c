@@ -14,12 +14,24 @@
 
 static int vdifs_file_open(struct inode *inode, struct file *file)
 {
+	int ret;
+
 	/* snapshots are read-only, whatever their mode says */
 	if ((file->f_mode & FMODE_WRITE) &&
 	    (VDIFS_I(inode)->flags & VDIFS_ATTR_SNAPSHOT))
 		return -EROFS;
 	/* close-to-open: see what others wrote and closed before */
-	return vdifs_revalidate(inode, true);
+	ret = vdifs_revalidate(inode, true);
+	if (!ret)
+		atomic_inc(&VDIFS_I(inode)->opens);
+	return ret;
+}
+
+static int vdifs_file_release(struct inode *inode, struct file *file)
+{
+	if (atomic_dec_and_test(&VDIFS_I(inode)->opens))
+		vdifs_silly_release(inode);
+	return 0;
 }
 
 /* close: our writes become visible to the next opener anywhere */
@@ -180,6 +192,8 @@ static loff_t vdifs_seek_data_hole(struct file *file, loff_t offset,
 		ret = vdifs_revalidate(inode, true);
 	if (ret)
 		return ret;
+	/* holes are answered from the layout: take the MDS's current one */
+	vdifs_layout_drop(VDIFS_I(inode));
 	size = i_size_read(inode);
 	if (offset < 0 || offset >= size)
 		return -ENXIO;
@@ -273,6 +287,7 @@ static loff_t vdifs_file_llseek(struct file *file, loff_t offset, int whence)
 
 const struct file_operations vdifs_file_fops = {
 	.open		= vdifs_file_open,
+	.release	= vdifs_file_release,
 	.flush		= vdifs_file_flush,
 	.llseek		= vdifs_file_llseek,
 	.read_iter	= vdifs_file_read_iter,

@@ -73,7 +73,8 @@ void vdifs_apply_attr(struct inode *inode, const struct vdifs_attr *a)
 	inode->i_mode = mode;
 	i_uid_write(inode, le32_to_cpu(a->uid));
 	i_gid_write(inode, le32_to_cpu(a->gid));
-	set_nlink(inode, le32_to_cpu(a->nlink));
+	/* a silly-renamed file is unlinked as far as its users know */
+	set_nlink(inode, vi->silly_name ? 0 : le32_to_cpu(a->nlink));
 	inode_set_atime_to_ts(inode, ns_to_ts(le64_to_cpu(a->atime_ns)));
 	inode_set_mtime_to_ts(inode, ns_to_ts(le64_to_cpu(a->mtime_ns)));
 	inode_set_ctime_to_ts(inode, ns_to_ts(le64_to_cpu(a->ctime_ns)));
@@ -525,8 +526,78 @@ static int vdifs_remove(struct inode *dir, struct dentry *dentry, u16 op)
 	return 0;
 }
 
+/*
+ * A file still open here keeps its data: rename it to a hidden name and
+ * remove it at last close, the way NFS does.  Called under dir's i_rwsem.
+ */
+static int vdifs_silly_rename(struct inode *dir, struct dentry *dentry)
+{
+	struct vdifs_sb_info *sbi = VDIFS_SB(dir->i_sb);
+	struct inode *inode = d_inode(dentry);
+	struct vdifs_inode *vi = VDIFS_I(inode);
+	static atomic_t seq = ATOMIC_INIT(0);
+	struct vdifs_rename_req q = { 0 };
+	char *name;
+	int ret;
+
+	if (vi->silly_name)
+		return -EBUSY;
+	name = kasprintf(GFP_KERNEL, ".vdifs-silly.%lx.%x", inode->i_ino,
+			 atomic_inc_return(&seq));
+	if (!name)
+		return -ENOMEM;
+	q.vol = cpu_to_le32(sbi->vol);
+	q.olddir = cpu_to_le64(dir->i_ino);
+	q.newdir = cpu_to_le64(dir->i_ino);
+	q.oldname_len = cpu_to_le16(dentry->d_name.len);
+	q.newname_len = cpu_to_le16(strlen(name));
+	q.flags = cpu_to_le32(VDIFS_RENAME_NOREPLACE);
+	ret = vdifs_call(sbi->mds, VDIFS_OP_RENAME, &q, sizeof(q),
+			 dentry->d_name.name, dentry->d_name.len, name,
+			 strlen(name), NULL);
+	if (ret) {
+		kfree(name);
+		return ret;
+	}
+	vi->silly_dir = dir->i_ino;
+	vi->silly_name = name;
+	clear_nlink(inode);
+	inode_set_ctime_current(inode);
+	vdifs_dir_changed(dir);
+	return 0;
+}
+
+/* the last opener of a silly-renamed file is gone: remove it for real */
+void vdifs_silly_release(struct inode *inode)
+{
+	struct vdifs_sb_info *sbi = VDIFS_SB(inode->i_sb);
+	struct vdifs_inode *vi = VDIFS_I(inode);
+	struct vdifs_name_req q = { .vol = cpu_to_le32(sbi->vol) };
+	char *name = vi->silly_name;
+
+	if (!name || atomic_read(&vi->opens))
+		return;
+	vi->silly_name = NULL;
+	q.parent = cpu_to_le64(vi->silly_dir);
+	q.name_len = cpu_to_le16(strlen(name));
+	if (vdifs_call(sbi->mds, VDIFS_OP_UNLINK, &q, sizeof(q), name,
+		       strlen(name), NULL, 0, NULL))
+		pr_warn_ratelimited("vdifs: could not remove %s\n", name);
+	kfree(name);
+}
+
+static bool vdifs_open_here(struct dentry *dentry)
+{
+	struct inode *inode = d_inode(dentry);
+
+	return inode && S_ISREG(inode->i_mode) &&
+	       atomic_read(&VDIFS_I(inode)->opens) > 0;
+}
+
 static int vdifs_unlink(struct inode *dir, struct dentry *dentry)
 {
+	if (vdifs_open_here(dentry))
+		return vdifs_silly_rename(dir, dentry);
 	return vdifs_remove(dir, dentry, VDIFS_OP_UNLINK);
 }
 
@@ -547,6 +618,15 @@ static int vdifs_rename(struct mnt_idmap *idmap, struct inode *old_dir,
 
 	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
 		return -EINVAL;
+	/* a target still open here survives as a silly-renamed file */
+	if (target && !(flags & (RENAME_NOREPLACE | RENAME_EXCHANGE)) &&
+	    vdifs_open_here(new_dentry) && d_inode(old_dentry) != target) {
+		ret = vdifs_silly_rename(new_dir, new_dentry);
+		if (ret)
+			return ret;
+		d_drop(new_dentry);
+		target = NULL;
+	}
 	q.vol = cpu_to_le32(sbi->vol);
 	q.olddir = cpu_to_le64(old_dir->i_ino);
 	q.newdir = cpu_to_le64(new_dir->i_ino);

@@ -202,6 +202,14 @@ struct vdifs_inode {
 	struct xarray chunks;		/* chunk index -> struct vdifs_chunk * */
 	bool size_dirty;		/* writes not yet told to the MDS */
 	u32 flags;			/* VDIFS_ATTR_*: a snapshot is read-only */
+	/*
+	 * Unlinked while open: renamed to silly_name in silly_dir instead,
+	 * and removed when the last opener closes (as NFS does).  Set under
+	 * the directory's i_rwsem, read at release; opens counts openers.
+	 */
+	atomic_t opens;
+	u64 silly_dir;
+	char *silly_name;
 };
 
 static inline struct vdifs_inode *VDIFS_I(struct inode *inode)
@@ -216,6 +224,7 @@ extern const struct inode_operations vdifs_special_iops;
 extern const struct dentry_operations vdifs_dentry_ops;
 
 struct inode *vdifs_iget(struct super_block *sb, const struct vdifs_attr *a);
+void vdifs_silly_release(struct inode *inode);
 void vdifs_apply_attr(struct inode *inode, const struct vdifs_attr *a);
 int vdifs_revalidate(struct inode *inode, bool force);
 int vdifs_sync_size(struct inode *inode);

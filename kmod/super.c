@@ -512,6 +512,9 @@ struct inode *vdifs_alloc_inode(struct super_block *sb)
 	vi->attr_time = 0;
 	vi->size_dirty = false;
 	vi->flags = 0;
+	atomic_set(&vi->opens, 0);
+	vi->silly_dir = 0;
+	vi->silly_name = NULL;
 	memset(&vi->params, 0, sizeof(vi->params));
 	mutex_init(&vi->layout_lock);
 	xa_init(&vi->chunks);
@@ -520,6 +523,7 @@ struct inode *vdifs_alloc_inode(struct super_block *sb)
 
 void vdifs_free_inode(struct inode *inode)
 {
+	kfree(VDIFS_I(inode)->silly_name);
 	kmem_cache_free(vdifs_inode_cachep, VDIFS_I(inode));
 }
 

@@ -69,7 +69,7 @@ trap 'cleanup' EXIT
 # timed WHAT CMD...: runs CMD quietly; dies with its output when it fails;
 # sets $ms to how long it took
 timed() {
-	local what=$1 t0 out
+	local what=$1 t0
 	shift
 	t0=$(date +%s%3N)
 	if ! out=$("$@" 2>&1); then
