@@ -68,4 +68,8 @@ const struct file_operations vdifs_dir_fops = {
 	.iterate_shared	= vdifs_readdir,
 	.open		= vdifs_dir_open,
 	.fsync		= noop_fsync,
+	.unlocked_ioctl	= vdifs_dir_ioctl,
+#ifdef CONFIG_COMPAT
+	.compat_ioctl	= vdifs_compat_ioctl,
+#endif
 };

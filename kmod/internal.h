@@ -254,6 +254,7 @@ int vdifs_punch_range(struct inode *inode, loff_t start, loff_t end);
 /* ---- ioctl.c ---- */
 
 long vdifs_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+long vdifs_dir_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 long vdifs_compat_ioctl(struct file *file, unsigned int cmd,
 			unsigned long arg);
 loff_t vdifs_remap_file_range(struct file *src, loff_t pos_in,

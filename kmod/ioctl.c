@@ -429,11 +429,22 @@ long vdifs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	return -ENOTTY;
 }
 
+/* on directories: the layout their new children inherit */
+long vdifs_dir_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	if (cmd != VDIFS_IOC_SETLAYOUT && cmd != VDIFS_IOC_GETLAYOUT)
+		return -ENOTTY;
+	return vdifs_ioc_layout(file, cmd, (void __user *)arg);
+}
+
 #ifdef CONFIG_COMPAT
 /* every argument struct has the same layout for 32-bit callers */
 long vdifs_compat_ioctl(struct file *file, unsigned int cmd,
 			unsigned long arg)
 {
+	if (S_ISDIR(file_inode(file)->i_mode))
+		return vdifs_dir_ioctl(file, cmd,
+				       (unsigned long)compat_ptr(arg));
 	return vdifs_ioctl(file, cmd, (unsigned long)compat_ptr(arg));
 }
 #endif

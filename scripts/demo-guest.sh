@@ -53,6 +53,16 @@ cleanup() {
 	return $rc
 }
 
+# the servers' logs go home with the results (tests/vm/run's directory)
+save_logs() {
+	local f
+	[ -n "${VDIFS_RESULTS:-}" ] && [ -d "$DIR" ] || return 0
+	for f in "$DIR"/*/log; do
+		[ -f "$f" ] && cp "$f" "$VDIFS_RESULTS/$(basename "$(dirname "$f")").log"
+	done
+	return 0
+}
+
 die() {
 	trap - EXIT
 	say "FAILED: $*"
@@ -60,6 +70,7 @@ die() {
 		tail -n 5 "$DIR"/*/log 2>/dev/null | sed 's/^/    /'
 	fi
 	dmesg 2>/dev/null | grep -i vdifs | tail -n 10 | sed 's/^/    /'
+	save_logs
 	cleanup
 	exit 1
 }

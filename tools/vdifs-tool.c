@@ -972,16 +972,27 @@ static void check_name(const char *cmd, const char *name)
 			    cmd, name);
 }
 
+/* open_vdifs() flag: the ioctl is for files, say so for a directory */
+#define O_FILE_ONLY	0x40000000
+
 /*
  * Opens path for an ioctl and makes sure it is on vdifs.  flags: O_RDONLY,
  * or O_RDWR, which falls back to O_RDONLY when write access is refused so
- * that the kernel decides (and says why).  Returns the fd, or -1 after an
- * error message.
+ * that the kernel decides (and says why); with O_FILE_ONLY a directory is
+ * refused with EISDIR.  Returns the fd, or -1 after an error message.
  */
 static int open_vdifs(const char *what, const char *path, int flags)
 {
+	bool file_only = flags & O_FILE_ONLY;
 	struct statfs sf;
+	struct stat st;
 	int fd;
+
+	flags &= ~O_FILE_ONLY;
+	if (file_only && !stat(path, &st) && S_ISDIR(st.st_mode)) {
+		fs_fail(EISDIR, "%s", what);
+		return -1;
+	}
 
 	fd = open(path, flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0 && (flags & O_ACCMODE) == O_RDWR &&
@@ -1098,8 +1109,8 @@ static int cmd_snap_one(struct tool *t, enum snap_op op, int argc,
 	check_name(cmd, name);
 	snprintf(what, sizeof(what), "%s %s %s", cmd, file, name);
 
-	fd = open_vdifs(what, file,
-			op == SNAP_CREATE ? O_RDONLY : O_RDWR);
+	fd = open_vdifs(what, file, O_FILE_ONLY |
+			(op == SNAP_CREATE ? O_RDONLY : O_RDWR));
 	if (fd < 0)
 		return EXIT_FAIL;
 	if (fstat(fd, &st)) {
@@ -1174,7 +1185,7 @@ static int cmd_snap_list(struct tool *t, int argc, char **argv)
 		usage_error("%s: needs a FILE", cmd);
 	file = pos[0];
 	snprintf(what, sizeof(what), "%s %s", cmd, file);
-	fd = open_vdifs(what, file, O_RDONLY);
+	fd = open_vdifs(what, file, O_RDONLY | O_FILE_ONLY);
 	if (fd < 0)
 		return EXIT_FAIL;
 	if (fstat(fd, &st)) {
@@ -1338,7 +1349,7 @@ static int cmd_clone(struct tool *t, int argc, char **argv)
 	snprintf(full, sizeof(full), "%s%s%s", dir,
 		 dir[strlen(dir) - 1] == '/' ? "" : "/", name);
 
-	sfd = open_vdifs(what, src, O_RDONLY);
+	sfd = open_vdifs(what, src, O_RDONLY | O_FILE_ONLY);
 	if (sfd < 0)
 		return EXIT_FAIL;
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1409,7 +1420,7 @@ static int cmd_du(struct tool *t, int argc, char **argv)
 		int k;
 
 		snprintf(what, sizeof(what), "du %s", pos[i]);
-		fd = open_vdifs(what, pos[i], O_RDONLY);
+		fd = open_vdifs(what, pos[i], O_RDONLY | O_FILE_ONLY);
 		if (fd < 0) {
 			ret = EXIT_FAIL;
 			continue;

@@ -554,10 +554,15 @@ struct vdifs_session_status {
 /*
  * vdifs_chunk_req.flags.  FWD: sent by the primary, apply and do not
  * forward again.  TRUNC: PUNCH everything from offset to the chunk's end.
+ * NEWBASE: CLONE of a base this server has never seen (allocated, not yet
+ * written): create the base empty and frozen instead of failing, so that
+ * a late write to it is refused rather than lost.
  */
 #define VDIFS_CHUNK_FWD		(1u << 0)
 #define VDIFS_CHUNK_TRUNC	(1u << 1)
-#define VDIFS_CHUNK_FLAGS	(VDIFS_CHUNK_FWD | VDIFS_CHUNK_TRUNC)
+#define VDIFS_CHUNK_NEWBASE	(1u << 2)
+#define VDIFS_CHUNK_FLAGS	(VDIFS_CHUNK_FWD | VDIFS_CHUNK_TRUNC | \
+				 VDIFS_CHUNK_NEWBASE)
 
 /*
  * One request struct for every chunk operation, sent to the chunk's

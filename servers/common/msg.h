@@ -30,5 +30,7 @@ int net_write_full(int fd, const void *buf, size_t len);
 /* listen on "HOST:PORT" (port 0: any); the bound port in *port */
 int net_listen(const char *addr, int *port);
 int net_connect(const char *addr, int timeout_ms);
+/* write the port a server listens on, atomically (tests wait for it) */
+int net_write_port_file(const char *path, int port);
 
 #endif

@@ -489,20 +489,6 @@ static void on_signal(int sig)
 	ds_stop = 1;
 }
 
-static int write_port_file(const char *path, int port)
-{
-	char tmp[4200];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (!f)
-		return -errno;
-	fprintf(f, "%d\n", port);
-	if (fclose(f))
-		return -errno;
-	return rename(tmp, path) ? -errno : 0;
-}
 
 int main(int argc, char **argv)
 {
@@ -588,7 +574,7 @@ int main(int argc, char **argv)
 	pthread_create(&th, &attr, heartbeat_thread, &ds);
 	repl_start(&ds);
 	if (ds.cfg.port_file[0]) {
-		ret = write_port_file(ds.cfg.port_file, port);
+		ret = net_write_port_file(ds.cfg.port_file, port);
 		if (ret) {
 			log_err("cannot write %s: %s", ds.cfg.port_file,
 				strerror(-ret));

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "be.h"
 #include "ds.h"
 
 struct ds_rlog_rec {
@@ -29,18 +30,7 @@ struct ds_rlog_rec {
 	struct vdifs_chunk_req q;
 };
 
-static void put_be32(u8 *p, u32 v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
 
-static u32 get_be32(const u8 *p)
-{
-	return (u32)p[0] << 24 | (u32)p[1] << 16 | (u32)p[2] << 8 | p[3];
-}
 
 /* ---- peers ---- */
 

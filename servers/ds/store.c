@@ -27,6 +27,7 @@
  * it exclusive).  Chunks that are the base of a clone are frozen: their
  * slots never change, so readers of a clone read them without their lock.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -36,6 +37,7 @@
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
+#include "be.h"
 #include "ds.h"
 
 /* rwlocks live beside the chunk, allocated with it */
@@ -49,24 +51,8 @@ static pthread_rwlock_t *chunk_rw(struct ds_chunk *c)
 	return &((struct ds_chunk_full *)c)->rw;
 }
 
-static void put_be32(u8 *p, u32 v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
 
-static void put_be64(u8 *p, u64 v)
-{
-	put_be32(p, (u32)(v >> 32));
-	put_be32(p + 4, (u32)v);
-}
 
-static u32 get_be32(const u8 *p)
-{
-	return (u32)p[0] << 24 | (u32)p[1] << 16 | (u32)p[2] << 8 | p[3];
-}
 
 static int st_err(int rc)
 {
@@ -186,13 +172,35 @@ int store_set_ds_id(struct ds_store *st, u32 id)
 	return st_err(mdb_txn_commit(t));
 }
 
+/*
+ * Space our chunks take: the blocks of the chunk files (the index is not
+ * counted; LMDB keeps its file size).  Walked at each heartbeat.
+ */
 u64 store_used_bytes(struct ds_store *st)
 {
-	struct statvfs sv;
+	struct dirent *de;
+	u64 used = 0;
+	DIR *d;
+	int fd;
 
-	if (fstatvfs(st->dirfd, &sv))
+	fd = dup(st->dirfd);
+	if (fd < 0)
 		return 0;
-	return (u64)(sv.f_blocks - sv.f_bfree) * sv.f_frsize;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return 0;
+	}
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		struct stat sb;
+
+		if (de->d_name[0] != '.' &&
+		    !fstatat(st->dirfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW))
+			used += (u64)sb.st_blocks * 512;
+	}
+	closedir(d);
+	return used;
 }
 
 /* ---- the chunk cache ---- */
@@ -799,8 +807,32 @@ static int clone_chunk(struct ds_op_ctx *x, MDB_txn *t, struct ds_chunk_rec *nr)
 	if (!base || base == id)
 		return -EINVAL;
 	ret = rec_get(&ds->st, t, base, &br);
-	if (!ret && (le32_to_cpu(br.flags) & DS_DELETED))
+	if (ret == -ENOENT &&
+	    (le32_to_cpu(x->q->flags) & VDIFS_CHUNK_NEWBASE)) {
+		/*
+		 * A base allocated but not yet written here: it starts
+		 * empty and frozen like any base, so that a late write to
+		 * it through an old layout is refused (EROFS) and redone in
+		 * the clone, instead of landing where nobody reads it.
+		 */
+		u32 cs = le32_to_cpu(x->q->chunk_size);
+		u32 es = le32_to_cpu(x->q->extent_size);
+
+		ret = check_geometry(cs, es);
+		if (ret)
+			return ret;
+		memset(&br, 0, sizeof(br));
+		br.id = cpu_to_le64(base);
+		br.chunk_size = cpu_to_le32(cs);
+		br.extent_size = cpu_to_le32(es ? es : adaptive_extent(cs));
+		br.refs = cpu_to_le32(1);
+		br.depth = cpu_to_le32(1);
+		ret = rec_put(&ds->st, t, &br);
+		if (ret)
+			return ret;
+	} else if (!ret && (le32_to_cpu(br.flags) & DS_DELETED)) {
 		ret = -ENOENT;
+	}
 	if (ret)
 		return ret;
 	if (le32_to_cpu(br.depth) >= DS_CHAIN_MAX)
@@ -1048,6 +1080,24 @@ int store_mutate(struct ds_op_ctx *x)
 	ret = st_err(mdb_txn_begin(ds->st.env, NULL, 0, &t));
 	if (ret)
 		goto out_unlock;
+	/*
+	 * Read the record again inside the write transaction: our mutex
+	 * keeps other writers of this chunk out, but clones and frees of
+	 * other chunks change its refs and flags, and an update from the
+	 * snapshot read before would undo theirs.
+	 */
+	ret = rec_get(&ds->st, t, id, &r);
+	if (ret && ret != -ENOENT)
+		goto out_abort;
+	exists = !ret;
+	ret = 0;
+	if (exists && (le32_to_cpu(r.flags) & DS_DELETED)) {
+		ret = x->op == VDIFS_OP_CHUNK_WRITE ||
+		      x->op == VDIFS_OP_CHUNK_PUNCH ? -ESTALE :
+		      x->op == VDIFS_OP_CHUNK_CLONE ? -EEXIST :
+		      fwd ? 0 : -ENOENT;
+		goto out_abort;
+	}
 
 	switch (x->op) {
 	case VDIFS_OP_CHUNK_CLONE:

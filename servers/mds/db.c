@@ -12,31 +12,12 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "be.h"
 #include "mds.h"
 
-void put_be32(u8 *p, u32 v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
 
-void put_be64(u8 *p, u64 v)
-{
-	put_be32(p, (u32)(v >> 32));
-	put_be32(p + 4, (u32)v);
-}
 
-u32 get_be32(const u8 *p)
-{
-	return (u32)p[0] << 24 | (u32)p[1] << 16 | (u32)p[2] << 8 | p[3];
-}
 
-u64 get_be64(const u8 *p)
-{
-	return (u64)get_be32(p) << 32 | get_be32(p + 4);
-}
 
 size_t key_ino(u8 *buf, u32 vol, u64 ino)
 {

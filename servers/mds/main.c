@@ -248,20 +248,6 @@ static void on_signal(int sig)
 	mds_stop = 1;
 }
 
-static int write_port_file(const char *path, int port)
-{
-	char tmp[4200];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (!f)
-		return -errno;
-	fprintf(f, "%d\n", port);
-	if (fclose(f))
-		return -errno;
-	return rename(tmp, path) ? -errno : 0;
-}
 
 int main(int argc, char **argv)
 {
@@ -302,7 +288,7 @@ int main(int argc, char **argv)
 	log_info("listening on %s (port %d), state in %s%s", m.cfg.listen,
 		 port, m.cfg.data, m.cfg.key_len ? ", authentication on" : "");
 	if (m.cfg.port_file[0]) {
-		ret = write_port_file(m.cfg.port_file, port);
+		ret = net_write_port_file(m.cfg.port_file, port);
 		if (ret) {
 			log_err("cannot write %s: %s", m.cfg.port_file,
 				strerror(-ret));

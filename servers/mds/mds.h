@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include "vdifs_client.h"
+#include "be.h"
 #include "log.h"
 #include "srv.h"
 
@@ -128,10 +129,6 @@ int db_del_prefix(MDB_txn *t, MDB_dbi dbi, const void *prefix, size_t pl,
 size_t key_ino(u8 *buf, u32 vol, u64 ino);
 size_t key_name(u8 *buf, u32 vol, u64 ino, const u8 *name, u32 len);
 size_t key_u64(u8 *buf, u32 vol, u64 ino, u64 v);
-void put_be32(u8 *p, u32 v);
-void put_be64(u8 *p, u64 v);
-u64 get_be64(const u8 *p);
-u32 get_be32(const u8 *p);
 
 /* ---- member.c: data servers and sessions (volatile liveness) ---- */
 
@@ -202,6 +199,7 @@ extern const struct mds_op ns_ops[VDIFS_OP_MAX];
 int ns_check_params(const struct vdifs_layout_params *p, bool allow_zero);
 int reply_attr(struct mds_reply *r, const struct mds_inode *in);
 int vol_get(struct mds *m, MDB_txn *t, u32 vol, struct mds_vol *v);
+int vol_adjust(struct mds *m, MDB_txn *t, u32 vol, s64 dinodes, s64 dbytes);
 int inode_get(struct mds *m, MDB_txn *t, u32 vol, u64 ino,
 	      struct mds_inode *in);
 int inode_put(struct mds *m, MDB_txn *t, u32 vol,

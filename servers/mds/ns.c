@@ -91,8 +91,7 @@ static int vol_put(struct mds *m, MDB_txn *t, const struct mds_vol *v)
 	return db_put(t, m->db.vols, k, 4, v, sizeof(*v), 0);
 }
 
-static int vol_adjust(struct mds *m, MDB_txn *t, u32 vol, s64 dinodes,
-		      s64 dbytes)
+int vol_adjust(struct mds *m, MDB_txn *t, u32 vol, s64 dinodes, s64 dbytes)
 {
 	struct mds_vol v;
 	int ret = vol_get(m, t, vol, &v);

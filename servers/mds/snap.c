@@ -69,7 +69,7 @@ static int ds_addr(struct mds *m, u32 id, char *buf, size_t cap)
 /* one chunk operation on a chunk's primary; it forwards to the replicas */
 static int ds_chunk_call(struct mds *m, u16 op, const struct vdifs_chunk *c,
 			 u64 chunk_id, u64 base_id, u32 chunk_size,
-			 u8 repl_mode)
+			 u32 extent_size, u8 repl_mode)
 {
 	struct vdc_opts o = {
 		.role = VDIFS_ROLE_TOOL, .key = m->cfg.key,
@@ -85,10 +85,13 @@ static int ds_chunk_call(struct mds *m, u16 op, const struct vdifs_chunk *c,
 	q.chunk_id = cpu_to_le64(chunk_id);
 	q.base_id = cpu_to_le64(base_id);
 	q.chunk_size = cpu_to_le32(chunk_size);
+	q.extent_size = cpu_to_le32(extent_size);
 	q.nrep = c->nrep;
 	q.repl_mode = repl_mode;
 	for (i = 0; i < VDIFS_MAX_REPLICAS; i++)
 		q.ds[i] = c->ds[i];
+	if (op == VDIFS_OP_CHUNK_CLONE)
+		q.flags = cpu_to_le32(VDIFS_CHUNK_NEWBASE);
 
 	pthread_mutex_lock(&ds_links_lock);
 	for (i = 0; i < MDS_MAX_DS; i++) {
@@ -162,7 +165,9 @@ static int chunks_clone_into(struct mds *m, MDB_txn *t, u32 vol,
 		if (ret)
 			break;
 		ret = ds_chunk_call(m, VDIFS_OP_CHUNK_CLONE, &c, id,
-				    le64_to_cpu(c.chunk_id), cs, mode);
+				    le64_to_cpu(c.chunk_id), cs,
+				    le32_to_cpu(from->attr.params.extent_size),
+				    mode);
 		/* a base never written on its servers: the clone starts empty */
 		if (ret == -ENOENT)
 			ret = 0;
@@ -490,18 +495,8 @@ static int op_snap_revert(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	f.nchunks = cpu_to_le64(n);
 	touch(&f, true);
 	ret = inode_put(m, t, vol, &f);
-	if (!ret) {
-		struct mds_vol v;
-
-		ret = vol_get(m, t, vol, &v);
-		if (!ret) {
-			u8 vk[4];
-
-			v.bytes = cpu_to_le64(le64_to_cpu(v.bytes) + (u64)dsize);
-			put_be32(vk, vol);
-			ret = db_put(t, m->db.vols, vk, 4, &v, sizeof(v), 0);
-		}
-	}
+	if (!ret)
+		ret = vol_adjust(m, t, vol, 0, dsize);
 	return ret ? ret : reply_attr(r, &f);
 }
 
@@ -644,19 +639,9 @@ static int op_clone(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	g.attr.blocks = src.attr.blocks;
 	g.nchunks = cpu_to_le64(n);
 	ret = inode_put(m, t, vol, &g);
-	if (!ret) {
-		struct mds_vol v;
-
-		ret = vol_get(m, t, vol, &v);
-		if (!ret) {
-			u8 vk[4];
-
-			v.bytes = cpu_to_le64(le64_to_cpu(v.bytes) +
-					      le64_to_cpu(g.attr.size));
-			put_be32(vk, vol);
-			ret = db_put(t, m->db.vols, vk, 4, &v, sizeof(v), 0);
-		}
-	}
+	if (!ret)
+		ret = vol_adjust(m, t, vol, 0,
+				 (s64)le64_to_cpu(g.attr.size));
 	if (!ret)
 		ret = dirent_add(m, t, vol, &dir, b->tail[0], b->tail_len[0],
 				 le64_to_cpu(g.attr.ino), DT_REG);
@@ -701,18 +686,8 @@ static int op_clone_into(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	d.nchunks = cpu_to_le64(n);
 	touch(&d, true);
 	ret = inode_put(m, t, vol, &d);
-	if (!ret) {
-		struct mds_vol v;
-
-		ret = vol_get(m, t, vol, &v);
-		if (!ret) {
-			u8 vk[4];
-
-			v.bytes = cpu_to_le64(le64_to_cpu(v.bytes) + (u64)dsize);
-			put_be32(vk, vol);
-			ret = db_put(t, m->db.vols, vk, 4, &v, sizeof(v), 0);
-		}
-	}
+	if (!ret)
+		ret = vol_adjust(m, t, vol, 0, dsize);
 	return ret ? ret : reply_attr(r, &d);
 }
 
@@ -827,7 +802,7 @@ static void *gc_thread(void *arg)
 			int ret;
 
 			ret = ds_chunk_call(m, VDIFS_OP_CHUNK_DELETE, &batch[i],
-					    ids[i], 0, 0, VDIFS_REPL_SYNC);
+					    ids[i], 0, 0, 0, VDIFS_REPL_SYNC);
 			if (ret && ret != -ENOENT) {
 				log_debug("gc: chunk %llu: %s, later",
 					  (unsigned long long)ids[i],
