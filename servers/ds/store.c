@@ -859,9 +859,13 @@ static int clone_chunk(struct ds_op_ctx *x, MDB_txn *t, struct ds_chunk_rec *nr)
 	if (rc && rc != MDB_NOTFOUND)
 		return st_err(rc);
 
-	/* its chain: the base's chain and the base, each referenced */
+	/*
+	 * its chain: the base's chain and the base, each referenced.  The
+	 * cursor left key.mv_data pointing into the map: aim it at k again.
+	 */
 	key_id(k, base);
 	key.mv_size = 8;
+	key.mv_data = k;
 	rc = mdb_get(t, ds->st.chains, &key, &val);
 	if (rc && rc != MDB_NOTFOUND)
 		return st_err(rc);

@@ -202,3 +202,31 @@ int db_counter_next(MDB_txn *t, struct mds_db *db, const char *name, u64 *val)
 	*val = v;
 	return 0;
 }
+
+int mds_chunk_id(struct mds *m, MDB_txn *t, u64 *id)
+{
+	pthread_mutex_lock(&m->id_lock);
+	*id = ++m->chunk_hw;
+	pthread_mutex_unlock(&m->id_lock);
+	/* the high-water mark, for the next start */
+	return db_put(t, m->db.meta, "next_chunk", 10, id, sizeof(*id), 0);
+}
+
+/* past whatever an aborted transaction may have used before a restart */
+int mds_chunk_id_init(struct mds *m)
+{
+	MDB_txn *t;
+	u64 v = 0;
+	int ret;
+
+	pthread_mutex_init(&m->id_lock, NULL);
+	ret = db_err(mdb_txn_begin(m->db.env, NULL, MDB_RDONLY, &t));
+	if (ret)
+		return ret;
+	ret = db_get(t, m->db.meta, "next_chunk", 10, &v, sizeof(v));
+	mdb_txn_abort(t);
+	if (ret < 0 && ret != -ENOENT)
+		return ret;
+	m->chunk_hw = v + (1ull << 20);
+	return 0;
+}

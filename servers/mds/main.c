@@ -273,7 +273,9 @@ int main(int argc, char **argv)
 			strerror(-ret));
 		return 1;
 	}
-	ret = member_load(&m);
+	ret = mds_chunk_id_init(&m);
+	if (!ret)
+		ret = member_load(&m);
 	if (ret) {
 		log_err("cannot load membership: %s", strerror(-ret));
 		goto out_db;

@@ -155,9 +155,18 @@ struct mds {
 	pthread_mutex_t lock;
 	struct mds_ds ds[MDS_MAX_DS];
 	struct mds_sess sess[MDS_MAX_SESSIONS];
+	/*
+	 * Chunk ids reach the data servers before our transaction commits;
+	 * one that aborts must not hand the same ids out again, so ids come
+	 * from this counter, which never goes back (id_lock guards it).
+	 */
+	pthread_mutex_t id_lock;
+	u64 chunk_hw;
 };
 
 long long mds_now_ms(void);
+int mds_chunk_id(struct mds *m, MDB_txn *t, u64 *id);
+int mds_chunk_id_init(struct mds *m);
 s64 mds_now_ns(void);
 
 /* reply under construction: fixed part, then an optional tail */

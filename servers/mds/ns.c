@@ -1428,7 +1428,7 @@ static int op_layout_get(struct mds *m, struct mds_conn *c, MDB_txn *t,
 			ret = member_place(m, t, n, ds);
 			if (ret)
 				return ret;
-			ret = db_counter_next(t, &m->db, "next_chunk", &id);
+			ret = mds_chunk_id(m, t, &id);
 			if (ret)
 				return ret;
 			memset(&ch, 0, sizeof(ch));

@@ -161,7 +161,7 @@ static int chunks_clone_into(struct mds *m, MDB_txn *t, u32 vol,
 		if (!c.chunk_id)
 			continue;
 		idx = get_be64((u8 *)key.mv_data + 12);
-		ret = db_counter_next(t, &m->db, "next_chunk", &id);
+		ret = mds_chunk_id(m, t, &id);
 		if (ret)
 			break;
 		ret = ds_chunk_call(m, VDIFS_OP_CHUNK_CLONE, &c, id,

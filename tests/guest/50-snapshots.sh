@@ -16,8 +16,8 @@
 #  - cp --reflink=always (FICLONE) and FICLONERANGE;
 #  - permissions as an unprivileged user;
 #  - malformed ioctl arguments.
-# The volume has 64 KiB chunks and 4 KiB extents, so that files span many
-# chunks.  50-snapshots.sh [OPS [SEED]]
+# The volume has 64 KiB chunks, 4 KiB extents and 3 replicas (sync), so
+# that files span many chunks.  50-snapshots.sh [OPS [SEED]]
 # shellcheck disable=SC1091 # lib.sh: run from anywhere
 . "$(dirname "$0")/lib.sh"
 
@@ -1103,7 +1103,8 @@ save_logs() {
 
 MOUNT_OPTS=actimeo=0
 cluster_start
-"$TOOL" volume create snap --chunk-size 64K --extent-size 4K >/dev/null ||
+"$TOOL" volume create snap --chunk-size 64K --extent-size 4K --replicas 3 \
+	>/dev/null ||
 	fail "create a volume with 64 KiB chunks"
 mkdir -p /mnt/vdifs-other
 mount -t vdifs -o "$MOUNT_OPTS" "$SOURCE" /mnt/vdifs-other ||
@@ -1258,7 +1259,13 @@ for ((i = 0; i < 90; i++)); do
 done
 check "df: deleting the clone and the snapshot frees the clone's data ($((u3 - $(used))) bytes in $(($(ms_now) - t)) ms)" \
 	test "$(used)" -le "$want"
-echo "  du after deleting the snapshot and the clone: $("$TOOL" du "$S" | tail -n 1)"
+# nothing shares the file's data any more: deleting it would free all of it
+for ((i = 0; i < 30; i++)); do
+	[ "$(du_f "$S" shared)" = 0 ] && break
+	sleep 1
+done
+check "du: with the snapshot and the clone gone, the file's data is all its own again ($("$TOOL" du "$S" | tail -n 1))" \
+	bash -c "[ $(du_f "$S" unique) = $((4 << 20)) ] && [ $(du_f "$S" shared) = 0 ]"
 rm "$S"
 t=$(ms_now)
 for ((i = 0; i < 90; i++)); do
@@ -1297,6 +1304,11 @@ export ACKFILE=/tmp/vdifs-acked
 rm -f /tmp/vdifs-stop
 "$PY" "$HELPER" writer "$W" "$ACKFILE" /tmp/vdifs-stop 120 &
 wpid=$!
+# the writer's first records are on disk before the first snapshot
+for ((i = 0; i < 300; i++)); do
+	[ "$(tr -d ' \n' <"$ACKFILE" 2>/dev/null)" -gt 0 ] 2>/dev/null && break
+	sleep 0.1
+done
 snaps=()
 for i in 1 2 3 4 5 6 7 8; do
 	sleep 1
