@@ -1122,6 +1122,83 @@ END_TEST
 /* ================================================================== */
 
 /* a process that is gone, or a zombie nobody reaped */
+/*
+ * Random clones, deletes and writes over many chunks with three replicas,
+ * every live chunk checked against its model as it goes: reference counts
+ * and clone chains must keep every extent a live chunk can reach, however
+ * the bases come and go (this found chains filed under the wrong chunk).
+ */
+#define STRESS_N 120
+
+START_TEST(test_clone_stress)
+{
+	static struct model m[STRESS_N];
+	int live[STRESS_N] = { 0 }, n = 0, step, i;
+	struct vdc_chunk_ref r;
+	u64 base = 0x5700000 + ((u64)g_seed % 1000) * 0x1000;
+
+	rnd_seed(31);
+	for (step = 0; step < 600; step++) {
+		u32 op = rnd_below(10), off, len;
+		int k;
+
+		if (!n || (op < 2 && n < STRESS_N)) {
+			h_chunk_ref(&r, base + n, 256 * KiB, 4 * KiB,
+				    VDIFS_REPL_SYNC, 3, g_set);
+			m_init(&m[n], 256 * KiB, 4 * KiB);
+			off = rnd_below(256 * KiB);
+			len = 1 + rnd_below(256 * KiB - off);
+			do_write(g_c[0], &r, &m[n], off, len > 64 * KiB ?
+				 64 * KiB : len);
+			live[n++] = 1;
+		} else if (op < 5 && n < STRESS_N) {
+			k = (int)rnd_below((u32)n);
+			if (!live[k])
+				continue;
+			h_chunk_ref(&r, base + n, 256 * KiB, 4 * KiB,
+				    VDIFS_REPL_SYNC, 3, g_set);
+			ck_ret(vdc_chunk_clone(g_c[0], &r, base + k), 0);
+			m_copy(&m[n], &m[k]);
+			live[n++] = 1;
+			live[k] = 2;	/* frozen now */
+		} else if (op < 8) {
+			k = (int)rnd_below((u32)n);
+			if (live[k] != 1)
+				continue;
+			h_chunk_ref(&r, base + k, 256 * KiB, 4 * KiB,
+				    VDIFS_REPL_SYNC, 3, g_set);
+			off = rnd_below(256 * KiB);
+			len = 1 + rnd_below(256 * KiB - off);
+			do_write(g_c[0], &r, &m[k], off, len > 32 * KiB ?
+				 32 * KiB : len);
+		} else {
+			k = (int)rnd_below((u32)n);
+			if (!live[k])
+				continue;
+			h_chunk_ref(&r, base + k, 256 * KiB, 4 * KiB,
+				    VDIFS_REPL_SYNC, 3, g_set);
+			ck_ret(vdc_chunk_delete(g_c[0], &r), 0);
+			live[k] = 0;
+		}
+		if (step % 100 != 99)
+			continue;
+		for (i = 0; i < n; i++) {
+			int d;
+
+			if (!live[i])
+				continue;
+			h_chunk_ref(&r, base + i, 256 * KiB, 4 * KiB,
+				    VDIFS_REPL_SYNC, 3, g_set);
+			/* the primary and both replicas */
+			for (d = 0; d < NDS; d++)
+				ck_chunk(g_c[d], &r, &m[i], "clone stress");
+		}
+	}
+	for (i = 0; i < n; i++)
+		m_free(&m[i]);
+}
+END_TEST
+
 static bool pid_gone(pid_t pid)
 {
 	char p[64], buf[512], *rp;
@@ -1324,6 +1401,7 @@ static Suite *ds_suite(void)
 	tcase_add_loop_test(tc, test_chain, 0,
 			    (int)(sizeof(chain_depth) / sizeof(chain_depth[0])));
 	tcase_add_test(tc, test_delete);
+	tcase_add_test(tc, test_clone_stress);
 
 	tc = tcase(s, "damage", 60);
 	tcase_add_test(tc, test_corruption);
