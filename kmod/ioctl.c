@@ -352,7 +352,7 @@ static long vdifs_ioc_space(struct file *file, void __user *arg)
 		st = req->rbody.fixed;
 		es = le32_to_cpu(st->extent_size);
 		s.allocated += es * le32_to_cpu(st->map_extents);
-		s.unique += es * le32_to_cpu(st->own_extents);
+		s.unique += es * le32_to_cpu(st->excl_extents);
 		vdifs_req_put(req);
 	}
 	s.shared = s.allocated - s.unique;

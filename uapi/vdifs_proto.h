@@ -625,7 +625,8 @@ struct vdifs_chunk_stat {
 	__le32 own_extents;	/* extents stored in this chunk (its delta) */
 	__le32 map_extents;	/* extents with data, own or inherited */
 	__le32 flags;		/* VDIFS_CHUNK_STALE | FROZEN */
-	__le32 pad;
+	/* own, or inherited from a deleted base nothing else holds */
+	__le32 excl_extents;
 };
 
 #define VDIFS_MAP_MAX_BYTES	(VDIFS_CHUNK_MAX / VDIFS_EXTENT_MIN / 8)

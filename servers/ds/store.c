@@ -667,6 +667,82 @@ out_txn:
 	return ret;
 }
 
+/*
+ * Extents only this chunk can reach: its own, and those it inherits from
+ * deleted ancestors that nothing outside its own lineage holds (what a
+ * snapshot or a clone's source leaves behind once the others are gone).
+ * The chain is ordered oldest first and every later member holds each
+ * earlier one, so ancestor j is exclusive when it is deleted, the one
+ * after it is exclusive, and its refs are exactly this lineage's: one per
+ * later chain member, plus this chunk.
+ */
+static u32 excl_extents(struct ds *ds, u64 id)
+{
+	u64 *chain = NULL, *excl = NULL;
+	size_t n = 0, nex = 0, j;
+	u8 k[12];
+	MDB_val key = { 8, k }, val;
+	MDB_cursor *cur;
+	MDB_txn *t;
+	u32 count = 0;
+	bool next_excl = true;
+	int rc;
+
+	if (mdb_txn_begin(ds->st.env, NULL, MDB_RDONLY, &t))
+		return 0;
+	key_id(k, id);
+	if (!mdb_get(t, ds->st.chains, &key, &val) && val.mv_size >= 8) {
+		n = val.mv_size / 8;
+		chain = malloc(n * 8);
+		excl = malloc(n * 8);
+		if (!chain || !excl)
+			n = 0;
+		else
+			memcpy(chain, val.mv_data, n * 8);
+	}
+	for (j = n; j-- > 0 && next_excl;) {
+		struct ds_chunk_rec o;
+		u64 a = le64_to_cpu(chain[j]);
+
+		next_excl = !rec_get(&ds->st, t, a, &o) &&
+			    (le32_to_cpu(o.flags) & DS_DELETED) &&
+			    le32_to_cpu(o.refs) == n - j;
+		if (next_excl)
+			excl[nex++] = a;
+	}
+	key_ext(k, id, 0);
+	key.mv_size = 12;
+	key.mv_data = k;
+	if (!mdb_cursor_open(t, ds->st.extents, &cur)) {
+		for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); !rc;
+		     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+			struct ds_ext x;
+			u64 owner;
+
+			if (key.mv_size != 12 || memcmp(key.mv_data, k, 8))
+				break;
+			if (val.mv_size != sizeof(x))
+				continue;
+			memcpy(&x, val.mv_data, sizeof(x));
+			owner = le64_to_cpu(x.owner);
+			if (owner == id) {
+				count++;
+				continue;
+			}
+			for (j = 0; j < nex; j++)
+				if (excl[j] == owner) {
+					count++;
+					break;
+				}
+		}
+		mdb_cursor_close(cur);
+	}
+	mdb_txn_abort(t);
+	free(chain);
+	free(excl);
+	return count;
+}
+
 int store_stat(struct ds_op_ctx *x)
 {
 	struct ds *ds = x->ds;
@@ -697,6 +773,7 @@ int store_stat(struct ds_op_ctx *x)
 	s->map_extents = r.map_extents;
 	s->flags = cpu_to_le32(le32_to_cpu(r.flags) &
 			       (VDIFS_CHUNK_STALE | VDIFS_CHUNK_FROZEN));
+	s->excl_extents = cpu_to_le32(excl_extents(ds, id));
 	return 0;
 }
 
