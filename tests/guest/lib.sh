@@ -86,8 +86,12 @@ cluster_stop() {
 		fi
 	done
 	"$VDIFS_SRC/tools/vdifs-cluster" stop --dir "$CLUSTER_DIR" >/dev/null 2>&1
-	# the servers' logs go home with the results
-	[ -n "${VDIFS_RESULTS:-}" ] && cp "$CLUSTER_DIR"/*.log "$VDIFS_RESULTS"/ 2>/dev/null
+	# the servers' logs (DIR/mds/log, DIR/ds1/log, ...) go home with the results
+	if [ -n "${VDIFS_RESULTS:-}" ]; then
+		for m in "$CLUSTER_DIR"/*/log; do
+			[ -f "$m" ] && cp "$m" "$VDIFS_RESULTS/$(basename "$(dirname "$m")").log"
+		done
+	fi
 	if rmmod vdifs; then
 		if grep -q vdifs /proc/slabinfo 2>/dev/null; then
 			fail "slab caches left after rmmod"
