@@ -317,12 +317,13 @@ static void vdifs_wrote_to(struct inode *inode, loff_t end)
 {
 	struct vdifs_inode *vi = VDIFS_I(inode);
 
-	spin_lock(&inode->i_lock);
+	spin_lock(&vi->size_lock);
 	if (end > i_size_read(inode))
 		i_size_write(inode, end);
 	/* size or not, the MDS must hear that the data changed */
 	vi->size_dirty = true;
-	spin_unlock(&inode->i_lock);
+	vi->size_gen++;
+	spin_unlock(&vi->size_lock);
 	mark_inode_dirty(inode);
 }
 
@@ -377,8 +378,14 @@ static void vdifs_issue_write(struct netfs_io_subrequest *subreq)
  */
 static void vdifs_update_i_size(struct inode *inode, loff_t size)
 {
-	i_size_write(inode, size);
-	VDIFS_I(inode)->size_dirty = true;
+	struct vdifs_inode *vi = VDIFS_I(inode);
+
+	spin_lock(&vi->size_lock);
+	if (size > i_size_read(inode))
+		i_size_write(inode, size);
+	vi->size_dirty = true;
+	vi->size_gen++;
+	spin_unlock(&vi->size_lock);
 }
 
 static int vdifs_init_request(struct netfs_io_request *rreq,

@@ -59,9 +59,11 @@ void vdifs_layout_drop(struct vdifs_inode *vi)
 }
 
 /*
- * Take the server's attributes.  The size is not taken while this client
- * holds dirty data or a size the server has not heard of yet: the local
- * one is newer.
+ * Take the server's attributes, unless an answer overtaken by a newer one
+ * (its change counter is behind what we saw: replies to concurrent calls
+ * arrive in any order).  The size may only shrink when someone else
+ * changed the file and this client holds no data or size the MDS has not
+ * confirmed; otherwise the local size is the newer one.
  */
 void vdifs_apply_attr(struct inode *inode, const struct vdifs_attr *a)
 {
@@ -69,6 +71,29 @@ void vdifs_apply_attr(struct inode *inode, const struct vdifs_attr *a)
 	u64 change = le64_to_cpu(a->change);
 	loff_t size = le64_to_cpu(a->size);
 	u32 mode = le32_to_cpu(a->mode);
+	bool changed = false, local_newer = false;
+
+	spin_lock(&vi->size_lock);
+	if (vi->change && change < vi->change) {
+		spin_unlock(&vi->size_lock);
+		return;
+	}
+	if (S_ISREG(mode)) {
+		changed = vi->change && change != vi->change;
+		local_newer = vi->size_dirty || vi->size_syncing ||
+			mapping_tagged(inode->i_mapping, PAGECACHE_TAG_DIRTY) ||
+			mapping_tagged(inode->i_mapping,
+				       PAGECACHE_TAG_WRITEBACK);
+		/* the same change counter: nothing we do not know */
+		if ((changed && !local_newer) || size > i_size_read(inode) ||
+		    !vi->change)
+			i_size_write(inode, size);
+		vdifs_remote_size(vi, size);
+	} else if (!S_ISDIR(mode)) {
+		i_size_write(inode, size);
+	}
+	vi->change = change;
+	spin_unlock(&vi->size_lock);
 
 	inode->i_mode = mode;
 	i_uid_write(inode, le32_to_cpu(a->uid));
@@ -82,35 +107,21 @@ void vdifs_apply_attr(struct inode *inode, const struct vdifs_attr *a)
 	inode->i_generation = le32_to_cpu(a->gen);
 	vi->params = a->params;
 	vi->flags = le32_to_cpu(a->flags);
-	if (S_ISREG(mode)) {
-		bool local_newer = vi->size_dirty ||
-			mapping_tagged(inode->i_mapping, PAGECACHE_TAG_DIRTY) ||
-			mapping_tagged(inode->i_mapping,
-				       PAGECACHE_TAG_WRITEBACK);
-
-		if (!local_newer || size > i_size_read(inode))
-			i_size_write(inode, size);
-		vdifs_remote_size(vi, size);
-		if (vi->change && change != vi->change) {
-			/*
-			 * Someone changed it: chunks may have been allocated
-			 * or replaced, and our clean pages may be stale.
-			 */
-			vdifs_layout_drop(vi);
-			/*
-			 * All of them, mapped ones and ones netfs holds
-			 * private state for too: a best-effort sweep would
-			 * leave stale data behind (NFS does the same).
-			 */
-			if (!local_newer &&
-			    invalidate_inode_pages2(inode->i_mapping))
-				pr_warn_ratelimited("vdifs: inode %lu: stale pages kept\n",
-						    inode->i_ino);
-		}
-	} else if (!S_ISDIR(mode)) {
-		i_size_write(inode, size);
+	if (changed) {
+		/*
+		 * Someone changed it: chunks may have been allocated or
+		 * replaced, and our clean pages may be stale.
+		 */
+		vdifs_layout_drop(vi);
+		/*
+		 * All of them, mapped ones and ones netfs holds private state
+		 * for too: a best-effort sweep would leave stale data behind
+		 * (NFS does the same).
+		 */
+		if (!local_newer && invalidate_inode_pages2(inode->i_mapping))
+			pr_warn_ratelimited("vdifs: inode %lu: stale pages kept\n",
+					    inode->i_ino);
 	}
-	vi->change = change;
 	vi->attr_time = jiffies;
 }
 
@@ -222,22 +233,41 @@ int vdifs_sync_size(struct inode *inode)
 				     VDIFS_SETATTR_MTIME),
 	};
 	struct vdifs_req *req;
+	u64 change;
+	u32 gen;
 	int ret;
 
-	if (!vi->size_dirty)
+	/*
+	 * size_dirty stays set until the MDS has confirmed the size (and
+	 * no write moved it meanwhile): until then an answer showing the
+	 * old size must not be taken for news.
+	 */
+	spin_lock(&vi->size_lock);
+	if (!vi->size_dirty) {
+		spin_unlock(&vi->size_lock);
 		return 0;
-	vi->size_dirty = false;
+	}
+	gen = vi->size_gen;
+	vi->size_syncing++;
 	q.size = cpu_to_le64(i_size_read(inode));
+	spin_unlock(&vi->size_lock);
 	q.mtime_ns = cpu_to_le64(ts_to_ns(inode_get_mtime(inode)));
 	ret = vdifs_call(sbi->mds, VDIFS_OP_SETATTR, &q, sizeof(q), NULL, 0,
 			 NULL, 0, &req);
-	if (ret) {
-		vi->size_dirty = true;
-		return ret;
+	spin_lock(&vi->size_lock);
+	vi->size_syncing--;
+	if (!ret) {
+		change = le64_to_cpu(((const struct vdifs_attr_rep *)
+				      req->rbody.fixed)->attr.change);
+		if (gen == vi->size_gen)
+			vi->size_dirty = false;
+		if (change > vi->change)
+			vi->change = change;
+		vdifs_remote_size(vi, le64_to_cpu(q.size));
 	}
-	vi->change = le64_to_cpu(((const struct vdifs_attr_rep *)
-				  req->rbody.fixed)->attr.change);
-	vdifs_remote_size(vi, i_size_read(inode));
+	spin_unlock(&vi->size_lock);
+	if (ret)
+		return ret;
 	vdifs_req_put(req);
 	return 0;
 }

@@ -192,15 +192,27 @@ int vdifs_auth_mac(struct vdifs_sb_info *sbi, const char *label,
 /*
  * vdifs inode: netfs_inode first (it embeds the VFS inode).  layout_lock
  * guards the chunk cache; attr_time is when attributes were last fetched.
+ *
+ * size_lock (a spinlock, taken inside inode->i_lock where netfs holds
+ * that, never the other way round) guards i_size against the server's
+ * answers: change, size_dirty, size_gen and size_syncing below, and every
+ * i_size_write() but those under i_rwsem for truncate.  An answer may
+ * lower i_size only when it is newer than all we know and this client
+ * has no size the MDS has not confirmed: netfs zeroes the page cache
+ * between i_size and the start of an extending write, so a stale smaller
+ * size would wipe pages this client wrote (and the server holds).
  */
 struct vdifs_inode {
 	struct netfs_inode netfs;
-	u64 change;			/* server's change counter seen */
+	spinlock_t size_lock;
+	u64 change;			/* newest server change counter seen */
 	unsigned long attr_time;	/* jiffies */
 	struct vdifs_layout_params params;
 	struct mutex layout_lock;
 	struct xarray chunks;		/* chunk index -> struct vdifs_chunk * */
 	bool size_dirty;		/* writes not yet told to the MDS */
+	u32 size_gen;			/* bumped by every local size change */
+	u32 size_syncing;		/* SETATTRs of our size in flight */
 	u32 flags;			/* VDIFS_ATTR_*: a snapshot is read-only */
 	/*
 	 * Unlinked while open: renamed to silly_name in silly_dir instead,

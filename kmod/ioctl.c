@@ -46,12 +46,22 @@ static int vdifs_flush_all(struct inode *inode)
 	return ret;
 }
 
-static int vdifs_apply_rep(struct inode *inode, struct vdifs_req *req)
+/*
+ * The file's content was replaced (revert, FICLONE onto it) with its pages
+ * dropped, under i_rwsem and after a flush: the server's size is the size,
+ * whatever this client had.
+ */
+static void vdifs_apply_replaced(struct inode *inode, struct vdifs_req *req)
 {
 	const struct vdifs_attr_rep *rep = req->rbody.fixed;
+	struct vdifs_inode *vi = VDIFS_I(inode);
 
+	spin_lock(&vi->size_lock);
+	vi->size_dirty = false;
+	vi->size_gen++;
+	vi->change = 0;
+	spin_unlock(&vi->size_lock);
 	vdifs_apply_attr(inode, &rep->attr);
-	return 0;
 }
 
 static long vdifs_ioc_snap(struct file *file, unsigned int cmd,
@@ -125,8 +135,7 @@ static long vdifs_ioc_snap(struct file *file, unsigned int cmd,
 	} else if (op == VDIFS_OP_SNAP_REVERT) {
 		/* the content changed under the cache: drop it whole */
 		truncate_pagecache(inode, 0);
-		VDIFS_I(inode)->change = 0;
-		vdifs_apply_rep(inode, req);
+		vdifs_apply_replaced(inode, req);
 	}
 	vdifs_req_put(req);
 out_unlock:
@@ -400,7 +409,8 @@ static long vdifs_ioc_layout(struct file *file, unsigned int cmd,
 	ret = vdifs_call(sbi->mds, VDIFS_OP_LAYOUT_SET, &q, sizeof(q), NULL, 0,
 			 NULL, 0, &req);
 	if (!ret) {
-		vdifs_apply_rep(inode, req);
+		vdifs_apply_attr(inode, &((const struct vdifs_attr_rep *)
+					  req->rbody.fixed)->attr);
 		vdifs_req_put(req);
 	}
 	mnt_drop_write_file(file);
@@ -492,11 +502,9 @@ loff_t vdifs_remap_file_range(struct file *src, loff_t pos_in,
 	if (ret)
 		goto out_unlock;
 	truncate_pagecache(din, 0);
-	VDIFS_I(din)->size_dirty = false;
-	VDIFS_I(din)->change = 0;
 	vdifs_layout_drop(VDIFS_I(din));
 	vdifs_layout_drop(VDIFS_I(sin));
-	vdifs_apply_rep(din, req);
+	vdifs_apply_replaced(din, req);
 	vdifs_req_put(req);
 	VDIFS_I(sin)->attr_time = 0;
 out_unlock:

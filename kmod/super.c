@@ -508,7 +508,10 @@ struct inode *vdifs_alloc_inode(struct super_block *sb)
 	vi = alloc_inode_sb(sb, vdifs_inode_cachep, GFP_KERNEL);
 	if (!vi)
 		return NULL;
+	spin_lock_init(&vi->size_lock);
 	vi->change = 0;
+	vi->size_gen = 0;
+	vi->size_syncing = 0;
 	vi->attr_time = 0;
 	vi->size_dirty = false;
 	vi->flags = 0;
