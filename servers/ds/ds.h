@@ -21,7 +21,6 @@
 #define DS_DEFAULT_DATA		"vdifs-ds-data"
 #define DS_DEFAULT_MDS		"127.0.0.1:7400"
 #define DS_WORKERS		8
-#define DS_CHAIN_MAX		4096	/* clone chain depth */
 
 /* ---- main.c ---- */
 
@@ -46,9 +45,10 @@ struct ds;
  * slots (DATA/chunks/<id %016llx>); its extent map (LMDB "extents") says
  * for every extent with data which chunk's file and which slot hold it.
  * Clones copy the map of their base, so a read resolves any extent with
- * one lookup however deep the chain (the map is flat); the chunks whose
- * slots a map may point into are listed in the chunk's chain record and
- * each holds a reference for it.
+ * one lookup however deep the chain (the map is flat).  A clone holds a
+ * reference on its base (base_id) and nothing else: the base holds its
+ * own base, so every chunk whose slots a map may name stays alive, and
+ * cloning or freeing costs the same at any depth.
  */
 struct ds_chunk_rec {
 	__le64 id;
@@ -56,9 +56,9 @@ struct ds_chunk_rec {
 	__le64 base_id;
 	__le32 chunk_size;
 	__le32 extent_size;
-	__le32 refs;		/* its file's + one per chunk chained on it */
+	__le32 refs;		/* its file's + one per clone made from it */
 	__le32 flags;		/* VDIFS_CHUNK_STALE | FROZEN | DS_DELETED */
-	__le32 depth;		/* 1 + ancestors */
+	__le32 depth;		/* 1 + ancestors (a statistic, no limit) */
 	__le32 own_extents;	/* map entries that point into its own file */
 	__le32 map_extents;	/* map entries */
 	__le32 pad;
@@ -84,7 +84,6 @@ struct ds_store {
 	MDB_dbi meta;		/* "ds_id", "next_seq" */
 	MDB_dbi chunks;		/* be64 id -> ds_chunk_rec */
 	MDB_dbi extents;	/* be64 id, be32 extent -> ds_ext */
-	MDB_dbi chains;		/* be64 id -> be64[] ancestors */
 	MDB_dbi rlog;		/* be32 peer, be64 seq -> ds_rlog_rec + body */
 	int dirfd;		/* DATA/chunks */
 	char dir[4096];

@@ -110,8 +110,6 @@ int store_open(struct ds_store *st, const char *dir)
 	if (!rc)
 		rc = mdb_dbi_open(t, "extents", MDB_CREATE, &st->extents);
 	if (!rc)
-		rc = mdb_dbi_open(t, "chains", MDB_CREATE, &st->chains);
-	if (!rc)
 		rc = mdb_dbi_open(t, "rlog", MDB_CREATE, &st->rlog);
 	if (rc) {
 		mdb_txn_abort(t);
@@ -667,52 +665,55 @@ out_txn:
 	return ret;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /*
  * Extents only this chunk can reach: its own, and those it inherits from
  * deleted ancestors that nothing outside its own lineage holds (what a
  * snapshot or a clone's source leaves behind once the others are gone).
- * The chain is ordered oldest first and every later member holds each
- * earlier one, so ancestor j is exclusive when it is deleted, the one
- * after it is exclusive, and its refs are exactly this lineage's: one per
- * later chain member, plus this chunk.
+ * Each clone holds one reference on its base only, so walking up from
+ * the base, an ancestor is exclusive while it is deleted (its file let
+ * go) and its one reference is the child we came from.
  */
 static u32 excl_extents(struct ds *ds, u64 id)
 {
-	u64 *chain = NULL, *excl = NULL;
-	size_t n = 0, nex = 0, j;
+	u64 *excl = NULL, a;
+	size_t nex = 0, cap = 0;
+	struct ds_chunk_rec r;
 	u8 k[12];
-	MDB_val key = { 8, k }, val;
+	MDB_val key = { 12, k }, val;
 	MDB_cursor *cur;
 	MDB_txn *t;
 	u32 count = 0;
-	bool next_excl = true;
 	int rc;
 
 	if (mdb_txn_begin(ds->st.env, NULL, MDB_RDONLY, &t))
 		return 0;
-	key_id(k, id);
-	if (!mdb_get(t, ds->st.chains, &key, &val) && val.mv_size >= 8) {
-		n = val.mv_size / 8;
-		chain = malloc(n * 8);
-		excl = malloc(n * 8);
-		if (!chain || !excl)
-			n = 0;
-		else
-			memcpy(chain, val.mv_data, n * 8);
-	}
-	for (j = n; j-- > 0 && next_excl;) {
-		struct ds_chunk_rec o;
-		u64 a = le64_to_cpu(chain[j]);
+	if (rec_get(&ds->st, t, id, &r))
+		goto out;
+	for (a = le64_to_cpu(r.base_id); a; a = le64_to_cpu(r.base_id)) {
+		if (rec_get(&ds->st, t, a, &r) ||
+		    !(le32_to_cpu(r.flags) & DS_DELETED) ||
+		    le32_to_cpu(r.refs) != 1)
+			break;
+		if (nex == cap) {
+			u64 *p = realloc(excl, (cap ? cap * 2 : 16) * 8);
 
-		next_excl = !rec_get(&ds->st, t, a, &o) &&
-			    (le32_to_cpu(o.flags) & DS_DELETED) &&
-			    le32_to_cpu(o.refs) == n - j;
-		if (next_excl)
-			excl[nex++] = a;
+			if (!p)
+				break;
+			excl = p;
+			cap = cap ? cap * 2 : 16;
+		}
+		excl[nex++] = a;
 	}
+	if (nex)
+		qsort(excl, nex, 8, cmp_u64);
 	key_ext(k, id, 0);
-	key.mv_size = 12;
-	key.mv_data = k;
 	if (!mdb_cursor_open(t, ds->st.extents, &cur)) {
 		for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); !rc;
 		     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
@@ -725,20 +726,14 @@ static u32 excl_extents(struct ds *ds, u64 id)
 				continue;
 			memcpy(&x, val.mv_data, sizeof(x));
 			owner = le64_to_cpu(x.owner);
-			if (owner == id) {
+			if (owner == id ||
+			    (nex && bsearch(&owner, excl, nex, 8, cmp_u64)))
 				count++;
-				continue;
-			}
-			for (j = 0; j < nex; j++)
-				if (excl[j] == owner) {
-					count++;
-					break;
-				}
 		}
 		mdb_cursor_close(cur);
 	}
+out:
 	mdb_txn_abort(t);
-	free(chain);
 	free(excl);
 	return count;
 }
@@ -788,60 +783,32 @@ struct ds_new_ext {
 	bool free_old;
 };
 
-/* free a chunk with no references left, and what it kept alive */
-static int chunk_free(struct ds *ds, MDB_txn *t, u64 id, u64 *freed,
-		      unsigned int *nfreed, unsigned int max)
+/* chunks freed by one mutation, unlinked after its commit */
+struct ds_freed {
+	u64 *ids;
+	size_t n, cap;
+};
+
+/*
+ * Free a chunk with no references left (r, as read in this transaction),
+ * then its base if that was the base's last reference, and so on up: a
+ * clone holds its base only, and the base holds its own.
+ */
+static int chunk_free(struct ds *ds, MDB_txn *t, const struct ds_chunk_rec *r,
+		      struct ds_freed *f)
 {
-	u64 work[64];
-	unsigned int nw = 0;
+	u64 cur = le64_to_cpu(r->id), base = le64_to_cpu(r->base_id);
 	int ret = 0;
 
-	work[nw++] = id;
-	while (nw && !ret) {
-		u64 cur = work[--nw];
+	for (;;) {
+		struct ds_chunk_rec br, tomb = { 0 };
 		u8 k[12];
-		MDB_val key = { 8, k }, val;
+		MDB_val key = { 12, k }, val;
 		MDB_cursor *cc;
 		int rc;
 
-		key_id(k, cur);
-		/* release the ancestors this chunk's map could point into */
-		rc = mdb_get(t, ds->st.chains, &key, &val);
-		if (!rc) {
-			size_t i, n = val.mv_size / 8;
-			u64 *anc = malloc(val.mv_size + 1);
-
-			if (!anc)
-				return -ENOMEM;
-			memcpy(anc, val.mv_data, val.mv_size);
-			rc = mdb_del(t, ds->st.chains, &key, NULL);
-			for (i = 0; i < n && !ret; i++) {
-				struct ds_chunk_rec ar;
-				u64 a = le64_to_cpu(anc[i]);
-
-				ret = rec_get(&ds->st, t, a, &ar);
-				if (ret == -ENOENT || (!ret &&
-				    (le32_to_cpu(ar.flags) & DS_GONE))) {
-					ret = 0;
-					continue;
-				}
-				if (ret)
-					break;
-				ar.refs = cpu_to_le32(le32_to_cpu(ar.refs) - 1);
-				if (!le32_to_cpu(ar.refs)) {
-					if (nw < 64)
-						work[nw++] = a;
-				} else {
-					ret = rec_put(&ds->st, t, &ar);
-				}
-			}
-			free(anc);
-		}
-		if (ret)
-			break;
 		/* its map */
 		key_ext(k, cur, 0);
-		key.mv_size = 12;
 		rc = mdb_cursor_open(t, ds->st.extents, &cc);
 		if (rc)
 			return st_err(rc);
@@ -853,20 +820,40 @@ static int chunk_free(struct ds *ds, MDB_txn *t, u64 id, u64 *freed,
 				break;
 		}
 		mdb_cursor_close(cc);
-		{
-			/* leave a tombstone: see DS_GONE */
-			struct ds_chunk_rec tomb = { 0 };
+		if (rc && rc != MDB_NOTFOUND)
+			return st_err(rc);
+		/* leave a tombstone: see DS_GONE */
+		tomb.id = cpu_to_le64(cur);
+		tomb.flags = cpu_to_le32(DS_DELETED | DS_GONE);
+		ret = rec_put(&ds->st, t, &tomb);
+		if (ret)
+			return ret;
+		if (f->n == f->cap) {
+			size_t cap = f->cap ? f->cap * 2 : 16;
+			u64 *p = realloc(f->ids, cap * 8);
 
-			tomb.id = cpu_to_le64(cur);
-			tomb.flags = cpu_to_le32(DS_DELETED | DS_GONE);
-			ret = rec_put(&ds->st, t, &tomb);
-			if (ret)
-				return ret;
+			if (!p)
+				return -ENOMEM;
+			f->ids = p;
+			f->cap = cap;
 		}
-		if (*nfreed < max)
-			freed[(*nfreed)++] = cur;
+		f->ids[f->n++] = cur;
+
+		/* the base loses this chunk's reference */
+		if (!base)
+			return 0;
+		ret = rec_get(&ds->st, t, base, &br);
+		if (ret == -ENOENT || (!ret &&
+				       (le32_to_cpu(br.flags) & DS_GONE)))
+			return 0;
+		if (ret)
+			return ret;
+		br.refs = cpu_to_le32(le32_to_cpu(br.refs) - 1);
+		if (le32_to_cpu(br.refs))
+			return rec_put(&ds->st, t, &br);
+		cur = base;
+		base = le64_to_cpu(br.base_id);
 	}
-	return ret;
 }
 
 static int clone_chunk(struct ds_op_ctx *x, MDB_txn *t, struct ds_chunk_rec *nr)
@@ -877,8 +864,6 @@ static int clone_chunk(struct ds_op_ctx *x, MDB_txn *t, struct ds_chunk_rec *nr)
 	u8 k[12], nk[12];
 	MDB_val key, val;
 	MDB_cursor *cur;
-	u64 *chain;
-	size_t n = 0, i;
 	int rc, ret;
 
 	if (!base || base == id)
@@ -912,8 +897,6 @@ static int clone_chunk(struct ds_op_ctx *x, MDB_txn *t, struct ds_chunk_rec *nr)
 	}
 	if (ret)
 		return ret;
-	if (le32_to_cpu(br.depth) >= DS_CHAIN_MAX)
-		return -EMLINK;
 	/* the new map: a copy of the base's (flat, so reads stay O(1)) */
 	key_ext(k, base, 0);
 	key.mv_size = 12;
@@ -937,45 +920,13 @@ static int clone_chunk(struct ds_op_ctx *x, MDB_txn *t, struct ds_chunk_rec *nr)
 		return st_err(rc);
 
 	/*
-	 * its chain: the base's chain and the base, each referenced.  The
-	 * cursor left key.mv_data pointing into the map: aim it at k again.
+	 * The clone holds its base, which holds its own base: whatever slot
+	 * the copied map names stays alive, and a clone costs the same at
+	 * any depth.  The base is frozen from now on.
 	 */
-	key_id(k, base);
-	key.mv_size = 8;
-	key.mv_data = k;
-	rc = mdb_get(t, ds->st.chains, &key, &val);
-	if (rc && rc != MDB_NOTFOUND)
-		return st_err(rc);
-	n = rc ? 0 : val.mv_size / 8;
-	chain = malloc((n + 1) * 8);
-	if (!chain)
-		return -ENOMEM;
-	if (n)
-		memcpy(chain, val.mv_data, n * 8);
-	chain[n++] = cpu_to_le64(base);
-	for (i = 0; i < n && !ret; i++) {
-		struct ds_chunk_rec ar;
-
-		ret = rec_get(&ds->st, t, le64_to_cpu(chain[i]), &ar);
-		if (ret == -ENOENT) {
-			ret = 0;
-			continue;
-		}
-		if (!ret) {
-			ar.refs = cpu_to_le32(le32_to_cpu(ar.refs) + 1);
-			if (le64_to_cpu(chain[i]) == base)
-				ar.flags = cpu_to_le32(le32_to_cpu(ar.flags) |
-						       VDIFS_CHUNK_FROZEN);
-			ret = rec_put(&ds->st, t, &ar);
-		}
-	}
-	if (!ret) {
-		key_id(k, id);
-		val.mv_size = n * 8;
-		val.mv_data = chain;
-		ret = st_err(mdb_put(t, ds->st.chains, &key, &val, 0));
-	}
-	free(chain);
+	br.refs = cpu_to_le32(le32_to_cpu(br.refs) + 1);
+	br.flags = cpu_to_le32(le32_to_cpu(br.flags) | VDIFS_CHUNK_FROZEN);
+	ret = rec_put(&ds->st, t, &br);
 	if (ret)
 		return ret;
 	memset(nr, 0, sizeof(*nr));
@@ -1098,8 +1049,7 @@ int store_mutate(struct ds_op_ctx *x)
 	unsigned int nnx = 0, i;
 	struct ds_chunk_rec r;
 	struct ds_chunk *c, *bc = NULL;
-	u64 freed[64];
-	unsigned int nfreed = 0;
+	struct ds_freed freed = { 0 };
 	u8 *buf = NULL;
 	MDB_txn *t = NULL;
 	int ret, fd = -1;
@@ -1206,7 +1156,7 @@ int store_mutate(struct ds_op_ctx *x)
 		if (le32_to_cpu(r.refs))
 			ret = rec_put(&ds->st, t, &r);
 		else
-			ret = chunk_free(ds, t, id, freed, &nfreed, 64);
+			ret = chunk_free(ds, t, &r, &freed);
 		if (ret)
 			goto out_abort;
 		goto commit;
@@ -1403,12 +1353,12 @@ commit:
 			x->fwd_err = fr;
 		}
 	}
-	for (i = 0; i < nfreed; i++) {
+	for (i = 0; i < freed.n; i++) {
 		char name[20];
 
 		snprintf(name, sizeof(name), "%016llx",
-			 (unsigned long long)freed[i]);
-		chunk_forget(ds, freed[i]);
+			 (unsigned long long)freed.ids[i]);
+		chunk_forget(ds, freed.ids[i]);
 		unlinkat(ds->st.dirfd, name, 0);
 	}
 	if (x->nlog)
@@ -1429,6 +1379,7 @@ out_unlock:
 	chunk_put(ds, c);
 	free(nx);
 	free(buf);
+	free(freed.ids);
 out_base:
 	if (bc) {
 		pthread_mutex_unlock(&bc->mutex);

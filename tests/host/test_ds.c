@@ -782,6 +782,64 @@ START_TEST(test_chain)
 }
 END_TEST
 
+/*
+ * A file snapshotted again and again: each snapshot keeps the chunk and
+ * the file goes on in a clone of it, so the lineage grows by one each
+ * time.  Clones hold their base only: any depth works (there used to be
+ * a limit of 4096), and deleting the last holder frees the whole lineage.
+ */
+#define LONG_CHAIN	4200
+
+START_TEST(test_long_chain)
+{
+	const u32 cs = 64 * KiB, es = 4 * KiB;
+	struct vdc_chunk_ref *r = calloc(LONG_CHAIN, sizeof(*r));
+	const int mid = LONG_CHAIN / 2, last = LONG_CHAIN - 1;
+	struct model m, m_mid;
+	struct vdifs_chunk_stat s;
+	char path[PATH_MAX + 64];
+	int k, left;
+
+	ck_assert_ptr_nonnull(r);
+	rnd_seed(21);
+	m_init(&m, cs, es);
+	for (k = 0; k < LONG_CHAIN; k++) {
+		h_chunk_ref(&r[k], 0xc0000 + (u64)k, cs, es, VDIFS_REPL_SYNC,
+			    1, g_set);
+		if (k)
+			ck_ok(vdc_chunk_clone(g_c[0], &r[k], r[k - 1].chunk_id));
+		if (k % 100 == 0)
+			do_write(g_c[0], &r[k], &m, rnd_below(cs - es), es + 1);
+		if (k == mid)
+			m_copy(&m_mid, &m);
+	}
+	ck_chunk(g_c[0], &r[last], &m, "the end of a 4200-deep lineage");
+	ck_chunk(g_c[0], &r[mid], &m_mid, "the middle of a 4200-deep lineage");
+	s = stat_of(g_c[0], r[last].chunk_id);
+	ck_assert_uint_eq(le32_to_cpu(s.depth), LONG_CHAIN);
+	s = stat_of(g_c[0], r[mid].chunk_id);
+	ck_assert_uint_eq(le32_to_cpu(s.refs), 2);
+
+	/* every snapshot deleted: the file still reads all it inherits */
+	for (k = 0; k < last; k++)
+		ck_ok(vdc_chunk_delete(g_c[0], &r[k]));
+	ck_chunk(g_c[0], &r[last], &m, "the end, its ancestors deleted");
+	h_ds_chunk_path(&g_ds[0], r[0].chunk_id, path, sizeof(path));
+	ck_assert_msg(!access(path, F_OK), "%s: freed while still reachable",
+		      path);
+	/* the file too: every chunk file of the lineage goes */
+	ck_ok(vdc_chunk_delete(g_c[0], &r[last]));
+	for (k = 0, left = 0; k < LONG_CHAIN; k++) {
+		h_ds_chunk_path(&g_ds[0], r[k].chunk_id, path, sizeof(path));
+		left += !access(path, F_OK);
+	}
+	ck_assert_msg(!left, "%d chunk files of the lineage left", left);
+	m_free(&m);
+	m_free(&m_mid);
+	free(r);
+}
+END_TEST
+
 START_TEST(test_delete)
 {
 	struct vdc_chunk_ref rb, rc;
@@ -1400,6 +1458,7 @@ static Suite *ds_suite(void)
 	tcase_add_test(tc, test_cow);
 	tcase_add_loop_test(tc, test_chain, 0,
 			    (int)(sizeof(chain_depth) / sizeof(chain_depth[0])));
+	tcase_add_test(tc, test_long_chain);
 	tcase_add_test(tc, test_delete);
 	tcase_add_test(tc, test_clone_stress);
 
