@@ -460,10 +460,56 @@ long vdifs_compat_ioctl(struct file *file, unsigned int cmd,
 #endif
 
 /*
+ * FICLONERANGE of whole chunks (both offsets and the length multiples of
+ * the chunk size, which both files must share; or a range ending at the
+ * source's end of file and reaching past the target's): the target's
+ * chunks in the range become clones of the source's.  Ranges that split
+ * a chunk would need one chunk to share extents of two others, which the
+ * data servers' one-base chains do not do: EINVAL, and cp falls back.
+ */
+static loff_t vdifs_clone_range(struct inode *sin, loff_t pos_in,
+				struct inode *din, loff_t pos_out, loff_t len)
+{
+	struct vdifs_sb_info *sbi = VDIFS_SB(sin->i_sb);
+	u64 cs = le32_to_cpu(VDIFS_I(sin)->params.chunk_size);
+	struct vdifs_clone_range_req q = { 0 };
+	struct vdifs_req *req;
+	loff_t end;
+	int ret;
+
+	if (!cs || cs != le32_to_cpu(VDIFS_I(din)->params.chunk_size) ||
+	    pos_in % cs || pos_out % cs)
+		return -EINVAL;
+	if (len % cs && (pos_in + len != i_size_read(sin) ||
+			 pos_out + len < i_size_read(din)))
+		return -EINVAL;
+	/* the MDS checks against the target's size: it must know it */
+	ret = vdifs_flush_all(din);
+	if (ret)
+		return ret;
+	q.vol = cpu_to_le32(sbi->vol);
+	q.ino = cpu_to_le64(sin->i_ino);
+	q.dst = cpu_to_le64(din->i_ino);
+	q.src_off = cpu_to_le64(pos_in);
+	q.dst_off = cpu_to_le64(pos_out);
+	q.len = cpu_to_le64(len);
+	ret = vdifs_call(sbi->mds, VDIFS_OP_CLONE_RANGE, &q, sizeof(q), NULL,
+			 0, NULL, 0, &req);
+	if (ret)
+		return ret;
+	end = pos_out + round_up(len, cs);
+	truncate_inode_pages_range(din->i_mapping, pos_out, end - 1);
+	vdifs_layout_drop(VDIFS_I(din));
+	vdifs_layout_drop(VDIFS_I(sin));
+	vdifs_apply_replaced(din, req);
+	vdifs_req_put(req);
+	VDIFS_I(sin)->attr_time = 0;
+	return len;
+}
+
+/*
  * FICLONE, and FICLONERANGE over whole files: the target becomes a clone
- * of the source.  Partial ranges would need chunk-level splicing of
- * layouts, which vdifs does not do: they get EOPNOTSUPP (cp falls back
- * or reports it).
+ * of the source.  Other ranges: vdifs_clone_range().
  */
 loff_t vdifs_remap_file_range(struct file *src, loff_t pos_in,
 			      struct file *dst, loff_t pos_out, loff_t len,
@@ -486,11 +532,29 @@ loff_t vdifs_remap_file_range(struct file *src, loff_t pos_in,
 	ret = vdifs_flush_all(sin);
 	if (!ret)
 		ret = vdifs_revalidate(sin, true);
-	size = i_size_read(sin);
-	if (!ret && (pos_in || pos_out || (len && len != size)))
-		ret = -EOPNOTSUPP;
 	if (ret)
 		goto out_unlock;
+	size = i_size_read(sin);
+	if (pos_in > size) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	if (!len)
+		len = size - pos_in;
+	if (len > size - pos_in) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	if (pos_in || pos_out || len != size) {
+		if (!len) {
+			size = 0;
+			goto out_unlock;
+		}
+		size = vdifs_clone_range(sin, pos_in, din, pos_out, len);
+		if (size < 0)
+			ret = size;
+		goto out_unlock;
+	}
 	ret = filemap_write_and_wait(din->i_mapping);
 	if (ret)
 		goto out_unlock;

@@ -274,6 +274,9 @@ static const struct wire_op_desc wire_ops[VDIFS_OP_MAX] = {
 	[VDIFS_OP_CLONE_INTO] = { "CLONE_INTO",
 		.req = { FIX(vdifs_clone_req) },
 		.rep = { FIX(vdifs_attr_rep) } },
+	[VDIFS_OP_CLONE_RANGE] = { "CLONE_RANGE",
+		.req = { FIX(vdifs_clone_range_req) },
+		.rep = { FIX(vdifs_attr_rep) } },
 };
 
 static const struct wire_op_desc *wire_op(u16 opcode)

@@ -17,6 +17,8 @@
  *                 namespace, user xattrs, chunk layouts, data-server
  *                 membership and client sessions; chunk I/O on data
  *                 servers with replication and copy-on-write clones.
+ *                 CLONE_RANGE (76) added 2026-11-25, before any release;
+ *                 a server without it answers -EOPNOTSUPP.
  *
  * Framing: every message is a struct vdifs_msg_hdr followed by body_len
  * bytes of body.  A body is the opcode's fixed struct followed by at most
@@ -127,6 +129,7 @@ enum vdifs_op {
 	VDIFS_OP_SNAP_REVERT		= 73,
 	VDIFS_OP_CLONE			= 74,
 	VDIFS_OP_CLONE_INTO		= 75,
+	VDIFS_OP_CLONE_RANGE		= 76,
 
 	VDIFS_OP_MAX			= 128	/* table bound, not an opcode */
 };
@@ -644,7 +647,11 @@ struct vdifs_chunk_stat {
  * snapshot.  SNAP_LIST: records of struct vdifs_snap_ent after a cookie.
  * CLONE: a new file name in dir parent, a writable clone of ino (a file or
  * a snapshot).  CLONE_INTO: the existing file dst gets the content of ino
- * (what FICLONE asks for); its own chunks are released.
+ * (what FICLONE asks for); its own chunks are released.  CLONE_RANGE:
+ * len bytes of ino at src_off become dst's at dst_off (FICLONERANGE), by
+ * whole chunks: both offsets are multiples of the chunk size (the same for
+ * both files) and so is len, unless the range ends at ino's end of file
+ * and reaches or passes dst's; dst's chunks in the range are released.
  */
 struct vdifs_snap_req {
 	__le32 vol;
@@ -679,6 +686,16 @@ struct vdifs_clone_req {
 	__le64 dst;		/* CLONE_INTO: the file to overwrite */
 	__le32 uid;		/* CLONE: owner of the new file */
 	__le32 gid;
+};
+
+struct vdifs_clone_range_req {
+	__le32 vol;
+	__le32 flags;		/* none defined: 0 */
+	__le64 ino;		/* source: a file or a snapshot */
+	__le64 dst;		/* a regular file, not a snapshot, not ino */
+	__le64 src_off;
+	__le64 dst_off;
+	__le64 len;		/* > 0 */
 };
 
 /* vdifs_attr.flags */
@@ -806,6 +823,7 @@ VDIFS_WIRE_SIZE(vdifs_snap_req, 16);
 VDIFS_WIRE_SIZE(vdifs_snap_list_req, 24);
 VDIFS_WIRE_SIZE(vdifs_snap_ent, 40);
 VDIFS_WIRE_SIZE(vdifs_clone_req, 40);
+VDIFS_WIRE_SIZE(vdifs_clone_range_req, 48);
 VDIFS_WIRE_SIZE(vdifs_ioc_snap, 288);
 VDIFS_WIRE_SIZE(vdifs_ioc_snap_ent, 288);
 VDIFS_WIRE_SIZE(vdifs_ioc_snap_list, 40);

@@ -691,6 +691,154 @@ static int op_clone_into(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	return ret ? ret : reply_attr(r, &d);
 }
 
+/* the chunk record of ino at index idx: 1 found, 0 a hole, or -errno */
+static int chunk_at(struct mds *m, MDB_txn *t, u32 vol, u64 ino, u64 idx,
+		    struct vdifs_chunk *c)
+{
+	u8 k[MDS_KEY_BUF];
+	int ret = db_get(t, m->db.chunks, k, key_u64(k, vol, ino, idx), c,
+			 sizeof(*c));
+
+	if (ret == -ENOENT)
+		return 0;
+	if (ret < 0)
+		return ret;
+	return c->chunk_id ? 1 : 0;
+}
+
+/* a fresh data-server clone of chunk c, recorded as ino's chunk idx */
+static int chunk_clone_to(struct mds *m, MDB_txn *t, u32 vol,
+			  const struct mds_inode *from,
+			  const struct vdifs_chunk *c, u64 ino, u64 idx)
+{
+	struct vdifs_chunk nc = *c;
+	u8 k[MDS_KEY_BUF];
+	u64 id;
+	int ret;
+
+	ret = mds_chunk_id(m, t, &id);
+	if (ret)
+		return ret;
+	ret = ds_chunk_call(m, VDIFS_OP_CHUNK_CLONE, c, id,
+			    le64_to_cpu(c->chunk_id),
+			    le32_to_cpu(from->attr.params.chunk_size),
+			    le32_to_cpu(from->attr.params.extent_size),
+			    from->attr.params.repl_mode);
+	if (ret) {
+		log_err("clone of chunk %llu: %s",
+			(unsigned long long)le64_to_cpu(c->chunk_id),
+			strerror(-ret));
+		return ret;
+	}
+	nc.chunk_id = cpu_to_le64(id);
+	nc.version = cpu_to_le64(1);
+	return db_put(t, m->db.chunks, k, key_u64(k, vol, ino, idx), &nc,
+		      sizeof(nc), 0);
+}
+
+/*
+ * FICLONERANGE by whole chunks: dst's chunks in the range are released
+ * and become clones of the source's; a live source goes on in fresh
+ * clones of the chunks it shared (as chunks_refork does for a whole file).
+ */
+static int op_clone_range(struct mds *m, struct mds_conn *c, MDB_txn *t,
+			  const struct wire_body *b, struct mds_reply *r)
+{
+	const struct vdifs_clone_range_req *q = b->fixed;
+	u32 vol = le32_to_cpu(q->vol);
+	u64 sino = le64_to_cpu(q->ino), dino = le64_to_cpu(q->dst);
+	u64 so = le64_to_cpu(q->src_off), doff = le64_to_cpu(q->dst_off);
+	u64 len = le64_to_cpu(q->len), cs, ssize, dsize, i, n;
+	struct mds_inode src, d;
+	bool live;
+	int ret;
+
+	if (q->flags || !len || sino == dino)
+		return -EINVAL;
+	ret = live_file(m, t, vol, dino, &d);
+	if (ret)
+		return ret;
+	ret = inode_get(m, t, vol, sino, &src);
+	if (ret)
+		return ret;
+	if (!S_ISREG(in_mode(&src)))
+		return S_ISDIR(in_mode(&src)) ? -EISDIR : -EINVAL;
+	live = !(le32_to_cpu(src.attr.flags) & VDIFS_ATTR_SNAPSHOT);
+	cs = le32_to_cpu(src.attr.params.chunk_size);
+	ssize = le64_to_cpu(src.attr.size);
+	dsize = le64_to_cpu(d.attr.size);
+	if (!cs || cs != le32_to_cpu(d.attr.params.chunk_size) ||
+	    so % cs || doff % cs || so > ssize || len > ssize - so ||
+	    doff > (u64)INT64_MAX || len > (u64)INT64_MAX - doff)
+		return -EINVAL;
+	/* a partial last chunk only at the source's end, over dst's end */
+	if (len % cs && (so + len != ssize || doff + len < dsize))
+		return -EINVAL;
+	n = (len + cs - 1) / cs;
+	for (i = 0; i < n; i++) {
+		u64 si = so / cs + i, di = doff / cs + i;
+		struct vdifs_chunk sc, dc;
+		u8 k[MDS_KEY_BUF];
+		MDB_val kv, vv;
+		int have;
+
+		have = chunk_at(m, t, vol, dino, di, &dc);
+		if (have < 0)
+			return have;
+		if (have) {
+			kv.mv_size = key_u64(k, vol, dino, di);
+			kv.mv_data = k;
+			vv.mv_size = sizeof(dc);
+			vv.mv_data = &dc;
+			ret = gc_chunk(t, &kv, &vv, m);
+			if (!ret)
+				ret = db_del(t, m->db.chunks, k, kv.mv_size);
+			if (ret)
+				return ret;
+			d.nchunks = cpu_to_le64(le64_to_cpu(d.nchunks) - 1);
+		}
+		have = chunk_at(m, t, vol, sino, si, &sc);
+		if (have <= 0) {
+			if (have < 0)
+				return have;
+			continue;	/* a hole stays a hole */
+		}
+		ret = chunk_clone_to(m, t, vol, &src, &sc, dino, di);
+		if (ret)
+			return ret;
+		d.nchunks = cpu_to_le64(le64_to_cpu(d.nchunks) + 1);
+		if (!live)
+			continue;
+		/* the source's chunk is frozen now: it goes on in a clone */
+		ret = chunk_clone_to(m, t, vol, &src, &sc, sino, si);
+		if (ret)
+			return ret;
+		kv.mv_size = key_u64(k, vol, sino, si);
+		kv.mv_data = k;
+		vv.mv_size = sizeof(sc);
+		vv.mv_data = &sc;
+		ret = gc_chunk(t, &kv, &vv, m);
+		if (ret)
+			return ret;
+	}
+	if (live) {
+		touch(&src, false);
+		ret = inode_put(m, t, vol, &src);
+		if (ret)
+			return ret;
+	}
+	if (doff + len > dsize) {
+		ret = vol_adjust(m, t, vol, 0, (s64)(doff + len - dsize));
+		if (ret)
+			return ret;
+		d.attr.size = cpu_to_le64(doff + len);
+		d.attr.blocks = cpu_to_le64((doff + len + 511) / 512);
+	}
+	touch(&d, true);
+	ret = inode_put(m, t, vol, &d);
+	return ret ? ret : reply_attr(r, &d);
+}
+
 /* a file is gone for good: its snapshots go with it */
 int snap_free_all(struct mds *m, MDB_txn *t, u32 vol, u64 ino)
 {
@@ -838,4 +986,5 @@ const struct mds_op snap_ops[VDIFS_OP_MAX] = {
 	[VDIFS_OP_SNAP_REVERT] = { op_snap_revert, MDS_TXN_WRITE },
 	[VDIFS_OP_CLONE] = { op_clone, MDS_TXN_WRITE },
 	[VDIFS_OP_CLONE_INTO] = { op_clone_into, MDS_TXN_WRITE },
+	[VDIFS_OP_CLONE_RANGE] = { op_clone_range, MDS_TXN_WRITE },
 };

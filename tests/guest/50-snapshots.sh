@@ -880,16 +880,10 @@ def cmd_ficlone(src):
         os.close(t)
         t = os.open(dst, os.O_WRONLY)
         good &= same(dst, data, 'refl-src', 'FICLONERANGE whole file')
-    # a part of it: vdifs clones whole files only
+    # a part that splits a chunk: refused (clonerange tests whole chunks)
     e, _ = ioc(t, FICLONERANGE, struct.pack('qQQQ', s, 4096, 4096, 0))
-    if e in (errno.EOPNOTSUPP, errno.EINVAL):
-        note('FICLONERANGE of a part: %s (whole files only)' % ename(e))
-    elif e == 0:
-        if read_all(dst)[:4096] != data[4096:8192]:
-            bad('FICLONERANGE of a part succeeded but the data is wrong')
-            good = False
-    else:
-        bad('FICLONERANGE of a part: %s, expected EOPNOTSUPP or EINVAL'
+    if e != errno.EINVAL:
+        bad('FICLONERANGE of a part splitting a chunk: %s, expected EINVAL'
             % ename(e))
         good = False
     # onto itself
@@ -908,8 +902,123 @@ def cmd_ficlone(src):
     os.close(t)
     os.close(s)
     if good:
-        ok('FICLONERANGE: whole file clones, a part is refused cleanly, '
-           'onto itself and into a read-only fd refused')
+        ok('FICLONERANGE: whole file clones, a part splitting a chunk is '
+           'refused (EINVAL), onto itself and into a read-only fd refused')
+
+
+CS = 64 * 1024      # the test volume's chunk size
+
+
+def clone_range(src, soff, dst, doff, length):
+    s = openp(src)
+    t = openp(dst, os.O_WRONLY)
+    try:
+        e, _ = ioc(t, FICLONERANGE, struct.pack('qQQQ', s, soff, length,
+                                                  doff))
+    finally:
+        os.close(s)
+        os.close(t)
+    return e
+
+
+def model_range(dm, sm, soff, doff, length):
+    if length == 0:
+        length = len(sm) - soff
+    end = doff + length
+    if len(dm) < end:
+        dm = dm + bytes(end - len(dm))
+    return dm[:doff] + sm[soff:soff + length] + dm[end:]
+
+
+def cmd_clonerange(d):
+    """FICLONERANGE by whole chunks against a model"""
+    rnd = random.Random(int(os.environ.get('SEED', '1')) + 77)
+    good = True
+    src = os.path.join(d, 'cr-src')
+    dst = os.path.join(d, 'cr-dst')
+    # the source: 10 chunks and a partial one, chunk 3 a hole
+    sm = bytearray(rnd.randbytes(10 * CS + 12345))
+    sm[3 * CS:4 * CS] = bytes(CS)
+    sm = bytes(sm)
+    with open(src, 'wb') as f:
+        f.write(sm[:3 * CS])
+        f.seek(4 * CS)
+        f.write(sm[4 * CS:])
+    dm = rnd.randbytes(6 * CS + 999)
+    with open(dst, 'wb') as f:
+        f.write(dm)
+    steps = []
+    cloned = 0
+    for i in range(12):
+        kind = rnd.choice(['mid', 'mid', 'tail', 'snap', 'bad'])
+        if kind == 'tail':
+            soff = rnd.randrange(0, 11) * CS
+            length = len(sm) - soff
+            doff = ((len(dm) + CS - 1) // CS) * CS - rnd.choice([0, CS])
+            doff = max(doff, 0)
+            if doff + length < len(dm):
+                doff += CS
+        elif kind == 'bad':
+            soff, doff, length = rnd.choice([
+                (4096, 0, CS), (0, 4096, CS), (0, 0, CS + 4096),
+                (CS, 0, len(sm)), (len(sm) + CS, 0, CS)])
+        else:
+            soff = rnd.randrange(0, 10) * CS
+            length = rnd.randrange(1, 11 - soff // CS) * CS
+            doff = rnd.randrange(0, 9) * CS
+        what = '%s: src %d +%d -> dst %d' % (kind, soff, length, doff)
+        steps.append(what)
+        sname = src
+        if kind == 'snap':
+            n = 'cr%d' % i
+            e, _ = snap_ioctl(src, SNAP_CREATE, n)
+            if e:
+                bad('FICLONERANGE: snapshot %s: %s' % (n, ename(e)))
+                return
+            sname = snap_path(src, n)
+        e = clone_range(sname, soff, dst, doff, length)
+        if kind == 'bad':
+            if e != errno.EINVAL:
+                bad('FICLONERANGE %s: %s, expected EINVAL' % (what,
+                                                             ename(e)))
+                good = False
+        elif e:
+            bad('FICLONERANGE %s: %s' % (what, ename(e)))
+            good = False
+        else:
+            dm = model_range(dm, sm, soff, doff, length)
+            cloned += 1
+            # shared, not copied (before the writes below)
+            rc, out, err = tool('du', dst)
+            if rc or not out or not out[0].get('shared'):
+                bad('FICLONERANGE %s: du of dst shows nothing shared: %s %s'
+                    % (what, out, err))
+                good = False
+        # both files go on independently: write into each, then compare
+        off = rnd.randrange(0, len(dm))
+        patch = rnd.randbytes(rnd.randrange(1, 3 * 4096))
+        pwrite(dst, off, patch)
+        dm = dm[:off] + patch + dm[off + len(patch):]
+        off = rnd.randrange(0, len(sm) - 5000)
+        patch = rnd.randbytes(rnd.randrange(1, 5000))
+        pwrite(src, off, patch)
+        sm = sm[:off] + patch + sm[off + len(patch):]
+        if rnd.randrange(3) == 0:
+            drop_caches()
+        good &= same(dst, dm, 'cr-dst', 'FICLONERANGE %s: dst' % what)
+        good &= same(src, sm, 'cr-src', 'FICLONERANGE %s: src' % what)
+        if MNT2:
+            good &= same(os.path.join(MNT2, os.path.relpath(dst, MNT)), dm,
+                         'cr-dst', 'FICLONERANGE %s: dst, 2nd client'
+                         % what)
+        if not good:
+            note('steps: ' + '; '.join(steps))
+            return
+    ok('FICLONERANGE by whole chunks, %d random steps, %d clones (from the '
+       'live file and its snapshots, to the middle and past the end, holes, '
+       'bad ranges refused): shared per du, both files match their models, '
+       'also after writes to each, dropped caches and through a second '
+       'client' % (len(steps), cloned))
 
 
 # ---------------------------------------------------------------------------
@@ -1122,6 +1231,8 @@ def run(cmd, args):
         cmd_chain(int(args[0]))
     elif cmd == 'revert':
         cmd_revert()
+    elif cmd == 'clonerange':
+        cmd_clonerange(args[0])
     elif cmd == 'writer':
         cmd_writer(args[0], args[1], args[2], float(args[3]))
     elif cmd == 'records':
@@ -1455,6 +1566,7 @@ check "... replaces its content" cmp /tmp/refl-dst "$MNT/from-snap.img"
 check "cp --reflink=always to another file system fails" bash -c \
 	"! cp --reflink=always $R /tmp/refl-x 2>/dev/null"
 py ficlone "$R"
+py clonerange "$MNT"
 
 # ---- permissions ----
 
