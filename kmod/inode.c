@@ -216,6 +216,53 @@ int vdifs_revalidate(struct inode *inode, bool force)
 	return ret;
 }
 
+/* the change counter as this client last saw it (0: unknown) */
+u64 vdifs_change_seen(struct inode *inode)
+{
+	struct vdifs_inode *vi = VDIFS_I(inode);
+	u64 change;
+
+	spin_lock(&vi->size_lock);
+	change = vi->change;
+	spin_unlock(&vi->size_lock);
+	return change;
+}
+
+/*
+ * After a snapshot or clone of a file made through this client (new chunk
+ * ids, the same bytes, the change counter one up), fetch its attributes
+ * and keep the page cache if nobody else moved the counter meanwhile:
+ * a VM's cached disk survives its snapshots.  Layouts are the caller's.
+ */
+int vdifs_revalidate_own(struct inode *inode, u64 before)
+{
+	struct vdifs_sb_info *sbi = VDIFS_SB(inode->i_sb);
+	struct vdifs_inode *vi = VDIFS_I(inode);
+	struct vdifs_ino_req q = {
+		.vol = cpu_to_le32(sbi->vol),
+		.ino = cpu_to_le64(inode->i_ino),
+	};
+	const struct vdifs_attr_rep *rep;
+	struct vdifs_req *req;
+	int ret;
+
+	ret = vdifs_call(sbi->mds, VDIFS_OP_GETATTR, &q, sizeof(q), NULL, 0,
+			 NULL, 0, &req);
+	if (ret) {
+		vi->attr_time = 0;
+		return ret;
+	}
+	rep = req->rbody.fixed;
+	spin_lock(&vi->size_lock);
+	if (before && vi->change == before &&
+	    le64_to_cpu(rep->attr.change) == before + 1)
+		vi->change = before + 1;
+	spin_unlock(&vi->size_lock);
+	vdifs_apply_attr(inode, &rep->attr);
+	vdifs_req_put(req);
+	return 0;
+}
+
 /*
  * Tell the MDS what our writes did: the size they reached (never shrinking
  * it) and a new mtime, which also bumps its change counter so that the

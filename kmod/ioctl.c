@@ -76,6 +76,7 @@ static long vdifs_ioc_snap(struct file *file, unsigned int cmd,
 	struct vdifs_ioc_snap *a;
 	struct vdifs_req *req = NULL;
 	size_t nl;
+	u64 before;
 	u16 op;
 	long ret;
 
@@ -119,6 +120,7 @@ static long vdifs_ioc_snap(struct file *file, unsigned int cmd,
 	ret = vdifs_flush_all(inode);
 	if (ret)
 		goto out_unlock;
+	before = vdifs_change_seen(inode);
 	q.name_len = cpu_to_le16(nl);
 	ret = vdifs_call(sbi->mds, op, &q, sizeof(q), a->name, nl, NULL, 0,
 			 op == VDIFS_OP_SNAP_DELETE ? NULL : &req);
@@ -131,7 +133,8 @@ static long vdifs_ioc_snap(struct file *file, unsigned int cmd,
 		a->ino = le64_to_cpu(rep->attr.ino);
 		if (copy_to_user(arg, a, sizeof(*a)))
 			ret = -EFAULT;
-		VDIFS_I(inode)->attr_time = 0;
+		/* the snapshot is made: a failed refresh only costs the cache */
+		vdifs_revalidate_own(inode, before);
 	} else if (op == VDIFS_OP_SNAP_REVERT) {
 		/* the content changed under the cache: drop it whole */
 		truncate_pagecache(inode, 0);
@@ -232,6 +235,7 @@ static long vdifs_ioc_clone(struct file *file, void __user *arg)
 	struct dentry *d;
 	struct qstr qn;
 	size_t nl;
+	u64 before;
 	long ret;
 
 	if (!S_ISREG(inode->i_mode))
@@ -277,6 +281,7 @@ static long vdifs_ioc_clone(struct file *file, void __user *arg)
 		goto out_path;
 	inode_lock(inode);
 	ret = vdifs_flush_all(inode);
+	before = vdifs_change_seen(inode);
 	if (!ret) {
 		q.vol = cpu_to_le32(sbi->vol);
 		q.ino = cpu_to_le64(inode->i_ino);
@@ -289,7 +294,7 @@ static long vdifs_ioc_clone(struct file *file, void __user *arg)
 	}
 	if (!ret) {
 		vdifs_layout_drop(VDIFS_I(inode));
-		VDIFS_I(inode)->attr_time = 0;
+		vdifs_revalidate_own(inode, before);
 	}
 	inode_unlock(inode);
 	if (!ret) {
@@ -470,6 +475,7 @@ long vdifs_compat_ioctl(struct file *file, unsigned int cmd,
 static loff_t vdifs_clone_range(struct inode *sin, loff_t pos_in,
 				struct inode *din, loff_t pos_out, loff_t len)
 {
+	u64 before = vdifs_change_seen(sin);
 	struct vdifs_sb_info *sbi = VDIFS_SB(sin->i_sb);
 	u64 cs = le32_to_cpu(VDIFS_I(sin)->params.chunk_size);
 	struct vdifs_clone_range_req q = { 0 };
@@ -503,7 +509,7 @@ static loff_t vdifs_clone_range(struct inode *sin, loff_t pos_in,
 	vdifs_layout_drop(VDIFS_I(sin));
 	vdifs_apply_replaced(din, req);
 	vdifs_req_put(req);
-	VDIFS_I(sin)->attr_time = 0;
+	vdifs_revalidate_own(sin, before);
 	return len;
 }
 
@@ -520,6 +526,7 @@ loff_t vdifs_remap_file_range(struct file *src, loff_t pos_in,
 	struct vdifs_clone_req q = { 0 };
 	struct vdifs_req *req;
 	loff_t size;
+	u64 before;
 	int ret;
 
 	if (remap_flags & REMAP_FILE_DEDUP)
@@ -545,6 +552,7 @@ loff_t vdifs_remap_file_range(struct file *src, loff_t pos_in,
 		ret = -EINVAL;
 		goto out_unlock;
 	}
+	before = vdifs_change_seen(sin);
 	if (pos_in || pos_out || len != size) {
 		if (!len) {
 			size = 0;
@@ -570,7 +578,7 @@ loff_t vdifs_remap_file_range(struct file *src, loff_t pos_in,
 	vdifs_layout_drop(VDIFS_I(sin));
 	vdifs_apply_replaced(din, req);
 	vdifs_req_put(req);
-	VDIFS_I(sin)->attr_time = 0;
+	vdifs_revalidate_own(sin, before);
 out_unlock:
 	unlock_two_nondirectories(sin, din);
 	return ret ? ret : size;

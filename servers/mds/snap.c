@@ -337,9 +337,9 @@ static int snapdir_of(struct mds *m, MDB_txn *t, u32 vol,
 			   create, out);
 }
 
-/* a regular, live (not snapshot) file of this volume */
-static int live_file(struct mds *m, MDB_txn *t, u32 vol, u64 ino,
-		     struct mds_inode *f)
+/* a regular file of this volume: a live one or a snapshot */
+static int reg_file(struct mds *m, MDB_txn *t, u32 vol, u64 ino,
+		    struct mds_inode *f)
 {
 	int ret = inode_get(m, t, vol, ino, f);
 
@@ -347,8 +347,17 @@ static int live_file(struct mds *m, MDB_txn *t, u32 vol, u64 ino,
 		return ret;
 	if (S_ISDIR(in_mode(f)))
 		return -EISDIR;
-	if (!S_ISREG(in_mode(f)))
-		return -EINVAL;
+	return S_ISREG(in_mode(f)) ? 0 : -EINVAL;
+}
+
+/* a regular, live (not snapshot) file of this volume */
+static int live_file(struct mds *m, MDB_txn *t, u32 vol, u64 ino,
+		     struct mds_inode *f)
+{
+	int ret = reg_file(m, t, vol, ino, f);
+
+	if (ret)
+		return ret;
 	if (le32_to_cpu(f->attr.flags) & VDIFS_ATTR_SNAPSHOT)
 		return -EROFS;
 	return 0;
@@ -581,14 +590,10 @@ static int op_snap_list(struct mds *m, struct mds_conn *c, MDB_txn *t,
 static int clone_source(struct mds *m, MDB_txn *t, u32 vol, u64 ino,
 			struct mds_inode *src)
 {
-	int ret = inode_get(m, t, vol, ino, src);
+	int ret = reg_file(m, t, vol, ino, src);
 
 	if (ret)
 		return ret;
-	if (S_ISDIR(in_mode(src)))
-		return -EISDIR;
-	if (!S_ISREG(in_mode(src)))
-		return -EINVAL;
 	if (le32_to_cpu(src->attr.flags) & VDIFS_ATTR_SNAPSHOT)
 		return 0;
 	ret = chunks_refork(m, t, vol, src);
@@ -620,11 +625,9 @@ static int op_clone(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	if (ret != -ENOENT)
 		return ret ? ret : -EEXIST;
 	/* the clone's chunks are clones of what the source has now */
-	ret = inode_get(m, t, vol, le64_to_cpu(q->ino), &src);
+	ret = reg_file(m, t, vol, le64_to_cpu(q->ino), &src);
 	if (ret)
 		return ret;
-	if (!S_ISREG(in_mode(&src)))
-		return S_ISDIR(in_mode(&src)) ? -EISDIR : -EINVAL;
 	ret = inode_new(m, t, vol, S_IFREG | (in_mode(&src) & 0777),
 			le32_to_cpu(q->uid), le32_to_cpu(q->gid), 0,
 			&src.attr.params, 0, &g);
@@ -667,11 +670,9 @@ static int op_clone_into(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	ret = live_file(m, t, vol, dst, &d);
 	if (ret)
 		return ret;
-	ret = inode_get(m, t, vol, le64_to_cpu(q->ino), &src);
+	ret = reg_file(m, t, vol, le64_to_cpu(q->ino), &src);
 	if (ret)
 		return ret;
-	if (!S_ISREG(in_mode(&src)))
-		return S_ISDIR(in_mode(&src)) ? -EISDIR : -EINVAL;
 	ret = chunks_release(m, t, vol, dst);
 	if (!ret)
 		ret = chunks_clone_into(m, t, vol, &src, dst, &n);
@@ -758,11 +759,9 @@ static int op_clone_range(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	ret = live_file(m, t, vol, dino, &d);
 	if (ret)
 		return ret;
-	ret = inode_get(m, t, vol, sino, &src);
+	ret = reg_file(m, t, vol, sino, &src);
 	if (ret)
 		return ret;
-	if (!S_ISREG(in_mode(&src)))
-		return S_ISDIR(in_mode(&src)) ? -EISDIR : -EINVAL;
 	live = !(le32_to_cpu(src.attr.flags) & VDIFS_ATTR_SNAPSHOT);
 	cs = le32_to_cpu(src.attr.params.chunk_size);
 	ssize = le64_to_cpu(src.attr.size);

@@ -1543,6 +1543,29 @@ for W in "$MNT/records" "$MNT/records2"; do
 	py records "$W" "${snaps[@]}"
 done
 
+# ---- this client's page cache survives its own snapshots and clones ----
+# (a VM's cached disk is not thrown away by a snapshot of it); another
+# client's write still invalidates it (close-to-open)
+
+resident() { fincore -b -n -o RES "$1" | tr -d ' '; }
+C=$MNT/cached.img
+head -c 4M /dev/urandom >"$C"
+cp "$C" /tmp/cached.img
+cat "$C" >/dev/null
+r0=$(resident "$C")
+"$TOOL" -q snapshot create "$C" keep >/dev/null || fail "snapshot of cached.img"
+stat "$C" >/dev/null
+r1=$(resident "$C")
+"$TOOL" -q clone "$C" "$MNT/cached-clone.img" >/dev/null || fail "clone of cached.img"
+stat "$C" >/dev/null
+r2=$(resident "$C")
+check "a snapshot and a clone keep this client's cached pages of the file (resident bytes $r0 -> $r1 -> $r2)" \
+	test "${r0:-0}" -ge 4194304 -a "${r1:-0}" = "$r0" -a "${r2:-0}" = "$r0"
+check "... and the file still reads its content" cmp /tmp/cached.img "$C"
+dd if=/dev/urandom of="$MNT2/cached.img" bs=4k count=1 seek=7 conv=notrunc status=none
+dd if="$MNT2/cached.img" of=/tmp/cached.img bs=4k count=1 skip=7 seek=7 conv=notrunc status=none
+check "another client's write is still seen (cached pages dropped)" cmp /tmp/cached.img "$C"
+
 # ---- cp --reflink=always ----
 
 R=$MNT/reflink-src
