@@ -415,6 +415,56 @@ const struct address_space_operations vdifs_aops = {
 	.migrate_folio		= filemap_migrate_folio,
 };
 
+/* ---- server-side data, bypassing the page cache ---- */
+
+/*
+ * Copy [spos, spos+len) of sin to dpos in din through the data servers,
+ * in pieces that cross no chunk of either file: what FICLONERANGE does
+ * with the parts of a range that cannot be shared as whole chunks.  The
+ * caller holds both inodes' i_rwsem, has written back both and drops
+ * din's pages over the range; the size grows as with any write.
+ */
+int vdifs_copy_direct(struct inode *sin, loff_t spos, struct inode *din,
+		      loff_t dpos, size_t len)
+{
+	u64 scs = le32_to_cpu(VDIFS_I(sin)->params.chunk_size);
+	u64 dcs = le32_to_cpu(VDIFS_I(din)->params.chunk_size);
+	size_t max = min_t(size_t, len, VDIFS_IO_MAX);
+	void *buf;
+	int ret = 0;
+
+	if (!scs || !dcs)
+		return -EIO;
+	if (!len)
+		return 0;
+	buf = kvmalloc(max, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	while (len && !ret) {
+		size_t n = min_t(u64, max, min(scs - spos % scs,
+					       dcs - dpos % dcs));
+		struct kvec kv = { .iov_base = buf, .iov_len = n };
+		struct iov_iter it;
+
+		n = min(n, len);
+		kv.iov_len = n;
+		iov_iter_kvec(&it, ITER_DEST, &kv, 1, n);
+		ret = vdifs_read_chunk(sin, spos, n, &it);
+		if (ret)
+			break;
+		iov_iter_kvec(&it, ITER_SOURCE, &kv, 1, n);
+		ret = vdifs_write_chunk(din, dpos, n, &it);
+		if (ret)
+			break;
+		vdifs_wrote_to(din, dpos + n);
+		spos += n;
+		dpos += n;
+		len -= n;
+	}
+	kvfree(buf);
+	return ret;
+}
+
 /* ---- holes ---- */
 
 /* make [start, end) read as zeroes on the data servers */

@@ -264,6 +264,8 @@ extern struct workqueue_struct *vdifs_io_wq;
 int vdifs_chunk_lookup(struct inode *inode, u64 index, bool alloc,
 		       struct vdifs_chunk *out);
 int vdifs_punch_range(struct inode *inode, loff_t start, loff_t end);
+int vdifs_copy_direct(struct inode *sin, loff_t spos, struct inode *din,
+		      loff_t dpos, size_t len);
 
 /* ---- ioctl.c ---- */
 

@@ -465,12 +465,15 @@ long vdifs_compat_ioctl(struct file *file, unsigned int cmd,
 #endif
 
 /*
- * FICLONERANGE of whole chunks (both offsets and the length multiples of
- * the chunk size, which both files must share; or a range ending at the
- * source's end of file and reaching past the target's): the target's
- * chunks in the range become clones of the source's.  Ranges that split
- * a chunk would need one chunk to share extents of two others, which the
- * data servers' one-base chains do not do: EINVAL, and cp falls back.
+ * FICLONERANGE of a part: whole chunks are shared (the MDS makes the
+ * target's chunks clones of the source's, CLONE_RANGE); the pieces before
+ * the first and after the last whole chunk are copied through the data
+ * servers, less than a chunk at each end.  Sharing needs the range at the
+ * same offset within a chunk in both files, with the same chunk size, so
+ * anything else is EINVAL (cp falls back to copying).  Offsets and length
+ * are page aligned, except a length that ends at the source's EOF.  A
+ * partial last chunk that ends the source and reaches past the target's
+ * end is shared too.
  */
 static loff_t vdifs_clone_range(struct inode *sin, loff_t pos_in,
 				struct inode *din, loff_t pos_out, loff_t len)
@@ -479,38 +482,54 @@ static loff_t vdifs_clone_range(struct inode *sin, loff_t pos_in,
 	struct vdifs_sb_info *sbi = VDIFS_SB(sin->i_sb);
 	u64 cs = le32_to_cpu(VDIFS_I(sin)->params.chunk_size);
 	struct vdifs_clone_range_req q = { 0 };
+	loff_t ssize = i_size_read(sin), head, mid, tail;
 	struct vdifs_req *req;
-	loff_t end;
 	int ret;
 
 	if (!cs || cs != le32_to_cpu(VDIFS_I(din)->params.chunk_size) ||
-	    pos_in % cs || pos_out % cs)
+	    pos_in % cs != pos_out % cs || !PAGE_ALIGNED(pos_in) ||
+	    !PAGE_ALIGNED(pos_out) ||
+	    (!PAGE_ALIGNED(len) && pos_in + len != ssize))
 		return -EINVAL;
-	if (len % cs && (pos_in + len != i_size_read(sin) ||
-			 pos_out + len < i_size_read(din)))
-		return -EINVAL;
-	/* the MDS checks against the target's size: it must know it */
+	head = min_t(loff_t, len, (cs - pos_in % cs) % cs);
+	mid = round_down(len - head, cs);
+	tail = len - head - mid;
+	/* a tail ending both files can be shared as a whole chunk */
+	if (tail && pos_in + len == ssize &&
+	    pos_out + len >= i_size_read(din)) {
+		mid += tail;
+		tail = 0;
+	}
 	ret = vdifs_flush_all(din);
 	if (ret)
 		return ret;
-	q.vol = cpu_to_le32(sbi->vol);
-	q.ino = cpu_to_le64(sin->i_ino);
-	q.dst = cpu_to_le64(din->i_ino);
-	q.src_off = cpu_to_le64(pos_in);
-	q.dst_off = cpu_to_le64(pos_out);
-	q.len = cpu_to_le64(len);
-	ret = vdifs_call(sbi->mds, VDIFS_OP_CLONE_RANGE, &q, sizeof(q), NULL,
-			 0, NULL, 0, &req);
-	if (ret)
-		return ret;
-	end = pos_out + round_up(len, cs);
-	truncate_inode_pages_range(din->i_mapping, pos_out, end - 1);
-	vdifs_layout_drop(VDIFS_I(din));
-	vdifs_layout_drop(VDIFS_I(sin));
-	vdifs_apply_replaced(din, req);
-	vdifs_req_put(req);
-	vdifs_revalidate_own(sin, before);
-	return len;
+	truncate_inode_pages_range(din->i_mapping,
+				   round_down(pos_out, PAGE_SIZE),
+				   round_up(pos_out + len, PAGE_SIZE) - 1);
+	if (mid) {
+		q.vol = cpu_to_le32(sbi->vol);
+		q.ino = cpu_to_le64(sin->i_ino);
+		q.dst = cpu_to_le64(din->i_ino);
+		q.src_off = cpu_to_le64(pos_in + head);
+		q.dst_off = cpu_to_le64(pos_out + head);
+		q.len = cpu_to_le64(mid);
+		ret = vdifs_call(sbi->mds, VDIFS_OP_CLONE_RANGE, &q, sizeof(q),
+				 NULL, 0, NULL, 0, &req);
+		if (ret)
+			return ret;
+		vdifs_layout_drop(VDIFS_I(din));
+		vdifs_layout_drop(VDIFS_I(sin));
+		vdifs_apply_replaced(din, req);
+		vdifs_req_put(req);
+		vdifs_revalidate_own(sin, before);
+	}
+	ret = vdifs_copy_direct(sin, pos_in, din, pos_out, head);
+	if (!ret)
+		ret = vdifs_copy_direct(sin, pos_in + head + mid, din,
+					pos_out + head + mid, tail);
+	if (!ret)
+		ret = vdifs_sync_size(din);
+	return ret ? ret : len;
 }
 
 /*
