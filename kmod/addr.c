@@ -114,6 +114,47 @@ static void vdifs_chunk_req(struct inode *inode, const struct vdifs_chunk *c,
 		q->ds[i] = c->ds[i];
 }
 
+/*
+ * A chunk a fresh layout names and its data server still refuses as
+ * frozen: only a snapshot or clone that failed half way leaves a live
+ * file's chunk so; the MDS gives the file a clone of it to go on in.
+ */
+static void vdifs_layout_fork(struct inode *inode, u64 index,
+			      const struct vdifs_chunk *c)
+{
+	struct vdifs_sb_info *sbi = VDIFS_SB(inode->i_sb);
+	struct vdifs_layout_fork_req q = {
+		.vol = cpu_to_le32(sbi->vol),
+		.ino = cpu_to_le64(inode->i_ino),
+		.index = cpu_to_le64(index),
+		.chunk_id = c->chunk_id,
+	};
+	int ret;
+
+	ret = vdifs_call(sbi->mds, VDIFS_OP_LAYOUT_FORK, &q, sizeof(q), NULL,
+			 0, NULL, 0, NULL);
+	if (ret)
+		pr_warn_ratelimited("vdifs: inode %lu chunk %llu: frozen, and the MDS could not fork it (%d)\n",
+				    inode->i_ino, index, ret);
+}
+
+/*
+ * After a layout error on chunk c of index: forget the cached layout, and
+ * when the fresh one had named the same chunk, refused as frozen again,
+ * have it forked.  *frozen carries the refused chunk id between tries.
+ */
+static void vdifs_chunk_refused(struct inode *inode, u64 index,
+				const struct vdifs_chunk *c, int err,
+				u64 *frozen)
+{
+	if (err == -EROFS) {
+		if (*frozen == le64_to_cpu(c->chunk_id))
+			vdifs_layout_fork(inode, index, c);
+		*frozen = le64_to_cpu(c->chunk_id);
+	}
+	vdifs_chunk_forget(inode, index);
+}
+
 /* layout errors that a fresh layout cures */
 static bool vdifs_layout_stale(int err)
 {
@@ -265,6 +306,7 @@ static int vdifs_write_chunk(struct inode *inode, loff_t pos, size_t len,
 	struct vdifs_sb_info *sbi = VDIFS_SB(inode->i_sb);
 	u64 cs = le32_to_cpu(VDIFS_I(inode)->params.chunk_size);
 	u64 index = pos / cs;
+	u64 frozen = 0;
 	void *data;
 	int tries, ret = -EIO;
 
@@ -301,7 +343,7 @@ static int vdifs_write_chunk(struct inode *inode, loff_t pos, size_t len,
 		vdifs_req_put(req);
 		if (!vdifs_layout_stale(ret))
 			break;
-		vdifs_chunk_forget(inode, index);
+		vdifs_chunk_refused(inode, index, &c, ret, &frozen);
 	}
 	kvfree(data);
 	if (ret == -ENOSPC || ret == -EDQUOT || ret == -EFBIG)
@@ -479,6 +521,7 @@ int vdifs_punch_range(struct inode *inode, loff_t start, loff_t end)
 		u64 index = pos / cs;
 		u32 off = pos % cs;
 		u32 len = min_t(u64, cs - off, end - pos);
+		u64 frozen = 0;
 		int tries;
 
 		for (tries = 0; tries < VDIFS_IO_TRIES; tries++) {
@@ -501,7 +544,7 @@ int vdifs_punch_range(struct inode *inode, loff_t start, loff_t end)
 				ret = 0;
 			if (!vdifs_layout_stale(ret))
 				break;
-			vdifs_chunk_forget(inode, index);
+			vdifs_chunk_refused(inode, index, &c, ret, &frozen);
 		}
 		pos += len;
 	}

@@ -194,6 +194,9 @@ static const struct wire_op_desc wire_ops[VDIFS_OP_MAX] = {
 		.req = { FIX(vdifs_layout_get_req) },
 		.rep = { FIX(vdifs_layout_rep), .recs = {
 			RECS(vdifs_chunk, vdifs_layout_rep, count, -1) } } },
+	[VDIFS_OP_LAYOUT_FORK] = { "LAYOUT_FORK",
+		.req = { FIX(vdifs_layout_fork_req) },
+		.rep = { 0 } },
 	[VDIFS_OP_DS_REGISTER] = { "DS_REGISTER",
 		.req = { FIX(vdifs_ds_register_req) },
 		.rep = { FIX(vdifs_ds_register_rep) } },

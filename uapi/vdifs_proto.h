@@ -17,8 +17,9 @@
  *                 namespace, user xattrs, chunk layouts, data-server
  *                 membership and client sessions; chunk I/O on data
  *                 servers with replication and copy-on-write clones.
- *                 CLONE_RANGE (76) added 2026-11-25, before any release;
- *                 a server without it answers -EOPNOTSUPP.
+ *                 CLONE_RANGE (76) and LAYOUT_FORK (42) added 2026-11-25,
+ *                 before any release; a server without them answers
+ *                 -EOPNOTSUPP.
  *
  * Framing: every message is a struct vdifs_msg_hdr followed by body_len
  * bytes of body.  A body is the opcode's fixed struct followed by at most
@@ -106,6 +107,7 @@ enum vdifs_op {
 
 	VDIFS_OP_LAYOUT_SET		= 40,
 	VDIFS_OP_LAYOUT_GET		= 41,
+	VDIFS_OP_LAYOUT_FORK		= 42,
 
 	VDIFS_OP_DS_REGISTER		= 50,
 	VDIFS_OP_DS_HEARTBEAT		= 51,
@@ -447,6 +449,22 @@ struct vdifs_layout_get_req {
 	__le64 first;		/* first chunk index */
 	__le32 count;		/* <= VDIFS_LAYOUT_MAX */
 	__le32 pad;
+};
+
+/*
+ * LAYOUT_FORK: a data server refused a write to chunk_id, the file's chunk
+ * at index, as frozen (EROFS), and a fresh layout named the same chunk.
+ * Only a snapshot or clone that failed half way (or an MDS that died in
+ * one) leaves a live file's chunk frozen; the MDS gives the file a clone
+ * of it to go on in.  A no-op when the file's chunk there is another one
+ * by now.  No reply body: the client fetches the layout again.
+ */
+struct vdifs_layout_fork_req {
+	__le32 vol;
+	__le32 pad;
+	__le64 ino;
+	__le64 index;
+	__le64 chunk_id;
 };
 
 struct vdifs_layout_rep {
@@ -824,6 +842,7 @@ VDIFS_WIRE_SIZE(vdifs_snap_list_req, 24);
 VDIFS_WIRE_SIZE(vdifs_snap_ent, 40);
 VDIFS_WIRE_SIZE(vdifs_clone_req, 40);
 VDIFS_WIRE_SIZE(vdifs_clone_range_req, 48);
+VDIFS_WIRE_SIZE(vdifs_layout_fork_req, 32);
 VDIFS_WIRE_SIZE(vdifs_ioc_snap, 288);
 VDIFS_WIRE_SIZE(vdifs_ioc_snap_ent, 288);
 VDIFS_WIRE_SIZE(vdifs_ioc_snap_list, 40);

@@ -131,6 +131,9 @@ static int ds_chunk_call(struct mds *m, u16 op, const struct vdifs_chunk *c,
 /*
  * Give inode `to` a fresh clone of every allocated chunk of `from`.
  * to's chunk table must be empty.  The data servers freeze the bases.
+ * When a clone fails, those made so far are deleted again (best effort:
+ * the transaction that would have recorded them aborts); the bases stay
+ * frozen, and a writer of such a base has it forked (LAYOUT_FORK).
  */
 static int chunks_clone_into(struct mds *m, MDB_txn *t, u32 vol,
 			     const struct mds_inode *from, u64 to, u64 *n)
@@ -140,6 +143,8 @@ static int chunks_clone_into(struct mds *m, MDB_txn *t, u32 vol,
 	u8 mode = from->attr.params.repl_mode;
 	u8 k[MDS_KEY_BUF];
 	MDB_val key = { key_ino(k, vol, fino), k }, val;
+	struct vdifs_chunk *made = NULL;
+	size_t nmade = 0, cap = 0, i;
 	MDB_cursor *cur;
 	int rc, ret = 0;
 
@@ -180,6 +185,18 @@ static int chunks_clone_into(struct mds *m, MDB_txn *t, u32 vol,
 		nc = c;
 		nc.chunk_id = cpu_to_le64(id);
 		nc.version = cpu_to_le64(1);
+		if (nmade == cap) {
+			struct vdifs_chunk *p;
+
+			cap = cap ? cap * 2 : 64;
+			p = realloc(made, cap * sizeof(*made));
+			if (!p) {
+				ret = -ENOMEM;
+				break;
+			}
+			made = p;
+		}
+		made[nmade++] = nc;
 		ret = db_put(t, m->db.chunks, nk, key_u64(nk, vol, to, idx),
 			     &nc, sizeof(nc), 0);
 		if (ret)
@@ -187,9 +204,13 @@ static int chunks_clone_into(struct mds *m, MDB_txn *t, u32 vol,
 		(*n)++;
 	}
 	mdb_cursor_close(cur);
-	if (ret)
-		return ret;
-	return rc == MDB_NOTFOUND || !rc ? 0 : db_err(rc);
+	if (!ret && rc && rc != MDB_NOTFOUND)
+		ret = db_err(rc);
+	for (i = 0; ret && i < nmade; i++)
+		ds_chunk_call(m, VDIFS_OP_CHUNK_DELETE, &made[i],
+			      le64_to_cpu(made[i].chunk_id), 0, cs, 0, mode);
+	free(made);
+	return ret;
 }
 
 /* move every chunk record of inode from to inode to (to's must be empty) */
@@ -838,6 +859,48 @@ static int op_clone_range(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	return ret ? ret : reply_attr(r, &d);
 }
 
+/*
+ * A live file's chunk that its data servers hold frozen: left by a
+ * snapshot or clone that failed after freezing some bases (a data server
+ * down half way, or the MDS dying before its commit).  The file goes on in
+ * a clone of it, as after a snapshot, so writes work again.
+ */
+static int op_layout_fork(struct mds *m, struct mds_conn *c, MDB_txn *t,
+			  const struct wire_body *b, struct mds_reply *r)
+{
+	const struct vdifs_layout_fork_req *q = b->fixed;
+	u32 vol = le32_to_cpu(q->vol);
+	u64 ino = le64_to_cpu(q->ino), idx = le64_to_cpu(q->index);
+	struct vdifs_chunk ch;
+	struct mds_inode f;
+	u8 k[MDS_KEY_BUF];
+	MDB_val kv, vv;
+	int ret;
+
+	if (q->pad || !q->chunk_id)
+		return -EINVAL;
+	ret = live_file(m, t, vol, ino, &f);
+	if (ret)
+		return ret;
+	ret = chunk_at(m, t, vol, ino, idx, &ch);
+	if (ret <= 0 || ch.chunk_id != q->chunk_id)
+		return ret;	/* replaced already: the client asks again */
+	ret = chunk_clone_to(m, t, vol, &f, &ch, ino, idx);
+	if (ret)
+		return ret;
+	kv.mv_size = key_u64(k, vol, ino, idx);
+	kv.mv_data = k;
+	vv.mv_size = sizeof(ch);
+	vv.mv_data = &ch;
+	ret = gc_chunk(t, &kv, &vv, m);
+	if (ret)
+		return ret;
+	log_warn("inode %llu chunk %llu: was frozen, the file goes on in a clone",
+		 (unsigned long long)ino, (unsigned long long)idx);
+	touch(&f, false);
+	return inode_put(m, t, vol, &f);
+}
+
 /* a file is gone for good: its snapshots go with it */
 int snap_free_all(struct mds *m, MDB_txn *t, u32 vol, u64 ino)
 {
@@ -986,4 +1049,5 @@ const struct mds_op snap_ops[VDIFS_OP_MAX] = {
 	[VDIFS_OP_CLONE] = { op_clone, MDS_TXN_WRITE },
 	[VDIFS_OP_CLONE_INTO] = { op_clone_into, MDS_TXN_WRITE },
 	[VDIFS_OP_CLONE_RANGE] = { op_clone_range, MDS_TXN_WRITE },
+	[VDIFS_OP_LAYOUT_FORK] = { op_layout_fork, MDS_TXN_WRITE },
 };

@@ -2,27 +2,36 @@
 # SPDX-License-Identifier: GPL-2.0
 # Lost connections: the metadata server and a data server are killed and
 # restarted under a mounted volume; the client reconnects by itself and
-# carries on.  With the server gone for good, an operation fails with EIO
-# once the mount's timeout has passed, and never hangs.
+# carries on.  A snapshot that fails half way because a data server is
+# down leaves the file writable once the server is back (LAYOUT_FORK).
+# With the server gone for good, an operation fails with EIO once the
+# mount's timeout has passed, and never hangs.
 . "$(dirname "$0")/lib.sh"
 
 MOUNT_OPTS=actimeo=0,timeo=6
 cluster_start
 pid_of() { awk -v n="$1" '$1 == n { print $2 }' "$CLUSTER_DIR/pids"; }
-# restart NAME: kill -9 and start again with the same command line, on
-# the port it had and the same data directory
-restart() {
-	local pid cmd port i
+# down NAME: kill -9, keeping its command line (on the port it had);
+# up NAME: start it again with the same data directory; restart: both
+down() {
+	local pid i
 	pid=$(pid_of "$1")
-	port=$(cat "$CLUSTER_DIR/$1/port")
-	mapfile -d '' cmd <"/proc/$pid/cmdline"
-	for i in "${!cmd[@]}"; do
-		[ "${cmd[$i]}" = 127.0.0.1:0 ] && cmd[i]=127.0.0.1:$port
+	mapfile -d '' down_cmd <"/proc/$pid/cmdline"
+	for i in "${!down_cmd[@]}"; do
+		[ "${down_cmd[$i]}" = 127.0.0.1:0 ] &&
+			down_cmd[i]=127.0.0.1:$(cat "$CLUSTER_DIR/$1/port")
 	done
 	kill -9 "$pid"
 	while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-	"${cmd[@]}" </dev/null >>"$CLUSTER_DIR/$1-restart.log" 2>&1 &
-	sed -i "s/^$1 $pid\$/$1 $!/" "$CLUSTER_DIR/pids"
+	down_pid=$pid
+}
+up() {
+	"${down_cmd[@]}" </dev/null >>"$CLUSTER_DIR/$1-restart.log" 2>&1 &
+	sed -i "s/^$1 $down_pid\$/$1 $!/" "$CLUSTER_DIR/pids"
+}
+restart() {
+	down "$1"
+	up "$1"
 }
 
 dd if=/dev/urandom of=/tmp/rc.data bs=64k count=16 2>/dev/null
@@ -37,6 +46,47 @@ echo 3 >/proc/sys/vm/drop_caches
 check "read after a data server restarted" cmp /tmp/rc.data "$MNT/before"
 check "write after a data server restarted" \
 	bash -c "cp /tmp/rc.data $MNT/again && sync && cmp /tmp/rc.data $MNT/again"
+
+# A snapshot that fails half way (a data server down) froze the chunks it
+# had cloned so far; the file must stay writable once the server is back:
+# a writer refused by a frozen chunk has the MDS fork it (LAYOUT_FORK).
+# Each data server in turn goes down, so that some attempt freezes chunks.
+TOOL=$VDIFS_BIN/vdifs-tool
+"$TOOL" volume create frz --chunk-size 64K --replicas 1 >/dev/null ||
+	fail "create a volume with 64 KiB chunks and one replica"
+mkdir -p /mnt/frz
+mount -t vdifs -o "$MOUNT_OPTS" "${SOURCE%/*}/frz" /mnt/frz || fail "mount frz"
+head -c 1M /dev/urandom >/tmp/frz.data
+cp /tmp/frz.data /mnt/frz/f
+failed_snaps=0
+for ds in ds1 ds2 ds3; do
+	down "$ds"
+	if "$TOOL" -q snapshot create /mnt/frz/f "down-$ds" >/dev/null 2>&1; then
+		"$TOOL" -q snapshot delete /mnt/frz/f "down-$ds"
+	else
+		failed_snaps=$((failed_snaps + 1))
+	fi
+	up "$ds"
+	sleep 1
+	# every chunk rewritten (4 KiB into each 64 KiB chunk)
+	for ((i = 0; i < 16; i++)); do
+		head -c 4096 /dev/urandom >/tmp/frz.blk
+		dd if=/tmp/frz.blk of=/tmp/frz.data bs=4k seek=$((i * 16 + i % 16)) conv=notrunc status=none
+		dd if=/tmp/frz.blk of=/mnt/frz/f bs=4k seek=$((i * 16 + i % 16)) conv=notrunc,fsync status=none ||
+			fail "write chunk $i after a snapshot failed with $ds down"
+	done
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	check "with $ds down a snapshot fails, and afterwards every chunk of the file takes writes" \
+		cmp /tmp/frz.data /mnt/frz/f
+done
+forks=$(cat "$CLUSTER_DIR/mds/log" "$CLUSTER_DIR/mds-restart.log" 2>/dev/null |
+	grep -c "was frozen, the file goes on in a clone")
+check "snapshots failed half way ($failed_snaps of 3) and the chunks they froze were forked when written ($forks)" \
+	test "$failed_snaps" -ge 1 -a "$forks" -ge 1
+check "a snapshot after all that holds the file" bash -c \
+	"$TOOL -q snapshot create /mnt/frz/f after >/dev/null && cmp /tmp/frz.data /mnt/frz/.vdifs-snapshots/\$(stat -c %i /mnt/frz/f)/after"
+umount /mnt/frz || fail "umount frz"
 
 # the MDS gone for good: EIO after timeo (6 s), not a hang
 kill -9 "$(pid_of mds)"
