@@ -41,7 +41,7 @@ rm -rf "$MODEL"
 mkdir -p "$MODEL"
 
 cat >"$HELPER" <<'PYEOF'
-import ctypes, errno, fcntl, json, os, random, stat, struct, subprocess, sys, time
+import ctypes, errno, fcntl, json, mmap, os, random, stat, struct, subprocess, sys, time
 
 TOOL = os.environ.get('VDIFS_TOOL', 'vdifs-tool')
 MNT = os.environ.get('MNT', '/mnt/vdifs')
@@ -788,14 +788,22 @@ def record(i):
     return (b'REC %010d ' % i + body)[:4095] + b'\n'
 
 
-def cmd_writer(path, ackfile, stopfile, maxsecs):
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+def cmd_writer(path, ackfile, stopfile, maxsecs, direct=False):
+    """records with an fsync each; direct: O_DIRECT, as QEMU's cache=none"""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    if direct:
+        flags |= os.O_DIRECT
+        buf = mmap.mmap(-1, 4096)       # page aligned, as O_DIRECT wants
+    fd = os.open(path, flags, 0o644)
     ack = os.open(ackfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     os.pwrite(ack, b'%10d\n' % 0, 0)
     t0 = time.time()
     i = 0
     while not os.path.exists(stopfile) and time.time() - t0 < maxsecs:
         r = record(i)
+        if direct:
+            buf[:] = r
+            r = buf
         if os.write(fd, r) != len(r):
             print('writer: short write', flush=True)
             sys.exit(1)
@@ -854,10 +862,10 @@ def cmd_records(path, *snaps):
     r, k = check_records(path, total, 'concurrent writer: the file')
     good &= r
     if good:
-        ok('concurrent writer: %d snapshots taken while records were being '
-           'appended with fsync each hold records 0..k-1 intact, k at least '
-           'the acknowledged count (%s); the file has all %d' % (
-               len(snaps), ' '.join(ks), k))
+        ok('concurrent writer (%s): %d snapshots taken while records were '
+           'being appended with fsync each hold records 0..k-1 intact, k at '
+           'least the acknowledged count (%s); the file has all %d' % (
+               os.path.basename(path), len(snaps), ' '.join(ks), k))
 
 
 # ---------------------------------------------------------------------------
@@ -1243,7 +1251,8 @@ def run(cmd, args):
     elif cmd == 'clonerange':
         cmd_clonerange(args[0])
     elif cmd == 'writer':
-        cmd_writer(args[0], args[1], args[2], float(args[3]))
+        cmd_writer(args[0], args[1], args[2], float(args[3]),
+                   len(args) > 4 and args[4] == 'direct')
     elif cmd == 'records':
         cmd_records(*args)
     elif cmd == 'ficlone':
@@ -1523,13 +1532,16 @@ py chain 32
 py revert
 
 # ---- a writer appending records while snapshots are taken ----
-# Twice: the open() of each snapshot races the writer's size updates (a
-# stale smaller size once made netfs zero a just-written page in the cache)
+# Twice buffered: the open() of each snapshot races the writer's size
+# updates (a stale smaller size once made netfs zero a just-written page in
+# the cache); once with O_DIRECT, as QEMU with cache=none writes.
 
 export ACKFILE=/tmp/vdifs-acked
-for W in "$MNT/records" "$MNT/records2"; do
+for W in "$MNT/records" "$MNT/records2" "$MNT/records-direct"; do
 	rm -f /tmp/vdifs-stop "$ACKFILE"
-	"$PY" "$HELPER" writer "$W" "$ACKFILE" /tmp/vdifs-stop 120 &
+	mode=buffered
+	[ "${W##*-}" = direct ] && mode=direct
+	"$PY" "$HELPER" writer "$W" "$ACKFILE" /tmp/vdifs-stop 120 "$mode" &
 	wpid=$!
 	# the writer's first records are on disk before the first snapshot
 	for ((i = 0; i < 300; i++)); do
