@@ -883,8 +883,10 @@ static int op_layout_fork(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	if (ret)
 		return ret;
 	ret = chunk_at(m, t, vol, ino, idx, &ch);
-	if (ret <= 0 || ch.chunk_id != q->chunk_id)
-		return ret;	/* replaced already: the client asks again */
+	if (ret < 0)
+		return ret;
+	if (!ret || ch.chunk_id != q->chunk_id)
+		return 0;	/* replaced already: the client asks again */
 	ret = chunk_clone_to(m, t, vol, &f, &ch, ino, idx);
 	if (ret)
 		return ret;

@@ -1425,6 +1425,80 @@ START_TEST(test_layout_set_file)
 }
 END_TEST
 
+/* CLONE_RANGE and LAYOUT_FORK refuse bad arguments before any data server */
+static int raw_clone_range(u64 ino, u64 dst, u64 so, u64 doff, u64 len,
+			   u32 flags)
+{
+	struct vdifs_clone_range_req q = {
+		.vol = cpu_to_le32(g_v), .flags = cpu_to_le32(flags),
+		.ino = cpu_to_le64(ino), .dst = cpu_to_le64(dst),
+		.src_off = cpu_to_le64(so), .dst_off = cpu_to_le64(doff),
+		.len = cpu_to_le64(len),
+	};
+
+	return vdc_call(g_cli, VDIFS_OP_CLONE_RANGE, &q, sizeof(q), NULL, 0,
+			NULL, 0, NULL);
+}
+
+static int raw_fork(u64 ino, u64 index, u64 chunk_id, u32 pad)
+{
+	struct vdifs_layout_fork_req q = {
+		.vol = cpu_to_le32(g_v), .pad = cpu_to_le32(pad),
+		.ino = cpu_to_le64(ino), .index = cpu_to_le64(index),
+		.chunk_id = cpu_to_le64(chunk_id),
+	};
+
+	return vdc_call(g_cli, VDIFS_OP_LAYOUT_FORK, &q, sizeof(q), NULL, 0,
+			NULL, 0, NULL);
+}
+
+START_TEST(test_clone_range_fork_args)
+{
+	struct vdc_setattr sa = { .valid = VDIFS_SETATTR_SIZE,
+				  .size = 3 * 64 * MiB };
+	struct vdifs_chunk ch[1];
+	struct vdc_attr f, g, d;
+	struct vdc_conn *ds;
+	u32 id, cs = 0;
+	u64 x;
+
+	ds = ds_join(0, 100 * GiB, &id);
+	f = mk(g_root, "f", S_IFREG | 0644);
+	g = mk(g_root, "g", S_IFREG | 0644);
+	d = mk(g_root, "d", S_IFDIR | 0755);
+	ck_ok(vdc_setattr(g_cli, g_v, f.ino, &sa, NULL));
+	cs = get(f.ino).params.chunk_size;
+	ck_ret(raw_clone_range(f.ino, g.ino, 0, 0, cs, 1), -EINVAL);
+	ck_ret(raw_clone_range(f.ino, g.ino, 0, 0, 0, 0), -EINVAL);
+	ck_ret(raw_clone_range(f.ino, f.ino, 0, cs, cs, 0), -EINVAL);
+	ck_ret(raw_clone_range(f.ino, d.ino, 0, 0, cs, 0), -EISDIR);
+	ck_ret(raw_clone_range(d.ino, g.ino, 0, 0, cs, 0), -EISDIR);
+	ck_ret(raw_clone_range(f.ino + 1000, g.ino, 0, 0, cs, 0), -ENOENT);
+	ck_ret(raw_clone_range(f.ino, g.ino, 4096, 4096, cs, 0), -EINVAL);
+	ck_ret(raw_clone_range(f.ino, g.ino, 0, 0, 4 * (u64)cs, 0), -EINVAL);
+	ck_ret(raw_clone_range(f.ino, g.ino, 0, 0, cs + 4096, 0), -EINVAL);
+	ck_ret(raw_clone_range(f.ino, g.ino, 0, UINT64_MAX - cs + 1, cs, 0),
+	       -EINVAL);
+	/* the source has no chunk yet: a hole stays a hole */
+	ck_ok(raw_clone_range(f.ino, g.ino, 0, cs, cs, 0));
+	ck_assert_uint_eq(get(g.ino).size, 2 * (u64)cs);
+
+	ck_assert_int_eq(vdc_layout_get(g_cli, g_v, f.ino, 0, 1,
+					VDIFS_LAYOUT_ALLOC, ch, 1, &cs), 1);
+	x = le64_to_cpu(ch[0].chunk_id);
+	ck_ret(raw_fork(f.ino, 0, x, 1), -EINVAL);
+	ck_ret(raw_fork(f.ino, 0, 0, 0), -EINVAL);
+	ck_ret(raw_fork(d.ino, 0, x, 0), -EISDIR);
+	/* a hole, or a chunk the file no longer has: nothing to do */
+	ck_ok(raw_fork(f.ino, 2, x, 0));
+	ck_ok(raw_fork(f.ino, 0, x + 1000, 0));
+	ck_assert_int_eq(vdc_layout_get(g_cli, g_v, f.ino, 0, 1, 0, ch, 1,
+					&cs), 1);
+	ck_assert_uint_eq(le64_to_cpu(ch[0].chunk_id), x);
+	vdc_close(ds);
+}
+END_TEST
+
 /* ================================================================== */
 /* placement                                                           */
 /* ================================================================== */
@@ -2877,6 +2951,7 @@ static Suite *mds_suite(void)
 	tc = tcase(s, "layout", setup_vol);
 	tcase_add_test(tc, test_chunk_inherit);
 	tcase_add_test(tc, test_layout_set_file);
+	tcase_add_test(tc, test_clone_range_fork_args);
 
 	tc = tcase(s, "placement", setup);
 	tcase_add_test(tc, test_placement);
