@@ -188,7 +188,14 @@ struct inode *vdifs_iget(struct super_block *sb, const struct vdifs_attr *a)
 	return inode;
 }
 
-int vdifs_revalidate(struct inode *inode, bool force)
+/*
+ * Fetch and take the attributes.  own_before: the change counter seen
+ * before a snapshot or clone of this file made through this client (new
+ * chunk ids, the same bytes, the counter one up); if nobody else moved the
+ * counter meanwhile, the page cache stays (a VM's cached disk survives its
+ * snapshots).  0 for a plain revalidation.
+ */
+static int vdifs_getattr_apply(struct inode *inode, u64 own_before)
 {
 	struct vdifs_sb_info *sbi = VDIFS_SB(inode->i_sb);
 	struct vdifs_inode *vi = VDIFS_I(inode);
@@ -200,20 +207,36 @@ int vdifs_revalidate(struct inode *inode, bool force)
 	struct vdifs_req *req;
 	int ret;
 
-	if (!force && vi->attr_time &&
-	    time_before(jiffies, vi->attr_time + vdifs_attr_ttl(inode)))
-		return 0;
 	ret = vdifs_call(sbi->mds, VDIFS_OP_GETATTR, &q, sizeof(q), NULL, 0,
 			 NULL, 0, &req);
 	if (ret)
 		return ret;
 	rep = req->rbody.fixed;
-	if ((le32_to_cpu(rep->attr.mode) ^ inode->i_mode) & S_IFMT)
+	if ((le32_to_cpu(rep->attr.mode) ^ inode->i_mode) & S_IFMT) {
 		ret = -ESTALE;
-	else
-		vdifs_apply_attr(inode, &rep->attr);
+		goto out_put;
+	}
+	if (own_before) {
+		spin_lock(&vi->size_lock);
+		if (vi->change == own_before &&
+		    le64_to_cpu(rep->attr.change) == own_before + 1)
+			vi->change = own_before + 1;
+		spin_unlock(&vi->size_lock);
+	}
+	vdifs_apply_attr(inode, &rep->attr);
+out_put:
 	vdifs_req_put(req);
 	return ret;
+}
+
+int vdifs_revalidate(struct inode *inode, bool force)
+{
+	struct vdifs_inode *vi = VDIFS_I(inode);
+
+	if (!force && vi->attr_time &&
+	    time_before(jiffies, vi->attr_time + vdifs_attr_ttl(inode)))
+		return 0;
+	return vdifs_getattr_apply(inode, 0);
 }
 
 /* the change counter as this client last saw it (0: unknown) */
@@ -228,39 +251,14 @@ u64 vdifs_change_seen(struct inode *inode)
 	return change;
 }
 
-/*
- * After a snapshot or clone of a file made through this client (new chunk
- * ids, the same bytes, the change counter one up), fetch its attributes
- * and keep the page cache if nobody else moved the counter meanwhile:
- * a VM's cached disk survives its snapshots.  Layouts are the caller's.
- */
+/* after our own snapshot or clone of inode: see vdifs_getattr_apply() */
 int vdifs_revalidate_own(struct inode *inode, u64 before)
 {
-	struct vdifs_sb_info *sbi = VDIFS_SB(inode->i_sb);
-	struct vdifs_inode *vi = VDIFS_I(inode);
-	struct vdifs_ino_req q = {
-		.vol = cpu_to_le32(sbi->vol),
-		.ino = cpu_to_le64(inode->i_ino),
-	};
-	const struct vdifs_attr_rep *rep;
-	struct vdifs_req *req;
-	int ret;
+	int ret = vdifs_getattr_apply(inode, before);
 
-	ret = vdifs_call(sbi->mds, VDIFS_OP_GETATTR, &q, sizeof(q), NULL, 0,
-			 NULL, 0, &req);
-	if (ret) {
-		vi->attr_time = 0;
-		return ret;
-	}
-	rep = req->rbody.fixed;
-	spin_lock(&vi->size_lock);
-	if (before && vi->change == before &&
-	    le64_to_cpu(rep->attr.change) == before + 1)
-		vi->change = before + 1;
-	spin_unlock(&vi->size_lock);
-	vdifs_apply_attr(inode, &rep->attr);
-	vdifs_req_put(req);
-	return 0;
+	if (ret)
+		VDIFS_I(inode)->attr_time = 0;
+	return ret;
 }
 
 /*

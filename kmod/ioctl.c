@@ -476,9 +476,9 @@ long vdifs_compat_ioctl(struct file *file, unsigned int cmd,
  * end is shared too.
  */
 static loff_t vdifs_clone_range(struct inode *sin, loff_t pos_in,
-				struct inode *din, loff_t pos_out, loff_t len)
+				struct inode *din, loff_t pos_out, loff_t len,
+				u64 before)
 {
-	u64 before = vdifs_change_seen(sin);
 	struct vdifs_sb_info *sbi = VDIFS_SB(sin->i_sb);
 	u64 cs = le32_to_cpu(VDIFS_I(sin)->params.chunk_size);
 	struct vdifs_clone_range_req q = { 0 };
@@ -577,7 +577,8 @@ loff_t vdifs_remap_file_range(struct file *src, loff_t pos_in,
 			size = 0;
 			goto out_unlock;
 		}
-		size = vdifs_clone_range(sin, pos_in, din, pos_out, len);
+		size = vdifs_clone_range(sin, pos_in, din, pos_out, len,
+					 before);
 		if (size < 0)
 			ret = size;
 		goto out_unlock;

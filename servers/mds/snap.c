@@ -728,6 +728,21 @@ static int chunk_at(struct mds *m, MDB_txn *t, u32 vol, u64 ino, u64 idx,
 	return c->chunk_id ? 1 : 0;
 }
 
+/*
+ * ino's chunk c at idx goes to the collector; del: its record goes too
+ * (otherwise the caller has just recorded another chunk there).
+ */
+static int chunk_release_at(struct mds *m, MDB_txn *t, u32 vol, u64 ino,
+			    u64 idx, struct vdifs_chunk *c, bool del)
+{
+	u8 k[MDS_KEY_BUF];
+	MDB_val kv = { key_u64(k, vol, ino, idx), k };
+	MDB_val vv = { sizeof(*c), c };
+	int ret = gc_chunk(t, &kv, &vv, m);
+
+	return ret || !del ? ret : db_del(t, m->db.chunks, k, kv.mv_size);
+}
+
 /* a fresh data-server clone of chunk c, recorded as ino's chunk idx */
 static int chunk_clone_to(struct mds *m, MDB_txn *t, u32 vol,
 			  const struct mds_inode *from,
@@ -798,21 +813,13 @@ static int op_clone_range(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	for (i = 0; i < n; i++) {
 		u64 si = so / cs + i, di = doff / cs + i;
 		struct vdifs_chunk sc, dc;
-		u8 k[MDS_KEY_BUF];
-		MDB_val kv, vv;
 		int have;
 
 		have = chunk_at(m, t, vol, dino, di, &dc);
 		if (have < 0)
 			return have;
 		if (have) {
-			kv.mv_size = key_u64(k, vol, dino, di);
-			kv.mv_data = k;
-			vv.mv_size = sizeof(dc);
-			vv.mv_data = &dc;
-			ret = gc_chunk(t, &kv, &vv, m);
-			if (!ret)
-				ret = db_del(t, m->db.chunks, k, kv.mv_size);
+			ret = chunk_release_at(m, t, vol, dino, di, &dc, true);
 			if (ret)
 				return ret;
 			d.nchunks = cpu_to_le64(le64_to_cpu(d.nchunks) - 1);
@@ -831,13 +838,8 @@ static int op_clone_range(struct mds *m, struct mds_conn *c, MDB_txn *t,
 			continue;
 		/* the source's chunk is frozen now: it goes on in a clone */
 		ret = chunk_clone_to(m, t, vol, &src, &sc, sino, si);
-		if (ret)
-			return ret;
-		kv.mv_size = key_u64(k, vol, sino, si);
-		kv.mv_data = k;
-		vv.mv_size = sizeof(sc);
-		vv.mv_data = &sc;
-		ret = gc_chunk(t, &kv, &vv, m);
+		if (!ret)
+			ret = chunk_release_at(m, t, vol, sino, si, &sc, false);
 		if (ret)
 			return ret;
 	}
@@ -873,8 +875,6 @@ static int op_layout_fork(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	u64 ino = le64_to_cpu(q->ino), idx = le64_to_cpu(q->index);
 	struct vdifs_chunk ch;
 	struct mds_inode f;
-	u8 k[MDS_KEY_BUF];
-	MDB_val kv, vv;
 	int ret;
 
 	if (q->pad || !q->chunk_id)
@@ -888,13 +888,8 @@ static int op_layout_fork(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	if (!ret || ch.chunk_id != q->chunk_id)
 		return 0;	/* replaced already: the client asks again */
 	ret = chunk_clone_to(m, t, vol, &f, &ch, ino, idx);
-	if (ret)
-		return ret;
-	kv.mv_size = key_u64(k, vol, ino, idx);
-	kv.mv_data = k;
-	vv.mv_size = sizeof(ch);
-	vv.mv_data = &ch;
-	ret = gc_chunk(t, &kv, &vv, m);
+	if (!ret)
+		ret = chunk_release_at(m, t, vol, ino, idx, &ch, false);
 	if (ret)
 		return ret;
 	log_warn("inode %llu chunk %llu: was frozen, the file goes on in a clone",

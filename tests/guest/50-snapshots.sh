@@ -1281,22 +1281,6 @@ failed_too() { vdifs_failed=1; }
 
 ms_now() { date +%s%3N; }
 
-# df's used bytes of the mounted volume
-used() { stat -f -c '%b %f %S' "$MNT" | awk '{ print ($1 - $2) * $3 }'; }
-
-# settle: wait (at most 60 s) until used space holds still for 3 s
-settle() {
-	local last cur same=0 i
-	last=$(used)
-	for ((i = 0; i < 60 && same < 3; i++)); do
-		sleep 1
-		cur=$(used)
-		if [ "$cur" = "$last" ]; then same=$((same + 1)); else same=0; fi
-		last=$cur
-	done
-	echo "$last"
-}
-
 # jcheck JQ-EXPR CMD...: CMD prints JSON for which JQ-EXPR is true
 jcheck() {
 	local expr=$1 j

@@ -159,20 +159,6 @@ PYEOF
 # shellcheck disable=SC2034 # lib.sh's finish reads it
 failed_too() { vdifs_failed=1; }
 
-# used bytes of the volume, as df sees them
-used() { stat -f -c '%b %f %S' "$MNT" | awk '{ print ($1 - $2) * $3 }'; }
-settle() {
-	local last cur same=0 i
-	last=$(used)
-	for ((i = 0; i < 60 && same < 3; i++)); do
-		sleep 1
-		cur=$(used)
-		if [ "$cur" = "$last" ]; then same=$((same + 1)); else same=0; fi
-		last=$cur
-	done
-	echo "$last"
-}
-
 # the cluster on its own tmpfs, so that df's used space is vdifs data only
 CLUSTER_DIR=/tmp/vdifs-scalefs/cluster
 mkdir -p /tmp/vdifs-scalefs

@@ -43,6 +43,23 @@ finish() {
 	exit "$vdifs_failed"
 }
 
+# used: bytes used on the mounted volume, as df sees them
+used() { stat -f -c '%b %f %S' "$MNT" | awk '{ print ($1 - $2) * $3 }'; }
+
+# settle: wait (at most 60 s) until used space holds still for 3 s (the
+# chunk collector works in the background); prints it
+settle() {
+	local last cur same=0 i
+	last=$(used)
+	for ((i = 0; i < 60 && same < 3; i++)); do
+		sleep 1
+		cur=$(used)
+		if [ "$cur" = "$last" ]; then same=$((same + 1)); else same=0; fi
+		last=$cur
+	done
+	echo "$last"
+}
+
 # ---- a cluster inside the guest ----
 
 VDIFS_BIN=${VDIFS_BIN:-$VDIFS_SRC/build/out}
