@@ -103,25 +103,80 @@ int msg_read(int fd, struct vdc_msg *m, int timeout_ms)
 	return ret;
 }
 
+/* send all of iov[0..n), through short writes */
+static int net_writev_full(int fd, struct iovec *iov, int n)
+{
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n };
+
+	while (mh.msg_iovlen) {
+		ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		while (mh.msg_iovlen && (size_t)w >= mh.msg_iov->iov_len) {
+			w -= (ssize_t)mh.msg_iov->iov_len;
+			mh.msg_iov++;
+			mh.msg_iovlen--;
+		}
+		if (mh.msg_iovlen) {
+			mh.msg_iov->iov_base = (u8 *)mh.msg_iov->iov_base + w;
+			mh.msg_iov->iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Small messages are encoded whole on the stack; a large one (data) goes
+ * out as header + fixed part from the stack and its tails from where they
+ * are, with the body crc chained over the pieces: a 1 MiB read reply is
+ * neither copied nor allocated.
+ */
 int msg_write(int fd, u16 op, u16 flags, u64 req_id, s32 status,
 	      const void *fixed, u32 flen, const void *t1, u32 l1,
 	      const void *t2, u32 l2)
 {
 	size_t cap = sizeof(struct vdifs_msg_hdr) + (size_t)flen + l1 + l2;
-	u8 stackbuf[4096], *buf = stackbuf;
-	int n, ret;
+	u8 stackbuf[4096];
+	struct wire_hdr h = {
+		.opcode = op, .flags = flags, .req_id = req_id,
+		.status = status,
+	};
+	struct iovec iov[3];
+	u64 body = (u64)flen + l1 + l2;
+	u32 crc;
+	int n;
 
-	if (cap > sizeof(stackbuf)) {
-		buf = malloc(cap);
-		if (!buf)
-			return -ENOMEM;
+	if (cap <= sizeof(stackbuf)) {
+		n = wire_msg_encode(stackbuf, cap, op, flags, req_id, status,
+				    fixed, flen, t1, l1, t2, l2);
+		return n < 0 ? n : net_write_full(fd, stackbuf, (size_t)n);
 	}
-	n = wire_msg_encode(buf, cap, op, flags, req_id, status, fixed, flen,
-			    t1, l1, t2, l2);
-	ret = n < 0 ? n : net_write_full(fd, buf, (size_t)n);
-	if (buf != stackbuf)
-		free(buf);
-	return ret;
+	if (body > VDIFS_BODY_MAX ||
+	    flen > sizeof(stackbuf) - sizeof(struct vdifs_msg_hdr))
+		return -EMSGSIZE;
+	if (flen)
+		memcpy(stackbuf + sizeof(struct vdifs_msg_hdr), fixed, flen);
+	crc = crc32c(~0u, fixed, flen);
+	crc = crc32c(crc, t1, l1);
+	crc = crc32c(crc, t2, l2);
+	h.body_len = (u32)body;
+	h.body_crc = ~crc;
+	wire_hdr_encode(stackbuf, &h);
+	n = 0;
+	iov[n].iov_base = stackbuf;
+	iov[n++].iov_len = sizeof(struct vdifs_msg_hdr) + flen;
+	if (l1) {
+		iov[n].iov_base = (void *)t1;
+		iov[n++].iov_len = l1;
+	}
+	if (l2) {
+		iov[n].iov_base = (void *)t2;
+		iov[n++].iov_len = l2;
+	}
+	return net_writev_full(fd, iov, n);
 }
 
 void vdc_msg_free(struct vdc_msg *m)

@@ -41,15 +41,25 @@ struct ds;
 /* ---- store.c: chunks on disk ---- */
 
 /*
- * Chunk metadata, in LMDB.  A chunk's data is a file of extent-sized
- * slots (DATA/chunks/<id %016llx>); its extent map (LMDB "extents") says
- * for every extent with data which chunk's file and which slot hold it.
- * Clones copy the map of their base, so a read resolves any extent with
- * one lookup however deep the chain (the map is flat).  A clone holds a
- * reference on its base (base_id) and nothing else: the base holds its
- * own base, so every chunk whose slots a map may name stays alive, and
- * cloning or freeing costs the same at any depth.
+ * Chunk metadata, in LMDB.  A chunk's data is a file of DS_BLOCK-sized
+ * blocks (DATA/chunks/<id %016llx>); its extent map (LMDB "extents") says
+ * for every extent with data which chunk's file holds it and, block by
+ * block, where in that file and with which crc32c (or that the block
+ * reads as zeroes).  An extent is the unit of copy-on-write: a clone's
+ * first write to an extent it shares copies that extent's blocks into its
+ * own file; after that the clone writes it block by block like any chunk
+ * writes its own extents.  Clones copy the map of their base, so a read
+ * resolves any extent with one lookup however deep the chain (the map is
+ * flat).  A clone holds a reference on its base (base_id) and nothing
+ * else: the base holds its own base, so every chunk whose blocks a map
+ * may name stays alive, and cloning or freeing costs the same at any
+ * depth.
  */
+#define DS_STORE_FORMAT	2
+#define DS_BLOCK	4096u
+#define DS_EXT_BLOCKS	(VDIFS_EXTENT_MAX / DS_BLOCK)
+#define DS_BLK_ZERO	0xffffffffu	/* a block that reads as zeroes */
+
 struct ds_chunk_rec {
 	__le64 id;
 	__le64 version;
@@ -72,16 +82,32 @@ struct ds_chunk_rec {
  */
 #define DS_GONE		(1u << 17)
 
-/* one extent map entry */
-struct ds_ext {
-	__le64 owner;		/* the chunk whose file holds the slot */
-	__le32 slot;
-	__le32 crc;		/* crc32c of the whole extent */
+/*
+ * One extent map entry as stored: a header, then nblk (extent size /
+ * DS_BLOCK) block records.  Held in memory whole (struct ds_ext).
+ */
+struct ds_ext_hdr {
+	__le64 owner;		/* the chunk whose file holds the blocks */
+	__le32 nblk;
+	__le32 pad;
 };
+
+struct ds_blk {
+	__le32 blk;		/* block in owner's file, or DS_BLK_ZERO */
+	__le32 crc;		/* crc32c of the whole block */
+};
+
+struct ds_ext {
+	struct ds_ext_hdr h;
+	struct ds_blk b[DS_EXT_BLOCKS];
+};
+
+_Static_assert(sizeof(struct ds_ext_hdr) == 16, "on-disk size");
+_Static_assert(sizeof(struct ds_blk) == 8, "on-disk size");
 
 struct ds_store {
 	MDB_env *env;
-	MDB_dbi meta;		/* "ds_id", "next_seq" */
+	MDB_dbi meta;		/* "ds_id", "format" */
 	MDB_dbi chunks;		/* be64 id -> ds_chunk_rec */
 	MDB_dbi extents;	/* be64 id, be32 extent -> ds_ext */
 	MDB_dbi rlog;		/* be32 peer, be64 seq -> ds_rlog_rec + body */
@@ -89,21 +115,47 @@ struct ds_store {
 	char dir[4096];
 };
 
+/* ---- chunk.c: in-memory chunk state, block allocation ---- */
+
 /*
- * In-memory state of a chunk in use.  mutex serialises its mutations and
- * guards slots; cond wakes a replica waiting for an earlier version.
+ * In-memory state of a chunk, cached (chunk.c).  mutex serialises its
+ * mutations and guards blocks/nbits/hint/loaded; cond wakes a replica
+ * waiting for an earlier version.  rw keeps blocks from being freed and
+ * reused under a concurrent reader of this chunk's own extents (readers
+ * hold it shared from their map lookup to their last pread; a mutation
+ * holds it exclusive from its commit until the old blocks are free).
+ * Chunks that are the base of a clone are frozen: their blocks never
+ * change, so readers of a clone read them without their lock.
+ * users, fd, the hash and LRU links are under ds->cache_lock.
  */
 struct ds_chunk {
 	u64 id;
 	pthread_mutex_t mutex;
 	pthread_cond_t cond;
+	pthread_rwlock_t rw;
 	int fd;			/* its data file, -1 until opened */
-	u8 *slots;		/* bitmap of slots in use (own extents) */
-	u32 nslots;		/* bits in slots */
-	bool loaded;		/* slots built from the map */
-	int users;		/* references from threads, under ds->cache_lock */
+	u64 *blocks;		/* bitmap of blocks in use (own extents) */
+	u32 nbits;		/* bits in blocks */
+	u32 hint;		/* where to look for free blocks first */
+	bool loaded;		/* blocks built from the map */
+	int users;		/* threads using it; idle ones are on the LRU */
 	struct ds_chunk *next;	/* hash chain */
+	struct ds_chunk *lru_prev, *lru_next;
 };
+
+#define DS_CHUNK_CACHE	1024	/* idle chunks kept, with their files open */
+
+struct ds_chunk *chunk_get(struct ds *ds, u64 id);
+void chunk_put(struct ds *ds, struct ds_chunk *c);
+/* drop a freed chunk's state (its file is gone) */
+void chunk_forget(struct ds *ds, u64 id);
+int chunk_fd(struct ds *ds, struct ds_chunk *c, bool create);
+/* blocks: all under c->mutex */
+int blk_mark(struct ds_chunk *c, u32 b);
+void blk_free(struct ds_chunk *c, u32 b);
+int blk_alloc(struct ds_chunk *c, u32 n, u32 *out);
+
+/* ---- store.c: chunks on disk ---- */
 
 int store_open(struct ds_store *st, const char *dir);
 int store_get_ds_id(struct ds_store *st, u32 *id);
@@ -170,9 +222,11 @@ struct ds {
 	struct ds_store st;
 	u32 id;				/* our data-server id */
 	u32 heartbeat_ms;
-	/* chunk cache: hash of struct ds_chunk in use */
+	/* chunk cache (chunk.c): hash of struct ds_chunk, idle ones on LRU */
 	pthread_mutex_t cache_lock;
 	struct ds_chunk *cache[1024];
+	struct ds_chunk *lru_head, *lru_tail;	/* least recent first */
+	unsigned int lru_count;
 	/* peers (other data servers) by id; peers_lock guards the table */
 	pthread_mutex_t peers_lock;
 	struct ds_peer peers[DS_MAX_PEERS];
@@ -185,8 +239,5 @@ struct ds {
 
 /* crash injection for tests: VDIFS_DS_CRASH_AT=point:n */
 void ds_crash_point(const char *point);
-
-struct ds_chunk *chunk_get(struct ds *ds, u64 id);
-void chunk_put(struct ds *ds, struct ds_chunk *c);
 
 #endif /* _VDIFS_DS_H */

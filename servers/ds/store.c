@@ -35,24 +35,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 #include "be.h"
 #include "ds.h"
-
-/* rwlocks live beside the chunk, allocated with it */
-struct ds_chunk_full {
-	struct ds_chunk c;
-	pthread_rwlock_t rw;
-};
-
-static pthread_rwlock_t *chunk_rw(struct ds_chunk *c)
-{
-	return &((struct ds_chunk_full *)c)->rw;
-}
-
-
-
 
 static int st_err(int rc)
 {
@@ -74,11 +61,51 @@ static int st_err(int rc)
 
 /* ---- open ---- */
 
+/*
+ * The layout of map entries changed with format 2 (blocks with their own
+ * crcs in place of whole-extent slots); an older store is refused with a
+ * clear message rather than misread.  A new store gets the format now.
+ */
+static int store_check_format(struct ds_store *st, MDB_txn *t)
+{
+	MDB_val k = { 6, "format" }, val;
+	MDB_stat ms;
+	u64 v = DS_STORE_FORMAT;
+	int rc;
+
+	rc = mdb_get(t, st->meta, &k, &val);
+	if (!rc) {
+		if (val.mv_size == 8)
+			memcpy(&v, val.mv_data, 8);
+		if (val.mv_size != 8 || le64_to_cpu(v) != DS_STORE_FORMAT) {
+			log_err("%s: store format %llu, this vdifs-ds reads format %u only",
+				st->dir, (unsigned long long)le64_to_cpu(v),
+				DS_STORE_FORMAT);
+			return -EPROTONOSUPPORT;
+		}
+		return 0;
+	}
+	if (rc != MDB_NOTFOUND)
+		return st_err(rc);
+	rc = mdb_stat(t, st->chunks, &ms);
+	if (rc)
+		return st_err(rc);
+	if (ms.ms_entries) {
+		log_err("%s: a store of format 1 (whole-extent slots), written by an older vdifs-ds: this one reads format %u only",
+			st->dir, DS_STORE_FORMAT);
+		return -EPROTONOSUPPORT;
+	}
+	v = cpu_to_le64(DS_STORE_FORMAT);
+	val.mv_size = 8;
+	val.mv_data = &v;
+	return st_err(mdb_put(t, st->meta, &k, &val, 0));
+}
+
 int store_open(struct ds_store *st, const char *dir)
 {
 	char path[4200];
 	MDB_txn *t;
-	int rc;
+	int rc, ret;
 
 	snprintf(st->dir, sizeof(st->dir), "%s", dir);
 	if (mkdir(dir, 0700) && errno != EEXIST)
@@ -114,6 +141,13 @@ int store_open(struct ds_store *st, const char *dir)
 	if (rc) {
 		mdb_txn_abort(t);
 		goto out_env;
+	}
+	ret = store_check_format(st, t);
+	if (ret) {
+		mdb_txn_abort(t);
+		mdb_env_close(st->env);
+		st->env = NULL;
+		return ret;
 	}
 	rc = mdb_txn_commit(t);
 	if (rc)
@@ -201,116 +235,6 @@ u64 store_used_bytes(struct ds_store *st)
 	return used;
 }
 
-/* ---- the chunk cache ---- */
-
-struct ds_chunk *chunk_get(struct ds *ds, u64 id)
-{
-	unsigned int h = (unsigned int)(id * 0x9e3779b97f4a7c15ull >> 54);
-	struct ds_chunk *c;
-	struct ds_chunk_full *f;
-
-	pthread_mutex_lock(&ds->cache_lock);
-	for (c = ds->cache[h]; c; c = c->next) {
-		if (c->id == id) {
-			c->users++;
-			pthread_mutex_unlock(&ds->cache_lock);
-			return c;
-		}
-	}
-	f = calloc(1, sizeof(*f));
-	if (!f) {
-		pthread_mutex_unlock(&ds->cache_lock);
-		return NULL;
-	}
-	c = &f->c;
-	c->id = id;
-	c->fd = -1;
-	c->users = 1;
-	pthread_mutex_init(&c->mutex, NULL);
-	pthread_cond_init(&c->cond, NULL);
-	pthread_rwlock_init(&f->rw, NULL);
-	c->next = ds->cache[h];
-	ds->cache[h] = c;
-	pthread_mutex_unlock(&ds->cache_lock);
-	return c;
-}
-
-/*
- * The last user drops a chunk's in-memory state and closes its file: a
- * server holds many more chunks than it may keep files open, and the
- * slot map is rebuilt from the index when the chunk is next used.
- */
-void chunk_put(struct ds *ds, struct ds_chunk *c)
-{
-	unsigned int h = (unsigned int)(c->id * 0x9e3779b97f4a7c15ull >> 54);
-	struct ds_chunk **pp;
-
-	pthread_mutex_lock(&ds->cache_lock);
-	if (--c->users) {
-		pthread_mutex_unlock(&ds->cache_lock);
-		return;
-	}
-	for (pp = &ds->cache[h]; *pp; pp = &(*pp)->next) {
-		if (*pp == c) {
-			*pp = c->next;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&ds->cache_lock);
-	if (c->fd >= 0)
-		close(c->fd);
-	free(c->slots);
-	pthread_mutex_destroy(&c->mutex);
-	pthread_cond_destroy(&c->cond);
-	pthread_rwlock_destroy(chunk_rw(c));
-	free(c);
-}
-
-/* forget a freed chunk's in-memory state (its file is gone) */
-static void chunk_forget(struct ds *ds, u64 id)
-{
-	unsigned int h = (unsigned int)(id * 0x9e3779b97f4a7c15ull >> 54);
-	struct ds_chunk *c;
-
-	pthread_mutex_lock(&ds->cache_lock);
-	for (c = ds->cache[h]; c; c = c->next) {
-		if (c->id == id) {
-			/* stays allocated (others may hold it), but empty */
-			if (c->fd >= 0)
-				close(c->fd);
-			c->fd = -1;
-			free(c->slots);
-			c->slots = NULL;
-			c->nslots = 0;
-			c->loaded = false;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&ds->cache_lock);
-}
-
-static int chunk_fd(struct ds *ds, struct ds_chunk *c, bool create)
-{
-	char name[20];
-	int fd;
-
-	pthread_mutex_lock(&ds->cache_lock);
-	if (c->fd < 0) {
-		snprintf(name, sizeof(name), "%016llx", (unsigned long long)c->id);
-		fd = openat(ds->st.dirfd, name,
-			    O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
-		if (fd < 0) {
-			fd = -errno;
-			pthread_mutex_unlock(&ds->cache_lock);
-			return fd == -ENOENT ? -EUCLEAN : fd;
-		}
-		c->fd = fd;
-	}
-	fd = c->fd;
-	pthread_mutex_unlock(&ds->cache_lock);
-	return fd;
-}
-
 /* ---- records ---- */
 
 static void key_id(u8 *k, u64 id)
@@ -350,9 +274,14 @@ static int rec_put(struct ds_store *st, MDB_txn *t, const struct ds_chunk_rec *r
 	return st_err(mdb_put(t, st->chunks, &key, &val, 0));
 }
 
-static int ext_get(struct ds_store *st, MDB_txn *t, u64 id, u32 e,
+/*
+ * The map entry of extent e of chunk id, checked against the extent size
+ * es of the chunk that names it (a damaged entry is -EUCLEAN, never used).
+ */
+static int ext_get(struct ds_store *st, MDB_txn *t, u64 id, u32 e, u32 es,
 		   struct ds_ext *x)
 {
+	u32 nblk = es / DS_BLOCK;
 	u8 k[12];
 	MDB_val key = { 12, k }, val;
 	int rc;
@@ -361,10 +290,25 @@ static int ext_get(struct ds_store *st, MDB_txn *t, u64 id, u32 e,
 	rc = mdb_get(t, st->extents, &key, &val);
 	if (rc)
 		return st_err(rc);
-	if (val.mv_size != sizeof(*x))
+	if (!nblk || nblk > DS_EXT_BLOCKS ||
+	    val.mv_size != sizeof(x->h) + nblk * sizeof(x->b[0]))
 		return -EUCLEAN;
-	memcpy(x, val.mv_data, sizeof(*x));
+	memcpy(x, val.mv_data, val.mv_size);	/* may be unaligned */
+	if (le32_to_cpu(x->h.nblk) != nblk)
+		return -EUCLEAN;
 	return 0;
+}
+
+static int ext_put(struct ds_store *st, MDB_txn *t, u64 id, u32 e,
+		   const struct ds_ext *x)
+{
+	u8 k[12];
+	MDB_val key = { 12, k }, val = {
+		sizeof(x->h) + le32_to_cpu(x->h.nblk) * sizeof(x->b[0]),
+		(void *)x };
+
+	key_ext(k, id, e);
+	return st_err(mdb_put(t, st->extents, &key, &val, 0));
 }
 
 int store_exists(struct ds *ds, u64 id)
@@ -382,14 +326,15 @@ int store_exists(struct ds *ds, u64 id)
 	return ret;
 }
 
-/* ---- slots ---- */
+/* ---- blocks ---- */
 
-static int slots_load(struct ds *ds, struct ds_chunk *c, MDB_txn *t)
+/* mark the blocks c's own map entries name as in use, once per cache life */
+static int blocks_load(struct ds *ds, struct ds_chunk *c, MDB_txn *t)
 {
 	u8 k[12];
 	MDB_val key = { 12, k }, val;
 	MDB_cursor *cur;
-	int rc;
+	int rc, ret = 0;
 
 	if (c->loaded)
 		return 0;
@@ -400,97 +345,123 @@ static int slots_load(struct ds *ds, struct ds_chunk *c, MDB_txn *t)
 	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); !rc;
 	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
 		struct ds_ext x;
-		u32 s;
+		u32 i, n;
 
 		if (key.mv_size != 12 || memcmp(key.mv_data, k, 8))
 			break;
-		if (val.mv_size != sizeof(x))
+		if (val.mv_size < sizeof(x.h) || val.mv_size > sizeof(x))
 			continue;
-		memcpy(&x, val.mv_data, sizeof(x));	/* may be unaligned */
-		if (le64_to_cpu(x.owner) != c->id)
+		memcpy(&x, val.mv_data, val.mv_size);
+		if (le64_to_cpu(x.h.owner) != c->id)
 			continue;
-		s = le32_to_cpu(x.slot);
-		if (s >= c->nslots) {
-			u32 n = (s + 64) & ~63u;
-			u8 *p = realloc(c->slots, n / 8);
-
-			if (!p) {
-				mdb_cursor_close(cur);
-				return -ENOMEM;
-			}
-			memset(p + c->nslots / 8, 0, (n - c->nslots) / 8);
-			c->slots = p;
-			c->nslots = n;
-		}
-		c->slots[s / 8] |= 1 << (s % 8);
+		n = (u32)((val.mv_size - sizeof(x.h)) / sizeof(x.b[0]));
+		for (i = 0; i < n && !ret; i++)
+			if (le32_to_cpu(x.b[i].blk) != DS_BLK_ZERO)
+				ret = blk_mark(c, le32_to_cpu(x.b[i].blk));
+		if (ret)
+			break;
 	}
 	mdb_cursor_close(cur);
+	if (ret)
+		return ret;
 	if (rc != MDB_NOTFOUND && rc)
 		return st_err(rc);
+	c->hint = 0;
 	c->loaded = true;
 	return 0;
 }
 
-static int slot_alloc(struct ds_chunk *c, u32 *slot)
+static void crc_mismatch(u64 reader, u64 owner, u32 blk)
 {
-	u32 s;
-
-	for (s = 0; s < c->nslots; s++) {
-		if (!(c->slots[s / 8] & (1 << (s % 8))))
-			goto found;
-	}
-	{
-		u32 n = c->nslots + 64;
-		u8 *p = realloc(c->slots, n / 8);
-
-		if (!p)
-			return -ENOMEM;
-		memset(p + c->nslots / 8, 0, 8);
-		c->slots = p;
-		c->nslots = n;
-	}
-found:
-	c->slots[s / 8] |= 1 << (s % 8);
-	*slot = s;
-	return 0;
+	log_err("chunk %016llx: checksum mismatch in block %u of %016llx",
+		(unsigned long long)reader, blk, (unsigned long long)owner);
 }
 
-static void slot_free(struct ds_chunk *c, u32 s)
+/*
+ * Read [s, s+n) of one extent (entry x) into out: blocks that read as
+ * zeroes are zero-filled, runs of whole blocks that lie one after the
+ * other in the owner's file are one pread straight into out, and every
+ * block read is checked against its crc (a partly wanted block is read
+ * whole into a bounce block for that).
+ */
+static int ext_read(struct ds *ds, const struct ds_ext *x, u32 s, u32 n,
+		    u8 *out, u64 reader)
 {
-	if (s < c->nslots)
-		c->slots[s / 8] &= ~(1 << (s % 8));
-}
+	u64 owner = le64_to_cpu(x->h.owner);
+	struct ds_chunk *oc = NULL;
+	u32 b = s / DS_BLOCK, end = s + n;
+	u8 bounce[DS_BLOCK];
+	int fd = -1, ret = 0;
 
-/* read one whole extent through its map entry, checking its crc */
-static int ext_read(struct ds *ds, const struct ds_ext *x, u32 es, u8 *buf,
-		    u64 reader)
-{
-	u64 owner = le64_to_cpu(x->owner);
-	struct ds_chunk *oc;
-	ssize_t n;
-	int fd;
+	while (s < end) {
+		u32 blk = le32_to_cpu(x->b[b].blk);
+		u32 bs = b * DS_BLOCK, in = s - bs;
+		u32 take = end - s < DS_BLOCK - in ? end - s : DS_BLOCK - in;
+		u32 run, i;
+		ssize_t got;
 
-	oc = chunk_get(ds, owner);
-	if (!oc)
-		return -ENOMEM;
-	fd = chunk_fd(ds, oc, false);
-	if (fd < 0) {
+		if (blk == DS_BLK_ZERO) {
+			memset(out, 0, take);
+			goto next;
+		}
+		if (fd < 0) {
+			oc = chunk_get(ds, owner);
+			if (!oc)
+				return -ENOMEM;
+			fd = chunk_fd(ds, oc, false);
+			if (fd < 0) {
+				log_err("chunk %016llx: data of chunk %016llx missing",
+					(unsigned long long)reader,
+					(unsigned long long)owner);
+				ret = fd;
+				break;
+			}
+		}
+		if (take < DS_BLOCK) {
+			got = pread(fd, bounce, DS_BLOCK, (off_t)blk * DS_BLOCK);
+			if (got < 0) {
+				ret = -errno;
+				break;
+			}
+			if (got != DS_BLOCK || wire_crc32c(bounce, DS_BLOCK) !=
+			    le32_to_cpu(x->b[b].crc)) {
+				crc_mismatch(reader, owner, blk);
+				ret = -EUCLEAN;
+				break;
+			}
+			memcpy(out, bounce + in, take);
+			goto next;
+		}
+		/* whole blocks, contiguous in the file: one pread */
+		for (run = 1; s + (run + 1) * DS_BLOCK <= end &&
+		     le32_to_cpu(x->b[b + run].blk) == blk + run; run++)
+			;
+		got = pread(fd, out, (size_t)run * DS_BLOCK,
+			    (off_t)blk * DS_BLOCK);
+		if (got < 0) {
+			ret = -errno;
+			break;
+		}
+		for (i = 0; i < run; i++) {
+			if (got < (ssize_t)((i + 1) * DS_BLOCK) ||
+			    wire_crc32c(out + i * DS_BLOCK, DS_BLOCK) !=
+			    le32_to_cpu(x->b[b + i].crc)) {
+				crc_mismatch(reader, owner, blk + i);
+				ret = -EUCLEAN;
+				goto out;
+			}
+		}
+		take = run * DS_BLOCK;
+		b += run - 1;
+next:
+		out += take;
+		s += take;
+		b++;
+	}
+out:
+	if (oc)
 		chunk_put(ds, oc);
-		log_err("chunk %016llx: data of chunk %016llx missing",
-			(unsigned long long)reader, (unsigned long long)owner);
-		return fd;
-	}
-	n = pread(fd, buf, es, (off_t)le32_to_cpu(x->slot) * es);
-	chunk_put(ds, oc);
-	if (n < 0)
-		return -errno;
-	if ((u32)n != es || wire_crc32c(buf, es) != le32_to_cpu(x->crc)) {
-		log_err("chunk %016llx: checksum mismatch in slot %u of %016llx",
-			(unsigned long long)reader, le32_to_cpu(x->slot),
-			(unsigned long long)owner);
-		return -EUCLEAN;
-	}
-	return 0;
+	return ret;
 }
 
 /* ---- adaptive extent size ---- */
@@ -556,17 +527,20 @@ int store_read(struct ds_op_ctx *x)
 {
 	struct ds *ds = x->ds;
 	u64 id = le64_to_cpu(x->q->chunk_id);
-	u32 off = le32_to_cpu(x->q->offset), len = x->len, es, e, done = 0;
+	u32 off = le32_to_cpu(x->q->offset), len = x->len, es, done = 0;
 	struct ds_chunk_rec r;
 	struct ds_chunk *c;
-	u8 *tmp = NULL;
+	struct ds_ext *xe;
 	MDB_txn *t;
 	int ret;
 
-	c = chunk_get(ds, id);
-	if (!c)
+	xe = malloc(sizeof(*xe));
+	c = xe ? chunk_get(ds, id) : NULL;
+	if (!c) {
+		free(xe);
 		return -ENOMEM;
-	pthread_rwlock_rdlock(chunk_rw(c));
+	}
+	pthread_rwlock_rdlock(&c->rw);
 	ret = st_err(mdb_txn_begin(ds->st.env, NULL, MDB_RDONLY, &t));
 	if (ret)
 		goto out_unlock;
@@ -580,39 +554,26 @@ int store_read(struct ds_op_ctx *x)
 	es = le32_to_cpu(r.extent_size);
 	x->version = le64_to_cpu(r.version);
 	while (done < len) {
-		u32 eoff, n;
-		struct ds_ext xe;
+		u32 e = (off + done) / es, eoff = (off + done) % es;
+		u32 n = es - eoff < len - done ? es - eoff : len - done;
 
-		e = (off + done) / es;
-		eoff = (off + done) % es;
-		n = es - eoff;
-		if (n > len - done)
-			n = len - done;
-		ret = ext_get(&ds->st, t, id, e, &xe);
+		ret = ext_get(&ds->st, t, id, e, es, xe);
 		if (ret == -ENOENT) {
 			memset(x->out + done, 0, n);
 			ret = 0;
-		} else if (ret) {
-			break;
-		} else if (n == es) {
-			ret = ext_read(ds, &xe, es, x->out + done, id);
-		} else {
-			if (!tmp)
-				tmp = malloc(es);
-			ret = tmp ? ext_read(ds, &xe, es, tmp, id) : -ENOMEM;
-			if (!ret)
-				memcpy(x->out + done, tmp + eoff, n);
+		} else if (!ret) {
+			ret = ext_read(ds, xe, eoff, n, x->out + done, id);
 		}
 		if (ret)
 			break;
 		done += n;
 	}
-	free(tmp);
 out_txn:
 	mdb_txn_abort(t);
 out_unlock:
-	pthread_rwlock_unlock(chunk_rw(c));
+	pthread_rwlock_unlock(&c->rw);
 	chunk_put(ds, c);
+	free(xe);
 	return ret;
 }
 
@@ -717,12 +678,12 @@ static u32 excl_extents(struct ds *ds, u64 id)
 	if (!mdb_cursor_open(t, ds->st.extents, &cur)) {
 		for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); !rc;
 		     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
-			struct ds_ext x;
+			struct ds_ext_hdr x;
 			u64 owner;
 
 			if (key.mv_size != 12 || memcmp(key.mv_data, k, 8))
 				break;
-			if (val.mv_size != sizeof(x))
+			if (val.mv_size < sizeof(x))
 				continue;
 			memcpy(&x, val.mv_data, sizeof(x));
 			owner = le64_to_cpu(x.owner);
@@ -773,15 +734,6 @@ int store_stat(struct ds_op_ctx *x)
 }
 
 /* ---- mutations ---- */
-
-struct ds_new_ext {
-	u32 e;
-	u32 slot;		/* the new slot, when has_new */
-	u32 crc;
-	u32 old_slot;		/* our slot it replaces, when free_old */
-	bool has_new;		/* false: a whole extent punched */
-	bool free_old;
-};
 
 /* chunks freed by one mutation, unlinked after its commit */
 struct ds_freed {
@@ -1011,30 +963,278 @@ static void mark_stale(struct ds *ds, u64 id)
 	mdb_txn_abort(t);
 }
 
-/* build new extent content for [s, s+n) of extent e into buf */
-static int ext_fill(struct ds *ds, MDB_txn *t, u64 id, u32 e, u32 es,
-		    u32 s, u32 n, const u8 *data, u8 *buf)
+/* ---- writes and punches, block by block ---- */
+
+/*
+ * One WRITE or PUNCH of [off, off+len): the new map entries of the
+ * extents it touches, the blocks it took for them (returned on failure)
+ * and the blocks of ours they replace (returned once the new map is
+ * committed).
+ */
+struct ds_change {
+	u32 e;
+	bool had;		/* an entry existed */
+	bool was_own;		/* ... pointing into our own file */
+	bool drop;		/* no entry after: the extent reads as zeroes */
+	struct ds_ext x;	/* the new entry */
+};
+
+struct ds_blkio {
+	u32 blk;		/* where in our file */
+	const u8 *data;		/* DS_BLOCK bytes */
+};
+
+struct ds_wplan {
+	struct ds_change *ch;
+	unsigned int nch;
+	u32 *taken, ntaken;	/* allocated for this mutation */
+	u32 *old, nold;		/* ours, replaced: free after the commit */
+	struct ds_blkio *io;
+	u32 nio;
+	u8 *bounce;		/* blocks built here (merges, copies) */
+	u32 nbounce, bounce_cap;
+};
+
+static void wplan_free(struct ds_wplan *p)
 {
+	free(p->ch);
+	free(p->taken);
+	free(p->old);
+	free(p->io);
+	free(p->bounce);
+}
+
+/*
+ * Plan extent e's part [s, s+n) of the mutation: which blocks get new
+ * data (written whole out of place: the map still names the old ones
+ * until the commit), which read as zeroes, and, for an extent shared with
+ * a base (copy-on-write), its other blocks copied into our own file, so
+ * that every block of an entry lies in one file.
+ */
+static int plan_extent(struct ds *ds, struct ds_chunk *c, MDB_txn *t,
+		       u32 es, u32 e, u32 s, u32 n, const u8 *data,
+		       struct ds_wplan *p)
+{
+	struct ds_change *ch = &p->ch[p->nch];
+	u32 nb = es / DS_BLOCK, i, k = 0, first = s / DS_BLOCK;
+	u32 last = (s + n - 1) / DS_BLOCK;
 	struct ds_ext old;
+	bool cow;
+	u32 *nblk = p->taken + p->ntaken;
 	int ret;
 
-	if (n < es) {
-		ret = ext_get(&ds->st, t, id, e, &old);
-		if (ret == -ENOENT)
-			memset(buf, 0, es);
-		else if (ret)
-			return ret;
-		else {
-			ret = ext_read(ds, &old, es, buf, id);
-			if (ret)
-				return ret;
-		}
+	memset(ch, 0, sizeof(*ch));
+	ch->e = e;
+	ret = ext_get(&ds->st, t, c->id, e, es, &old);
+	if (ret && ret != -ENOENT)
+		return ret;
+	ch->had = !ret;
+	ch->was_own = ch->had && le64_to_cpu(old.h.owner) == c->id;
+	cow = ch->had && !ch->was_own;
+	if (!ch->had) {
+		memset(&old, 0, sizeof(old));
+		old.h.nblk = cpu_to_le32(nb);
+		for (i = 0; i < nb; i++)
+			old.b[i].blk = cpu_to_le32(DS_BLK_ZERO);
 	}
-	if (data)
-		memcpy(buf + s, data, n);
-	else
-		memset(buf + s, 0, n);
+	ch->x = old;
+	ch->x.h.owner = cpu_to_le64(c->id);
+	ch->x.h.pad = 0;
+
+	/* count the blocks that need a new home */
+	for (i = 0; i < nb; i++) {
+		bool in = i >= first && i <= last;
+		bool whole = in && s <= i * DS_BLOCK &&
+			     s + n >= (i + 1) * DS_BLOCK;
+		bool zero = le32_to_cpu(old.b[i].blk) == DS_BLK_ZERO;
+
+		if (in ? data || (!whole && !zero) : cow && !zero)
+			k++;
+	}
+	if (k) {
+		ret = blk_alloc(c, k, nblk);
+		if (ret)
+			return ret;
+		p->ntaken += k;
+	}
+	for (i = 0, k = 0; i < nb; i++) {
+		bool in = i >= first && i <= last;
+		u32 bs = i * DS_BLOCK;
+		bool whole = in && s <= bs && s + n >= bs + DS_BLOCK;
+		bool zero = le32_to_cpu(old.b[i].blk) == DS_BLK_ZERO;
+		struct ds_blkio *io;
+		u8 *blk;
+
+		if (!(in ? data || (!whole && !zero) : cow && !zero)) {
+			if (in && whole) {	/* punched whole */
+				ch->x.b[i].blk = cpu_to_le32(DS_BLK_ZERO);
+				ch->x.b[i].crc = 0;
+				if (ch->was_own && !zero)
+					p->old[p->nold++] =
+						le32_to_cpu(old.b[i].blk);
+			}
+			continue;
+		}
+		io = &p->io[p->nio++];
+		io->blk = nblk[k++];
+		if (in && whole) {
+			io->data = data + (bs - s);
+		} else {
+			/* the old block (or zeroes), with our part over it */
+			if (!p->bounce)
+				p->bounce = malloc((size_t)p->bounce_cap *
+						   DS_BLOCK);
+			if (!p->bounce || p->nbounce == p->bounce_cap)
+				return -ENOMEM;
+			blk = p->bounce + (size_t)p->nbounce++ * DS_BLOCK;
+			if (zero)
+				memset(blk, 0, DS_BLOCK);
+			else {
+				ret = ext_read(ds, &old, bs, DS_BLOCK, blk,
+					       c->id);
+				if (ret)
+					return ret;
+			}
+			if (in) {
+				u32 from = s > bs ? s : bs;
+				u32 to = s + n < bs + DS_BLOCK ? s + n :
+					 bs + DS_BLOCK;
+
+				if (data)
+					memcpy(blk + (from - bs),
+					       data + (from - s), to - from);
+				else
+					memset(blk + (from - bs), 0, to - from);
+			}
+			io->data = blk;
+		}
+		ch->x.b[i].blk = cpu_to_le32(io->blk);
+		ch->x.b[i].crc = cpu_to_le32(wire_crc32c(io->data, DS_BLOCK));
+		if (ch->was_own && !zero)
+			p->old[p->nold++] = le32_to_cpu(old.b[i].blk);
+	}
+	ch->drop = true;
+	for (i = 0; i < nb && ch->drop; i++)
+		ch->drop = le32_to_cpu(ch->x.b[i].blk) == DS_BLK_ZERO;
+	p->nch++;
 	return 0;
+}
+
+static int cmp_blkio(const void *a, const void *b)
+{
+	u32 x = ((const struct ds_blkio *)a)->blk;
+	u32 y = ((const struct ds_blkio *)b)->blk;
+
+	return x < y ? -1 : x > y;
+}
+
+/* write the planned blocks, consecutive ones with one pwritev */
+static int plan_write(int fd, struct ds_wplan *p)
+{
+	struct iovec iov[64];
+	u32 i = 0;
+
+	qsort(p->io, p->nio, sizeof(*p->io), cmp_blkio);
+	while (i < p->nio) {
+		u32 start = p->io[i].blk, n = 0;
+		ssize_t w;
+
+		while (i + n < p->nio && n < 64 &&
+		       p->io[i + n].blk == start + n) {
+			iov[n].iov_base = (void *)p->io[i + n].data;
+			iov[n].iov_len = DS_BLOCK;
+			n++;
+		}
+		w = pwritev(fd, iov, (int)n, (off_t)start * DS_BLOCK);
+		if (w < 0)
+			return -errno;
+		if (w != (ssize_t)n * DS_BLOCK)
+			return -EIO;
+		i += n;
+	}
+	return 0;
+}
+
+/* plan, write and sync the data of a WRITE or PUNCH; map left to commit */
+static int mutate_data(struct ds *ds, struct ds_chunk *c, MDB_txn *t,
+		       u32 es, u32 off, u32 len, const u8 *data,
+		       struct ds_wplan *p)
+{
+	u32 first = off / es, last = (off + len - 1) / es;
+	u32 nx = last - first + 1, nb = es / DS_BLOCK, e;
+	int ret, fd;
+
+	p->ch = calloc(nx, sizeof(*p->ch));
+	p->taken = calloc((size_t)nx * nb, sizeof(u32));
+	p->old = calloc((size_t)nx * nb, sizeof(u32));
+	p->io = calloc((size_t)nx * nb, sizeof(*p->io));
+	if (!p->ch || !p->taken || !p->old || !p->io)
+		return -ENOMEM;
+	/*
+	 * Blocks built here: only the first and the last extent have any
+	 * (partly written blocks, copies of a base's), never more than
+	 * theirs; middle extents are written whole from the request.
+	 */
+	p->bounce_cap = (nx > 2 ? 2 : nx) * nb;
+	fd = chunk_fd(ds, c, true);
+	if (fd < 0)
+		return fd;
+	ret = blocks_load(ds, c, t);
+	if (ret)
+		return ret;
+	ds_crash_point("before_data");
+	for (e = first; e <= last; e++) {
+		u64 eoff = (u64)e * es;
+		u32 s = off > eoff ? off - (u32)eoff : 0;
+		u32 end = off + (u64)len < eoff + es ? (u32)(off + len - eoff) :
+			  es;
+
+		ret = plan_extent(ds, c, t, es, e, s, end - s,
+				  data ? data + (eoff + s - off) : NULL, p);
+		if (ret)
+			break;
+	}
+	if (!ret)
+		ret = plan_write(fd, p);
+	if (!ret && p->nio && fdatasync(fd))
+		ret = -errno;
+	if (!ret)
+		ds_crash_point("after_data");
+	return ret;
+}
+
+/* the map now points at the new, stable blocks */
+static int mutate_map(struct ds *ds, MDB_txn *t, u64 id,
+		      struct ds_chunk_rec *r, const struct ds_wplan *p)
+{
+	unsigned int i;
+	int ret = 0;
+
+	for (i = 0; i < p->nch && !ret; i++) {
+		const struct ds_change *ch = &p->ch[i];
+		u32 map = le32_to_cpu(r->map_extents);
+		u32 own = le32_to_cpu(r->own_extents);
+
+		if (ch->drop) {
+			if (ch->had) {
+				u8 k[12];
+				MDB_val key = { 12, k };
+
+				key_ext(k, id, ch->e);
+				ret = st_err(mdb_del(t, ds->st.extents, &key,
+						     NULL));
+				map--;
+				own -= ch->was_own;
+			}
+		} else {
+			ret = ext_put(&ds->st, t, id, ch->e, &ch->x);
+			map += !ch->had;
+			own += !ch->was_own;
+		}
+		r->map_extents = cpu_to_le32(map);
+		r->own_extents = cpu_to_le32(own);
+	}
+	return ret;
 }
 
 int store_mutate(struct ds_op_ctx *x)
@@ -1045,14 +1245,13 @@ int store_mutate(struct ds_op_ctx *x)
 	u32 flags = le32_to_cpu(q->flags);
 	bool fwd = flags & VDIFS_CHUNK_FWD, exists = false, created = false;
 	u32 off = le32_to_cpu(q->offset), len = x->len, es = 0, cs;
-	struct ds_new_ext *nx = NULL;
-	unsigned int nnx = 0, i;
+	struct ds_wplan plan = { 0 };
+	unsigned int i;
 	struct ds_chunk_rec r;
 	struct ds_chunk *c, *bc = NULL;
 	struct ds_freed freed = { 0 };
-	u8 *buf = NULL;
 	MDB_txn *t = NULL;
-	int ret, fd = -1;
+	int ret;
 
 	if (x->op == VDIFS_OP_CHUNK_CLONE) {
 		/* freeze the base against its own writers while cloning */
@@ -1212,98 +1411,9 @@ int store_mutate(struct ds_op_ctx *x)
 		goto out_abort;
 	}
 	if (len) {
-		u32 first = off / es, last = (off + len - 1) / es;
-
-		nx = calloc(last - first + 1, sizeof(*nx));
-		buf = malloc(es);
-		if (!nx || !buf) {
-			ret = -ENOMEM;
-			goto out_abort;
-		}
-		fd = chunk_fd(ds, c, true);
-		if (fd < 0) {
-			ret = fd;
-			goto out_abort;
-		}
-		ret = slots_load(ds, c, t);
-		if (ret)
-			goto out_abort;
-		ds_crash_point("before_data");
-		for (i = 0; first + i <= last; i++) {
-			u32 e = first + i, s, n;
-			u64 eoff = (u64)e * es;
-
-			s = off > eoff ? off - (u32)eoff : 0;
-			n = (u32)((off + (u64)len < eoff + es ?
-				   off + (u64)len : eoff + es) - (eoff + s));
-			nx[nnx].e = e;
-			if (x->op == VDIFS_OP_CHUNK_PUNCH && n == es) {
-				nnx++;
-				continue;
-			}
-			ret = ext_fill(ds, t, id, e, es, s, n,
-				       x->data ? x->data + (eoff + s - off) :
-				       NULL, buf);
-			if (ret)
-				goto out_abort;
-			ret = slot_alloc(c, &nx[nnx].slot);
-			if (ret)
-				goto out_abort;
-			nx[nnx++].has_new = true;
-			if (pwrite(fd, buf, es,
-				   (off_t)nx[nnx - 1].slot * es) != (ssize_t)es) {
-				ret = errno ? -errno : -EIO;
-				goto out_abort;
-			}
-			nx[nnx - 1].crc = wire_crc32c(buf, es);
-		}
-		if (fdatasync(fd)) {
-			ret = -errno;
-			goto out_abort;
-		}
-		ds_crash_point("after_data");
-	}
-
-	/* the map now points at the new, stable slots */
-	for (i = 0; i < nnx; i++) {
-		struct ds_ext old, ne;
-		u8 k[12];
-		MDB_val key = { 12, k }, val = { sizeof(ne), &ne };
-		bool had;
-
-		ret = ext_get(&ds->st, t, id, nx[i].e, &old);
-		if (ret && ret != -ENOENT)
-			goto out_abort;
-		had = !ret;
-		ret = 0;
-		key_ext(k, id, nx[i].e);
-		if (!nx[i].has_new) {
-			if (had) {
-				ret = st_err(mdb_del(t, ds->st.extents, &key,
-						     NULL));
-				r.map_extents = cpu_to_le32(
-					le32_to_cpu(r.map_extents) - 1);
-			}
-		} else {
-			ne.owner = cpu_to_le64(id);
-			ne.slot = cpu_to_le32(nx[i].slot);
-			ne.crc = cpu_to_le32(nx[i].crc);
-			ret = st_err(mdb_put(t, ds->st.extents, &key, &val, 0));
-			if (!had)
-				r.map_extents = cpu_to_le32(
-					le32_to_cpu(r.map_extents) + 1);
-			if (!had || le64_to_cpu(old.owner) != id)
-				r.own_extents = cpu_to_le32(
-					le32_to_cpu(r.own_extents) + 1);
-		}
-		if (had && le64_to_cpu(old.owner) == id) {
-			if (!nx[i].has_new)
-				r.own_extents = cpu_to_le32(
-					le32_to_cpu(r.own_extents) - 1);
-			/* freed after the commit, see below */
-			nx[i].old_slot = le32_to_cpu(old.slot);
-			nx[i].free_old = true;
-		}
+		ret = mutate_data(ds, c, t, es, off, len, x->data, &plan);
+		if (!ret)
+			ret = mutate_map(ds, t, id, &r, &plan);
 		if (ret)
 			goto out_abort;
 	}
@@ -1325,16 +1435,15 @@ commit:
 	}
 	if (ret)
 		goto out_abort;
-	pthread_rwlock_wrlock(chunk_rw(c));
+	pthread_rwlock_wrlock(&c->rw);
 	ret = st_err(mdb_txn_commit(t));
 	t = NULL;
 	if (!ret) {
-		/* old slots of this chunk: nobody can reach them any more */
-		for (i = 0; i < nnx; i++)
-			if (nx[i].free_old)
-				slot_free(c, nx[i].old_slot);
+		/* our replaced blocks: nobody can reach them any more */
+		for (i = 0; i < plan.nold; i++)
+			blk_free(c, plan.old[i]);
 	}
-	pthread_rwlock_unlock(chunk_rw(c));
+	pthread_rwlock_unlock(&c->rw);
 	if (ret)
 		goto out_unalloc;
 	ds_crash_point("after_meta");
@@ -1369,16 +1478,14 @@ out_abort:
 	if (t)
 		mdb_txn_abort(t);
 out_unalloc:
-	/* slots taken for this write return to the free set */
-	for (i = 0; i < nnx; i++)
-		if (nx[i].has_new)
-			slot_free(c, nx[i].slot);
+	/* blocks taken for this write return to the free set */
+	for (i = 0; i < plan.ntaken; i++)
+		blk_free(c, plan.taken[i]);
 out_unlock:
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->mutex);
 	chunk_put(ds, c);
-	free(nx);
-	free(buf);
+	wplan_free(&plan);
 	free(freed.ids);
 out_base:
 	if (bc) {

@@ -938,6 +938,116 @@ START_TEST(test_corruption)
 }
 END_TEST
 
+/*
+ * Blocks: a chunk's extents are written block by block (4 KiB, each with
+ * its own crc) out of place, so a small write costs one block, not its
+ * extent; a clone's first write to a shared extent copies that extent.
+ * Random unaligned writes and punches on a base and on its clone against
+ * the model, with restarts (the free-block map is rebuilt from the map),
+ * then what must hold on disk: a lone block written into a fresh extent
+ * takes one block of the file, rewrites reuse freed blocks instead of
+ * growing the file, and a damaged block fails only the reads that touch
+ * it.
+ */
+START_TEST(test_blocks)
+{
+	const u32 cs = MiB, es = 64 * KiB;
+	struct vdc_chunk_ref rb, rc, rs;
+	struct model mb, mc;
+	char path[PATH_MAX + 64];
+	struct stat sb;
+	u8 buf[4 * 4096], b;
+	int step, fd;
+
+	rnd_seed(41);
+	h_chunk_ref(&rb, 0x9b01, cs, es, VDIFS_REPL_SYNC, 1, g_set);
+	h_chunk_ref(&rc, 0x9b02, cs, es, VDIFS_REPL_SYNC, 1, g_set);
+	m_init(&mb, cs, es);
+	for (step = 0; step < 400; step++) {
+		struct vdc_chunk_ref *r = step < 200 ? &rb : &rc;
+		struct model *m = step < 200 ? &mb : &mc;
+		u32 op = rnd_below(10);
+		u32 off = rnd_below(cs), len = 1 + rnd_below(cs - off);
+
+		if (len > 200 * KiB)
+			len = 1 + rnd_below(200 * KiB);
+		if (off + len > cs)
+			len = cs - off;
+		if (step == 200) {
+			/* the base becomes a snapshot: the rest on a clone */
+			ck_ok(vdc_chunk_clone(g_c[0], &rc, rb.chunk_id));
+			m_copy(&mc, &mb);
+		}
+		if (step % 97 == 96) {
+			restart(0, SIGTERM, NULL);
+			ck_chunk(g_c[0], r, m, "after a restart");
+		}
+		if (op < 6)
+			do_write(g_c[0], r, m, off, len);
+		else if (op < 8 && step)
+			do_punch(g_c[0], r, m, off, len, false);
+		else
+			ck_read(g_c[0], r, m, off, len, "random read");
+	}
+	ck_chunk(g_c[0], &rb, &mb, "base after its clone was written");
+	ck_chunk(g_c[0], &rc, &mc, "clone");
+	ck_map(g_c[0], &rc, &mc, "clone");
+
+	/* one 4 KiB write into a fresh chunk takes one block of its file */
+	h_chunk_ref(&rs, 0x9b03, cs, es, VDIFS_REPL_SYNC, 1, g_set);
+	m_free(&mb);
+	m_init(&mb, cs, es);
+	do_write(g_c[0], &rs, &mb, 5 * es + 8192, 4096);
+	h_ds_chunk_path(&g_ds[0], rs.chunk_id, path, sizeof(path));
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert_msg(sb.st_size == 4096,
+		      "a 4 KiB write into a fresh extent made a %lld-byte file",
+		      (long long)sb.st_size);
+	/* rewrites reuse freed blocks: the file stays near the data */
+	do_write(g_c[0], &rs, &mb, 0, cs);
+	for (step = 0; step < 1000; step++)
+		do_write(g_c[0], &rs, &mb, rnd_below(cs / 4096) * 4096, 4096);
+	ck_chunk(g_c[0], &rs, &mb, "after 1000 block rewrites");
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert_msg(sb.st_size <= (off_t)(cs + es),
+		      "1000 block rewrites of a %u-byte chunk grew its file to %lld bytes",
+		      cs, (long long)sb.st_size);
+
+	/* a damaged block: its reads fail, its neighbours read fine */
+	ck_assert_int_eq(vdc_chunk_read(g_c[0], &rs, 3 * es, buf, 4 * 4096,
+					NULL), 4 * 4096);
+	fd = open(path, O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	{
+		/* find the file block that holds chunk bytes [3es+4096, +4096) */
+		off_t at = -1, o;
+		u8 blk[4096];
+
+		for (o = 0; o + 4096 <= sb.st_size && at < 0; o += 4096)
+			if (pread(fd, blk, 4096, o) == 4096 &&
+			    !memcmp(blk, buf + 4096, 4096))
+				at = o;
+		ck_assert_msg(at >= 0, "block not found in %s", path);
+		ck_assert_int_eq(pread(fd, &b, 1, at + 100), 1);
+		b ^= 0x5a;
+		ck_assert_int_eq(pwrite(fd, &b, 1, at + 100), 1);
+	}
+	close(fd);
+	ck_ret(vdc_chunk_read(g_c[0], &rs, 3 * es + 4096, buf, 4096, NULL),
+	       -EUCLEAN);
+	ck_ret(vdc_chunk_read(g_c[0], &rs, 3 * es + 5000, buf, 10, NULL),
+	       -EUCLEAN);
+	ck_ret(vdc_chunk_read(g_c[0], &rs, 3 * es, buf, es, NULL), -EUCLEAN);
+	ck_read(g_c[0], &rs, &mb, 3 * es, 4096, "block before a bad one");
+	ck_read(g_c[0], &rs, &mb, 3 * es + 8192, 8192, "blocks after a bad one");
+	/* and a whole rewrite of it cures it */
+	do_write(g_c[0], &rs, &mb, 3 * es + 4096, 4096);
+	ck_read(g_c[0], &rs, &mb, 3 * es, es, "extent after the rewrite");
+	m_free(&mb);
+	m_free(&mc);
+}
+END_TEST
+
 static const char *const crash_point[] = {
 	"before_data", "after_data", "after_meta",
 };
@@ -1464,6 +1574,7 @@ static Suite *ds_suite(void)
 
 	tc = tcase(s, "damage", 60);
 	tcase_add_test(tc, test_corruption);
+	tcase_add_test(tc, test_blocks);
 	tcase_add_loop_test(tc, test_crash, 0,
 			    (int)(sizeof(crash_point) / sizeof(crash_point[0])));
 

@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Benchmark (not a test): the data server's cost per request, on the host.
+ *
+ * A base chunk is written whole, cloned (as a desktop's image is), and
+ * then THREADS connections drive each pattern at the clone for SECS
+ * seconds: 4 KiB random writes (first the copy-on-write ones, then into
+ * extents the clone already owns), 4 KiB random reads, 1 MiB sequential
+ * writes and reads.  For each it prints requests/s, MiB/s and the data
+ * server's CPU microseconds per request (from /proc/PID/stat), and the
+ * same pattern's rate with pread/pwrite on a local file beside it, the
+ * storage cost underneath, as a ratio.  The guest benchmark (bench/vdi.sh)
+ * is the one that compares with NFS; this one isolates the server.
+ *
+ *   bench-ds-io DS_ADDR DS_ID DS_PID LOCAL_DIR [THREADS] [SECS]
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "vdifs_client.h"
+
+#define CS	(64u << 20)
+#define ES	(64u << 10)
+
+struct pattern {
+	const char *name;
+	u32 io;			/* bytes per request */
+	bool write;
+	bool random;
+};
+
+static const struct pattern patterns[] = {
+	{ "randwrite 4k (cow)", 4096, true, true },
+	{ "randwrite 4k (own)", 4096, true, true },
+	{ "randread 4k", 4096, false, true },
+	{ "seqwrite 1M", 1 << 20, true, false },
+	{ "seqread 1M", 1 << 20, false, false },
+};
+
+struct worker {
+	pthread_t th;
+	const char *addr;
+	const struct vdc_chunk_ref *ref;
+	const struct pattern *p;
+	int fd;			/* local file, or -1 for the data server */
+	double until;
+	unsigned int seed;
+	u32 next;		/* sequential: next offset */
+	unsigned long ops;
+	int err;
+};
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double cpu_secs(int pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut, st;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	if (!p || !(p = strrchr(buf, ')')))
+		return 0;
+	/* fields 14 and 15 (utime, stime); p is at field 2's end */
+	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+		   &ut, &st) != 2)
+		return 0;
+	return (double)(ut + st) / sysconf(_SC_CLK_TCK);
+}
+
+static void *run(void *arg)
+{
+	struct worker *w = arg;
+	struct vdc_conn *c = NULL;
+	u8 *buf = malloc(w->p->io);
+	int ret;
+
+	if (!buf) {
+		w->err = -ENOMEM;
+		return NULL;
+	}
+	memset(buf, 0x3c ^ w->seed, w->p->io);
+	if (w->fd < 0) {
+		ret = vdc_connect(w->addr, NULL, &c);
+		if (ret) {
+			w->err = ret;
+			free(buf);
+			return NULL;
+		}
+	}
+	while (now() < w->until) {
+		u32 off;
+
+		if (w->p->random) {
+			off = (u32)(rand_r(&w->seed) % (CS / w->p->io)) *
+			      w->p->io;
+		} else {
+			off = w->next;
+			w->next = (w->next + w->p->io) % CS;
+		}
+		if (w->fd >= 0)
+			ret = w->p->write ?
+			      (pwrite(w->fd, buf, w->p->io, off) < 0 ||
+			       fdatasync(w->fd) ? -errno : 0) :
+			      (pread(w->fd, buf, w->p->io, off) < 0 ? -errno : 0);
+		else if (w->p->write)
+			ret = vdc_chunk_write(c, w->ref, off, buf, w->p->io,
+					      NULL);
+		else
+			ret = vdc_chunk_read(c, w->ref, off, buf, w->p->io,
+					     NULL) == (int)w->p->io ? 0 : -EIO;
+		if (ret) {
+			w->err = ret;
+			break;
+		}
+		w->ops++;
+	}
+	if (c)
+		vdc_close(c);
+	free(buf);
+	return NULL;
+}
+
+/* returns requests per second; *cpu_us: server CPU per request */
+static double drive(const char *addr, const struct vdc_chunk_ref *r,
+		    const struct pattern *p, int fd, int threads, int secs,
+		    int pid, double *cpu_us)
+{
+	struct worker w[64];
+	unsigned long ops = 0;
+	double t0, t1, c0;
+	int i;
+
+	c0 = pid ? cpu_secs(pid) : 0;
+	t0 = now();
+	for (i = 0; i < threads; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].addr = addr;
+		w[i].ref = r;
+		w[i].p = p;
+		w[i].fd = fd;
+		w[i].until = t0 + secs;
+		w[i].seed = 17 + i;
+		w[i].next = (u32)((u64)CS / threads * i) & ~(p->io - 1);
+		pthread_create(&w[i].th, NULL, run, &w[i]);
+	}
+	for (i = 0; i < threads; i++) {
+		pthread_join(w[i].th, NULL);
+		if (w[i].err) {
+			fprintf(stderr, "%s: %s\n", p->name,
+				strerror(-w[i].err));
+			exit(1);
+		}
+		ops += w[i].ops;
+	}
+	t1 = now();
+	if (cpu_us)
+		*cpu_us = ops ? (cpu_secs(pid) - c0) * 1e6 / ops : 0;
+	return ops / (t1 - t0);
+}
+
+int main(int argc, char **argv)
+{
+	struct vdc_chunk_ref base = { .chunk_size = CS, .extent_size = ES,
+				      .nrep = 1 }, clone;
+	int threads = argc > 5 ? atoi(argv[5]) : 4;
+	int secs = argc > 6 ? atoi(argv[6]) : 5;
+	char path[4096];
+	struct vdc_conn *c;
+	unsigned int i;
+	int pid, fd, ret;
+	u8 *buf;
+	u32 off;
+
+	if (argc < 5 || threads < 1 || threads > 64 || secs < 1) {
+		fprintf(stderr,
+			"usage: bench-ds-io DS_ADDR DS_ID DS_PID LOCAL_DIR [THREADS] [SECS]\n");
+		return 2;
+	}
+	base.ds[0] = (u32)atoi(argv[2]);
+	pid = atoi(argv[3]);
+	ret = vdc_connect(argv[1], NULL, &c);
+	if (ret) {
+		fprintf(stderr, "connect %s: %s\n", argv[1], strerror(-ret));
+		return 1;
+	}
+	buf = malloc(1 << 20);
+	memset(buf, 0xa5, 1 << 20);
+	base.chunk_id = 0xbe0c0000ull + ((u64)time(NULL) << 16);
+	for (off = 0; off < CS; off += 1 << 20)
+		if (vdc_chunk_write(c, &base, off, buf, 1 << 20, NULL))
+			return 1;
+	clone = base;
+	clone.chunk_id = base.chunk_id + 1;
+	if (vdc_chunk_clone(c, &clone, base.chunk_id))
+		return 1;
+	vdc_close(c);
+
+	snprintf(path, sizeof(path), "%s/bench-ds-io.%d", argv[4], getpid());
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || ftruncate(fd, CS)) {
+		perror(path);
+		return 1;
+	}
+	for (off = 0; off < CS; off += 1 << 20)
+		if (pwrite(fd, buf, 1 << 20, off) < 0)
+			return 1;
+	printf("%-20s %10s %9s %12s %12s %7s\n", "pattern", "req/s", "MiB/s",
+	       "ds cpu us/req", "local req/s", "ratio");
+	for (i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++) {
+		const struct pattern *p = &patterns[i];
+		double cpu, rate, local;
+
+		rate = drive(argv[1], &clone, p, -1, threads, secs, pid, &cpu);
+		local = drive(argv[1], NULL, p, fd, threads, secs, 0, NULL);
+		printf("%-20s %10.0f %9.1f %12.1f %12.0f %7.3f\n", p->name,
+		       rate, rate * p->io / (1 << 20), cpu, local,
+		       rate / local);
+	}
+	close(fd);
+	unlink(path);
+	free(buf);
+	return 0;
+}

@@ -1,0 +1,18 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Benchmark (not a test): the data server's cost per request on the host,
+# a local cluster with its data on a tmpfs, against pread/pwrite on a file
+# of the same tmpfs.  bench/ds-io.sh [THREADS] [SECS]
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+make -s -C "$repo" userspace
+dir=$(mktemp -d)
+mount -t tmpfs -o size=2g tmpfs "$dir"
+trap '"$repo/tools/vdifs-cluster" stop --dir "$dir" >/dev/null 2>&1; umount "$dir" 2>/dev/null || umount -l "$dir"; rmdir "$dir"' EXIT
+"$repo/tools/vdifs-cluster" start --ds 1 --dir "$dir" >/dev/null
+. "$dir/cluster.env"
+line=$("$repo/build/out/vdifs-tool" --mds "$VDIFS_MDS" --json status |
+	python3 -c 'import json,sys; d=json.load(sys.stdin)["data_servers"][0]; print(d["address"], d["id"])')
+pid=$(awk '$1 == "ds1" { print $2 }' "$dir/pids")
+# shellcheck disable=SC2086
+"$repo/build/out/bench-ds-io" $line "$pid" "$dir" "${1:-4}" "${2:-5}"
