@@ -46,19 +46,20 @@ int vdc_recv(struct vdc_conn *c, struct vdc_msg *m)
 	return ret;
 }
 
-int vdc_call(struct vdc_conn *c, u16 op, const void *fixed, u32 flen,
-	     const void *t1, u32 l1, const void *t2, u32 l2,
-	     struct vdc_msg *rep)
+int vdc_call_send(struct vdc_conn *c, u16 op, const void *fixed, u32 flen,
+		  const void *t1, u32 l1, const void *t2, u32 l2, u64 *id)
+{
+	*id = ++c->next_id;
+	return msg_write(c->fd, op, 0, *id, 0, fixed, flen, t1, l1, t2, l2);
+}
+
+int vdc_call_wait(struct vdc_conn *c, u16 op, u64 id, struct vdc_msg *rep)
 {
 	struct vdc_msg m;
-	u64 id = ++c->next_id;
 	int ret;
 
 	if (rep)
 		memset(rep, 0, sizeof(*rep));
-	ret = msg_write(c->fd, op, 0, id, 0, fixed, flen, t1, l1, t2, l2);
-	if (ret)
-		return ret;
 	for (;;) {
 		ret = vdc_recv(c, &m);
 		if (ret)
@@ -78,6 +79,19 @@ int vdc_call(struct vdc_conn *c, u16 op, const void *fixed, u32 flen,
 	else
 		*rep = m;
 	return ret;
+}
+
+int vdc_call(struct vdc_conn *c, u16 op, const void *fixed, u32 flen,
+	     const void *t1, u32 l1, const void *t2, u32 l2,
+	     struct vdc_msg *rep)
+{
+	u64 id;
+	int ret;
+
+	if (rep)
+		memset(rep, 0, sizeof(*rep));
+	ret = vdc_call_send(c, op, fixed, flen, t1, l1, t2, l2, &id);
+	return ret ? ret : vdc_call_wait(c, op, id, rep);
 }
 
 static int vdc_handshake(struct vdc_conn *c, const struct vdc_opts *o)

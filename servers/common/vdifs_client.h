@@ -55,6 +55,13 @@ u64 vdc_server_epoch(const struct vdc_conn *c);
 int vdc_call(struct vdc_conn *c, u16 op, const void *fixed, u32 flen,
 	     const void *t1, u32 l1, const void *t2, u32 l2,
 	     struct vdc_msg *rep);
+/*
+ * vdc_call in two halves, so that one thread can have a request in
+ * flight on each of several connections: send, then wait for that id.
+ */
+int vdc_call_send(struct vdc_conn *c, u16 op, const void *fixed, u32 flen,
+		  const void *t1, u32 l1, const void *t2, u32 l2, u64 *id);
+int vdc_call_wait(struct vdc_conn *c, u16 op, u64 id, struct vdc_msg *rep);
 
 /* raw access for tests that send malformed input */
 int vdc_send_raw(struct vdc_conn *c, const void *buf, size_t len);

@@ -205,9 +205,10 @@ struct ds_peer {
 
 #define DS_MAX_PEERS 256
 
-/* forward one mutation to a peer synchronously; -errno on failure */
-int repl_forward(struct ds *ds, u32 peer, u16 op,
-		 const struct vdifs_chunk_req *q, const u8 *data, u32 len);
+/* forward one mutation to peers[0..n) at once; err[i]: 0 or -errno */
+void repl_forward_all(struct ds *ds, const u32 *peers, unsigned int n,
+		      u16 op, const struct vdifs_chunk_req *q, const u8 *data,
+		      u32 len, int *err);
 /* append a mutation for peer to the async log inside txn t */
 int repl_log_append(struct ds *ds, MDB_txn *t, u32 peer, u16 op,
 		    const struct vdifs_chunk_req *q, const u8 *data, u32 len);

@@ -94,6 +94,12 @@ static struct ds_peer *peer_find(struct ds *ds, u32 id)
 	return p;
 }
 
+static bool conn_broken(int ret)
+{
+	return ret == -ECONNRESET || ret == -EPIPE || ret == -ETIMEDOUT ||
+	       ret == -EBADMSG || ret == -EPROTO || ret == -ENOTCONN;
+}
+
 static int peer_call(struct ds *ds, struct ds_peer *p, u16 op,
 		     const struct vdifs_chunk_req *q, const u8 *data, u32 len)
 {
@@ -115,8 +121,7 @@ static int peer_call(struct ds *ds, struct ds_peer *p, u16 op,
 		ret = vdc_call(p->conn, op, q, sizeof(*q), data, len, NULL, 0,
 			       NULL);
 		/* a broken connection is retried once on a fresh one */
-		if (ret == -ECONNRESET || ret == -EPIPE || ret == -ETIMEDOUT ||
-		    ret == -EBADMSG || ret == -EPROTO || ret == -ENOTCONN) {
+		if (conn_broken(ret)) {
 			vdc_close(p->conn);
 			p->conn = NULL;
 			continue;
@@ -127,20 +132,77 @@ static int peer_call(struct ds *ds, struct ds_peer *p, u16 op,
 	return ret;
 }
 
-int repl_forward(struct ds *ds, u32 peer, u16 op,
-		 const struct vdifs_chunk_req *q, const u8 *data, u32 len)
+static int cmp_peer(const void *a, const void *b)
 {
-	struct ds_peer *p = peer_find(ds, peer);
-	struct vdifs_chunk_req fq = *q;
+	u32 x = (*(struct ds_peer *const *)a)->id;
+	u32 y = (*(struct ds_peer *const *)b)->id;
 
-	if (!p) {
-		log_warn("replica %u: no address known", peer);
-		return -EHOSTUNREACH;
-	}
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Sync replication: the mutation goes to every replica at once (sent to
+ * each, then each reply awaited), so three replicas cost one round trip
+ * more than one, not two.  Peers are locked in id order: two primaries
+ * forwarding to the same pair cannot wait on each other.  A connection
+ * that breaks is retried once on a fresh one, alone.
+ */
+void repl_forward_all(struct ds *ds, const u32 *peers, unsigned int n,
+		      u16 op, const struct vdifs_chunk_req *q, const u8 *data,
+		      u32 len, int *err)
+{
+	struct vdc_opts o = {
+		.role = VDIFS_ROLE_DS, .key = ds->cfg.key,
+		.key_len = ds->cfg.key_len, .timeout_ms = 30000,
+	};
+	struct ds_peer *p[VDIFS_MAX_REPLICAS];
+	struct vdifs_chunk_req fq = *q;
+	u64 id[VDIFS_MAX_REPLICAS];
+	const u8 *d = op == VDIFS_OP_CHUNK_WRITE ? data : NULL;
+	u32 dl = op == VDIFS_OP_CHUNK_WRITE ? len : 0;
+	unsigned int i, k, np = 0;
+
 	fq.flags = cpu_to_le32(le32_to_cpu(q->flags) | VDIFS_CHUNK_FWD);
-	return peer_call(ds, p, op, &fq,
-			 op == VDIFS_OP_CHUNK_WRITE ? data : NULL,
-			 op == VDIFS_OP_CHUNK_WRITE ? len : 0);
+	for (i = 0; i < n; i++) {
+		err[i] = 0;
+		p[np] = peer_find(ds, peers[i]);
+		if (!p[np]) {
+			log_warn("replica %u: no address known", peers[i]);
+			err[i] = -EHOSTUNREACH;
+			continue;
+		}
+		np++;
+	}
+	qsort(p, np, sizeof(p[0]), cmp_peer);
+	for (i = 0; i < np; i++) {
+		pthread_mutex_lock(&p[i]->lock);
+		id[i] = 0;
+		if (!p[i]->conn && vdc_connect(p[i]->addr, &o, &p[i]->conn))
+			p[i]->conn = NULL;
+		if (p[i]->conn &&
+		    vdc_call_send(p[i]->conn, op, &fq, sizeof(fq), d, dl,
+				  NULL, 0, &id[i])) {
+			vdc_close(p[i]->conn);
+			p[i]->conn = NULL;
+		}
+	}
+	for (i = 0; i < np; i++) {
+		int ret = -ENOTCONN;
+
+		if (p[i]->conn) {
+			ret = vdc_call_wait(p[i]->conn, op, id[i], NULL);
+			if (conn_broken(ret)) {
+				vdc_close(p[i]->conn);
+				p[i]->conn = NULL;
+			}
+		}
+		pthread_mutex_unlock(&p[i]->lock);
+		if (conn_broken(ret))
+			ret = peer_call(ds, p[i], op, &fq, d, dl);
+		for (k = 0; k < n; k++)
+			if (peers[k] == p[i]->id)
+				err[k] = ret;
+	}
 }
 
 /* ---- the async log ---- */

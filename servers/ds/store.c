@@ -1448,18 +1448,20 @@ commit:
 		goto out_unalloc;
 	ds_crash_point("after_meta");
 	x->version = le64_to_cpu(r.version);
-	for (i = 0; i < x->nfwd; i++) {
+	if (x->nfwd) {
 		struct vdifs_chunk_req fq = *q;
-		int fr;
+		int err[VDIFS_MAX_REPLICAS];
 
 		fq.version = r.version;
-		fr = repl_forward(ds, x->fwd_peers[i], x->op, &fq, x->data,
-				  x->len);
-		if (fr) {
+		repl_forward_all(ds, x->fwd_peers, x->nfwd, x->op, &fq,
+				 x->data, x->len, err);
+		for (i = 0; i < x->nfwd; i++) {
+			if (!err[i])
+				continue;
 			log_err("chunk %016llx: replica %u failed %s: %s",
 				(unsigned long long)id, x->fwd_peers[i],
-				wire_op_name(x->op), strerror(-fr));
-			x->fwd_err = fr;
+				wire_op_name(x->op), strerror(-err[i]));
+			x->fwd_err = err[i];
 		}
 	}
 	for (i = 0; i < freed.n; i++) {
