@@ -13,6 +13,7 @@
  * is the one that compares with NFS; this one isolates the server.
  *
  *   bench-ds-io DS_ADDR DS_ID DS_PID LOCAL_DIR [THREADS] [SECS]
+ *   (DS_IO_ONLY=WORD runs the patterns whose name holds WORD)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -225,8 +226,12 @@ int main(int argc, char **argv)
 	       "ds cpu us/req", "local req/s", "ratio");
 	for (i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++) {
 		const struct pattern *p = &patterns[i];
+		const char *only = getenv("DS_IO_ONLY");
 		double cpu, rate, local;
 
+		/* DS_IO_ONLY=randread: one pattern, e.g. to profile it */
+		if (only && !strstr(p->name, only))
+			continue;
 		rate = drive(argv[1], &clone, p, -1, threads, secs, pid, &cpu);
 		local = drive(argv[1], NULL, p, fd, threads, secs, 0, NULL);
 		printf("%-20s %10.0f %9.1f %12.1f %12.0f %7.3f\n", p->name,
