@@ -125,7 +125,12 @@ int store_open(struct ds_store *st, const char *dir)
 	mdb_env_set_maxdbs(st->env, 8);
 	mdb_env_set_mapsize(st->env, 16ull << 30);
 	mdb_env_set_maxreaders(st->env, 1024);
-	rc = mdb_env_open(st->env, path, 0, 0600);
+	/*
+	 * WRITEMAP: a commit msyncs the pages it dirtied in place instead of
+	 * pwrite()ing each, which was a fifth of a small write's cost; the
+	 * file is sparse up to the map size.  Durability is the same.
+	 */
+	rc = mdb_env_open(st->env, path, MDB_WRITEMAP, 0600);
 	if (rc)
 		goto out_env;
 	rc = mdb_txn_begin(st->env, NULL, 0, &t);
