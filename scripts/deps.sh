@@ -11,7 +11,7 @@ pkgs=(
 	build-essential pkg-config bc flex bison libelf-dev libssl-dev ccache
 	python3 xz-utils cpio kmod busybox-static qemu-system-x86 qemu-utils
 	liblmdb-dev lmdb-utils libjson-c-dev check iproute2 procps psmisc
-	util-linux attr acl e2fsprogs
+	util-linux attr acl e2fsprogs dmsetup
 )
 
 log() { echo "deps: $*"; }
@@ -21,9 +21,11 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 
+# the marker names the kernel and the package list: a new package re-runs
+pkgsum=$(echo "${pkgs[*]}" | md5sum | cut -c1-12)
 want_kver=$("$here/kver.sh" installed || true)
 if [ -f "$marker" ] && [ -z "${FORCE:-}" ] && [ -n "$want_kver" ] &&
-   [ "$(cat "$marker")" = "$want_kver" ] &&
+   [ "$(cat "$marker")" = "$want_kver $pkgsum" ] &&
    [ -f /usr/src/linux-source-6.12.tar.xz ] && [ -f /boot/vmlinuz-"$want_kver" ]; then
 	log "up to date (kernel $want_kver)"
 	exit 0
@@ -47,5 +49,5 @@ for f in /boot/vmlinuz-"$kver" /usr/src/linux-headers-"$kver"/Makefile \
 	 /usr/src/linux-source-6.12.tar.xz; do
 	[ -e "$f" ] || { echo "deps: missing $f after install" >&2; exit 1; }
 done
-echo "$kver" >"$marker"
+echo "$kver $pkgsum" >"$marker"
 log "done"
