@@ -1259,18 +1259,25 @@ int store_mutate(struct ds_op_ctx *x)
 	int ret;
 
 	if (x->op == VDIFS_OP_CHUNK_CLONE) {
+		/* a chunk cannot be its own base (nor lock itself twice) */
+		if (!q->base_id || le64_to_cpu(q->base_id) == id)
+			return -EINVAL;
 		/* freeze the base against its own writers while cloning */
 		bc = chunk_get(ds, le64_to_cpu(q->base_id));
 		if (!bc)
 			return -ENOMEM;
-		pthread_mutex_lock(&bc->mutex);
 	}
 	c = chunk_get(ds, id);
 	if (!c) {
 		ret = -ENOMEM;
-		goto out_base;
+		goto out_put_base;
 	}
+	/* two chunks' mutexes are taken in id order: clones cross-wise */
+	if (bc && bc->id < id)
+		pthread_mutex_lock(&bc->mutex);
 	pthread_mutex_lock(&c->mutex);
+	if (bc && bc->id > id)
+		pthread_mutex_lock(&bc->mutex);
 
 	if (fwd && x->op != VDIFS_OP_CHUNK_DELETE &&
 	    x->op != VDIFS_OP_CHUNK_CLONE) {
@@ -1494,10 +1501,10 @@ out_unlock:
 	chunk_put(ds, c);
 	wplan_free(&plan);
 	free(freed.ids);
-out_base:
-	if (bc) {
+	if (bc)
 		pthread_mutex_unlock(&bc->mutex);
+out_put_base:
+	if (bc)
 		chunk_put(ds, bc);
-	}
 	return ret;
 }

@@ -700,6 +700,14 @@ START_TEST(test_cow)
 	ck_ret(vdc_chunk_clone(g_c[0], &rc, rb.chunk_id), -EEXIST);
 	ck_chunk(g_c[0], &rc, &mc, "clone after a second clone onto it");
 	ck_chunk(g_c[1], &rx, &mx, "chunk after a clone onto it");
+	/*
+	 * A chunk as its own base is refused (it used to lock its own mutex
+	 * twice and hang the worker, then, forwarded, every later write).
+	 */
+	ck_ret(vdc_chunk_clone(g_c[0], &rx, rx.chunk_id), -EINVAL);
+	ck_ret(vdc_chunk_clone(g_c[0], &rb, rb.chunk_id), -EINVAL);
+	do_write(g_c[0], &rx, &mx, 4096, 100);
+	ck_chunk(g_c[0], &rx, &mx, "chunk after a clone of itself");
 	m_free(&mb);
 	m_free(&mc);
 	m_free(&mx);
