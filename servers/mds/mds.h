@@ -104,7 +104,7 @@ struct mds_db {
 	MDB_dbi xattrs;		/* be32 vol, be64 ino, name -> value */
 	MDB_dbi symlinks;	/* be32 vol, be64 ino -> target */
 	MDB_dbi chunks;		/* be32 vol, be64 ino, be64 idx -> vdifs_chunk */
-	MDB_dbi gc;		/* be64 chunk id -> vdifs_chunk: to be freed */
+	MDB_dbi gc;		/* be64 chunk id -> mds_gc_rec: to be freed */
 	MDB_dbi dservers;	/* be32 ds id -> struct mds_ds_rec */
 	MDB_dbi sessions;	/* be64 session -> struct mds_session_rec */
 };
@@ -129,6 +129,20 @@ int db_del_prefix(MDB_txn *t, MDB_dbi dbi, const void *prefix, size_t pl,
 size_t key_ino(u8 *buf, u32 vol, u64 ino);
 size_t key_name(u8 *buf, u32 vol, u64 ino, const u8 *name, u32 len);
 size_t key_u64(u8 *buf, u32 vol, u64 ino, u64 v);
+
+/*
+ * A chunk to free on its data servers: pending has a bit per replica
+ * (index into c.ds) not yet told.  Records written before the bits
+ * existed are a bare struct vdifs_chunk: every replica pending.
+ */
+struct mds_gc_rec {
+	struct vdifs_chunk c;
+	__le32 pending;
+	__le32 pad;
+};
+
+_Static_assert(sizeof(struct mds_gc_rec) == sizeof(struct vdifs_chunk) + 8,
+	       "on-disk size");
 
 /* ---- member.c: data servers and sessions (volatile liveness) ---- */
 
@@ -232,12 +246,24 @@ int inode_new(struct mds *m, MDB_txn *t, u32 vol, u32 mode, u32 uid,
 	      u32 gid, u32 rdev, const struct vdifs_layout_params *p,
 	      u64 parent, struct mds_inode *in);
 
-/* snap.c: snapshots, clones, and the chunk collector */
+/* snap.c: snapshots and clones */
 extern const struct mds_op snap_ops[VDIFS_OP_MAX];
 /* namespace ops refuse to touch the snapshot area */
 int snap_check_dir(const struct mds_inode *dir);
 int snap_free_all(struct mds *m, MDB_txn *t, u32 vol, u64 ino);
+
+/* gc.c: the chunk collector */
 int gc_start(struct mds *m);
+/* in t: c is to be freed on its data servers, every replica */
+int gc_record(struct mds *m, MDB_txn *t, const struct vdifs_chunk *c);
+
+/* dsrpc.c: calls to data servers (may sleep up to their timeout) */
+/* one chunk op on c's primary (c->ds[0]); it forwards to the replicas */
+int dsrpc_chunk_call(struct mds *m, u16 op, const struct vdifs_chunk *c,
+		     u64 chunk_id, u64 base_id, u32 chunk_size,
+		     u32 extent_size, u8 repl_mode);
+/* drop chunk_id's copy on ds_id alone */
+int dsrpc_chunk_delete_one(struct mds *m, u32 ds_id, u64 chunk_id);
 
 /* member.c: data servers, sessions, status */
 extern const struct mds_op member_ops[VDIFS_OP_MAX];
@@ -246,5 +272,7 @@ bool member_vol_busy(struct mds *m, u32 vol);
 /* choose n distinct up data servers for a new chunk, counting it on them */
 int member_place(struct mds *m, MDB_txn *t, unsigned int n, u32 *out);
 u64 member_free_bytes(struct mds *m, u64 *total);
+/* heard from within the lease */
+bool member_ds_up(struct mds *m, u32 id);
 
 #endif /* _VDIFS_MDS_H */

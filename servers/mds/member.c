@@ -28,6 +28,23 @@ static bool ds_up(struct mds *m, const struct mds_ds *d, long long now)
 	       now - d->last_seen_ms <= (long long)m->cfg.lease_ms;
 }
 
+bool member_ds_up(struct mds *m, u32 id)
+{
+	long long now = mds_now_ms();
+	bool up = false;
+	size_t i;
+
+	pthread_mutex_lock(&m->lock);
+	for (i = 0; i < MDS_MAX_DS; i++) {
+		if (m->ds[i].used && le32_to_cpu(m->ds[i].rec.ds_id) == id) {
+			up = ds_up(m, &m->ds[i], now);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	return up;
+}
+
 static bool sess_up(struct mds *m, const struct mds_sess *s, long long now)
 {
 	return s->used && now - s->last_seen_ms <= (long long)m->cfg.lease_ms;

@@ -226,16 +226,12 @@ int gc_chunk(MDB_txn *t, const MDB_val *k, const MDB_val *v,
 {
 	struct mds *m = arg;
 	struct vdifs_chunk c;
-	u8 ck[8];
 
 	if (v->mv_size != sizeof(c))
 		return 0;
 	memcpy(&c, v->mv_data, sizeof(c));
-	if (!c.chunk_id)
-		return 0;
 	/* the data servers' space is reclaimed from this list later */
-	put_be64(ck, le64_to_cpu(c.chunk_id));
-	return db_put(t, m->db.gc, ck, 8, &c, sizeof(c), 0);
+	return gc_record(m, t, &c);
 }
 
 /* drop an inode whose last link is gone, with everything it owns */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vdifs-mds snapshots and clones, and the chunk collector.
+ * vdifs-mds snapshots and clones.
  *
  * Nothing is copied.  A chunk that a snapshot or clone starts from is
  * frozen on its data servers (CHUNK_CLONE freezes the base), and whoever
@@ -23,7 +23,7 @@
  * Clients cannot change anything there except through these operations.
  *
  * Chunks nobody references any more are recorded in the gc table inside
- * the transaction that drops them; the collector thread tells their data
+ * the transaction that drops them; the collector (gc.c) tells their data
  * servers later, so deletion never waits on a data server.
  */
 #include <dirent.h>
@@ -37,94 +37,6 @@
 
 #define SNAP_ROOT	".vdifs-snapshots"
 #define SNAP_ROOT_LEN	(sizeof(SNAP_ROOT) - 1)
-
-/* ---- talking to data servers ---- */
-
-struct ds_link {
-	u32 id;
-	struct vdc_conn *conn;
-};
-
-/* mds->lock is not held across network calls: one lock of our own */
-static pthread_mutex_t ds_links_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct ds_link ds_links[MDS_MAX_DS];
-
-static int ds_addr(struct mds *m, u32 id, char *buf, size_t cap)
-{
-	size_t i;
-	int ret = -EHOSTUNREACH;
-
-	pthread_mutex_lock(&m->lock);
-	for (i = 0; i < MDS_MAX_DS; i++) {
-		if (m->ds[i].used && le32_to_cpu(m->ds[i].rec.ds_id) == id) {
-			vdc_addr_format(&m->ds[i].rec.addr, buf, cap);
-			ret = 0;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&m->lock);
-	return ret;
-}
-
-/* one chunk operation on a chunk's primary; it forwards to the replicas */
-static int ds_chunk_call(struct mds *m, u16 op, const struct vdifs_chunk *c,
-			 u64 chunk_id, u64 base_id, u32 chunk_size,
-			 u32 extent_size, u8 repl_mode)
-{
-	struct vdc_opts o = {
-		.role = VDIFS_ROLE_TOOL, .key = m->cfg.key,
-		.key_len = m->cfg.key_len, .timeout_ms = 30000,
-	};
-	struct vdifs_chunk_req q = { 0 };
-	u32 id = le32_to_cpu(c->ds[0]);
-	struct ds_link *l = NULL;
-	char addr[80];
-	unsigned int i;
-	int ret, tries;
-
-	q.chunk_id = cpu_to_le64(chunk_id);
-	q.base_id = cpu_to_le64(base_id);
-	q.chunk_size = cpu_to_le32(chunk_size);
-	q.extent_size = cpu_to_le32(extent_size);
-	q.nrep = c->nrep;
-	q.repl_mode = repl_mode;
-	for (i = 0; i < VDIFS_MAX_REPLICAS; i++)
-		q.ds[i] = c->ds[i];
-	if (op == VDIFS_OP_CHUNK_CLONE)
-		q.flags = cpu_to_le32(VDIFS_CHUNK_NEWBASE);
-
-	pthread_mutex_lock(&ds_links_lock);
-	for (i = 0; i < MDS_MAX_DS; i++) {
-		if (ds_links[i].id == id || !ds_links[i].id) {
-			l = &ds_links[i];
-			l->id = id;
-			break;
-		}
-	}
-	ret = -ENOSPC;
-	for (tries = 0; l && tries < 2; tries++) {
-		if (!l->conn) {
-			ret = ds_addr(m, id, addr, sizeof(addr));
-			if (!ret)
-				ret = vdc_connect(addr, &o, &l->conn);
-			if (ret) {
-				l->conn = NULL;
-				break;
-			}
-		}
-		ret = vdc_call(l->conn, op, &q, sizeof(q), NULL, 0, NULL, 0,
-			       NULL);
-		if (ret == -ECONNRESET || ret == -EPIPE || ret == -ETIMEDOUT ||
-		    ret == -EBADMSG || ret == -EPROTO) {
-			vdc_close(l->conn);
-			l->conn = NULL;
-			continue;
-		}
-		break;
-	}
-	pthread_mutex_unlock(&ds_links_lock);
-	return ret;
-}
 
 /* ---- chunk tables ---- */
 
@@ -169,7 +81,7 @@ static int chunks_clone_into(struct mds *m, MDB_txn *t, u32 vol,
 		ret = mds_chunk_id(m, t, &id);
 		if (ret)
 			break;
-		ret = ds_chunk_call(m, VDIFS_OP_CHUNK_CLONE, &c, id,
+		ret = dsrpc_chunk_call(m, VDIFS_OP_CHUNK_CLONE, &c, id,
 				    le64_to_cpu(c.chunk_id), cs,
 				    le32_to_cpu(from->attr.params.extent_size),
 				    mode);
@@ -207,7 +119,7 @@ static int chunks_clone_into(struct mds *m, MDB_txn *t, u32 vol,
 	if (!ret && rc && rc != MDB_NOTFOUND)
 		ret = db_err(rc);
 	for (i = 0; ret && i < nmade; i++)
-		ds_chunk_call(m, VDIFS_OP_CHUNK_DELETE, &made[i],
+		dsrpc_chunk_call(m, VDIFS_OP_CHUNK_DELETE, &made[i],
 			      le64_to_cpu(made[i].chunk_id), 0, cs, 0, mode);
 	free(made);
 	return ret;
@@ -756,7 +668,7 @@ static int chunk_clone_to(struct mds *m, MDB_txn *t, u32 vol,
 	ret = mds_chunk_id(m, t, &id);
 	if (ret)
 		return ret;
-	ret = ds_chunk_call(m, VDIFS_OP_CHUNK_CLONE, c, id,
+	ret = dsrpc_chunk_call(m, VDIFS_OP_CHUNK_CLONE, c, id,
 			    le64_to_cpu(c->chunk_id),
 			    le32_to_cpu(from->attr.params.chunk_size),
 			    le32_to_cpu(from->attr.params.extent_size),
@@ -972,70 +884,6 @@ int snap_free_all(struct mds *m, MDB_txn *t, u32 vol, u64 ino)
 		}
 	}
 	return ret;
-}
-
-/* ---- the collector ---- */
-
-static void *gc_thread(void *arg)
-{
-	struct mds *m = arg;
-
-	for (;;) {
-		struct vdifs_chunk batch[64];
-		u64 ids[64];
-		unsigned int n = 0, i;
-		MDB_txn *t;
-		MDB_cursor *cur;
-		MDB_val k, v;
-		int rc;
-
-		sleep(1);
-		if (mdb_txn_begin(m->db.env, NULL, MDB_RDONLY, &t))
-			continue;
-		if (!mdb_cursor_open(t, m->db.gc, &cur)) {
-			for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-			     !rc && n < 64;
-			     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-				if (k.mv_size != 8 || v.mv_size != sizeof(batch[0]))
-					continue;
-				ids[n] = get_be64(k.mv_data);
-				memcpy(&batch[n++], v.mv_data, sizeof(batch[0]));
-			}
-			mdb_cursor_close(cur);
-		}
-		mdb_txn_abort(t);
-		for (i = 0; i < n; i++) {
-			u8 key[8];
-			int ret;
-
-			ret = ds_chunk_call(m, VDIFS_OP_CHUNK_DELETE, &batch[i],
-					    ids[i], 0, 0, 0, VDIFS_REPL_SYNC);
-			if (ret && ret != -ENOENT) {
-				log_debug("gc: chunk %llu: %s, later",
-					  (unsigned long long)ids[i],
-					  strerror(-ret));
-				continue;
-			}
-			if (mdb_txn_begin(m->db.env, NULL, 0, &t))
-				continue;
-			put_be64(key, ids[i]);
-			if (db_del(t, m->db.gc, key, 8))
-				mdb_txn_abort(t);
-			else
-				mdb_txn_commit(t);
-		}
-	}
-	return NULL;
-}
-
-int gc_start(struct mds *m)
-{
-	pthread_t th;
-
-	if (pthread_create(&th, NULL, gc_thread, m))
-		return -EAGAIN;
-	pthread_detach(th);
-	return 0;
 }
 
 const struct mds_op snap_ops[VDIFS_OP_MAX] = {

@@ -1056,6 +1056,92 @@ START_TEST(test_blocks)
 }
 END_TEST
 
+/*
+ * The MDS's chunk collector tells every replica of a freed chunk on its
+ * own, one worker per data server: with one server stalled (SIGSTOP, so
+ * its calls hang rather than fail) the others' copies still go at once,
+ * and the stalled one's go once it is back.
+ */
+static int ds_index(u32 id)
+{
+	int i;
+
+	for (i = 0; i < NDS; i++)
+		if (g_ds[i].id == id)
+			return i;
+	ck_abort_msg("no data server %u", id);
+	return -1;
+}
+
+/* within ms: chunk gone (or, with !gone, still there) on server i */
+static bool chunk_gone_within(int i, u64 id, int ms)
+{
+	struct vdifs_chunk_stat st;
+	int waited;
+
+	for (waited = 0; waited <= ms; waited += 100) {
+		if (vdc_chunk_stat(g_c[i], id, &st) == -ENOENT)
+			return true;
+		usleep(100 * 1000);
+	}
+	return false;
+}
+
+START_TEST(test_collector)
+{
+	struct vdc_params p = { .chunk_size = 256 * KiB, .replicas = 3,
+				.repl_mode = VDIFS_REPL_SYNC };
+	struct vdc_conn *tool = h_connect(&g_mds, VDIFS_ROLE_TOOL);
+	struct vdc_conn *cli = h_connect(&g_mds, VDIFS_ROLE_CLIENT);
+	struct vdifs_chunk ch[8];
+	struct vdc_vol v;
+	struct vdc_attr a;
+	u8 buf[4096];
+	u32 cs = 0;
+	int i, k, n = 8;
+
+	memset(buf, 0x6c, sizeof(buf));
+	ck_ok(vdc_vol_create(tool, "gcvol", &p, &v));
+	ck_ok(vdc_create(cli, v.vol, v.root_ino, "f", S_IFREG | 0644, 0, 0, 0,
+			 true, NULL, &a));
+	for (i = 0; i < n; i++) {
+		struct vdc_chunk_ref r = { 0 };
+
+		ck_assert_int_eq(vdc_layout_get(cli, v.vol, a.ino, (u64)i, 1,
+						VDIFS_LAYOUT_ALLOC, &ch[i], 1,
+						&cs), 1);
+		ck_assert_uint_eq(ch[i].nrep, 3);
+		r.chunk_id = le64_to_cpu(ch[i].chunk_id);
+		r.chunk_size = cs;
+		r.extent_size = 64 * KiB;
+		r.nrep = ch[i].nrep;
+		r.repl_mode = VDIFS_REPL_SYNC;
+		for (k = 0; k < 3; k++)
+			r.ds[k] = le32_to_cpu(ch[i].ds[k]);
+		ck_ok(vdc_chunk_write(g_c[ds_index(r.ds[0])], &r, 0, buf,
+				      sizeof(buf), NULL));
+	}
+
+	h_ds_pause(&g_ds[2]);
+	ck_ok(vdc_unlink(cli, v.vol, v.root_ino, "f"));
+	for (i = 0; i < n; i++)
+		for (k = 0; k < 2; k++)
+			ck_assert_msg(chunk_gone_within(k, le64_to_cpu(ch[i].chunk_id),
+							8000),
+				      "chunk %llu still on data server %u 8 s after its file went, with another server stalled",
+				      (unsigned long long)le64_to_cpu(ch[i].chunk_id),
+				      g_ds[k].id);
+	h_ds_resume(&g_ds[2]);
+	for (i = 0; i < n; i++)
+		ck_assert_msg(chunk_gone_within(2, le64_to_cpu(ch[i].chunk_id),
+						40000),
+			      "chunk %llu still on the once-stalled server",
+			      (unsigned long long)le64_to_cpu(ch[i].chunk_id));
+	vdc_close(cli);
+	vdc_close(tool);
+}
+END_TEST
+
 static const char *const crash_point[] = {
 	"before_data", "after_data", "after_meta",
 };
@@ -1579,6 +1665,7 @@ static Suite *ds_suite(void)
 	tcase_add_test(tc, test_long_chain);
 	tcase_add_test(tc, test_delete);
 	tcase_add_test(tc, test_clone_stress);
+	tcase_add_test(tc, test_collector);
 
 	tc = tcase(s, "damage", 60);
 	tcase_add_test(tc, test_corruption);

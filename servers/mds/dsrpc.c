@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vdifs-mds calls to data servers: chunk operations the MDS makes itself
+ * (clones for snapshots, deletes for the collector).
+ *
+ * One connection per data server, each with its own lock, so that a
+ * slow or stalled server delays only the calls made to it: the table of
+ * links is locked only to find a link, never across a call.  A link's
+ * lock is held for a whole call (the connection carries one request at a
+ * time).  Calls may sleep, up to the 30 s timeout.
+ */
+#include <errno.h>
+#include <string.h>
+#include "mds.h"
+
+struct ds_link {
+	u32 id;				/* 0: free slot */
+	pthread_mutex_t lock;		/* serialises calls on conn */
+	struct vdc_conn *conn;		/* under lock */
+};
+
+/* links_lock guards the id of every slot; slots are never freed */
+static pthread_mutex_t links_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ds_link links[MDS_MAX_DS];
+
+static struct ds_link *link_get(u32 id)
+{
+	struct ds_link *l = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&links_lock);
+	for (i = 0; i < MDS_MAX_DS; i++) {
+		if (links[i].id == id) {
+			l = &links[i];
+			break;
+		}
+		if (!links[i].id) {
+			l = &links[i];
+			l->id = id;
+			pthread_mutex_init(&l->lock, NULL);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&links_lock);
+	return l;
+}
+
+static int ds_addr(struct mds *m, u32 id, char *buf, size_t cap)
+{
+	size_t i;
+	int ret = -EHOSTUNREACH;
+
+	pthread_mutex_lock(&m->lock);
+	for (i = 0; i < MDS_MAX_DS; i++) {
+		if (m->ds[i].used && le32_to_cpu(m->ds[i].rec.ds_id) == id) {
+			vdc_addr_format(&m->ds[i].rec.addr, buf, cap);
+			ret = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	return ret;
+}
+
+int dsrpc_chunk_call(struct mds *m, u16 op, const struct vdifs_chunk *c,
+		     u64 chunk_id, u64 base_id, u32 chunk_size,
+		     u32 extent_size, u8 repl_mode)
+{
+	struct vdc_opts o = {
+		.role = VDIFS_ROLE_TOOL, .key = m->cfg.key,
+		.key_len = m->cfg.key_len, .timeout_ms = 30000,
+	};
+	struct vdifs_chunk_req q = { 0 };
+	struct ds_link *l = link_get(le32_to_cpu(c->ds[0]));
+	char addr[80];
+	unsigned int i;
+	int ret = -ENOSPC, tries;
+
+	q.chunk_id = cpu_to_le64(chunk_id);
+	q.base_id = cpu_to_le64(base_id);
+	q.chunk_size = cpu_to_le32(chunk_size);
+	q.extent_size = cpu_to_le32(extent_size);
+	q.nrep = c->nrep;
+	q.repl_mode = repl_mode;
+	for (i = 0; i < VDIFS_MAX_REPLICAS; i++)
+		q.ds[i] = c->ds[i];
+	if (op == VDIFS_OP_CHUNK_CLONE)
+		q.flags = cpu_to_le32(VDIFS_CHUNK_NEWBASE);
+	if (!l)
+		return ret;
+	pthread_mutex_lock(&l->lock);
+	for (tries = 0; tries < 2; tries++) {
+		if (!l->conn) {
+			ret = ds_addr(m, l->id, addr, sizeof(addr));
+			if (!ret)
+				ret = vdc_connect(addr, &o, &l->conn);
+			if (ret) {
+				l->conn = NULL;
+				break;
+			}
+		}
+		ret = vdc_call(l->conn, op, &q, sizeof(q), NULL, 0, NULL, 0,
+			       NULL);
+		if (ret == -ECONNRESET || ret == -EPIPE || ret == -ETIMEDOUT ||
+		    ret == -EBADMSG || ret == -EPROTO) {
+			vdc_close(l->conn);
+			l->conn = NULL;
+			continue;
+		}
+		break;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return ret;
+}
+
+int dsrpc_chunk_delete_one(struct mds *m, u32 ds_id, u64 chunk_id)
+{
+	struct vdifs_chunk c = {
+		.chunk_id = cpu_to_le64(chunk_id),
+		.nrep = 1,
+	};
+
+	c.ds[0] = cpu_to_le32(ds_id);
+	return dsrpc_chunk_call(m, VDIFS_OP_CHUNK_DELETE, &c, chunk_id, 0, 0,
+				0, VDIFS_REPL_SYNC);
+}
