@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vdifs-mds: configuration, listener, connections and dispatch.
+ * vdifs-mds: configuration, start-up and the listener.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -118,131 +118,6 @@ static int cfg_load(struct mds_config *cfg, int argc, char **argv)
 	return 0;
 }
 
-/* ---- connections ---- */
-
-struct mds_thread_arg {
-	struct mds *m;
-	int fd;
-	char peer[64];
-};
-
-static int op_hello(struct mds *m, struct mds_conn *c,
-		    const struct wire_body *b, struct mds_reply *r)
-{
-	int ret = srv_hello(&c->auth, m->cfg.key_len, m->epoch, b,
-			    (struct vdifs_hello_rep *)r->fixed);
-
-	if (!ret) {
-		r->flen = sizeof(struct vdifs_hello_rep);
-		log_debug("%s: HELLO role %u name '%.*s'", c->peer,
-			  c->auth.role, (int)b->tail_len[0],
-			  (const char *)b->tail[0]);
-	}
-	return ret;
-}
-
-static int dispatch(struct mds *m, struct mds_conn *c, u16 op,
-		    const struct wire_body *b, struct mds_reply *r)
-{
-	const struct mds_op *o = NULL;
-	MDB_txn *t = NULL;
-	int rc, ret;
-
-	if (op == VDIFS_OP_HELLO)
-		return op_hello(m, c, b, r);
-	if (op == VDIFS_OP_AUTH) {
-		ret = srv_auth(&c->auth, m->cfg.key, m->cfg.key_len, b,
-			       (struct vdifs_auth_rep *)r->fixed);
-		if (!ret)
-			r->flen = sizeof(struct vdifs_auth_rep);
-		return ret;
-	}
-	ret = srv_gate(&c->auth);
-	if (ret)
-		return ret;
-	if (ns_ops[op].fn)
-		o = &ns_ops[op];
-	else if (member_ops[op].fn)
-		o = &member_ops[op];
-	else if (snap_ops[op].fn)
-		o = &snap_ops[op];
-	if (!o)
-		return -EOPNOTSUPP;
-	if (o->txn == MDS_TXN_NONE)
-		return o->fn(m, c, NULL, b, r);
-	rc = mdb_txn_begin(m->db.env, NULL,
-			   o->txn == MDS_TXN_READ ? MDB_RDONLY : 0, &t);
-	if (rc)
-		return db_err(rc);
-	ret = o->fn(m, c, t, b, r);
-	if (ret || o->txn == MDS_TXN_READ) {
-		mdb_txn_abort(t);
-		return ret;
-	}
-	/* durable before the reply: LMDB syncs on commit */
-	return db_err(mdb_txn_commit(t));
-}
-
-static void *conn_thread(void *arg)
-{
-	struct mds_thread_arg *a = arg;
-	struct mds *m = a->m;
-	struct mds_conn c = { .fd = a->fd };
-	struct mds_reply r = { 0 };
-	int ret;
-
-	snprintf(c.peer, sizeof(c.peer), "%s", a->peer);
-	free(a);
-	log_debug("%s: connected", c.peer);
-	for (;;) {
-		struct vdc_msg msg;
-		struct wire_body body;
-		u16 op;
-
-		/* an idle peer that never said HELLO is not kept around */
-		ret = msg_read(c.fd, &msg, c.auth.hello ? -1 : 30000);
-		if (ret) {
-			if (ret != -ECONNRESET)
-				log_warn("%s: closing: %s", c.peer,
-					 strerror(-ret));
-			break;
-		}
-		op = msg.hdr.opcode;
-		if (msg.hdr.flags & VDIFS_MSG_REPLY) {
-			log_warn("%s: closing: unsolicited reply", c.peer);
-			vdc_msg_free(&msg);
-			break;
-		}
-		r.flen = 0;
-		r.tlen = 0;
-		ret = wire_body_decode(op, false, 0, msg.buf, msg.hdr.body_len,
-				       &body);
-		if (ret)
-			log_warn("%s: %s: bad request: %s", c.peer,
-				 wire_op_name(op), strerror(-ret));
-		else
-			ret = dispatch(m, &c, op, &body, &r);
-		vdc_msg_free(&msg);
-		if (ret) {
-			log_debug("%s: %s -> %s", c.peer, wire_op_name(op),
-				  strerror(-ret));
-			r.flen = 0;
-			r.tlen = 0;
-		}
-		if (msg_write(c.fd, op, VDIFS_MSG_REPLY, msg.hdr.req_id, ret,
-			      r.fixed, r.flen, r.tail, r.tlen, NULL, 0))
-			break;
-		if (srv_fatal(op, ret)) {
-			log_warn("%s: closing after %s: %s", c.peer,
-				 wire_op_name(op), strerror(-ret));
-			break;
-		}
-	}
-	free(r.tail);
-	close(c.fd);
-	return NULL;
-}
-
 static void on_signal(int sig)
 {
 	mds_stop = 1;
@@ -299,6 +174,8 @@ int main(int argc, char **argv)
 	}
 
 	ret = gc_start(&m);
+	if (!ret)
+		ret = sched_start(&m);
 	if (ret)
 		goto out_listen;
 	pthread_attr_init(&attr);
@@ -308,9 +185,8 @@ int main(int argc, char **argv)
 		struct pollfd pfd = { .fd = lfd, .events = POLLIN };
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
-		struct mds_thread_arg *a;
 		struct vdifs_addr wa;
-		pthread_t th;
+		char peer[64];
 		int fd, one = 1;
 
 		if (poll(&pfd, 1, 500) <= 0)
@@ -319,19 +195,11 @@ int main(int argc, char **argv)
 		if (fd < 0)
 			continue;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		a = malloc(sizeof(*a));
-		if (!a) {
-			close(fd);
-			continue;
-		}
-		a->m = &m;
-		a->fd = fd;
 		vdc_addr_to_wire(&ss, &wa);
-		vdc_addr_format(&wa, a->peer, sizeof(a->peer));
-		if (pthread_create(&th, &attr, conn_thread, a)) {
-			log_warn("cannot start a thread for %s", a->peer);
+		vdc_addr_format(&wa, peer, sizeof(peer));
+		if (sched_conn_start(&m, fd, peer, &attr)) {
+			log_warn("cannot start a thread for %s", peer);
 			close(fd);
-			free(a);
 		}
 	}
 	log_info("stopping");

@@ -2,12 +2,12 @@
 /*
  * vdifs-mds: private declarations, one section per source file.
  *
- * Threading: one thread per connection (connections are few and long
- * lived: clients, data servers, tools).  Persistent state is in LMDB:
- * readers run in parallel, writers are serialised by LMDB's own write
- * lock, and every mutation is one write transaction committed (fsync'd)
- * before its reply is sent.  Membership liveness (last heartbeat times)
- * is volatile and lives in struct mds under mds->lock.
+ * Threading (sched.c): a reader thread per connection hands requests to
+ * a pool of workers (reads, in parallel, each in a read transaction) or
+ * to the committer (mutations: those queued run one after another, each
+ * in a nested transaction, and commit together, fsync'd before their
+ * replies are sent).  Membership liveness (last heartbeat times) is
+ * volatile and lives in struct mds under mds->lock.
  */
 #ifndef _VDIFS_MDS_H
 #define _VDIFS_MDS_H
@@ -194,12 +194,26 @@ struct mds_reply {
 
 int reply_tail_reserve(struct mds_reply *r, u32 cap);
 
-/* per-connection state, owned by the connection's thread */
+/*
+ * A connection (sched.c).  auth is written by the reader alone, during
+ * the handshake, before any request of the connection runs elsewhere;
+ * handlers only read it.  wlock serialises replies on fd; refs and
+ * inflight are under sched.c's conn_lock.
+ */
 struct mds_conn {
+	struct mds *m;
 	int fd;
 	char peer[64];
 	struct srv_auth auth;
+	pthread_mutex_t wlock;
+	int refs;			/* the reader + requests in flight */
+	int inflight;			/* requests handed on, not answered */
 };
+
+/* sched.c: a reader thread for a new connection; workers, committer */
+int sched_start(struct mds *m);
+int sched_conn_start(struct mds *m, int fd, const char *peer,
+		     pthread_attr_t *attr);
 
 /*
  * A request handler.  t is a read or write transaction as the op table

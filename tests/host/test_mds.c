@@ -530,6 +530,74 @@ START_TEST(test_root)
 }
 END_TEST
 
+/*
+ * Many requests in flight on one connection, as a mount sends them:
+ * creates (one a duplicate that must fail alone, without rolling back the
+ * others committed with it) and lookups, all sent before any reply is
+ * read; every reply comes back once, matched by its id.
+ */
+START_TEST(test_pipelined)
+{
+	enum { N = 48 };
+	struct vdifs_create_req q;
+	u64 id[2 * N + 1], seen = 0;
+	int status[2 * N + 1], i, k;
+	char name[16];
+
+	for (i = 0; i <= N; i++) {
+		/* the last one repeats the first: EEXIST */
+		snprintf(name, sizeof(name), "p%d", i == N ? 0 : i);
+		memset(&q, 0, sizeof(q));
+		q.vol = cpu_to_le32(g_v);
+		q.name_len = cpu_to_le16((u16)strlen(name));
+		q.flags = cpu_to_le16(VDIFS_CREATE_EXCL);
+		q.parent = cpu_to_le64(g_root);
+		q.mode = cpu_to_le32(S_IFREG | 0644);
+		ck_ok(vdc_call_send(g_cli, VDIFS_OP_CREATE, &q, sizeof(q), name,
+				    (u32)strlen(name), NULL, 0, &id[i]));
+		status[i] = 1;
+		if (i < N) {
+			struct vdifs_name_req lq = { 0 };
+
+			lq.vol = cpu_to_le32(g_v);
+			lq.name_len = cpu_to_le16((u16)strlen(name));
+			lq.parent = cpu_to_le64(g_root);
+			ck_ok(vdc_call_send(g_cli, VDIFS_OP_LOOKUP, &lq,
+					    sizeof(lq), name, (u32)strlen(name),
+					    NULL, 0, &id[N + 1 + i]));
+			status[N + 1 + i] = 1;
+		}
+	}
+	for (k = 0; k < 2 * N + 1; k++) {
+		struct vdc_msg m;
+
+		ck_ok(vdc_recv(g_cli, &m));
+		for (i = 0; i < 2 * N + 1; i++)
+			if (id[i] == m.hdr.req_id)
+				break;
+		ck_assert_msg(i < 2 * N + 1 && status[i] == 1,
+			      "reply %llu: unknown or seen twice",
+			      (unsigned long long)m.hdr.req_id);
+		status[i] = m.hdr.status;
+		vdc_msg_free(&m);
+		seen++;
+	}
+	ck_assert_uint_eq(seen, 2 * N + 1);
+	for (i = 0; i < N; i++)
+		ck_assert_msg(status[i] == 0, "create p%d: %s", i,
+			      h_err(status[i]));
+	ck_assert_int_eq(status[N], -EEXIST);
+	/* a lookup raced its create: found or not, nothing else */
+	for (i = N + 1; i < 2 * N + 1; i++)
+		ck_assert_msg(status[i] == 0 || status[i] == -ENOENT,
+			      "lookup: %s", h_err(status[i]));
+	for (i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "p%d", i);
+		ck_ok(vdc_lookup(g_cli, g_v, g_root, name, NULL));
+	}
+}
+END_TEST
+
 START_TEST(test_create_lookup)
 {
 	struct vdc_attr f, l, g, again;
@@ -2926,6 +2994,7 @@ static Suite *mds_suite(void)
 	tc = tcase(s, "namespace", setup_vol);
 	tcase_add_test(tc, test_root);
 	tcase_add_test(tc, test_create_lookup);
+	tcase_add_test(tc, test_pipelined);
 	tcase_add_test(tc, test_mkdir);
 	tcase_add_test(tc, test_mknod);
 	tcase_add_test(tc, test_symlink);
