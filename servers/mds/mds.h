@@ -229,6 +229,12 @@ enum { MDS_TXN_NONE, MDS_TXN_READ, MDS_TXN_WRITE };
 struct mds_op {
 	mds_handler_t fn;
 	u8 txn;			/* MDS_TXN_* */
+	/*
+	 * For MDS_TXN_WRITE ops that change nothing for some requests:
+	 * false sends this one down the read path (a read transaction, in
+	 * parallel with others) instead of the committer.
+	 */
+	bool (*writes)(const struct wire_body *b);
 };
 
 /* ns.c: namespace, volumes, layouts */

@@ -1378,6 +1378,14 @@ static int op_layout_set(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	return ret ? ret : reply_attr(r, &in);
 }
 
+/* only an allocating LAYOUT_GET changes anything */
+static bool layout_get_writes(const struct wire_body *b)
+{
+	const struct vdifs_layout_get_req *q = b->fixed;
+
+	return le32_to_cpu(q->flags) & VDIFS_LAYOUT_ALLOC;
+}
+
 static int op_layout_get(struct mds *m, struct mds_conn *c, MDB_txn *t,
 			 const struct wire_body *b, struct mds_reply *r)
 {
@@ -1488,6 +1496,7 @@ const struct mds_op ns_ops[VDIFS_OP_MAX] = {
 	OPR(LISTXATTR, op_listxattr),
 	OPW(REMOVEXATTR, op_removexattr),
 	OPW(LAYOUT_SET, op_layout_set),
-	/* a write transaction: it may allocate; see op_layout_get */
-	OPW(LAYOUT_GET, op_layout_get),
+	/* a write transaction when it may allocate; see op_layout_get */
+	[VDIFS_OP_LAYOUT_GET] = { op_layout_get, MDS_TXN_WRITE,
+				  layout_get_writes },
 };

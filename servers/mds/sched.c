@@ -42,6 +42,7 @@ struct mds_job {
 	struct vdc_msg msg;
 	struct wire_body body;
 	struct mds_reply r;
+	u8 txn;			/* the transaction it runs in: MDS_TXN_* */
 	int ret;
 	struct mds_job *next;
 };
@@ -155,7 +156,7 @@ static void *reader_worker(void *arg)
 		MDB_txn *t = NULL;
 
 		j->ret = 0;
-		if (j->o->txn == MDS_TXN_READ)
+		if (j->txn == MDS_TXN_READ)
 			j->ret = db_err(mdb_txn_begin(j->m->db.env, NULL,
 						      MDB_RDONLY, &t));
 		if (!j->ret)
@@ -333,13 +334,17 @@ static void *conn_reader(void *arg)
 		}
 		j->m = m;
 		j->c = c;
+		j->txn = j->o->txn;
+		if (j->txn == MDS_TXN_WRITE && j->o->writes &&
+		    !j->o->writes(&j->body))
+			j->txn = MDS_TXN_READ;
 		pthread_mutex_lock(&conn_lock);
 		while (c->inflight >= MDS_CONN_INFLIGHT)
 			pthread_cond_wait(&conn_cond, &conn_lock);
 		c->inflight++;
 		c->refs++;
 		pthread_mutex_unlock(&conn_lock);
-		q_push(j->o->txn == MDS_TXN_WRITE ? &commitq : &readq, j);
+		q_push(j->txn == MDS_TXN_WRITE ? &commitq : &readq, j);
 	}
 	shutdown(c->fd, SHUT_RD);
 	conn_put(c);
