@@ -105,7 +105,7 @@ $(MOD_DIR)/kmod/vdifs.ko: $(KMOD_SRCS) uapi/vdifs_proto.h Kbuild
 
 # ---- set-up, tests ----
 
-.PHONY: deps check check-host kunit check-guest checkpatch clean install demo
+.PHONY: deps check check-host kunit check-guest checkpatch clean install demo bench
 deps:
 	@if [ "$$(id -u)" = 0 ]; then scripts/deps.sh; else sudo scripts/deps.sh; fi
 
@@ -114,6 +114,11 @@ check:
 
 demo: deps
 	@scripts/demo.sh
+
+# the side-by-side benchmark against QCOW2 on NFS (not a test, not in
+# `make check`); BENCH_ARGS='--quick' for a short run, see bench/vdi.sh --help
+bench:
+	@bench/vdi.sh $(BENCH_ARGS)
 
 check-host: userspace
 	@scripts/check.sh host
@@ -144,5 +149,6 @@ help:
 	@echo "make demo       a cluster in a qemu guest: clones, snapshot, revert, verified"
 	@echo "make check      deps, build, host tests, KUnit, guest tests; 'N passed, M failed'"
 	@echo "make check-host | kunit | check-guest   one layer"
+	@echo "make bench      benchmark: vdifs clones vs QCOW2 overlays on NFS in a guest (BENCH_ARGS=--quick)"
 	@echo "make SANITIZE=1 build userspace with ASan/UBSan into build/asan/"
 	@echo "KDIR=...        kernel build dir (default: running kernel's, else Debian 6.12 headers)"
