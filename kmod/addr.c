@@ -1,272 +1,299 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vdifs data path: chunk layouts and the netfs read/write requests.
+ * vdifs data path: the netfs read and write requests.
  *
  * netfs cuts reads and writes into subrequests that never cross a chunk
- * (prepare_read / prepare_write set the limit), and each subrequest goes
- * to the chunk's data server from a workqueue, so that subrequests for
- * different chunks run in parallel and each may sleep for its layout.
- * A write that finds its cached layout stale (the chunk became a
- * snapshot's, or moved) drops the layout and retries with a fresh one.
+ * (prepare_read / prepare_write set the limit).  issue_read/issue_write
+ * build the subrequest's CHUNK_READ/CHUNK_WRITE and submit it to the
+ * chunk's data server, then return: the data goes straight between the
+ * subrequest's pages and the socket, and the reply's done() callback, in
+ * the connection's receive thread, terminates the subrequest.  A full
+ * window of requests on the connection makes the issuer wait, which is
+ * the back-pressure on writeback.
+ *
+ * Only what must wait for something else goes through a work item on
+ * vdifs_io_wq, so that the receive thread never waits for another
+ * request: a layout the cache does not have (an MDS call), a layout
+ * that turned out stale (refetched, and a write retried on the fresh
+ * one, its chunk forked if still frozen), a read failing over to the
+ * next replica.
  */
 #include <linux/fs.h>
 #include <linux/pagemap.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
+#include <linux/mempool.h>
 #include <linux/netfs.h>
 #include "internal.h"
 
-#define VDIFS_LAYOUT_BATCH	16	/* chunks fetched per LAYOUT_GET */
-#define VDIFS_IO_TRIES		4
-
-struct workqueue_struct *vdifs_io_wq;
-
-/* ---- layouts ---- */
-
-int vdifs_chunk_lookup(struct inode *inode, u64 index, bool alloc,
-		       struct vdifs_chunk *out)
-{
-	struct vdifs_sb_info *sbi = VDIFS_SB(inode->i_sb);
-	struct vdifs_inode *vi = VDIFS_I(inode);
-	struct vdifs_layout_get_req q = {
-		.vol = cpu_to_le32(sbi->vol),
-		.ino = cpu_to_le64(inode->i_ino),
-	};
-	struct vdifs_chunk *c;
-	struct vdifs_req *req;
-	const void *rec;
-	const u8 *name;
-	struct wire_rec_iter it;
-	u64 i;
-	u16 nl;
-	int ret;
-
-	mutex_lock(&vi->layout_lock);
-	c = xa_load(&vi->chunks, index);
-	if (c && (c->chunk_id || !alloc)) {
-		*out = *c;
-		mutex_unlock(&vi->layout_lock);
-		return 0;
-	}
-	q.first = cpu_to_le64(index);
-	q.count = cpu_to_le32(alloc ? 1 : VDIFS_LAYOUT_BATCH);
-	q.flags = cpu_to_le32(alloc ? VDIFS_LAYOUT_ALLOC : 0);
-	ret = vdifs_call(sbi->mds, VDIFS_OP_LAYOUT_GET, &q, sizeof(q), NULL, 0,
-			 NULL, 0, &req);
-	if (ret)
-		goto out_unlock;
-	wire_rec_iter_init(&it, &req->rbody, 0, VDIFS_OP_LAYOUT_GET);
-	for (i = index; wire_rec_next(&it, &rec, &name, &nl) > 0; i++) {
-		struct vdifs_chunk *n = kmemdup(rec, sizeof(*n), GFP_NOFS);
-
-		if (!n) {
-			ret = -ENOMEM;
-			break;
-		}
-		if (n->nrep > VDIFS_MAX_REPLICAS ||
-		    (n->chunk_id && !n->nrep)) {
-			kfree(n);
-			ret = -EPROTO;
-			break;
-		}
-		c = xa_store(&vi->chunks, i, n, GFP_NOFS);
-		if (xa_is_err(c)) {
-			kfree(n);
-			ret = xa_err(c);
-			break;
-		}
-		kfree(c);
-		if (i == index)
-			*out = *n;
-	}
-	vdifs_req_put(req);
-	if (!ret && i == index)
-		ret = -EPROTO;
-out_unlock:
-	mutex_unlock(&vi->layout_lock);
-	return ret;
-}
-
-static void vdifs_chunk_forget(struct inode *inode, u64 index)
-{
-	struct vdifs_inode *vi = VDIFS_I(inode);
-
-	mutex_lock(&vi->layout_lock);
-	kfree(xa_erase(&vi->chunks, index));
-	mutex_unlock(&vi->layout_lock);
-}
-
-static void vdifs_chunk_req(struct inode *inode, const struct vdifs_chunk *c,
-			    struct vdifs_chunk_req *q, u32 off, u32 len)
-{
-	struct vdifs_inode *vi = VDIFS_I(inode);
-	unsigned int i;
-
-	memset(q, 0, sizeof(*q));
-	q->chunk_id = c->chunk_id;
-	q->offset = cpu_to_le32(off);
-	q->len = cpu_to_le32(len);
-	q->chunk_size = vi->params.chunk_size;
-	q->extent_size = vi->params.extent_size;
-	q->nrep = c->nrep;
-	q->repl_mode = vi->params.repl_mode;
-	for (i = 0; i < VDIFS_MAX_REPLICAS; i++)
-		q->ds[i] = c->ds[i];
-}
+static struct workqueue_struct *vdifs_io_wq;
 
 /*
- * A chunk a fresh layout names and its data server still refuses as
- * frozen: only a snapshot or clone that failed half way leaves a live
- * file's chunk so; the MDS gives the file a clone of it to go on in.
+ * One piece of I/O that crosses no chunk, on its way to a data server:
+ * a netfs subrequest's (struct vdifs_subreq) or a waiting caller's
+ * (vdifs_io_sync).  At most one of the issuer, the work item and a
+ * request's done() moves it on at a time, so it needs no lock.
  */
-static void vdifs_layout_fork(struct inode *inode, u64 index,
-			      const struct vdifs_chunk *c)
-{
-	struct vdifs_sb_info *sbi = VDIFS_SB(inode->i_sb);
-	struct vdifs_layout_fork_req q = {
-		.vol = cpu_to_le32(sbi->vol),
-		.ino = cpu_to_le64(inode->i_ino),
-		.index = cpu_to_le64(index),
-		.chunk_id = c->chunk_id,
-	};
-	int ret;
+struct vdifs_io {
+	struct inode *inode;
+	loff_t pos;
+	size_t len;
+	struct iov_iter *iter;		/* the data; advanced by len on success */
+	bool write;
+	bool refused;			/* write: the last try's layout was stale */
+	bool have_layout;		/* chunk is this try's layout */
+	unsigned int tries;		/* layouts tried */
+	unsigned int replica;		/* read: the one being tried */
+	int error;			/* the last failure */
+	u64 frozen;			/* write: chunk id refused as frozen */
+	struct vdifs_chunk chunk;
+	struct work_struct work;
+	/*
+	 * Called once with the result, in any of the above (may sleep,
+	 * never waits for a request); io may be gone when it returns.
+	 */
+	void (*complete)(struct vdifs_io *io, int error);
+};
 
-	ret = vdifs_call(sbi->mds, VDIFS_OP_LAYOUT_FORK, &q, sizeof(q), NULL,
-			 0, NULL, 0, NULL);
-	if (ret)
-		pr_warn_ratelimited("vdifs: inode %lu chunk %llu: frozen, and the MDS could not fork it (%d)\n",
-				    inode->i_ino, index, ret);
+/* a netfs subrequest with our state; netfs allocates it from our pool */
+struct vdifs_subreq {
+	struct netfs_io_subrequest sr;	/* first: netfs knows only this */
+	loff_t isize;			/* read: i_size when it was issued */
+	struct vdifs_io io;
+};
+
+static struct kmem_cache *vdifs_subreq_cachep;
+static mempool_t vdifs_subreq_pool;
+
+static void vdifs_read_step(struct vdifs_io *io, bool may_wait);
+static void vdifs_write_step(struct vdifs_io *io, bool may_wait);
+
+static void vdifs_io_work(struct work_struct *work)
+{
+	struct vdifs_io *io = container_of(work, struct vdifs_io, work);
+
+	if (io->write)
+		vdifs_write_step(io, true);
+	else
+		vdifs_read_step(io, true);
 }
 
-/*
- * After a layout error on chunk c of index: forget the cached layout, and
- * when the fresh one had named the same chunk, refused as frozen again,
- * have it forked.  *frozen carries the refused chunk id between tries.
- */
-static void vdifs_chunk_refused(struct inode *inode, u64 index,
-				const struct vdifs_chunk *c, int err,
-				u64 *frozen)
+static void vdifs_io_init(struct vdifs_io *io, struct inode *inode,
+			  loff_t pos, size_t len, struct iov_iter *iter,
+			  bool write,
+			  void (*complete)(struct vdifs_io *io, int error))
 {
-	if (err == -EROFS) {
-		if (*frozen == le64_to_cpu(c->chunk_id))
-			vdifs_layout_fork(inode, index, c);
-		*frozen = le64_to_cpu(c->chunk_id);
+	io->inode = inode;
+	io->pos = pos;
+	io->len = len;
+	io->iter = iter;
+	io->write = write;
+	io->refused = false;
+	io->have_layout = false;
+	io->tries = 0;
+	io->replica = 0;
+	io->error = -EIO;
+	io->frozen = 0;
+	io->complete = complete;
+}
+
+/* go on in the work item, where waiting is allowed */
+static void vdifs_io_defer(struct vdifs_io *io)
+{
+	queue_work(vdifs_io_wq, &io->work);
+}
+
+/* start io from the task that issues it */
+static void vdifs_io_start(struct vdifs_io *io)
+{
+	/* a netfs retry from a done(): the receive thread must not wait */
+	if (vdifs_in_receive_thread())
+		vdifs_io_defer(io);
+	else if (io->write)
+		vdifs_write_step(io, false);
+	else
+		vdifs_read_step(io, false);
+}
+
+/* note a size reached by a completed write; the MDS hears of it later */
+static void vdifs_wrote_to(struct inode *inode, loff_t end)
+{
+	struct vdifs_inode *vi = VDIFS_I(inode);
+
+	spin_lock(&vi->size_lock);
+	if (end > i_size_read(inode))
+		i_size_write(inode, end);
+	/* size or not, the MDS must hear that the data changed */
+	vi->size_dirty = true;
+	vi->size_gen++;
+	spin_unlock(&vi->size_lock);
+	/* may sleep: fine anywhere a done() runs, never in atomic context */
+	mark_inode_dirty(inode);
+}
+
+static void vdifs_io_complete(struct vdifs_io *io, int ret)
+{
+	if (io->write) {
+		if (ret && ret != -ENOSPC && ret != -EDQUOT && ret != -EFBIG) {
+			pr_err_ratelimited("vdifs: inode %lu: write at %lld failed (%d)\n",
+					   io->inode->i_ino, io->pos, ret);
+			ret = -EIO;
+		}
+		if (!ret) {
+			iov_iter_advance(io->iter, io->len);
+			vdifs_wrote_to(io->inode, io->pos + io->len);
+		}
 	}
-	vdifs_chunk_forget(inode, index);
-}
-
-/* layout errors that a fresh layout cures */
-static bool vdifs_layout_stale(int err)
-{
-	return err == -EROFS || err == -ENXIO || err == -ESTALE;
+	io->complete(io, ret);
 }
 
 /* ---- reads ---- */
 
-struct vdifs_io {
-	struct work_struct work;
-	struct netfs_io_subrequest *subreq;
-};
-
 /*
- * Read [pos, pos+len) of one chunk into iter: from the primary, else from
- * the replicas in turn (a replica holds the same versions).
+ * The reply to a read.  Done: complete.  Anything that needs another
+ * try (the next replica, a fresh layout) goes to the work item.
  */
-static int vdifs_read_chunk(struct inode *inode, loff_t pos, size_t len,
-			    struct iov_iter *iter)
+static void vdifs_read_done(struct vdifs_req *req)
 {
-	struct vdifs_sb_info *sbi = VDIFS_SB(inode->i_sb);
-	u64 cs = le32_to_cpu(VDIFS_I(inode)->params.chunk_size);
-	u64 index = pos / cs;
-	int tries, ret = -EIO;
+	struct vdifs_io *io = req->priv;
+	int ret = req->status;
 
-	for (tries = 0; tries < VDIFS_IO_TRIES; tries++) {
-		struct vdifs_chunk c;
-		struct vdifs_chunk_req q;
-		struct vdifs_req *req;
-		unsigned int r;
-
-		ret = vdifs_chunk_lookup(inode, index, false, &c);
-		if (ret)
-			return ret;
-		if (!c.chunk_id) {
-			iov_iter_zero(len, iter);
-			return 0;
+	/* a reply of another length than asked did not land in the pages */
+	if (!ret && !req->rdest_filled)
+		ret = -EPROTO;
+	switch (ret) {
+	case 0:
+		iov_iter_advance(io->iter, io->len);
+		vdifs_io_complete(io, 0);
+		return;
+	case -ENOENT:
+		/*
+		 * Allocated but not yet written reads as zeroes; but first
+		 * make sure the layout itself is not stale.
+		 */
+		if (io->tries) {
+			iov_iter_zero(io->len, io->iter);
+			vdifs_io_complete(io, 0);
+			return;
 		}
-		vdifs_chunk_req(inode, &c, &q, pos % cs, len);
-		for (r = 0; r < c.nrep; r++) {
-			struct vdifs_conn *conn;
-
-			conn = vdifs_ds_conn(sbi, le32_to_cpu(c.ds[r]));
-			if (IS_ERR(conn)) {
-				ret = PTR_ERR(conn);
-				continue;
-			}
-			req = vdifs_req_new(VDIFS_OP_CHUNK_READ, &q, sizeof(q),
-					    NULL, 0, NULL, 0);
-			if (IS_ERR(req))
-				return PTR_ERR(req);
-			ret = vdifs_req_wait(conn, req);
-			if (!ret) {
-				if (req->rbody.tail_len[0] != len)
-					ret = -EPROTO;
-				else if (copy_to_iter(req->rbody.tail[0], len,
-						      iter) != len)
-					ret = -EFAULT;
-			}
-			vdifs_req_put(req);
-			/*
-			 * Allocated but not yet written reads as zeroes; but
-			 * first make sure the layout itself is not stale.
-			 */
-			if (ret == -ENOENT && tries) {
-				iov_iter_zero(len, iter);
-				return 0;
-			}
-			if (ret == -ENOENT) {
-				ret = -ESTALE;
-				break;
-			}
-			if (!ret || ret == -EUCLEAN || ret == -EFAULT)
-				break;
-		}
-		if (ret == -EUCLEAN) {
-			pr_err_ratelimited("vdifs: inode %lu chunk %llu: data corrupt on the server\n",
-					   inode->i_ino, index);
-			return -EIO;
-		}
-		if (!vdifs_layout_stale(ret))
-			break;
-		vdifs_chunk_forget(inode, index);
+		io->error = -ESTALE;
+		io->replica = io->chunk.nrep;
+		break;
+	case -EUCLEAN:
+		pr_err_ratelimited("vdifs: inode %lu chunk %llu: data corrupt on the server\n",
+				   io->inode->i_ino, (u64)io->pos /
+				   le32_to_cpu(VDIFS_I(io->inode)->params.chunk_size));
+		vdifs_io_complete(io, -EIO);
+		return;
+	default:
+		io->error = ret;
+		io->replica++;
+		break;
 	}
-	return ret;
+	vdifs_io_defer(io);
 }
 
-static void vdifs_read_worker(struct work_struct *work)
+/*
+ * Move a read on: its layout, then the replicas in turn (the primary
+ * first; a replica holds the same versions), then a fresh layout if the
+ * one we had looked stale.  may_wait: in the work item, where the MDS may
+ * be asked; else (the issuer) only what needs no more than room in the
+ * connection's window, the rest is deferred.
+ */
+static void vdifs_read_step(struct vdifs_io *io, bool may_wait)
 {
-	struct vdifs_io *io = container_of(work, struct vdifs_io, work);
-	struct netfs_io_subrequest *subreq = io->subreq;
-	struct netfs_io_request *rreq = subreq->rreq;
-	struct inode *inode = rreq->inode;
-	loff_t pos = subreq->start + subreq->transferred;
-	size_t len = subreq->len - subreq->transferred;
-	loff_t isize = i_size_read(inode);
-	int ret = 0;
+	struct inode *inode = io->inode;
+	struct vdifs_sb_info *sbi = VDIFS_SB(inode->i_sb);
+	u64 cs = le32_to_cpu(VDIFS_I(inode)->params.chunk_size);
+	u64 index = io->pos / cs;
+	int ret;
 
-	kfree(io);
-	/* nothing past EOF: a direct read must come back short */
-	if (pos >= isize)
-		len = 0;
-	else if (pos + len > isize)
-		len = isize - pos;
-	if (len)
-		ret = vdifs_read_chunk(inode, pos, len, &subreq->io_iter);
+	for (;;) {
+		struct vdifs_conn *conn;
+		struct vdifs_req *req;
+		u32 ds;
+
+		if (!io->have_layout) {
+			if (io->tries == VDIFS_IO_TRIES) {
+				ret = io->error;
+				goto complete;
+			}
+			if (may_wait) {
+				ret = vdifs_chunk_lookup(inode, index, false,
+							 &io->chunk);
+				if (ret)
+					goto complete;
+			} else if (!vdifs_chunk_cached(inode, index, false,
+						       &io->chunk)) {
+				goto defer;
+			}
+			if (!io->chunk.chunk_id) {
+				iov_iter_zero(io->len, io->iter);
+				ret = 0;
+				goto complete;
+			}
+			io->have_layout = true;
+			io->replica = 0;
+		}
+		if (io->replica >= io->chunk.nrep) {
+			/* no replica would: a fresh layout may help */
+			if (!vdifs_layout_stale(io->error)) {
+				ret = io->error;
+				goto complete;
+			}
+			if (!may_wait)
+				goto defer;
+			vdifs_chunk_forget(inode, index);
+			io->tries++;
+			io->have_layout = false;
+			continue;
+		}
+		ds = le32_to_cpu(io->chunk.ds[io->replica]);
+		conn = may_wait ? vdifs_ds_conn(sbi, ds) :
+				  vdifs_ds_conn_find(sbi, ds);
+		if (!conn)
+			goto defer;
+		if (IS_ERR(conn)) {
+			io->error = PTR_ERR(conn);
+			io->replica++;
+			continue;
+		}
+		req = vdifs_chunk_read_req(inode, &io->chunk, io->pos % cs,
+					   io->len, io->iter);
+		if (IS_ERR(req)) {
+			vdifs_conn_put(conn);
+			ret = PTR_ERR(req);
+			goto complete;
+		}
+		req->done = vdifs_read_done;
+		req->priv = io;
+		ret = vdifs_req_submit(conn, req);
+		vdifs_conn_put(conn);
+		vdifs_req_put(req);
+		if (!ret)
+			return;	/* done() goes on; io may be gone already */
+		io->error = ret;
+		io->replica++;
+	}
+
+complete:
+	vdifs_io_complete(io, ret);
+	return;
+defer:
+	vdifs_io_defer(io);
+}
+
+static void vdifs_subreq_read_complete(struct vdifs_io *io, int ret)
+{
+	struct vdifs_subreq *vs = container_of(io, struct vdifs_subreq, io);
+	struct netfs_io_subrequest *subreq = &vs->sr;
+
 	if (!ret) {
-		subreq->transferred += len;
-		if (rreq->origin != NETFS_DIO_READ)
-			__set_bit(NETFS_SREQ_CLEAR_TAIL, &subreq->flags);
-		if (pos + len >= isize)
-			__set_bit(NETFS_SREQ_HIT_EOF, &subreq->flags);
+		subreq->transferred += io->len;
+		if (subreq->rreq->origin != NETFS_DIO_READ)
+			set_bit(NETFS_SREQ_CLEAR_TAIL, &subreq->flags);
+		if (io->pos + io->len >= vs->isize)
+			set_bit(NETFS_SREQ_HIT_EOF, &subreq->flags);
 	}
 	subreq->error = ret;
 	netfs_read_subreq_terminated(subreq);
@@ -284,105 +311,122 @@ static int vdifs_prepare_read(struct netfs_io_subrequest *subreq)
 	return 0;
 }
 
+/*
+ * netfs's issue_read, in the reading task (or a netfs retry): sends the
+ * read and returns.  May sleep, for room in the connection's window.
+ */
 static void vdifs_issue_read(struct netfs_io_subrequest *subreq)
 {
-	struct vdifs_io *io = kmalloc(sizeof(*io), GFP_NOFS);
+	struct vdifs_subreq *vs = container_of(subreq, struct vdifs_subreq, sr);
+	struct inode *inode = subreq->rreq->inode;
+	loff_t pos = subreq->start + subreq->transferred;
+	size_t len = subreq->len - subreq->transferred;
+	loff_t isize = i_size_read(inode);
 
-	if (!io) {
-		subreq->error = -ENOMEM;
-		netfs_read_subreq_terminated(subreq);
+	/* nothing past EOF: a direct read must come back short */
+	if (pos >= isize)
+		len = 0;
+	else if (pos + len > isize)
+		len = isize - pos;
+	vs->isize = isize;
+	vdifs_io_init(&vs->io, inode, pos, len, &subreq->io_iter, false,
+		      vdifs_subreq_read_complete);
+	INIT_WORK(&vs->io.work, vdifs_io_work);
+	if (!len) {
+		vdifs_subreq_read_complete(&vs->io, 0);
 		return;
 	}
-	io->subreq = subreq;
-	INIT_WORK(&io->work, vdifs_read_worker);
-	queue_work(vdifs_io_wq, &io->work);
+	vdifs_io_start(&vs->io);
 }
 
 /* ---- writes ---- */
 
-static int vdifs_write_chunk(struct inode *inode, loff_t pos, size_t len,
-			     struct iov_iter *iter)
+/* The reply to a write: a stale layout is retried from the work item */
+static void vdifs_write_done(struct vdifs_req *req)
 {
+	struct vdifs_io *io = req->priv;
+	int ret = req->status;
+
+	if (!vdifs_layout_stale(ret)) {
+		vdifs_io_complete(io, ret);
+		return;
+	}
+	io->error = ret;
+	io->refused = true;
+	vdifs_io_defer(io);
+}
+
+/*
+ * Move a write on: to the chunk's primary, which forwards it to the
+ * replicas.  A chunk refusing the layout (frozen by a snapshot, moved)
+ * has it refetched, forked by the MDS if still frozen, and tried again.
+ * may_wait as for reads.
+ */
+static void vdifs_write_step(struct vdifs_io *io, bool may_wait)
+{
+	struct inode *inode = io->inode;
 	struct vdifs_sb_info *sbi = VDIFS_SB(inode->i_sb);
 	u64 cs = le32_to_cpu(VDIFS_I(inode)->params.chunk_size);
-	u64 index = pos / cs;
-	u64 frozen = 0;
-	void *data;
-	int tries, ret = -EIO;
-
-	/* one copy out of the pages: stable, and retried as is */
-	data = kvmalloc(len, GFP_NOFS);
-	if (!data)
-		return -ENOMEM;
-	if (copy_from_iter(data, len, iter) != len) {
-		kvfree(data);
-		return -EFAULT;
-	}
-	for (tries = 0; tries < VDIFS_IO_TRIES; tries++) {
-		struct vdifs_chunk c;
-		struct vdifs_chunk_req q;
-		struct vdifs_conn *conn;
-		struct vdifs_req *req;
-
-		ret = vdifs_chunk_lookup(inode, index, true, &c);
-		if (ret)
-			break;
-		vdifs_chunk_req(inode, &c, &q, pos % cs, len);
-		conn = vdifs_ds_conn(sbi, le32_to_cpu(c.ds[0]));
-		if (IS_ERR(conn)) {
-			ret = PTR_ERR(conn);
-			break;
-		}
-		req = vdifs_req_new(VDIFS_OP_CHUNK_WRITE, &q, sizeof(q), data,
-				    len, NULL, 0);
-		if (IS_ERR(req)) {
-			ret = PTR_ERR(req);
-			break;
-		}
-		ret = vdifs_req_wait(conn, req);
-		vdifs_req_put(req);
-		if (!vdifs_layout_stale(ret))
-			break;
-		vdifs_chunk_refused(inode, index, &c, ret, &frozen);
-	}
-	kvfree(data);
-	if (ret == -ENOSPC || ret == -EDQUOT || ret == -EFBIG)
-		return ret;
-	if (ret)
-		pr_err_ratelimited("vdifs: inode %lu: write at %lld failed (%d)\n",
-				   inode->i_ino, pos, ret);
-	return ret ? -EIO : 0;
-}
-
-/* note a size reached by a completed write; the MDS hears of it later */
-static void vdifs_wrote_to(struct inode *inode, loff_t end)
-{
-	struct vdifs_inode *vi = VDIFS_I(inode);
-
-	spin_lock(&vi->size_lock);
-	if (end > i_size_read(inode))
-		i_size_write(inode, end);
-	/* size or not, the MDS must hear that the data changed */
-	vi->size_dirty = true;
-	vi->size_gen++;
-	spin_unlock(&vi->size_lock);
-	mark_inode_dirty(inode);
-}
-
-static void vdifs_write_worker(struct work_struct *work)
-{
-	struct vdifs_io *io = container_of(work, struct vdifs_io, work);
-	struct netfs_io_subrequest *subreq = io->subreq;
-	struct inode *inode = subreq->rreq->inode;
+	u64 index = io->pos / cs;
+	struct vdifs_conn *conn;
+	struct vdifs_req *req;
 	int ret;
 
-	kfree(io);
-	ret = vdifs_write_chunk(inode, subreq->start, subreq->len,
-				&subreq->io_iter);
+	if (io->refused) {
+		if (!may_wait)
+			goto defer;
+		vdifs_chunk_refused(inode, index, &io->chunk, io->error,
+				    &io->frozen);
+		io->refused = false;
+		io->tries++;
+	}
+	if (io->tries == VDIFS_IO_TRIES) {
+		ret = io->error;
+		goto complete;
+	}
+	if (may_wait) {
+		ret = vdifs_chunk_lookup(inode, index, true, &io->chunk);
+		if (ret)
+			goto complete;
+	} else if (!vdifs_chunk_cached(inode, index, true, &io->chunk)) {
+		goto defer;
+	}
+	conn = may_wait ? vdifs_ds_conn(sbi, le32_to_cpu(io->chunk.ds[0])) :
+			  vdifs_ds_conn_find(sbi, le32_to_cpu(io->chunk.ds[0]));
+	if (!conn)
+		goto defer;
+	if (IS_ERR(conn)) {
+		ret = PTR_ERR(conn);
+		goto complete;
+	}
+	req = vdifs_chunk_write_req(inode, &io->chunk, io->pos % cs, io->len,
+				    io->iter);
+	if (IS_ERR(req)) {
+		vdifs_conn_put(conn);
+		ret = PTR_ERR(req);
+		goto complete;
+	}
+	req->done = vdifs_write_done;
+	req->priv = io;
+	ret = vdifs_req_submit(conn, req);
+	vdifs_conn_put(conn);
+	vdifs_req_put(req);
 	if (!ret)
-		vdifs_wrote_to(inode, subreq->start + subreq->len);
-	netfs_write_subrequest_terminated(subreq, ret ? ret : subreq->len,
-					  false);
+		return;		/* done() goes on; io may be gone already */
+
+complete:
+	vdifs_io_complete(io, ret);
+	return;
+defer:
+	vdifs_io_defer(io);
+}
+
+static void vdifs_subreq_write_complete(struct vdifs_io *io, int ret)
+{
+	struct vdifs_subreq *vs = container_of(io, struct vdifs_subreq, io);
+
+	/* a process context, never the softirq netfs's was_async means */
+	netfs_write_subrequest_terminated(&vs->sr, ret ? ret : io->len, false);
 }
 
 static void vdifs_begin_writeback(struct netfs_io_request *wreq)
@@ -400,17 +444,21 @@ static void vdifs_prepare_write(struct netfs_io_subrequest *subreq)
 				     cs - subreq->start % cs);
 }
 
+/*
+ * netfs's issue_write, in writeback or a direct writer: sends the write
+ * and returns.  May sleep, for room in the connection's window: the
+ * back-pressure that keeps writeback to what the server can finish.
+ */
 static void vdifs_issue_write(struct netfs_io_subrequest *subreq)
 {
-	struct vdifs_io *io = kmalloc(sizeof(*io), GFP_NOFS);
+	struct vdifs_subreq *vs = container_of(subreq, struct vdifs_subreq, sr);
 
-	if (!io) {
-		netfs_write_subrequest_terminated(subreq, -ENOMEM, false);
-		return;
-	}
-	io->subreq = subreq;
-	INIT_WORK(&io->work, vdifs_write_worker);
-	queue_work(vdifs_io_wq, &io->work);
+	vdifs_io_init(&vs->io, subreq->rreq->inode,
+		      subreq->start + subreq->transferred,
+		      subreq->len - subreq->transferred, &subreq->io_iter, true,
+		      vdifs_subreq_write_complete);
+	INIT_WORK(&vs->io.work, vdifs_io_work);
+	vdifs_io_start(&vs->io);
 }
 
 /*
@@ -437,6 +485,7 @@ static int vdifs_init_request(struct netfs_io_request *rreq,
 }
 
 const struct netfs_request_ops vdifs_netfs_ops = {
+	.subrequest_pool	= &vdifs_subreq_pool,
 	.init_request		= vdifs_init_request,
 	.prepare_read		= vdifs_prepare_read,
 	.issue_read		= vdifs_issue_read,
@@ -458,6 +507,36 @@ const struct address_space_operations vdifs_aops = {
 };
 
 /* ---- server-side data, bypassing the page cache ---- */
+
+struct vdifs_sync_io {
+	struct vdifs_io io;
+	struct completion done;
+	int ret;
+};
+
+static void vdifs_sync_io_complete(struct vdifs_io *io, int ret)
+{
+	struct vdifs_sync_io *s = container_of(io, struct vdifs_sync_io, io);
+
+	s->ret = ret;
+	complete(&s->done);	/* s is gone once the waiter wakes */
+}
+
+/* one piece of I/O that crosses no chunk, the way netfs's go, waited for */
+static int vdifs_io_sync(struct inode *inode, loff_t pos, size_t len,
+			 struct iov_iter *iter, bool write)
+{
+	struct vdifs_sync_io s;
+
+	vdifs_io_init(&s.io, inode, pos, len, iter, write,
+		      vdifs_sync_io_complete);
+	INIT_WORK_ONSTACK(&s.io.work, vdifs_io_work);
+	init_completion(&s.done);
+	vdifs_io_start(&s.io);
+	wait_for_completion(&s.done);
+	destroy_work_on_stack(&s.io.work);
+	return s.ret;
+}
 
 /*
  * Copy [spos, spos+len) of sin to dpos in din through the data servers,
@@ -491,14 +570,13 @@ int vdifs_copy_direct(struct inode *sin, loff_t spos, struct inode *din,
 		n = min(n, len);
 		kv.iov_len = n;
 		iov_iter_kvec(&it, ITER_DEST, &kv, 1, n);
-		ret = vdifs_read_chunk(sin, spos, n, &it);
+		ret = vdifs_io_sync(sin, spos, n, &it, false);
 		if (ret)
 			break;
 		iov_iter_kvec(&it, ITER_SOURCE, &kv, 1, n);
-		ret = vdifs_write_chunk(din, dpos, n, &it);
+		ret = vdifs_io_sync(din, dpos, n, &it, true);
 		if (ret)
 			break;
-		vdifs_wrote_to(din, dpos + n);
 		spos += n;
 		dpos += n;
 		len -= n;
@@ -540,6 +618,7 @@ int vdifs_punch_range(struct inode *inode, loff_t start, loff_t end)
 			}
 			ret = vdifs_call(conn, VDIFS_OP_CHUNK_PUNCH, &q,
 					 sizeof(q), NULL, 0, NULL, 0, NULL);
+			vdifs_conn_put(conn);
 			if (ret == -ENOENT)	/* never written: nothing to do */
 				ret = 0;
 			if (!vdifs_layout_stale(ret))
@@ -549,4 +628,43 @@ int vdifs_punch_range(struct inode *inode, loff_t start, loff_t end)
 		pos += len;
 	}
 	return ret;
+}
+
+/* ---- set-up ---- */
+
+int __init vdifs_data_init(void)
+{
+	int ret;
+
+	vdifs_subreq_cachep = kmem_cache_create("vdifs_subreq",
+						sizeof(struct vdifs_subreq),
+						0, SLAB_ACCOUNT, NULL);
+	if (!vdifs_subreq_cachep)
+		return -ENOMEM;
+	/* writeback cannot fail to get a subrequest: netfs waits on this */
+	ret = mempool_init_slab_pool(&vdifs_subreq_pool, 32,
+				     vdifs_subreq_cachep);
+	if (ret)
+		goto out_cache;
+	/* slow paths run here: they may wait for layouts and servers */
+	vdifs_io_wq = alloc_workqueue("vdifs_io", WQ_UNBOUND | WQ_MEM_RECLAIM,
+				      0);
+	if (!vdifs_io_wq) {
+		ret = -ENOMEM;
+		goto out_pool;
+	}
+	return 0;
+
+out_pool:
+	mempool_exit(&vdifs_subreq_pool);
+out_cache:
+	kmem_cache_destroy(vdifs_subreq_cachep);
+	return ret;
+}
+
+void vdifs_data_exit(void)
+{
+	destroy_workqueue(vdifs_io_wq);
+	mempool_exit(&vdifs_subreq_pool);
+	kmem_cache_destroy(vdifs_subreq_cachep);
 }

@@ -2,13 +2,21 @@
 /*
  * vdifs client: requests and replies multiplexed over one connection.
  *
- * Many requests may be in flight on a connection; each carries an id and
- * its reply is matched by it.  A receive thread per connection reads
- * replies (never in the socket callback), completes requests, and when
- * the connection breaks reconnects with backoff, redoes the handshake and
- * resends what is still pending.  A request that gets no answer within
- * the mount's timeo fails with -EIO, whatever state the connection is in:
- * nothing waits forever.
+ * Many requests may be in flight on a connection, at most its window;
+ * each carries an id, and its reply finds it by that id in an xarray.  A
+ * receive thread per connection reads replies (never in the socket
+ * callback) and completes requests there: their done() callbacks run in
+ * it, so a reply costs no further context switch.  When the connection
+ * breaks the thread reconnects with backoff, redoes the handshake and
+ * resends, in id order, what is still in flight.  A request that gets no
+ * answer within the mount's timeo of being sent fails with -EIO,
+ * whatever state the connection is in, and a submitter waits at most
+ * timeo for room in the window: nothing waits forever.
+ *
+ * Bulk data moves without copies: a CHUNK_WRITE's data goes to the socket
+ * by reference to its pages (MSG_SPLICE_PAGES), a CHUNK_READ reply's data
+ * is received straight into the reader's pages, and the body checksum is
+ * computed over the pages in place.
  */
 #include <linux/kthread.h>
 #include <linux/slab.h>
@@ -17,16 +25,79 @@
 #include <linux/utsname.h>
 #include <linux/sched/mm.h>
 #include <linux/mm.h>
+#include <linux/net.h>
+#include <linux/uio.h>
+#include <linux/iov_iter.h>
+#include <linux/crc32c.h>
 #include <crypto/utils.h>
 #include "internal.h"
 
 #define VDIFS_HDR_LEN	sizeof(struct vdifs_msg_hdr)
 
+/* ---- checksums over pages ---- */
+
+static size_t vdifs_crc_step(void *base, size_t progress, size_t len,
+			     void *priv, void *priv2)
+{
+	u32 *crc = priv;
+
+	*crc = crc32c(*crc, base, len);
+	return 0;
+}
+
+/*
+ * Continue a crc32c over the next len bytes of iter, which is left where
+ * it is: each page is mapped in turn, nothing is copied.  Only kernel
+ * iterators (netfs hands us FOLIOQ and BVEC, copy_direct KVEC); the
+ * setters refuse user-backed ones.
+ */
+static u32 vdifs_crc_iter(u32 crc, const struct iov_iter *iter, size_t len)
+{
+	struct iov_iter it = *iter;
+
+	iterate_and_advance_kernel(&it, len, &crc, NULL, vdifs_crc_step);
+	return crc;
+}
+
+/*
+ * May these pages go to the socket by reference?  Only refcounted,
+ * non-slab pages (sendpage_ok(), as net/ceph checks): page cache folios
+ * (FOLIOQ) are; the pinned user pages of direct I/O (BVEC) are checked.
+ * Anything else is copied into the socket as usual.
+ */
+static bool vdifs_iter_spliceable(const struct iov_iter *iter)
+{
+	size_t left = iov_iter_count(iter), skip = iter->iov_offset;
+	const struct bio_vec *bv;
+
+	if (iov_iter_is_folioq(iter))
+		return true;
+	if (!iov_iter_is_bvec(iter))
+		return false;
+	for (bv = iter->bvec; left; bv++) {
+		size_t n = min(left, bv->bv_len - skip);
+		struct page *page = bv->bv_page + (bv->bv_offset + skip) /
+				    PAGE_SIZE;
+		struct page *last = bv->bv_page +
+				    (bv->bv_offset + skip + n - 1) / PAGE_SIZE;
+
+		for (; page <= last; page++)
+			if (!sendpage_ok(page))
+				return false;
+		left -= n;
+		skip = 0;
+	}
+	return true;
+}
+
+/* ---- requests ---- */
+
 static void vdifs_req_release(struct kref *ref)
 {
 	struct vdifs_req *req = container_of(ref, struct vdifs_req, ref);
 
-	kvfree(req->msg);
+	if (req->msg != req->msg_inline)
+		kvfree(req->msg);
 	kvfree(req->rbuf);
 	kfree(req);
 }
@@ -46,35 +117,135 @@ struct vdifs_req *vdifs_req_new(u16 op, const void *fixed, u32 flen,
 {
 	struct vdifs_req *req;
 	size_t body = (size_t)flen + l1 + l2;
-	int n;
+	int n, ret;
 
 	if (body > VDIFS_BODY_MAX)
 		return ERR_PTR(-EMSGSIZE);
 	req = kzalloc(sizeof(*req), GFP_NOFS);
 	if (!req)
 		return ERR_PTR(-ENOMEM);
-	req->msg = kvmalloc(VDIFS_HDR_LEN + body, GFP_NOFS);
-	if (!req->msg) {
-		kfree(req);
-		return ERR_PTR(-ENOMEM);
+	if (VDIFS_HDR_LEN + body <= sizeof(req->msg_inline)) {
+		req->msg = req->msg_inline;
+	} else {
+		req->msg = kvmalloc(VDIFS_HDR_LEN + body, GFP_NOFS);
+		if (!req->msg) {
+			ret = -ENOMEM;
+			goto out_free_req;
+		}
 	}
 	n = wire_msg_encode(req->msg, VDIFS_HDR_LEN + body, op, 0, 0, 0,
 			    fixed, flen, t1, l1, t2, l2);
 	if (n < 0) {
-		kvfree(req->msg);
-		kfree(req);
-		return ERR_PTR(n);
+		ret = n;
+		goto out_free_msg;
 	}
 	req->msg_len = n;
 	req->op = op;
 	kref_init(&req->ref);
 	INIT_LIST_HEAD(&req->link);
+	atomic_set(&req->busy, 1);
 	init_completion(&req->done_wait);
 	return req;
+
+out_free_msg:
+	if (req->msg != req->msg_inline)
+		kvfree(req->msg);
+out_free_req:
+	kfree(req);
+	return ERR_PTR(ret);
 }
 
-/* stamp the id into the header and send the whole message */
-static int vdifs_req_send(struct vdifs_conn *conn, struct vdifs_req *req)
+/*
+ * Send the next len bytes of data after the encoded body (the last tail,
+ * whose length the fixed part already gives), straight from their pages:
+ * the body's length and checksum grow to cover them.  The pages must not
+ * change until done() (netfs keeps writeback pages stable and pinned
+ * until the subrequest terminates).
+ */
+int vdifs_req_set_data(struct vdifs_req *req, const struct iov_iter *data,
+		       size_t len)
+{
+	struct vdifs_msg_hdr *m = (struct vdifs_msg_hdr *)req->msg;
+	u32 body = le32_to_cpu(m->body_len);
+	struct wire_hdr h = { .opcode = req->op };
+	u32 crc;
+
+	if (WARN_ON_ONCE(user_backed_iter(data) || req->data_len ||
+			 iov_iter_count(data) < len))
+		return -EINVAL;
+	if (len > VDIFS_BODY_MAX - body)
+		return -EMSGSIZE;
+	/* the encoded crc of the body so far, continued over the pages */
+	crc = vdifs_crc_iter(~le32_to_cpu(m->body_crc), data, len);
+	req->data = *data;
+	iov_iter_truncate(&req->data, len);
+	req->data_len = len;
+	req->data_splice = vdifs_iter_spliceable(&req->data);
+	h.body_len = body + len;
+	h.body_crc = ~crc;
+	wire_hdr_encode(req->msg, &h);
+	return 0;
+}
+
+/*
+ * Receive the data tail of the reply (len bytes, CHUNK_READ only)
+ * straight into dest; a reply of any other shape is read as usual and
+ * leaves rdest_filled false.
+ */
+int vdifs_req_set_dest(struct vdifs_req *req, const struct iov_iter *dest,
+		       size_t len)
+{
+	BUILD_BUG_ON(sizeof(req->rfixed) != sizeof(struct vdifs_chunk_io_rep));
+	if (WARN_ON_ONCE(req->op != VDIFS_OP_CHUNK_READ ||
+			 user_backed_iter(dest) || iov_iter_count(dest) < len))
+		return -EINVAL;
+	req->rdest = *dest;
+	iov_iter_truncate(&req->rdest, len);
+	req->rdest_len = len;
+	return 0;
+}
+
+/* the result is in and nobody sends req any more: hand it over */
+static void vdifs_req_deliver(struct vdifs_req *req)
+{
+	if (req->done)
+		req->done(req);
+	complete(&req->done_wait);
+	vdifs_req_put(req);	/* the connection's reference */
+}
+
+/*
+ * A sender's hold on req, so that done() (which may release the pages it
+ * sends) waits until the send returned: false once the result was
+ * delivered, and then there is nothing left to send.
+ */
+static bool vdifs_req_hold(struct vdifs_req *req)
+{
+	return atomic_inc_not_zero(&req->busy);
+}
+
+static void vdifs_req_unhold(struct vdifs_req *req)
+{
+	if (atomic_dec_and_test(&req->busy))
+		vdifs_req_deliver(req);
+}
+
+/*
+ * Deliver a result.  The caller took req out of conn->reqs and so owns
+ * the connection's reference, which goes with the delivery.
+ */
+static void vdifs_req_finish(struct vdifs_req *req, int status)
+{
+	if (!req->status)
+		req->status = status;
+	vdifs_req_unhold(req);
+}
+
+/* ---- sending ---- */
+
+/* stamp the id into the header, send the message, then its data */
+static int vdifs_req_send_locked(struct vdifs_conn *conn,
+				 struct vdifs_req *req)
 {
 	struct vdifs_msg_hdr *m = (struct vdifs_msg_hdr *)req->msg;
 	struct wire_hdr h = {
@@ -83,39 +254,102 @@ static int vdifs_req_send(struct vdifs_conn *conn, struct vdifs_req *req)
 		.body_len = le32_to_cpu(m->body_len),
 		.body_crc = le32_to_cpu(m->body_crc),
 	};
+	struct kvec kv = { .iov_base = req->msg, .iov_len = req->msg_len };
+	struct iov_iter it;
 	int ret;
 
+	lockdep_assert_held(&conn->send_lock);
+	if (!conn->sock)
+		return -ENOTCONN;
 	wire_hdr_encode(req->msg, &h);
-	mutex_lock(&conn->send_lock);
-	ret = conn->sock ? conn->trans->send(conn, req->msg, req->msg_len) :
-			   -ENOTCONN;
-	mutex_unlock(&conn->send_lock);
-	return ret;
+	iov_iter_kvec(&it, ITER_SOURCE, &kv, 1, req->msg_len);
+	ret = conn->trans->send(conn, &it, req->data_len ? MSG_MORE : 0);
+	if (ret || !req->data_len)
+		return ret;
+	it = req->data;
+	return conn->trans->send(conn, &it,
+				 req->data_splice ? MSG_SPLICE_PAGES : 0);
 }
 
-/* deliver a result; the connection's reference goes with it */
-static void vdifs_req_finish(struct vdifs_req *req, int status)
+/*
+ * Send req on the connection.  A submitter sends only on the connection
+ * that was up when it queued the request (gen unchanged); after a loss
+ * the receive thread resends everything in flight (resend), so every
+ * request goes out once per connection.  A failed send breaks the
+ * connection: the thread reconnects and resends.  May sleep.
+ */
+static void vdifs_req_send(struct vdifs_conn *conn, struct vdifs_req *req,
+			   bool resend)
 {
-	if (!req->status)
-		req->status = status;
-	if (req->done)
-		req->done(req);
-	complete(&req->done_wait);
-	vdifs_req_put(req);
+	int ret;
+
+	if (!vdifs_req_hold(req))
+		return;		/* answered or failed meanwhile */
+	mutex_lock(&conn->send_lock);
+	if (resend || conn->gen == req->gen) {
+		ret = vdifs_req_send_locked(conn, req);
+		if (ret && conn->sock)
+			conn->trans->shutdown(conn);
+	}
+	mutex_unlock(&conn->send_lock);
+	vdifs_req_unhold(req);
 }
 
+/* reqs.xa_lock held: req leaves flight; the caller owns its reference */
+static void vdifs_conn_unlink_locked(struct vdifs_conn *conn,
+				     struct vdifs_req *req)
+{
+	lockdep_assert_held(&conn->reqs.xa_lock);
+	__xa_erase(&conn->reqs, req->id);
+	conn->inflight--;
+}
+
+static bool vdifs_conn_room(struct vdifs_conn *conn)
+{
+	return READ_ONCE(conn->inflight) < conn->window ||
+	       READ_ONCE(conn->state) == VDIFS_CONN_CLOSING;
+}
+
+/*
+ * Break the connection because a reply stalled half way: its request
+ * cannot be failed while its pages are being filled.  Never waits for a
+ * sender (the next tick tries again).
+ */
+static void vdifs_conn_break(struct vdifs_conn *conn)
+{
+	if (!mutex_trylock(&conn->send_lock))
+		return;
+	if (conn->sock)
+		conn->trans->shutdown(conn);
+	mutex_unlock(&conn->send_lock);
+}
+
+/* fail what is past its deadline, or everything; may sleep (done()) */
 static void vdifs_conn_fail_pending(struct vdifs_conn *conn, bool all,
 				    int status)
 {
 	struct vdifs_req *req, *tmp;
+	unsigned long id;
+	bool stalled = false;
 	LIST_HEAD(failed);
 
-	spin_lock(&conn->lock);
-	list_for_each_entry_safe(req, tmp, &conn->pending, link) {
-		if (all || time_after(jiffies, req->deadline))
-			list_move_tail(&req->link, &failed);
+	xa_lock(&conn->reqs);
+	xa_for_each(&conn->reqs, id, req) {
+		if (!all && !time_after(jiffies, req->deadline))
+			continue;
+		if (req == conn->rx_req) {
+			stalled = true;
+			continue;
+		}
+		vdifs_conn_unlink_locked(conn, req);
+		list_add_tail(&req->link, &failed);
 	}
-	spin_unlock(&conn->lock);
+	xa_unlock(&conn->reqs);
+	if (stalled)
+		vdifs_conn_break(conn);
+	if (list_empty(&failed))
+		return;
+	wake_up(&conn->window_wait);
 	list_for_each_entry_safe(req, tmp, &failed, link) {
 		list_del_init(&req->link);
 		if (!all)
@@ -125,38 +359,91 @@ static void vdifs_conn_fail_pending(struct vdifs_conn *conn, bool all,
 	}
 }
 
-int vdifs_req_submit(struct vdifs_conn *conn, struct vdifs_req *req)
+/* wait for room in the window until the jiffies until */
+static int vdifs_conn_wait_room(struct vdifs_conn *conn, unsigned long until)
 {
-	bool up;
-	int ret;
+	long left = time_before(jiffies, until) ? (long)(until - jiffies) : 0;
 
-	req->deadline = jiffies + msecs_to_jiffies(conn->sbi->opts.timeo_ms);
-	kref_get(&req->ref);
-	spin_lock(&conn->lock);
-	if (conn->state == VDIFS_CONN_CLOSING) {
-		spin_unlock(&conn->lock);
-		vdifs_req_put(req);
-		return -ESHUTDOWN;
-	}
-	req->id = ++conn->next_id;
-	list_add_tail(&req->link, &conn->pending);
-	up = conn->state == VDIFS_CONN_UP;
-	spin_unlock(&conn->lock);
-	if (!up)
-		return 0;	/* sent by the receive thread once up */
-	ret = vdifs_req_send(conn, req);
-	if (ret && conn->trans->shutdown) {
-		/* the thread sees the broken socket, reconnects, resends */
-		mutex_lock(&conn->send_lock);
-		if (conn->sock)
-			conn->trans->shutdown(conn);
-		mutex_unlock(&conn->send_lock);
+	if (left)
+		left = wait_event_killable_timeout(conn->window_wait,
+						   vdifs_conn_room(conn), left);
+	if (left < 0)
+		return left;
+	if (!left && !vdifs_conn_room(conn)) {
+		pr_warn_ratelimited("vdifs: %s: no room for a request in %u ms\n",
+				    conn->name, conn->sbi->opts.timeo_ms);
+		return -EIO;
 	}
 	return 0;
 }
 
+/*
+ * Put req in flight: an id, a place in conn->reqs, the connection's
+ * reference and a deadline timeo from now; then send it if the
+ * connection is up (else the receive thread sends it once it is).  A
+ * full window makes the caller wait, at most timeo, when wait; else it
+ * is -EAGAIN.  May sleep.
+ */
+static int __vdifs_req_submit(struct vdifs_conn *conn, struct vdifs_req *req,
+			      bool wait)
+{
+	unsigned long timeo = msecs_to_jiffies(conn->sbi->opts.timeo_ms);
+	unsigned long until = jiffies + timeo;
+	XA_STATE(xas, &conn->reqs, 0);
+	bool up = false;
+	int ret;
+
+	for (;;) {
+		xas_lock(&xas);
+		if (conn->state == VDIFS_CONN_CLOSING) {
+			ret = -ESHUTDOWN;
+		} else if (conn->inflight >= conn->window) {
+			ret = -EAGAIN;
+		} else {
+			xas_set(&xas, conn->next_id + 1);
+			xas_store(&xas, req);
+			ret = xas_error(&xas);
+		}
+		if (!ret) {
+			req->id = ++conn->next_id;
+			conn->inflight++;
+			req->deadline = jiffies + timeo;
+			kref_get(&req->ref);	/* the connection's */
+			/* gen moves only while down: this is the socket's */
+			up = conn->state == VDIFS_CONN_UP;
+			req->gen = conn->gen;
+		}
+		xas_unlock(&xas);
+		/* an xarray node, allocated outside the lock: try again */
+		if (xas_nomem(&xas, GFP_NOFS))
+			continue;
+		if (ret == -EAGAIN && wait) {
+			ret = vdifs_conn_wait_room(conn, until);
+			if (!ret)
+				continue;
+		}
+		break;
+	}
+	if (ret)
+		return ret;
+	if (up)
+		vdifs_req_send(conn, req, false);
+	return 0;
+}
+
+int vdifs_req_submit(struct vdifs_conn *conn, struct vdifs_req *req)
+{
+	return __vdifs_req_submit(conn, req, true);
+}
+
+int vdifs_req_submit_nowait(struct vdifs_conn *conn, struct vdifs_req *req)
+{
+	return __vdifs_req_submit(conn, req, false);
+}
+
 int vdifs_req_wait(struct vdifs_conn *conn, struct vdifs_req *req)
 {
+	bool mine;
 	long left;
 	int ret;
 
@@ -167,15 +454,16 @@ int vdifs_req_wait(struct vdifs_conn *conn, struct vdifs_req *req)
 		msecs_to_jiffies(conn->sbi->opts.timeo_ms) + HZ);
 	if (left > 0)
 		return req->status;
-	/* timed out or killed: take it back unless the reply is landing */
-	spin_lock(&conn->lock);
-	if (!list_empty(&req->link)) {
-		list_del_init(&req->link);
-		spin_unlock(&conn->lock);
-		vdifs_req_put(req);	/* the connection's reference */
-		return left < 0 ? left : -EIO;
+	/* timed out or killed: take it back unless its reply is landing */
+	xa_lock(&conn->reqs);
+	mine = xa_load(&conn->reqs, req->id) == req && req != conn->rx_req;
+	if (mine)
+		vdifs_conn_unlink_locked(conn, req);
+	xa_unlock(&conn->reqs);
+	if (mine) {
+		wake_up(&conn->window_wait);
+		vdifs_req_finish(req, left < 0 ? left : -EIO);
 	}
-	spin_unlock(&conn->lock);
 	wait_for_completion(&req->done_wait);
 	return req->status;
 }
@@ -200,15 +488,23 @@ int vdifs_call(struct vdifs_conn *conn, u16 op, const void *fixed, u32 flen,
 
 /* ---- receiving ---- */
 
-/* read one message; *bodyp is kvmalloc'd; -errno breaks the connection */
-static int vdifs_conn_read_msg(struct vdifs_conn *conn, struct wire_hdr *h,
-			       u8 **bodyp)
+static int vdifs_conn_recv_buf(struct vdifs_conn *conn, void *buf,
+			       size_t len)
+{
+	struct kvec kv = { .iov_base = buf, .iov_len = len };
+	struct iov_iter it;
+
+	iov_iter_kvec(&it, ITER_DEST, &kv, 1, len);
+	return conn->trans->recv(conn, &it);
+}
+
+/* read the next header; -errno breaks the connection */
+static int vdifs_conn_read_hdr(struct vdifs_conn *conn, struct wire_hdr *h)
 {
 	u8 hdr[VDIFS_HDR_LEN];
-	u8 *body;
 	int ret;
 
-	ret = conn->trans->recv(conn, hdr, sizeof(hdr));
+	ret = vdifs_conn_recv_buf(conn, hdr, sizeof(hdr));
 	if (ret)
 		return ret;
 	ret = wire_hdr_decode(hdr, h);
@@ -222,10 +518,20 @@ static int vdifs_conn_read_msg(struct vdifs_conn *conn, struct wire_hdr *h,
 				    conn->name);
 		return -EPROTO;
 	}
+	return 0;
+}
+
+/* read the body after h; *bodyp is kvmalloc'd */
+static int vdifs_conn_read_body(struct vdifs_conn *conn,
+				const struct wire_hdr *h, u8 **bodyp)
+{
+	u8 *body;
+	int ret;
+
 	body = kvmalloc(h->body_len + 1, GFP_NOFS);
 	if (!body)
 		return -ENOMEM;
-	ret = conn->trans->recv(conn, body, h->body_len);
+	ret = vdifs_conn_recv_buf(conn, body, h->body_len);
 	if (!ret)
 		ret = wire_body_check_crc(h, body);
 	if (ret) {
@@ -236,42 +542,145 @@ static int vdifs_conn_read_msg(struct vdifs_conn *conn, struct wire_hdr *h,
 	return 0;
 }
 
-static struct vdifs_req *vdifs_conn_take(struct vdifs_conn *conn, u64 id)
+/* read and drop len bytes, continuing *crc over them */
+static int vdifs_conn_skip(struct vdifs_conn *conn, size_t len, u32 *crc)
 {
-	struct vdifs_req *req;
+	while (len) {
+		size_t n = min_t(size_t, len, PAGE_SIZE);
+		int ret;
 
-	spin_lock(&conn->lock);
-	list_for_each_entry(req, &conn->pending, link) {
-		if (req->id == id) {
-			list_del_init(&req->link);
-			spin_unlock(&conn->lock);
-			return req;
-		}
+		ret = vdifs_conn_recv_buf(conn, conn->scratch, n);
+		if (ret)
+			return ret;
+		*crc = crc32c(*crc, conn->scratch, n);
+		len -= n;
 	}
-	spin_unlock(&conn->lock);
-	return NULL;
+	return 0;
 }
 
-static void vdifs_conn_deliver(struct vdifs_conn *conn, struct wire_hdr *h,
-			       u8 *body)
+/* a reply nobody waits for any more: read past it, checked */
+static int vdifs_conn_drop_body(struct vdifs_conn *conn,
+				const struct wire_hdr *h)
 {
-	struct vdifs_req *req = vdifs_conn_take(conn, h->req_id);
+	u32 crc = ~0u;
 	int ret;
 
-	if (!req) {		/* timed out and given up meanwhile */
-		kvfree(body);
-		return;
+	ret = vdifs_conn_skip(conn, h->body_len, &crc);
+	if (!ret && h->body_len && ~crc != h->body_crc)
+		ret = -EBADMSG;
+	return ret;
+}
+
+/* a reply whose data tail can go straight into req->rdest */
+static bool vdifs_reply_direct(const struct vdifs_req *req,
+			       const struct wire_hdr *h)
+{
+	return req->rdest_len && h->opcode == req->op && !h->status &&
+	       h->body_len == sizeof(req->rfixed) + req->rdest_len;
+}
+
+/*
+ * The fixed part first, to check the length it announces against what
+ * was asked before a byte goes into the pages; then the data into them,
+ * and the checksum over what arrived.  *status gets the request's result.
+ */
+static int vdifs_conn_recv_direct(struct vdifs_conn *conn,
+				  struct vdifs_req *req,
+				  const struct wire_hdr *h, int *status)
+{
+	const struct vdifs_chunk_io_rep *rep = (const void *)req->rfixed;
+	struct iov_iter it;
+	u32 crc;
+	int ret;
+
+	ret = vdifs_conn_recv_buf(conn, req->rfixed, sizeof(req->rfixed));
+	if (ret)
+		return ret;
+	crc = crc32c(~0u, req->rfixed, sizeof(req->rfixed));
+	if (le32_to_cpu(rep->len) != req->rdest_len) {
+		/* malformed, as decoding would find; the stream is intact */
+		ret = vdifs_conn_skip(conn, req->rdest_len, &crc);
+		if (!ret && ~crc != h->body_crc)
+			ret = -EBADMSG;
+		*status = -EBADMSG;
+		return ret;
 	}
+	it = req->rdest;
+	ret = conn->trans->recv(conn, &it);
+	if (ret)
+		return ret;
+	crc = vdifs_crc_iter(crc, &req->rdest, req->rdest_len);
+	if (~crc != h->body_crc)
+		return -EBADMSG;
+	req->rhdr = *h;
+	req->rbody.fixed = req->rfixed;
+	req->rbody.fixed_len = sizeof(req->rfixed);
+	req->rbody.tail_len[0] = req->rdest_len;
+	req->rdest_filled = true;
+	*status = 0;
+	return 0;
+}
+
+/* any other reply: the body into a buffer, decoded */
+static int vdifs_conn_recv_body(struct vdifs_conn *conn,
+				struct vdifs_req *req,
+				const struct wire_hdr *h, int *status)
+{
+	u8 *body;
+	int ret;
+
+	ret = vdifs_conn_read_body(conn, h, &body);
+	if (ret)
+		return ret;
 	if (h->opcode != req->op) {
 		kvfree(body);
-		vdifs_req_finish(req, -EPROTO);
-		return;
+		*status = -EPROTO;
+		return 0;
 	}
 	req->rhdr = *h;
 	req->rbuf = body;
 	ret = wire_body_decode(h->opcode, true, h->status, body, h->body_len,
 			       &req->rbody);
-	vdifs_req_finish(req, ret ? ret : h->status);
+	*status = ret ? ret : h->status;
+	return 0;
+}
+
+/*
+ * Receive one reply and deliver it.  Its request stays in conn->reqs as
+ * rx_req while the reply arrives, which nobody else may take out: a
+ * timeout cannot complete it while its pages are being filled, and if
+ * the connection breaks half way it is still there to be resent.
+ * Returns -errno when the connection cannot be trusted further.
+ */
+static int vdifs_conn_receive(struct vdifs_conn *conn)
+{
+	struct vdifs_req *req;
+	struct wire_hdr h;
+	int status = 0, ret;
+
+	ret = vdifs_conn_read_hdr(conn, &h);
+	if (ret)
+		return ret;
+	xa_lock(&conn->reqs);
+	req = xa_load(&conn->reqs, h.req_id);
+	conn->rx_req = req;
+	xa_unlock(&conn->reqs);
+	if (!req)		/* timed out and given up meanwhile */
+		return vdifs_conn_drop_body(conn, &h);
+	if (vdifs_reply_direct(req, &h))
+		ret = vdifs_conn_recv_direct(conn, req, &h, &status);
+	else
+		ret = vdifs_conn_recv_body(conn, req, &h, &status);
+	xa_lock(&conn->reqs);
+	conn->rx_req = NULL;
+	if (!ret)
+		vdifs_conn_unlink_locked(conn, req);
+	xa_unlock(&conn->reqs);
+	if (ret)
+		return ret;
+	wake_up(&conn->window_wait);
+	vdifs_req_finish(req, status);
+	return 0;
 }
 
 /* a synchronous exchange on a fresh connection, before it is up */
@@ -281,13 +690,18 @@ static int vdifs_conn_exchange(struct vdifs_conn *conn, struct vdifs_req *req)
 	u8 *body;
 	int ret;
 
-	spin_lock(&conn->lock);
+	xa_lock(&conn->reqs);
 	req->id = ++conn->next_id;
-	spin_unlock(&conn->lock);
-	ret = vdifs_req_send(conn, req);
+	xa_unlock(&conn->reqs);
+	mutex_lock(&conn->send_lock);
+	ret = vdifs_req_send_locked(conn, req);
+	mutex_unlock(&conn->send_lock);
 	if (ret)
 		return ret;
-	ret = vdifs_conn_read_msg(conn, &h, &body);
+	ret = vdifs_conn_read_hdr(conn, &h);
+	if (ret)
+		return ret;
+	ret = vdifs_conn_read_body(conn, &h, &body);
 	if (ret)
 		return ret;
 	if (h.req_id != req->id || h.opcode != req->op) {
@@ -359,39 +773,41 @@ static int vdifs_conn_handshake(struct vdifs_conn *conn)
 	return ret;
 }
 
-static void vdifs_conn_set_state(struct vdifs_conn *conn,
-				 enum vdifs_conn_state state)
+/* the connection broke: down, and a new generation for the next socket */
+static void vdifs_conn_lost(struct vdifs_conn *conn)
 {
-	spin_lock(&conn->lock);
+	xa_lock(&conn->reqs);
 	if (conn->state != VDIFS_CONN_CLOSING)
-		conn->state = state;
-	spin_unlock(&conn->lock);
+		WRITE_ONCE(conn->state, VDIFS_CONN_DOWN);
+	xa_unlock(&conn->reqs);
 	wake_up_all(&conn->state_wait);
+	mutex_lock(&conn->send_lock);
+	conn->gen++;
+	conn->trans->close(conn);
+	mutex_unlock(&conn->send_lock);
+	conn->failures = 1;
 }
 
-/* resend, in id order, what was queued up to id upto while we were down */
+/* resend, in id order, what was in flight up to id upto when we got up */
 static void vdifs_conn_resend(struct vdifs_conn *conn, u64 upto)
 {
-	u64 after = 0;
+	unsigned long id = 0;
 
 	for (;;) {
-		struct vdifs_req *req = NULL, *r;
+		struct vdifs_req *req;
 
-		spin_lock(&conn->lock);
-		list_for_each_entry(r, &conn->pending, link) {
-			if (r->id > after && r->id <= upto &&
-			    (!req || r->id < req->id))
-				req = r;
-		}
+		xa_lock(&conn->reqs);
+		req = xa_find(&conn->reqs, &id, upto, XA_PRESENT);
 		if (req)
 			kref_get(&req->ref);
-		spin_unlock(&conn->lock);
+		xa_unlock(&conn->reqs);
 		if (!req)
 			break;
-		after = req->id;
-		if (vdifs_req_send(conn, req))
-			pr_debug("vdifs: %s: resend failed\n", conn->name);
+		vdifs_req_send(conn, req, true);
 		vdifs_req_put(req);
+		if (id == upto)
+			break;
+		id++;
 	}
 }
 
@@ -401,17 +817,17 @@ static int vdifs_conn_thread(void *data)
 	unsigned int backoff = 100;
 
 	while (!kthread_should_stop()) {
-		struct wire_hdr h;
-		u8 *body;
 		u64 upto;
 		int ret;
 
-		if (conn->state != VDIFS_CONN_UP) {
+		if (READ_ONCE(conn->state) != VDIFS_CONN_UP) {
 			ret = conn->trans->connect(conn);
 			if (!ret) {
 				ret = vdifs_conn_handshake(conn);
 				if (ret) {
+					mutex_lock(&conn->send_lock);
 					conn->trans->close(conn);
+					mutex_unlock(&conn->send_lock);
 					pr_warn_ratelimited("vdifs: %s: handshake failed (%d)\n",
 							    conn->name, ret);
 				}
@@ -432,32 +848,32 @@ static int vdifs_conn_thread(void *data)
 					conn->name);
 			conn->failures = 0;
 			backoff = 100;
-			/* ids up to here were queued while down: ours to send */
-			spin_lock(&conn->lock);
+			/* ids up to here were in flight: ours to (re)send */
+			xa_lock(&conn->reqs);
 			if (conn->state != VDIFS_CONN_CLOSING)
-				conn->state = VDIFS_CONN_UP;
+				WRITE_ONCE(conn->state, VDIFS_CONN_UP);
 			upto = conn->next_id;
-			spin_unlock(&conn->lock);
+			xa_unlock(&conn->reqs);
 			wake_up_all(&conn->state_wait);
 			vdifs_conn_resend(conn, upto);
 			continue;
 		}
-		ret = vdifs_conn_read_msg(conn, &h, &body);
+		ret = vdifs_conn_receive(conn);
 		if (ret) {
 			if (kthread_should_stop())
 				break;
 			pr_warn_ratelimited("vdifs: %s: connection lost (%d), reconnecting\n",
 					    conn->name, ret);
-			vdifs_conn_set_state(conn, VDIFS_CONN_DOWN);
-			mutex_lock(&conn->send_lock);
-			conn->trans->close(conn);
-			mutex_unlock(&conn->send_lock);
-			conn->failures = 1;
-			continue;
+			vdifs_conn_lost(conn);
 		}
-		vdifs_conn_deliver(conn, &h, body);
 	}
 	return 0;
+}
+
+bool vdifs_in_receive_thread(void)
+{
+	return (current->flags & PF_KTHREAD) &&
+	       kthread_func(current) == (void *)vdifs_conn_thread;
 }
 
 struct vdifs_conn *vdifs_conn_create(struct vdifs_sb_info *sbi,
@@ -465,27 +881,39 @@ struct vdifs_conn *vdifs_conn_create(struct vdifs_sb_info *sbi,
 				     const char *name)
 {
 	struct vdifs_conn *conn;
+	long ret;
 
 	conn = kzalloc(sizeof(*conn), GFP_KERNEL);
 	if (!conn)
 		return ERR_PTR(-ENOMEM);
+	conn->scratch = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!conn->scratch) {
+		ret = -ENOMEM;
+		goto out_free_conn;
+	}
+	kref_init(&conn->ref);
 	conn->sbi = sbi;
 	conn->addr = *addr;
 	strscpy(conn->name, name, sizeof(conn->name));
 	conn->trans = &vdifs_trans_tcp;
-	spin_lock_init(&conn->lock);
 	mutex_init(&conn->send_lock);
-	INIT_LIST_HEAD(&conn->pending);
+	xa_init(&conn->reqs);
+	conn->window = VDIFS_CONN_WINDOW;
 	init_waitqueue_head(&conn->state_wait);
+	init_waitqueue_head(&conn->window_wait);
 	conn->state = VDIFS_CONN_DOWN;
 	conn->thread = kthread_run(vdifs_conn_thread, conn, "vdifs-%s", name);
 	if (IS_ERR(conn->thread)) {
-		long err = PTR_ERR(conn->thread);
-
-		kfree(conn);
-		return ERR_PTR(err);
+		ret = PTR_ERR(conn->thread);
+		goto out_free_scratch;
 	}
 	return conn;
+
+out_free_scratch:
+	kfree(conn->scratch);
+out_free_conn:
+	kfree(conn);
+	return ERR_PTR(ret);
 }
 
 int vdifs_conn_wait_up(struct vdifs_conn *conn, unsigned int timeout_ms)
@@ -493,31 +921,41 @@ int vdifs_conn_wait_up(struct vdifs_conn *conn, unsigned int timeout_ms)
 	long left;
 
 	left = wait_event_interruptible_timeout(conn->state_wait,
-		conn->state == VDIFS_CONN_UP || conn->failures,
+		READ_ONCE(conn->state) == VDIFS_CONN_UP || conn->failures,
 		msecs_to_jiffies(timeout_ms));
 	if (left < 0)
 		return left;
-	if (conn->state == VDIFS_CONN_UP)
+	if (READ_ONCE(conn->state) == VDIFS_CONN_UP)
 		return 0;
 	return left ? -ECONNREFUSED : -ETIMEDOUT;
 }
 
-void vdifs_conn_destroy(struct vdifs_conn *conn)
+/* the last reference: stop the thread, fail what is left; sleeps */
+static void vdifs_conn_release(struct kref *ref)
 {
-	if (IS_ERR_OR_NULL(conn))
-		return;
-	spin_lock(&conn->lock);
-	conn->state = VDIFS_CONN_CLOSING;
-	spin_unlock(&conn->lock);
+	struct vdifs_conn *conn = container_of(ref, struct vdifs_conn, ref);
+
+	xa_lock(&conn->reqs);
+	WRITE_ONCE(conn->state, VDIFS_CONN_CLOSING);
+	xa_unlock(&conn->reqs);
 	mutex_lock(&conn->send_lock);
 	if (conn->sock)
 		conn->trans->shutdown(conn);
 	mutex_unlock(&conn->send_lock);
 	wake_up_all(&conn->state_wait);
+	wake_up_all(&conn->window_wait);
 	kthread_stop(conn->thread);
 	conn->trans->close(conn);
 	vdifs_conn_fail_pending(conn, true, -ESHUTDOWN);
-	kfree(conn);
+	xa_destroy(&conn->reqs);
+	kfree(conn->scratch);
+	kfree_rcu(conn, rcu);
+}
+
+void vdifs_conn_put(struct vdifs_conn *conn)
+{
+	if (!IS_ERR_OR_NULL(conn))
+		kref_put(&conn->ref, vdifs_conn_release);
 }
 
 /* requests that outlive their deadline fail even if the server is up */

@@ -222,6 +222,7 @@ static loff_t vdifs_seek_data_hole(struct file *file, loff_t offset,
 			return PTR_ERR(conn);
 		ret = vdifs_call(conn, VDIFS_OP_CHUNK_MAP, &q, sizeof(q), NULL,
 				 0, NULL, 0, &req);
+		vdifs_conn_put(conn);
 		if (ret == -ENOENT && !retried) {
 			/* a stale layout, or a chunk never written: ask again */
 			vdifs_layout_drop(VDIFS_I(inode));

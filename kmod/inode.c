@@ -45,19 +45,6 @@ void vdifs_remote_size(struct vdifs_inode *vi, loff_t size)
 	vi->netfs.zero_point = LLONG_MAX;
 }
 
-void vdifs_layout_drop(struct vdifs_inode *vi)
-{
-	struct vdifs_chunk *c;
-	unsigned long idx;
-
-	mutex_lock(&vi->layout_lock);
-	xa_for_each(&vi->chunks, idx, c) {
-		xa_erase(&vi->chunks, idx);
-		kfree(c);
-	}
-	mutex_unlock(&vi->layout_lock);
-}
-
 /*
  * Take the server's attributes, unless an answer overtaken by a newer one
  * (its change counter is behind what we saw: replies to concurrent calls

@@ -15,6 +15,8 @@
 #include <linux/completion.h>
 #include <linux/kref.h>
 #include <linux/workqueue.h>
+#include <linux/uio.h>
+#include <linux/rcupdate.h>
 #include "compat.h"
 #include "wire.h"
 
@@ -55,17 +57,21 @@ int vdifs_validate_opts(struct fs_context *fc);
 struct vdifs_conn;
 
 /*
- * A transport moves bytes for one connection.  All may sleep.  recv
- * returns 0 once len bytes arrived or -errno; it is called only from the
- * connection's receive thread, send only under conn->send_lock.
+ * A transport moves bytes for one connection.  All may sleep.  send
+ * sends all of *from (advancing it) with extra MSG_* flags (MSG_MORE,
+ * MSG_SPLICE_PAGES: the pages go to the socket by reference); it is
+ * called only under conn->send_lock.  recv fills all of *to (advancing
+ * it) and is called only from the connection's receive thread.  Both
+ * return 0 or -errno.
  */
 struct vdifs_trans_ops {
 	const char *name;
 	int (*connect)(struct vdifs_conn *conn);
 	void (*shutdown)(struct vdifs_conn *conn);	/* wakes recv */
 	void (*close)(struct vdifs_conn *conn);
-	int (*send)(struct vdifs_conn *conn, const void *buf, size_t len);
-	int (*recv)(struct vdifs_conn *conn, void *buf, size_t len);
+	int (*send)(struct vdifs_conn *conn, struct iov_iter *from,
+		    unsigned int flags);
+	int (*recv)(struct vdifs_conn *conn, struct iov_iter *to);
 };
 
 extern const struct vdifs_trans_ops vdifs_trans_tcp;
@@ -75,27 +81,52 @@ extern const struct vdifs_trans_ops vdifs_trans_tcp;
 struct vdifs_req;
 typedef void (*vdifs_req_done_t)(struct vdifs_req *req);
 
+#define VDIFS_MSG_INLINE	(sizeof(struct vdifs_msg_hdr) + 64)
+
 /*
- * One request in flight.  The sender owns it until submit; then the
- * connection holds a reference until the reply (or failure) is
- * delivered, and done() runs in the receive thread (it may sleep, briefly).
+ * One request.  The sender owns it until submit; from then on the
+ * connection holds a reference too, for as long as the request is in
+ * conn->reqs.  Whoever takes it out of conn->reqs (the receive thread
+ * with its reply, the timeout tick, a waiter giving up, teardown) owns
+ * that reference and hands the result over with vdifs_req_finish().
+ *
+ * done() runs once, when the result is in and nobody is sending the
+ * request any more (busy): in the connection's receive thread, or in the
+ * task that sent, resent or timed it out.  It may sleep, but must never
+ * wait for another request: it would stall the receive thread.
+ *
+ * Bulk data is not copied: data (CHUNK_WRITE) goes to the socket from
+ * the caller's pages after the encoded body, and the data tail of a
+ * CHUNK_READ reply is received straight into rdest.  Those pages must
+ * stay put until done() has run; both iterators are kept pristine, each
+ * send or receive works on a copy, so a resend sends the same pages.
  */
 struct vdifs_req {
 	struct kref ref;
-	struct list_head link;		/* conn->pending, under conn->lock */
+	struct list_head link;		/* on a private list while failing */
 	u64 id;
 	u16 op;
-	u8 *msg;			/* encoded request */
+	u8 *msg;			/* header + encoded body */
 	size_t msg_len;
+	struct iov_iter data;		/* sent after msg */
+	size_t data_len;
+	bool data_splice;		/* data's pages may go by reference */
+	struct iov_iter rdest;		/* where the reply's data tail goes */
+	size_t rdest_len;
+	bool rdest_filled;		/* it went there, checksum verified */
+	unsigned int gen;		/* conn->gen it was queued under, up */
+	atomic_t busy;			/* 1 until the result, +1 per sender */
 	unsigned long deadline;		/* jiffies: fail with -EIO after */
 	/* reply */
 	int status;			/* 0, -errno from the server or us */
 	u8 *rbuf;			/* reply body (kvmalloc) */
 	struct wire_hdr rhdr;
-	struct wire_body rbody;
+	struct wire_body rbody;		/* with rdest: tail[0] is NULL */
+	u8 rfixed[16];			/* the fixed part of a reply to rdest */
 	struct completion done_wait;
 	vdifs_req_done_t done;
 	void *priv;
+	u8 msg_inline[VDIFS_MSG_INLINE];	/* msg, when it fits */
 };
 
 enum vdifs_conn_state {
@@ -104,41 +135,67 @@ enum vdifs_conn_state {
 	VDIFS_CONN_CLOSING,
 };
 
+#define VDIFS_CONN_WINDOW	64	/* requests in flight per connection */
+
 /*
- * A connection to one server.  lock protects pending, state and next_id;
- * send_lock serialises whole messages on the socket.  The receive thread
- * owns the socket's read side and (re)connects.
+ * A connection to one server, kref'd: the last vdifs_conn_put() stops
+ * its thread and fails what is left, so it may sleep and must never
+ * happen in a receive thread.  The memory goes after an RCU grace period
+ * (data-server table lookups are lock-free).
+ *
+ * reqs maps request ids (never reused) to the requests in flight.  Its
+ * xa_lock also guards state, next_id, inflight and rx_req: whatever a
+ * submitter and the receive thread decide together.  send_lock
+ * serialises whole messages on the socket and guards gen.  The receive
+ * thread owns the socket's read side, and replaces sock (after a loss,
+ * with gen bumped under send_lock).
  */
 struct vdifs_conn {
+	struct kref ref;
+	struct rcu_head rcu;
 	struct vdifs_sb_info *sbi;
 	struct sockaddr_storage addr;
-	char name[64];			/* for messages: "mds" / "ds 3" */
+	char name[64];			/* for messages: "mds" / "ds3" */
 	const struct vdifs_trans_ops *trans;
-	struct socket *sock;
-	spinlock_t lock;
+	struct socket *sock;		/* the thread's; closed under send_lock */
 	struct mutex send_lock;
-	struct list_head pending;
-	u64 next_id;
-	enum vdifs_conn_state state;
+	unsigned int gen;		/* send_lock; bumped at each loss */
+	struct xarray reqs;		/* id -> struct vdifs_req in flight */
+	u64 next_id;			/* reqs.xa_lock */
+	unsigned int inflight;		/* reqs.xa_lock: entries in reqs */
+	unsigned int window;		/* most entries in reqs; fixed */
+	struct vdifs_req *rx_req;	/* reqs.xa_lock: reply arriving */
+	enum vdifs_conn_state state;	/* reqs.xa_lock */
 	wait_queue_head_t state_wait;
+	wait_queue_head_t window_wait;	/* room in the window, or closing */
 	struct task_struct *thread;
 	u64 server_epoch;
 	unsigned int failures;		/* connect attempts since last up */
+	u8 *scratch;			/* receive thread: bodies to drop */
 };
 
 struct vdifs_conn *vdifs_conn_create(struct vdifs_sb_info *sbi,
 				     const struct sockaddr_storage *addr,
 				     const char *name);
-void vdifs_conn_destroy(struct vdifs_conn *conn);
+void vdifs_conn_put(struct vdifs_conn *conn);
 /* wait until the first connect succeeded or failed for good */
 int vdifs_conn_wait_up(struct vdifs_conn *conn, unsigned int timeout_ms);
 /* fail requests past their deadline; called periodically */
 void vdifs_conn_tick(struct vdifs_conn *conn);
+/* true in a connection's receive thread, which must never wait */
+bool vdifs_in_receive_thread(void);
 
 struct vdifs_req *vdifs_req_new(u16 op, const void *fixed, u32 flen,
 				const void *t1, u32 l1, const void *t2, u32 l2);
+int vdifs_req_set_data(struct vdifs_req *req, const struct iov_iter *data,
+		       size_t len);
+int vdifs_req_set_dest(struct vdifs_req *req, const struct iov_iter *dest,
+		       size_t len);
 void vdifs_req_put(struct vdifs_req *req);
+/* waits (killable, at most timeo) while the window is full */
 int vdifs_req_submit(struct vdifs_conn *conn, struct vdifs_req *req);
+/* -EAGAIN instead of waiting */
+int vdifs_req_submit_nowait(struct vdifs_conn *conn, struct vdifs_req *req);
 /* submit and wait for the reply; req stays the caller's to put */
 int vdifs_req_wait(struct vdifs_conn *conn, struct vdifs_req *req);
 /* one call: returns the status; *reqp (if given) holds the reply */
@@ -148,17 +205,24 @@ int vdifs_call(struct vdifs_conn *conn, u16 op, const void *fixed, u32 flen,
 
 /* ---- super.c: the mounted volume ---- */
 
+/*
+ * A data server: id is set before the entry is published (sbi->nds),
+ * addr is read and written under ds_lock, conn is created on first use
+ * and replaced under ds_lock, read under RCU (ds_client.c).
+ */
 struct vdifs_ds_entry {
 	u32 id;
 	struct sockaddr_storage addr;
-	struct vdifs_conn *conn;	/* created on first use */
+	struct vdifs_conn __rcu *conn;
 };
 
 #define VDIFS_MAX_DS 256
 
 /*
- * Per-mount state.  ds_lock protects the data-server table; conns there
- * live until unmount.
+ * Per-mount state.  ds_lock serialises changes to the data-server table
+ * (entries added, connections created or replaced); nds, the entries
+ * published, is stored with release and loaded with acquire, so lookups
+ * take no lock.
  */
 struct vdifs_sb_info {
 	struct vdifs_mount_opts opts;
@@ -183,9 +247,49 @@ static inline struct vdifs_sb_info *VDIFS_SB(struct super_block *sb)
 }
 
 extern struct file_system_type vdifs_fs_type;
-struct vdifs_conn *vdifs_ds_conn(struct vdifs_sb_info *sbi, u32 ds_id);
 int vdifs_auth_mac(struct vdifs_sb_info *sbi, const char *label,
 		   const u8 *a, const u8 *b, u8 *mac);
+
+/* ---- ds_client.c: data servers ---- */
+
+int vdifs_ds_load(struct vdifs_sb_info *sbi);
+void vdifs_ds_free(struct vdifs_sb_info *sbi);
+void vdifs_ds_tick(struct vdifs_sb_info *sbi);
+/* a referenced connection to ds_id, created on first use; may sleep */
+struct vdifs_conn *vdifs_ds_conn(struct vdifs_sb_info *sbi, u32 ds_id);
+/* the same without waiting, or NULL where that would have to wait */
+struct vdifs_conn *vdifs_ds_conn_find(struct vdifs_sb_info *sbi, u32 ds_id);
+void vdifs_chunk_req(struct inode *inode, const struct vdifs_chunk *c,
+		     struct vdifs_chunk_req *q, u32 off, u32 len);
+struct vdifs_req *vdifs_chunk_read_req(struct inode *inode,
+				       const struct vdifs_chunk *c, u32 off,
+				       u32 len, const struct iov_iter *dest);
+struct vdifs_req *vdifs_chunk_write_req(struct inode *inode,
+					const struct vdifs_chunk *c, u32 off,
+					u32 len, const struct iov_iter *data);
+
+/* ---- layout.c: chunk layouts ---- */
+
+struct vdifs_inode;
+
+#define VDIFS_IO_TRIES		4	/* layouts one I/O tries */
+
+/* the chunk at index; allocates it when alloc; may ask the MDS */
+int vdifs_chunk_lookup(struct inode *inode, u64 index, bool alloc,
+		       struct vdifs_chunk *out);
+/* the same from the cache only, without waiting: false if not there */
+bool vdifs_chunk_cached(struct inode *inode, u64 index, bool alloc,
+			struct vdifs_chunk *out);
+void vdifs_chunk_forget(struct inode *inode, u64 index);
+void vdifs_chunk_refused(struct inode *inode, u64 index,
+			 const struct vdifs_chunk *c, int err, u64 *frozen);
+void vdifs_layout_drop(struct vdifs_inode *vi);
+
+/* layout errors that a fresh layout cures */
+static inline bool vdifs_layout_stale(int err)
+{
+	return err == -EROFS || err == -ENXIO || err == -ESTALE;
+}
 
 /* ---- inode.c ---- */
 
@@ -242,7 +346,6 @@ int vdifs_revalidate(struct inode *inode, bool force);
 int vdifs_sync_size(struct inode *inode);
 u64 vdifs_change_seen(struct inode *inode);
 int vdifs_revalidate_own(struct inode *inode, u64 before);
-void vdifs_layout_drop(struct vdifs_inode *vi);
 void vdifs_remote_size(struct vdifs_inode *vi, loff_t size);
 struct inode *vdifs_alloc_inode(struct super_block *sb);
 void vdifs_free_inode(struct inode *inode);
@@ -258,11 +361,9 @@ extern const struct file_operations vdifs_dir_fops;
 extern const struct file_operations vdifs_file_fops;
 extern const struct address_space_operations vdifs_aops;
 extern const struct netfs_request_ops vdifs_netfs_ops;
-extern struct workqueue_struct *vdifs_io_wq;
 
-/* the chunk covering file offset pos; allocates it when alloc */
-int vdifs_chunk_lookup(struct inode *inode, u64 index, bool alloc,
-		       struct vdifs_chunk *out);
+int vdifs_data_init(void);
+void vdifs_data_exit(void);
 int vdifs_punch_range(struct inode *inode, loff_t start, loff_t end);
 int vdifs_copy_direct(struct inode *sin, loff_t spos, struct inode *din,
 		      loff_t dpos, size_t len);

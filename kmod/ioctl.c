@@ -359,6 +359,7 @@ static long vdifs_ioc_space(struct file *file, void __user *arg)
 			return PTR_ERR(conn);
 		ret = vdifs_call(conn, VDIFS_OP_CHUNK_STAT, &q, sizeof(q), NULL,
 				 0, NULL, 0, &req);
+		vdifs_conn_put(conn);
 		if (ret == -ENOENT)	/* allocated, never written */
 			continue;
 		if (ret)

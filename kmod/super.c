@@ -36,108 +36,6 @@ int vdifs_auth_mac(struct vdifs_sb_info *sbi, const char *label,
 	return ret;
 }
 
-/* ---- data servers ---- */
-
-static void vdifs_addr_from_wire(const struct vdifs_addr *w,
-				 struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (w->family == VDIFS_AF_INET6) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(le16_to_cpu(w->port));
-		memcpy(&sin6->sin6_addr, w->addr, 16);
-	} else {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(le16_to_cpu(w->port));
-		memcpy(&sin->sin_addr, w->addr, 4);
-	}
-}
-
-/* refresh the table of data servers from the MDS; ds_lock held */
-static int vdifs_ds_refresh(struct vdifs_sb_info *sbi)
-{
-	const struct vdifs_ds_status *d;
-	struct wire_rec_iter it;
-	struct vdifs_req *req;
-	const void *rec;
-	const u8 *name;
-	u16 nl;
-	int ret;
-
-	lockdep_assert_held(&sbi->ds_lock);
-	ret = vdifs_call(sbi->mds, VDIFS_OP_STATUS, NULL, 0, NULL, 0, NULL, 0,
-			 &req);
-	if (ret)
-		return ret;
-	wire_rec_iter_init(&it, &req->rbody, 0, VDIFS_OP_STATUS);
-	while (wire_rec_next(&it, &rec, &name, &nl) > 0) {
-		u32 id;
-		unsigned int i;
-
-		d = rec;
-		id = le32_to_cpu(d->ds_id);
-		for (i = 0; i < sbi->nds; i++)
-			if (sbi->ds[i].id == id)
-				break;
-		if (i == sbi->nds) {
-			if (sbi->nds == VDIFS_MAX_DS)
-				break;
-			sbi->nds++;
-			sbi->ds[i].id = id;
-			sbi->ds[i].conn = NULL;
-		}
-		/* an address change means a new connection */
-		if (sbi->ds[i].conn) {
-			struct sockaddr_storage ss;
-
-			vdifs_addr_from_wire(&d->addr, &ss);
-			if (memcmp(&ss, &sbi->ds[i].addr, sizeof(ss))) {
-				vdifs_conn_destroy(sbi->ds[i].conn);
-				sbi->ds[i].conn = NULL;
-			}
-		}
-		vdifs_addr_from_wire(&d->addr, &sbi->ds[i].addr);
-	}
-	vdifs_req_put(req);
-	return 0;
-}
-
-struct vdifs_conn *vdifs_ds_conn(struct vdifs_sb_info *sbi, u32 ds_id)
-{
-	struct vdifs_conn *conn = ERR_PTR(-EHOSTUNREACH);
-	unsigned int i;
-	int pass;
-
-	mutex_lock(&sbi->ds_lock);
-	for (pass = 0; pass < 2; pass++) {
-		for (i = 0; i < sbi->nds; i++) {
-			char name[32];
-
-			if (sbi->ds[i].id != ds_id)
-				continue;
-			if (!sbi->ds[i].conn) {
-				snprintf(name, sizeof(name), "ds%u", ds_id);
-				conn = vdifs_conn_create(sbi, &sbi->ds[i].addr,
-							 name);
-				if (IS_ERR(conn))
-					goto out_unlock;
-				sbi->ds[i].conn = conn;
-			}
-			conn = sbi->ds[i].conn;
-			goto out_unlock;
-		}
-		if (pass == 0 && vdifs_ds_refresh(sbi))
-			break;
-	}
-out_unlock:
-	mutex_unlock(&sbi->ds_lock);
-	return conn;
-}
-
 /* ---- sessions ---- */
 
 static void vdifs_heartbeat(struct work_struct *work)
@@ -147,19 +45,17 @@ static void vdifs_heartbeat(struct work_struct *work)
 						 heartbeat);
 	struct vdifs_session_req q = { .session = cpu_to_le64(sbi->session) };
 	struct vdifs_req *req;
-	unsigned int i;
 
 	vdifs_conn_tick(sbi->mds);
-	mutex_lock(&sbi->ds_lock);
-	for (i = 0; i < sbi->nds; i++)
-		if (sbi->ds[i].conn)
-			vdifs_conn_tick(sbi->ds[i].conn);
-	mutex_unlock(&sbi->ds_lock);
-	/* fire and forget: a lost heartbeat is retried next time */
+	vdifs_ds_tick(sbi);
+	/*
+	 * Fire and forget: a lost heartbeat is retried next time, and
+	 * never waits for room (the ticks above must keep running).
+	 */
 	req = vdifs_req_new(VDIFS_OP_SESSION_HEARTBEAT, &q, sizeof(q), NULL, 0,
 			    NULL, 0);
 	if (!IS_ERR(req)) {
-		vdifs_req_submit(sbi->mds, req);
+		vdifs_req_submit_nowait(sbi->mds, req);
 		vdifs_req_put(req);
 	}
 	queue_delayed_work(system_wq, &sbi->heartbeat,
@@ -201,13 +97,10 @@ static void vdifs_session_close(struct vdifs_sb_info *sbi)
 
 static void vdifs_sbi_free(struct vdifs_sb_info *sbi)
 {
-	unsigned int i;
-
 	if (!sbi)
 		return;
-	for (i = 0; i < sbi->nds; i++)
-		vdifs_conn_destroy(sbi->ds[i].conn);
-	vdifs_conn_destroy(sbi->mds);
+	vdifs_ds_free(sbi);
+	vdifs_conn_put(sbi->mds);
 	if (sbi->hmac)
 		crypto_free_shash(sbi->hmac);
 	if (sbi->net)
@@ -359,9 +252,7 @@ static int vdifs_connect_mds(struct fs_context *fc, struct vdifs_sb_info *sbi)
 	sbi->params = vi->params;
 	vdifs_req_put(req);
 
-	mutex_lock(&sbi->ds_lock);
-	ret = vdifs_ds_refresh(sbi);
-	mutex_unlock(&sbi->ds_lock);
+	ret = vdifs_ds_load(sbi);
 	if (ret)
 		return ret;
 	return vdifs_session_open(sbi);
@@ -472,21 +363,17 @@ static int __init vdifs_init(void)
 					       vdifs_inode_init_once);
 	if (!vdifs_inode_cachep)
 		return -ENOMEM;
-	/* data I/O runs here: it may wait for layouts and servers */
-	vdifs_io_wq = alloc_workqueue("vdifs_io", WQ_UNBOUND | WQ_MEM_RECLAIM,
-				      0);
-	if (!vdifs_io_wq) {
-		ret = -ENOMEM;
+	ret = vdifs_data_init();
+	if (ret)
 		goto out_cache;
-	}
 	ret = register_filesystem(&vdifs_fs_type);
 	if (ret)
-		goto out_wq;
+		goto out_data;
 	pr_info("vdifs: registered (protocol v%u)\n", VDIFS_PROTO_VERSION);
 	return 0;
 
-out_wq:
-	destroy_workqueue(vdifs_io_wq);
+out_data:
+	vdifs_data_exit();
 out_cache:
 	kmem_cache_destroy(vdifs_inode_cachep);
 	return ret;
@@ -495,7 +382,7 @@ out_cache:
 static void __exit vdifs_exit(void)
 {
 	unregister_filesystem(&vdifs_fs_type);
-	destroy_workqueue(vdifs_io_wq);
+	vdifs_data_exit();
 	/* inodes are freed after an RCU grace period */
 	rcu_barrier();
 	kmem_cache_destroy(vdifs_inode_cachep);

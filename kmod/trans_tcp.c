@@ -4,6 +4,7 @@
  */
 #include <linux/net.h>
 #include <linux/tcp.h>
+#include <linux/uio.h>
 #include <linux/sched/mm.h>
 #include <net/sock.h>
 #include <net/tcp.h>
@@ -49,53 +50,53 @@ static void vdifs_tcp_close(struct vdifs_conn *conn)
 	}
 }
 
-static int vdifs_tcp_send(struct vdifs_conn *conn, const void *buf,
-			  size_t len)
+/*
+ * Send all of *from.  With MSG_SPLICE_PAGES the socket takes references
+ * to the pages instead of copying them (as net/ceph and nfsd send
+ * pages); the caller keeps the pages unchanged until the reply.
+ */
+static int vdifs_tcp_send(struct vdifs_conn *conn, struct iov_iter *from,
+			  unsigned int flags)
 {
-	struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
-	struct kvec iov;
+	struct msghdr msg = { .msg_flags = MSG_NOSIGNAL | flags };
 	unsigned int nofs;
 	int ret = 0;
 
+	msg.msg_iter = *from;
 	nofs = memalloc_nofs_save();
-	while (len) {
-		iov.iov_base = (void *)buf;
-		iov.iov_len = len;
-		ret = kernel_sendmsg(conn->sock, &msg, &iov, 1, len);
+	while (msg_data_left(&msg)) {
+		/* sock_sendmsg() advances msg_iter by what it took */
+		ret = sock_sendmsg(conn->sock, &msg);
 		if (ret <= 0) {
 			ret = ret ? ret : -ECONNRESET;
 			break;
 		}
-		buf += ret;
-		len -= ret;
 		ret = 0;
 	}
 	memalloc_nofs_restore(nofs);
+	*from = msg.msg_iter;
 	return ret;
 }
 
-static int vdifs_tcp_recv(struct vdifs_conn *conn, void *buf, size_t len)
+/* fill all of *to, whatever kind of iterator: a buffer or the pages */
+static int vdifs_tcp_recv(struct vdifs_conn *conn, struct iov_iter *to)
 {
 	struct msghdr msg = { .msg_flags = MSG_WAITALL | MSG_NOSIGNAL };
-	struct kvec iov;
 	unsigned int nofs;
 	int ret = 0;
 
+	msg.msg_iter = *to;
 	nofs = memalloc_nofs_save();
-	while (len) {
-		iov.iov_base = buf;
-		iov.iov_len = len;
-		ret = kernel_recvmsg(conn->sock, &msg, &iov, 1, len,
-				     msg.msg_flags);
+	while (msg_data_left(&msg)) {
+		ret = sock_recvmsg(conn->sock, &msg, msg.msg_flags);
 		if (ret <= 0) {
 			ret = ret ? ret : -ECONNRESET;
 			break;
 		}
-		buf += ret;
-		len -= ret;
 		ret = 0;
 	}
 	memalloc_nofs_restore(nofs);
+	*to = msg.msg_iter;
 	return ret;
 }
 
