@@ -54,7 +54,7 @@ $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-LIBS := -llmdb $(JSONC_LIBS) -lcrypto -lpthread
+LIBS := -llmdb $(JSONC_LIBS) -lcrypto -lxxhash -lpthread
 
 $(B)/vdifs-mds: $(call obj,$(MDS_SRCS)) $(B)/libvdifs.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)

@@ -11,7 +11,6 @@
 
 #ifdef __KERNEL__
 #include <linux/build_bug.h>
-#include <linux/crc32c.h>
 #define WIRE_BUILD_BUG_ON(c) BUILD_BUG_ON(c)
 #else
 #define WIRE_BUILD_BUG_ON(c) ((void)sizeof(char[1 - 2 * !!(c)]))
@@ -305,27 +304,27 @@ int wire_fixed_len(u16 opcode, bool reply)
 	return reply ? d->rep.fixed : d->req.fixed;
 }
 
-u32 wire_crc32c(const void *buf, size_t len)
+u32 wire_csum(const void *buf, size_t len)
 {
-	return ~crc32c(~0u, buf, len);
+	return len ? (u32)xxh64(buf, len, 0) : 0;
 }
 
-#define WIRE_HDR_CRC_LEN offsetof(struct vdifs_msg_hdr, hdr_crc)
+#define WIRE_HDR_CSUM_LEN offsetof(struct vdifs_msg_hdr, hdr_csum)
 
 void wire_hdr_encode(void *buf, const struct wire_hdr *h)
 {
 	struct vdifs_msg_hdr *m = buf;
 
 	WIRE_BUILD_BUG_ON(sizeof(*m) != 32);
-	WIRE_BUILD_BUG_ON(WIRE_HDR_CRC_LEN != 28);
+	WIRE_BUILD_BUG_ON(WIRE_HDR_CSUM_LEN != 28);
 	m->magic = cpu_to_le32(VDIFS_PROTO_MAGIC);
 	m->opcode = cpu_to_le16(h->opcode);
 	m->flags = cpu_to_le16(h->flags);
 	m->req_id = cpu_to_le64(h->req_id);
 	m->body_len = cpu_to_le32(h->body_len);
-	m->body_crc = cpu_to_le32(h->body_crc);
+	m->body_csum = cpu_to_le32(h->body_csum);
 	m->status = cpu_to_le32((u32)h->status);
-	m->hdr_crc = cpu_to_le32(wire_crc32c(m, WIRE_HDR_CRC_LEN));
+	m->hdr_csum = cpu_to_le32(wire_csum(m, WIRE_HDR_CSUM_LEN));
 }
 
 /*
@@ -341,19 +340,19 @@ int wire_hdr_decode(const void *buf, struct wire_hdr *h)
 
 	if (le32_to_cpu(m->magic) != VDIFS_PROTO_MAGIC)
 		return -EBADMSG;
-	if (le32_to_cpu(m->hdr_crc) != wire_crc32c(m, WIRE_HDR_CRC_LEN))
+	if (le32_to_cpu(m->hdr_csum) != wire_csum(m, WIRE_HDR_CSUM_LEN))
 		return -EBADMSG;
 	h->opcode = le16_to_cpu(m->opcode);
 	h->flags = le16_to_cpu(m->flags);
 	h->req_id = le64_to_cpu(m->req_id);
 	h->body_len = le32_to_cpu(m->body_len);
-	h->body_crc = le32_to_cpu(m->body_crc);
+	h->body_csum = le32_to_cpu(m->body_csum);
 	h->status = (s32)le32_to_cpu(m->status);
 	if (h->flags & ~VDIFS_MSG_REPLY)
 		return -EPROTO;
 	if (h->body_len > VDIFS_BODY_MAX)
 		return -EMSGSIZE;
-	if (!h->body_len && h->body_crc)
+	if (!h->body_len && h->body_csum)
 		return -EBADMSG;
 	/* a status travels only in replies, and only as an errno */
 	if (!(h->flags & VDIFS_MSG_REPLY) && h->status)
@@ -363,11 +362,11 @@ int wire_hdr_decode(const void *buf, struct wire_hdr *h)
 	return 0;
 }
 
-int wire_body_check_crc(const struct wire_hdr *h, const void *body)
+int wire_body_check_csum(const struct wire_hdr *h, const void *body)
 {
 	if (!h->body_len)
 		return 0;
-	return wire_crc32c(body, h->body_len) == h->body_crc ? 0 : -EBADMSG;
+	return wire_csum(body, h->body_len) == h->body_csum ? 0 : -EBADMSG;
 }
 
 /* ---- name rules ---- */
@@ -577,7 +576,7 @@ int wire_msg_encode(void *buf, size_t cap, u16 opcode, u16 flags, u64 req_id,
 	if (l2)
 		memcpy(p + fixed_len + l1, t2, l2);
 	h.body_len = (u32)body;
-	h.body_crc = body ? wire_crc32c(p, (size_t)body) : 0;
+	h.body_csum = wire_csum(p, (size_t)body);
 	wire_hdr_encode(buf, &h);
 	return (int)(sizeof(struct vdifs_msg_hdr) + body);
 }

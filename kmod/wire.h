@@ -15,6 +15,7 @@
 #include <linux/errno.h>
 #include <linux/string.h>
 #include <linux/stddef.h>
+#include <linux/xxhash.h>
 #include <asm/byteorder.h>
 #else
 #include <stdbool.h>
@@ -40,8 +41,34 @@ typedef int64_t s64;
 #define le32_to_cpu(x) ((u32)le32toh((u32)(x)))
 #define le64_to_cpu(x) ((u64)le64toh((u64)(x)))
 
-/* the kernel's crc32c() contract: seed in, no final inversion */
-u32 crc32c(u32 crc, const void *buf, unsigned int len);
+/* the kernel's xxh64 API (lib/xxhash.c), over libxxhash */
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+
+struct xxh64_state {
+	XXH64_state_t s;
+};
+
+static inline u64 xxh64(const void *input, size_t len, u64 seed)
+{
+	return XXH64(input, len, seed);
+}
+
+static inline void xxh64_reset(struct xxh64_state *st, u64 seed)
+{
+	XXH64_reset(&st->s, seed);
+}
+
+static inline int xxh64_update(struct xxh64_state *st, const void *input,
+			       size_t len)
+{
+	return XXH64_update(&st->s, input, len) == XXH_OK ? 0 : -EINVAL;
+}
+
+static inline u64 xxh64_digest(const struct xxh64_state *st)
+{
+	return XXH64_digest(&st->s);
+}
 #endif
 
 #include "../uapi/vdifs_proto.h"
@@ -53,16 +80,46 @@ struct wire_hdr {
 	u16 flags;
 	u64 req_id;
 	u32 body_len;
-	u32 body_crc;
+	u32 body_csum;
 	s32 status;
 };
 
-/* standard CRC-32C (Castagnoli): init and final xor ~0 */
-u32 wire_crc32c(const void *buf, size_t len);
+/*
+ * Checksums: the low 32 bits of XXH64 (seed 0), the kernel's lib/xxhash
+ * and libxxhash computing the same function; 0 for nothing.  A message
+ * body may be summed in pieces (header and fixed part from one buffer,
+ * data from pages) with the same result as in one.
+ */
+u32 wire_csum(const void *buf, size_t len);
+
+struct wire_csum {
+	struct xxh64_state st;
+	size_t len;
+};
+
+static inline void wire_csum_init(struct wire_csum *c)
+{
+	xxh64_reset(&c->st, 0);
+	c->len = 0;
+}
+
+static inline void wire_csum_update(struct wire_csum *c, const void *buf,
+				    size_t len)
+{
+	if (len) {
+		xxh64_update(&c->st, buf, len);
+		c->len += len;
+	}
+}
+
+static inline u32 wire_csum_final(const struct wire_csum *c)
+{
+	return c->len ? (u32)xxh64_digest(&c->st) : 0;
+}
 
 void wire_hdr_encode(void *buf, const struct wire_hdr *h);
 int wire_hdr_decode(const void *buf, struct wire_hdr *h);
-int wire_body_check_crc(const struct wire_hdr *h, const void *body);
+int wire_body_check_csum(const struct wire_hdr *h, const void *body);
 
 /* ---- bodies ---- */
 

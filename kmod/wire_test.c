@@ -6,11 +6,18 @@
 #include <kunit/test.h>
 #include "wire_vectors.h"
 
-static void wire_test_crc32c(struct kunit *test)
+static void wire_test_csum(struct kunit *test)
 {
-	/* the standard CRC-32C check value */
-	KUNIT_EXPECT_EQ(test, wire_crc32c("123456789", 9), 0xe3069283u);
-	KUNIT_EXPECT_EQ(test, wire_crc32c("", 0), 0u);
+	struct wire_csum c;
+
+	/* XXH64's published value, and libxxhash's for "123456789" */
+	KUNIT_EXPECT_EQ(test, xxh64("", 0, 0), 0xef46db3751d8e999ull);
+	KUNIT_EXPECT_EQ(test, wire_csum("123456789", 9), 0x40e6ae83u);
+	KUNIT_EXPECT_EQ(test, wire_csum("", 0), 0u);
+	wire_csum_init(&c);
+	wire_csum_update(&c, "1234", 4);
+	wire_csum_update(&c, "56789", 5);
+	KUNIT_EXPECT_EQ(test, wire_csum_final(&c), 0x40e6ae83u);
 }
 
 static void wire_test_vectors(struct kunit *test)
@@ -116,7 +123,7 @@ static void wire_test_names(struct kunit *test)
 }
 
 static struct kunit_case wire_test_cases[] = {
-	KUNIT_CASE(wire_test_crc32c),
+	KUNIT_CASE(wire_test_csum),
 	KUNIT_CASE(wire_test_vectors),
 	KUNIT_CASE(wire_test_lookup_fields),
 	KUNIT_CASE(wire_test_encode_matches),

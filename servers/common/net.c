@@ -95,7 +95,7 @@ int msg_read(int fd, struct vdc_msg *m, int timeout_ms)
 		return -ENOMEM;
 	ret = net_read_full(fd, m->buf, m->hdr.body_len, timeout_ms);
 	if (!ret)
-		ret = wire_body_check_crc(&m->hdr, m->buf);
+		ret = wire_body_check_csum(&m->hdr, m->buf);
 	if (ret) {
 		free(m->buf);
 		m->buf = NULL;
@@ -131,7 +131,7 @@ static int net_writev_full(int fd, struct iovec *iov, int n)
 /*
  * Small messages are encoded whole on the stack; a large one (data) goes
  * out as header + fixed part from the stack and its tails from where they
- * are, with the body crc chained over the pieces: a 1 MiB read reply is
+ * are, with the body checksum summed over the pieces: a 1 MiB read reply is
  * neither copied nor allocated.
  */
 int msg_write(int fd, u16 op, u16 flags, u64 req_id, s32 status,
@@ -146,7 +146,7 @@ int msg_write(int fd, u16 op, u16 flags, u64 req_id, s32 status,
 	};
 	struct iovec iov[3];
 	u64 body = (u64)flen + l1 + l2;
-	u32 crc;
+	struct wire_csum cs;
 	int n;
 
 	if (cap <= sizeof(stackbuf)) {
@@ -159,11 +159,12 @@ int msg_write(int fd, u16 op, u16 flags, u64 req_id, s32 status,
 		return -EMSGSIZE;
 	if (flen)
 		memcpy(stackbuf + sizeof(struct vdifs_msg_hdr), fixed, flen);
-	crc = crc32c(~0u, fixed, flen);
-	crc = crc32c(crc, t1, l1);
-	crc = crc32c(crc, t2, l2);
+	wire_csum_init(&cs);
+	wire_csum_update(&cs, fixed, flen);
+	wire_csum_update(&cs, t1, l1);
+	wire_csum_update(&cs, t2, l2);
 	h.body_len = (u32)body;
-	h.body_crc = ~crc;
+	h.body_csum = wire_csum_final(&cs);
 	wire_hdr_encode(stackbuf, &h);
 	n = 0;
 	iov[n].iov_base = stackbuf;

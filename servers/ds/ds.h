@@ -44,7 +44,7 @@ struct ds;
  * Chunk metadata, in LMDB.  A chunk's data is a file of DS_BLOCK-sized
  * blocks (DATA/chunks/<id %016llx>); its extent map (LMDB "extents") says
  * for every extent with data which chunk's file holds it and, block by
- * block, where in that file and with which crc32c (or that the block
+ * block, where in that file and with which checksum (or that the block
  * reads as zeroes).  An extent is the unit of copy-on-write: a clone's
  * first write to an extent it shares copies that extent's blocks into its
  * own file; after that the clone writes it block by block like any chunk
@@ -94,7 +94,7 @@ struct ds_ext_hdr {
 
 struct ds_blk {
 	__le32 blk;		/* block in owner's file, or DS_BLK_ZERO */
-	__le32 crc;		/* crc32c of the whole block */
+	__le32 csum;		/* wire_csum() of the whole block */
 };
 
 struct ds_ext {

@@ -1,31 +1,33 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vdifs-ds chunk store: extent-granular copy-on-write over slot files.
+ * vdifs-ds chunk store: block-granular out-of-place writes, extent-granular
+ * copy-on-write (ds.h describes the records).
  *
- * Every write is out of place: each extent it touches gets a fresh slot
- * in the chunk's own file, filled with the whole new extent (for a partial
- * write the rest comes from the extent's current data, read here on the
- * server, or zeroes), so a write never modifies data the map points at.
+ * Every write is out of place: each block it touches gets a free block of
+ * the chunk's own file, filled from the request (a block only partly
+ * written is merged here with its current data or zeroes), and a clone's
+ * first write to an extent it shares copies that extent's other blocks
+ * into its own file; so a write never modifies data the map points at.
  *
  * Commit order, which is what makes a crash leave old-or-new:
- *   1. pwrite the new slots            (unreferenced: invisible)
+ *   1. pwritev the new blocks          (unreferenced: invisible)
  *   2. fdatasync the chunk file        (data stable)
- *   3. LMDB commit: map entries -> new slots, crc, version   (durable)
- *   4. old slots of this chunk return to the free set (in memory)
- * A crash before 3 leaves the old map and old slots; after 3 the new map
+ *   3. LMDB commit: map entries -> new blocks, checksums, version (durable)
+ *   4. replaced blocks of this chunk return to the free set (in memory)
+ * A crash before 3 leaves the old map and old blocks; after 3 the new map
  * points at stable data.  A map entry therefore never names data that is
- * not on disk, and every slot has its crc32c beside the pointer, checked
- * on every read.
+ * not on disk, and every block has its checksum beside the pointer,
+ * checked on every read of it.
  *
- * The free set is not persisted: it is rebuilt when a chunk is first used
- * after start from the map entries that point into the chunk's own file,
- * so slots written but never committed before a crash are free again.
+ * The free set is not persisted (chunk.c): it is rebuilt when a chunk's
+ * state is built, from the map entries that point into its own file, so
+ * blocks written but never committed before a crash are free again.
  *
- * Locking: struct ds_chunk.mutex serialises mutations of a chunk; its
- * rwlock keeps slots from being freed under a concurrent reader (readers
- * hold it shared from their map lookup to their last pread, step 3-4 holds
+ * Locking: struct ds_chunk.mutex serialises mutations of a chunk; its rw
+ * lock keeps blocks from being freed under a concurrent reader (readers
+ * hold it shared from their map lookup to their last pread, steps 3-4 hold
  * it exclusive).  Chunks that are the base of a clone are frozen: their
- * slots never change, so readers of a clone read them without their lock.
+ * blocks never change, so readers of a clone read them without their lock.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -63,7 +65,7 @@ static int st_err(int rc)
 
 /*
  * The layout of map entries changed with format 2 (blocks with their own
- * crcs in place of whole-extent slots); an older store is refused with a
+ * checksums in place of whole-extent slots); an older store is refused with a
  * clear message rather than misread.  A new store gets the format now.
  */
 static int store_check_format(struct ds_store *st, MDB_txn *t)
@@ -376,7 +378,7 @@ static int blocks_load(struct ds *ds, struct ds_chunk *c, MDB_txn *t)
 	return 0;
 }
 
-static void crc_mismatch(u64 reader, u64 owner, u32 blk)
+static void csum_mismatch(u64 reader, u64 owner, u32 blk)
 {
 	log_err("chunk %016llx: checksum mismatch in block %u of %016llx",
 		(unsigned long long)reader, blk, (unsigned long long)owner);
@@ -386,7 +388,7 @@ static void crc_mismatch(u64 reader, u64 owner, u32 blk)
  * Read [s, s+n) of one extent (entry x) into out: blocks that read as
  * zeroes are zero-filled, runs of whole blocks that lie one after the
  * other in the owner's file are one pread straight into out, and every
- * block read is checked against its crc (a partly wanted block is read
+ * block read is checked against its checksum (a partly wanted block is read
  * whole into a bounce block for that).
  */
 static int ext_read(struct ds *ds, const struct ds_ext *x, u32 s, u32 n,
@@ -428,9 +430,9 @@ static int ext_read(struct ds *ds, const struct ds_ext *x, u32 s, u32 n,
 				ret = -errno;
 				break;
 			}
-			if (got != DS_BLOCK || wire_crc32c(bounce, DS_BLOCK) !=
-			    le32_to_cpu(x->b[b].crc)) {
-				crc_mismatch(reader, owner, blk);
+			if (got != DS_BLOCK || wire_csum(bounce, DS_BLOCK) !=
+			    le32_to_cpu(x->b[b].csum)) {
+				csum_mismatch(reader, owner, blk);
 				ret = -EUCLEAN;
 				break;
 			}
@@ -449,9 +451,9 @@ static int ext_read(struct ds *ds, const struct ds_ext *x, u32 s, u32 n,
 		}
 		for (i = 0; i < run; i++) {
 			if (got < (ssize_t)((i + 1) * DS_BLOCK) ||
-			    wire_crc32c(out + i * DS_BLOCK, DS_BLOCK) !=
-			    le32_to_cpu(x->b[b + i].crc)) {
-				crc_mismatch(reader, owner, blk + i);
+			    wire_csum(out + i * DS_BLOCK, DS_BLOCK) !=
+			    le32_to_cpu(x->b[b + i].csum)) {
+				csum_mismatch(reader, owner, blk + i);
 				ret = -EUCLEAN;
 				goto out;
 			}
@@ -877,7 +879,7 @@ static int clone_chunk(struct ds_op_ctx *x, MDB_txn *t, struct ds_chunk_rec *nr)
 		return st_err(rc);
 
 	/*
-	 * The clone holds its base, which holds its own base: whatever slot
+	 * The clone holds its base, which holds its own base: whatever block
 	 * the copied map names stays alive, and a clone costs the same at
 	 * any depth.  The base is frozen from now on.
 	 */
@@ -1073,7 +1075,7 @@ static int plan_extent(struct ds *ds, struct ds_chunk *c, MDB_txn *t,
 		if (!(in ? data || (!whole && !zero) : cow && !zero)) {
 			if (in && whole) {	/* punched whole */
 				ch->x.b[i].blk = cpu_to_le32(DS_BLK_ZERO);
-				ch->x.b[i].crc = 0;
+				ch->x.b[i].csum = 0;
 				if (ch->was_own && !zero)
 					p->old[p->nold++] =
 						le32_to_cpu(old.b[i].blk);
@@ -1114,7 +1116,7 @@ static int plan_extent(struct ds *ds, struct ds_chunk *c, MDB_txn *t,
 			io->data = blk;
 		}
 		ch->x.b[i].blk = cpu_to_le32(io->blk);
-		ch->x.b[i].crc = cpu_to_le32(wire_crc32c(io->data, DS_BLOCK));
+		ch->x.b[i].csum = cpu_to_le32(wire_csum(io->data, DS_BLOCK));
 		if (ch->was_own && !zero)
 			p->old[p->nold++] = le32_to_cpu(old.b[i].blk);
 	}

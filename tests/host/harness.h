@@ -648,7 +648,7 @@ static inline int h_raw_recv(int fd, struct wire_hdr *h, u8 **body,
 	b = malloc(h->body_len + 1);
 	ck_assert_ptr_nonnull(b);
 	ret = h_raw_read(fd, b, h->body_len, timeout_ms);
-	if (!ret && wire_body_check_crc(h, b))
+	if (!ret && wire_body_check_csum(h, b))
 		ret = -EBADMSG;
 	if (ret || !body)
 		free(b);

@@ -2360,7 +2360,7 @@ START_TEST(test_body_too_large)
 {
 	struct wire_hdr h = {
 		.opcode = VDIFS_OP_LOOKUP, .req_id = 5,
-		.body_len = VDIFS_BODY_MAX + 1, .body_crc = 1,
+		.body_len = VDIFS_BODY_MAX + 1, .body_csum = 1,
 	};
 	u8 hdr[32];
 	int fd;
@@ -2647,8 +2647,8 @@ START_TEST(test_auth_raw)
 
 	fd = h_raw_connect(g_mds.port);
 	memset(&hr, 0, sizeof(hr));
-	hr.version_min = cpu_to_le32(1);
-	hr.version_max = cpu_to_le32(1);
+	hr.version_min = cpu_to_le32(VDIFS_PROTO_VERSION);
+	hr.version_max = cpu_to_le32(VDIFS_PROTO_VERSION);
 	hr.features = cpu_to_le64(VDIFS_FEAT_AUTH_HMAC);
 	hr.role = cpu_to_le32(VDIFS_ROLE_CLIENT);
 	ck_ok(h_raw_send(fd, VDIFS_OP_HELLO, 1, &hr, sizeof(hr), NULL, 0,
