@@ -28,7 +28,6 @@
 #include <linux/net.h>
 #include <linux/uio.h>
 #include <linux/iov_iter.h>
-#include <linux/crc32c.h>
 #include <crypto/utils.h>
 #include "internal.h"
 
@@ -36,27 +35,25 @@
 
 /* ---- checksums over pages ---- */
 
-static size_t vdifs_crc_step(void *base, size_t progress, size_t len,
-			     void *priv, void *priv2)
+static size_t vdifs_csum_step(void *base, size_t progress, size_t len,
+			      void *priv, void *priv2)
 {
-	u32 *crc = priv;
-
-	*crc = crc32c(*crc, base, len);
+	wire_csum_update(priv, base, len);
 	return 0;
 }
 
 /*
- * Continue a crc32c over the next len bytes of iter, which is left where
- * it is: each page is mapped in turn, nothing is copied.  Only kernel
- * iterators (netfs hands us FOLIOQ and BVEC, copy_direct KVEC); the
- * setters refuse user-backed ones.
+ * Continue a checksum over the next len bytes of iter, which is left
+ * where it is: each page is mapped in turn, nothing is copied.  Only
+ * kernel iterators (netfs hands us FOLIOQ and BVEC, copy_direct KVEC);
+ * the setters refuse user-backed ones.
  */
-static u32 vdifs_crc_iter(u32 crc, const struct iov_iter *iter, size_t len)
+static void vdifs_csum_iter(struct wire_csum *c, const struct iov_iter *iter,
+			    size_t len)
 {
 	struct iov_iter it = *iter;
 
-	iterate_and_advance_kernel(&it, len, &crc, NULL, vdifs_crc_step);
-	return crc;
+	iterate_and_advance_kernel(&it, len, c, NULL, vdifs_csum_step);
 }
 
 /*
@@ -168,21 +165,23 @@ int vdifs_req_set_data(struct vdifs_req *req, const struct iov_iter *data,
 	struct vdifs_msg_hdr *m = (struct vdifs_msg_hdr *)req->msg;
 	u32 body = le32_to_cpu(m->body_len);
 	struct wire_hdr h = { .opcode = req->op };
-	u32 crc;
+	struct wire_csum cs;
 
 	if (WARN_ON_ONCE(user_backed_iter(data) || req->data_len ||
 			 iov_iter_count(data) < len))
 		return -EINVAL;
 	if (len > VDIFS_BODY_MAX - body)
 		return -EMSGSIZE;
-	/* the encoded crc of the body so far, continued over the pages */
-	crc = vdifs_crc_iter(~le32_to_cpu(m->body_crc), data, len);
+	/* the encoded body, then the pages after it */
+	wire_csum_init(&cs);
+	wire_csum_update(&cs, req->msg + VDIFS_HDR_LEN, body);
+	vdifs_csum_iter(&cs, data, len);
 	req->data = *data;
 	iov_iter_truncate(&req->data, len);
 	req->data_len = len;
 	req->data_splice = vdifs_iter_spliceable(&req->data);
 	h.body_len = body + len;
-	h.body_crc = ~crc;
+	h.body_csum = wire_csum_final(&cs);
 	wire_hdr_encode(req->msg, &h);
 	return 0;
 }
@@ -252,7 +251,7 @@ static int vdifs_req_send_locked(struct vdifs_conn *conn,
 		.opcode = req->op,
 		.req_id = req->id,
 		.body_len = le32_to_cpu(m->body_len),
-		.body_crc = le32_to_cpu(m->body_crc),
+		.body_csum = le32_to_cpu(m->body_csum),
 	};
 	struct kvec kv = { .iov_base = req->msg, .iov_len = req->msg_len };
 	struct iov_iter it;
@@ -533,7 +532,7 @@ static int vdifs_conn_read_body(struct vdifs_conn *conn,
 		return -ENOMEM;
 	ret = vdifs_conn_recv_buf(conn, body, h->body_len);
 	if (!ret)
-		ret = wire_body_check_crc(h, body);
+		ret = wire_body_check_csum(h, body);
 	if (ret) {
 		kvfree(body);
 		return ret;
@@ -542,8 +541,9 @@ static int vdifs_conn_read_body(struct vdifs_conn *conn,
 	return 0;
 }
 
-/* read and drop len bytes, continuing *crc over them */
-static int vdifs_conn_skip(struct vdifs_conn *conn, size_t len, u32 *crc)
+/* read and drop len bytes, continuing the checksum c over them */
+static int vdifs_conn_skip(struct vdifs_conn *conn, size_t len,
+			   struct wire_csum *c)
 {
 	while (len) {
 		size_t n = min_t(size_t, len, PAGE_SIZE);
@@ -552,7 +552,7 @@ static int vdifs_conn_skip(struct vdifs_conn *conn, size_t len, u32 *crc)
 		ret = vdifs_conn_recv_buf(conn, conn->scratch, n);
 		if (ret)
 			return ret;
-		*crc = crc32c(*crc, conn->scratch, n);
+		wire_csum_update(c, conn->scratch, n);
 		len -= n;
 	}
 	return 0;
@@ -562,11 +562,12 @@ static int vdifs_conn_skip(struct vdifs_conn *conn, size_t len, u32 *crc)
 static int vdifs_conn_drop_body(struct vdifs_conn *conn,
 				const struct wire_hdr *h)
 {
-	u32 crc = ~0u;
+	struct wire_csum cs;
 	int ret;
 
-	ret = vdifs_conn_skip(conn, h->body_len, &crc);
-	if (!ret && h->body_len && ~crc != h->body_crc)
+	wire_csum_init(&cs);
+	ret = vdifs_conn_skip(conn, h->body_len, &cs);
+	if (!ret && wire_csum_final(&cs) != h->body_csum)
 		ret = -EBADMSG;
 	return ret;
 }
@@ -590,17 +591,18 @@ static int vdifs_conn_recv_direct(struct vdifs_conn *conn,
 {
 	const struct vdifs_chunk_io_rep *rep = (const void *)req->rfixed;
 	struct iov_iter it;
-	u32 crc;
+	struct wire_csum cs;
 	int ret;
 
 	ret = vdifs_conn_recv_buf(conn, req->rfixed, sizeof(req->rfixed));
 	if (ret)
 		return ret;
-	crc = crc32c(~0u, req->rfixed, sizeof(req->rfixed));
+	wire_csum_init(&cs);
+	wire_csum_update(&cs, req->rfixed, sizeof(req->rfixed));
 	if (le32_to_cpu(rep->len) != req->rdest_len) {
 		/* malformed, as decoding would find; the stream is intact */
-		ret = vdifs_conn_skip(conn, req->rdest_len, &crc);
-		if (!ret && ~crc != h->body_crc)
+		ret = vdifs_conn_skip(conn, req->rdest_len, &cs);
+		if (!ret && wire_csum_final(&cs) != h->body_csum)
 			ret = -EBADMSG;
 		*status = -EBADMSG;
 		return ret;
@@ -609,8 +611,8 @@ static int vdifs_conn_recv_direct(struct vdifs_conn *conn,
 	ret = conn->trans->recv(conn, &it);
 	if (ret)
 		return ret;
-	crc = vdifs_crc_iter(crc, &req->rdest, req->rdest_len);
-	if (~crc != h->body_crc)
+	vdifs_csum_iter(&cs, &req->rdest, req->rdest_len);
+	if (wire_csum_final(&cs) != h->body_csum)
 		return -EBADMSG;
 	req->rhdr = *h;
 	req->rbody.fixed = req->rfixed;

@@ -68,8 +68,8 @@ static void ct_expect_hdr(struct kunit *test, const struct vdifs_req *req,
 	got = (const void *)req->msg;
 	KUNIT_EXPECT_EQ(test, le32_to_cpu(got->body_len),
 			le32_to_cpu(want->body_len));
-	KUNIT_EXPECT_EQ(test, le32_to_cpu(got->body_crc),
-			le32_to_cpu(want->body_crc));
+	KUNIT_EXPECT_EQ(test, le32_to_cpu(got->body_csum),
+			le32_to_cpu(want->body_csum));
 	KUNIT_EXPECT_EQ(test, req->msg_len,
 			sizeof(struct vdifs_msg_hdr) + sizeof(*q));
 	KUNIT_EXPECT_EQ(test, req->data_len, (size_t)CT_LEN);
