@@ -2,11 +2,13 @@
 /*
  * vdifs-ds: private declarations, one section per source file.
  *
- * Threading: a reader thread per connection hands each request to a
- * fixed pool of workers, so many requests are in flight per connection
- * and requests for different chunks run in parallel; a chunk's mutations
- * are serialised by its struct ds_chunk mutex.  Replies on one connection
- * are written under that connection's write lock.
+ * Threading: a reader thread per connection runs a request itself when
+ * nothing else waits on its socket, and otherwise hands it to a fixed
+ * pool of workers, so many requests are in flight per connection and
+ * requests for different chunks run in parallel; forwarded mutations run
+ * in the reader, in order.  A chunk's mutations are serialised by its
+ * struct ds_chunk mutex.  Replies on one connection are written under
+ * that connection's write lock.
  */
 #ifndef _VDIFS_DS_H
 #define _VDIFS_DS_H
