@@ -15,8 +15,14 @@
  * vdifs_io_wq, so that the receive thread never waits for another
  * request: a layout the cache does not have (an MDS call), a layout
  * that turned out stale (refetched, and a write retried on the fresh
- * one, its chunk forked if still frozen), a read failing over to the
- * next replica.
+ * one, its chunk forked if still frozen), a server of the chunk's set
+ * that failed (the MDS takes it out of the set, promoting a replica if
+ * it was the primary, and the I/O goes on with the new set), a read
+ * failing over to the next replica.
+ *
+ * Slow is not failed: while the MDS still hears from every server of
+ * the set, the I/O is tried again after a pause, for as long as it takes
+ * (an NFS hard mount), with a "not responding" / "OK" kernel message.
  */
 #include <linux/fs.h>
 #include <linux/pagemap.h>
@@ -42,12 +48,14 @@ struct vdifs_io {
 	bool write;
 	bool refused;			/* write: the last try's layout was stale */
 	bool have_layout;		/* chunk is this try's layout */
+	bool degrade;			/* a server failed: ask the MDS */
+	bool waited;			/* paused for a slow server */
 	unsigned int tries;		/* layouts tried */
 	unsigned int replica;		/* read: the one being tried */
 	int error;			/* the last failure */
 	u64 frozen;			/* write: chunk id refused as frozen */
 	struct vdifs_chunk chunk;
-	struct work_struct work;
+	struct delayed_work work;
 	/*
 	 * Called once with the result, in any of the above (may sleep,
 	 * never waits for a request); io may be gone when it returns.
@@ -70,7 +78,8 @@ static void vdifs_write_step(struct vdifs_io *io, bool may_wait);
 
 static void vdifs_io_work(struct work_struct *work)
 {
-	struct vdifs_io *io = container_of(work, struct vdifs_io, work);
+	struct vdifs_io *io = container_of(to_delayed_work(work),
+					   struct vdifs_io, work);
 
 	if (io->write)
 		vdifs_write_step(io, true);
@@ -90,6 +99,8 @@ static void vdifs_io_init(struct vdifs_io *io, struct inode *inode,
 	io->write = write;
 	io->refused = false;
 	io->have_layout = false;
+	io->degrade = false;
+	io->waited = false;
 	io->tries = 0;
 	io->replica = 0;
 	io->error = -EIO;
@@ -100,7 +111,30 @@ static void vdifs_io_init(struct vdifs_io *io, struct inode *inode,
 /* go on in the work item, where waiting is allowed */
 static void vdifs_io_defer(struct vdifs_io *io)
 {
-	queue_work(vdifs_io_wq, &io->work);
+	queue_delayed_work(vdifs_io_wq, &io->work, 0);
+}
+
+/*
+ * Every server of the set is alive as far as the MDS knows (or the MDS
+ * itself did not answer): try again in a while, as long as it takes.
+ */
+static void vdifs_io_pause(struct vdifs_io *io)
+{
+	if (!io->waited)
+		pr_warn_ratelimited("vdifs: inode %lu: data server %u not responding, still trying\n",
+				    io->inode->i_ino,
+				    le32_to_cpu(io->chunk.ds[0]));
+	io->waited = true;
+	queue_delayed_work(vdifs_io_wq, &io->work, HZ);
+}
+
+/* a server was slow, and the I/O went through after all */
+static void vdifs_io_resumed(struct vdifs_io *io)
+{
+	if (io->waited)
+		pr_info_ratelimited("vdifs: inode %lu: data server %u OK\n",
+				    io->inode->i_ino,
+				    le32_to_cpu(io->chunk.ds[0]));
 }
 
 /* start io from the task that issues it */
@@ -133,6 +167,8 @@ static void vdifs_wrote_to(struct inode *inode, loff_t end)
 
 static void vdifs_io_complete(struct vdifs_io *io, int ret)
 {
+	if (!ret)
+		vdifs_io_resumed(io);
 	if (io->write) {
 		if (ret && ret != -ENOSPC && ret != -EDQUOT && ret != -EFBIG) {
 			pr_err_ratelimited("vdifs: inode %lu: write at %lld failed (%d)\n",
@@ -176,29 +212,43 @@ static void vdifs_read_done(struct vdifs_req *req)
 			vdifs_io_complete(io, 0);
 			return;
 		}
-		io->error = -ESTALE;
+		io->error = -ENXIO;	/* look again, as if stale */
 		io->replica = io->chunk.nrep;
 		break;
 	case -EUCLEAN:
-		pr_err_ratelimited("vdifs: inode %lu chunk %llu: data corrupt on the server\n",
+		pr_err_ratelimited("vdifs: inode %lu chunk %llu: data corrupt on data server %u\n",
 				   io->inode->i_ino, (u64)io->pos /
-				   le32_to_cpu(VDIFS_I(io->inode)->params.chunk_size));
-		vdifs_io_complete(io, -EIO);
-		return;
+				   le32_to_cpu(VDIFS_I(io->inode)->params.chunk_size),
+				   le32_to_cpu(io->chunk.ds[io->replica]));
+		/* another copy of the set may be whole (sync: all equal) */
+		if (VDIFS_I(io->inode)->params.repl_mode != VDIFS_REPL_SYNC ||
+		    io->replica + 1 >= io->chunk.nrep) {
+			vdifs_io_complete(io, -EIO);
+			return;
+		}
+		io->error = -EIO;
+		io->replica++;
+		break;
 	default:
 		io->error = ret;
-		io->replica++;
+		if (vdifs_server_failed(ret))
+			io->degrade = true;
+		else
+			io->replica++;
 		break;
 	}
 	vdifs_io_defer(io);
 }
 
 /*
- * Move a read on: its layout, then the replicas in turn (the primary
- * first; a replica holds the same versions), then a fresh layout if the
- * one we had looked stale.  may_wait: in the work item, where the MDS may
- * be asked; else (the issuer) only what needs no more than room in the
- * connection's window, the rest is deferred.
+ * Move a read on: its layout, then its primary.  When a server fails,
+ * the MDS is asked: a new set starts again at its primary; the same set
+ * (all alive: the MDS has just said it is current, so every copy in it
+ * is in sync) goes on to the next replica in sync mode, where replicas
+ * hold what the primary acknowledged, and pauses once all were tried.
+ * A layout that looked stale is fetched again.  may_wait: in the work
+ * item, where the MDS may be asked; else (the issuer) only what needs no
+ * more than room in the connection's window, the rest is deferred.
  */
 static void vdifs_read_step(struct vdifs_io *io, bool may_wait)
 {
@@ -213,6 +263,31 @@ static void vdifs_read_step(struct vdifs_io *io, bool may_wait)
 		struct vdifs_req *req;
 		u32 ds;
 
+		if (io->degrade && io->have_layout) {
+			if (!may_wait)
+				goto defer;
+			io->degrade = false;
+			ret = vdifs_chunk_degrade(inode, index, &io->chunk);
+			if (!ret) {
+				io->replica = 0;
+			} else if (ret == -EAGAIN &&
+				   VDIFS_I(inode)->params.repl_mode ==
+				   VDIFS_REPL_SYNC &&
+				   io->replica + 1 < io->chunk.nrep) {
+				io->replica++;
+			} else if (ret == -EAGAIN || vdifs_server_failed(ret)) {
+				io->replica = 0;
+				vdifs_io_pause(io);
+				return;
+			} else if (ret == -ENOENT) {
+				/* the chunk left the file: look again */
+				vdifs_chunk_forget(inode, index);
+				io->tries++;
+				io->have_layout = false;
+			} else {
+				goto complete;
+			}
+		}
 		if (!io->have_layout) {
 			if (io->tries == VDIFS_IO_TRIES) {
 				ret = io->error;
@@ -255,7 +330,7 @@ static void vdifs_read_step(struct vdifs_io *io, bool may_wait)
 			goto defer;
 		if (IS_ERR(conn)) {
 			io->error = PTR_ERR(conn);
-			io->replica++;
+			io->degrade = true;
 			continue;
 		}
 		req = vdifs_chunk_read_req(inode, &io->chunk, io->pos % cs,
@@ -273,7 +348,7 @@ static void vdifs_read_step(struct vdifs_io *io, bool may_wait)
 		if (!ret)
 			return;	/* done() goes on; io may be gone already */
 		io->error = ret;
-		io->replica++;
+		io->degrade = true;
 	}
 
 complete:
@@ -331,7 +406,7 @@ static void vdifs_issue_read(struct netfs_io_subrequest *subreq)
 	vs->isize = isize;
 	vdifs_io_init(&vs->io, inode, pos, len, &subreq->io_iter, false,
 		      vdifs_subreq_read_complete);
-	INIT_WORK(&vs->io.work, vdifs_io_work);
+	INIT_DELAYED_WORK(&vs->io.work, vdifs_io_work);
 	if (!len) {
 		vdifs_subreq_read_complete(&vs->io, 0);
 		return;
@@ -341,18 +416,24 @@ static void vdifs_issue_read(struct netfs_io_subrequest *subreq)
 
 /* ---- writes ---- */
 
-/* The reply to a write: a stale layout is retried from the work item */
+/*
+ * The reply to a write: a stale layout or a failed server is taken care
+ * of from the work item, and the write tried again.
+ */
 static void vdifs_write_done(struct vdifs_req *req)
 {
 	struct vdifs_io *io = req->priv;
 	int ret = req->status;
 
-	if (!vdifs_layout_stale(ret)) {
+	if (vdifs_server_failed(ret)) {
+		io->degrade = true;
+	} else if (vdifs_layout_stale(ret)) {
+		io->refused = true;
+	} else {
 		vdifs_io_complete(io, ret);
 		return;
 	}
 	io->error = ret;
-	io->refused = true;
 	vdifs_io_defer(io);
 }
 
@@ -360,7 +441,10 @@ static void vdifs_write_done(struct vdifs_req *req)
  * Move a write on: to the chunk's primary, which forwards it to the
  * replicas.  A chunk refusing the layout (frozen by a snapshot, moved)
  * has it refetched, forked by the MDS if still frozen, and tried again.
- * may_wait as for reads.
+ * A failed server (the primary, or a replica the primary could not
+ * reach) is the MDS's to take out of the set; the write is then sent
+ * again, whole, to the new set's primary (the same bytes at the same
+ * place: doing it twice is doing it once).  may_wait as for reads.
  */
 static void vdifs_write_step(struct vdifs_io *io, bool may_wait)
 {
@@ -372,6 +456,22 @@ static void vdifs_write_step(struct vdifs_io *io, bool may_wait)
 	struct vdifs_req *req;
 	int ret;
 
+	if (io->degrade) {
+		if (!may_wait)
+			goto defer;
+		io->degrade = false;
+		ret = vdifs_chunk_degrade(inode, index, &io->chunk);
+		if (ret == -EAGAIN || vdifs_server_failed(ret)) {
+			vdifs_io_pause(io);
+			return;
+		}
+		if (ret == -ENOENT) {
+			/* the chunk left the file: look again */
+			io->refused = true;
+		} else if (ret) {
+			goto complete;
+		}
+	}
 	if (io->refused) {
 		if (!may_wait)
 			goto defer;
@@ -397,7 +497,11 @@ static void vdifs_write_step(struct vdifs_io *io, bool may_wait)
 		goto defer;
 	if (IS_ERR(conn)) {
 		ret = PTR_ERR(conn);
-		goto complete;
+		if (!vdifs_server_failed(ret))
+			goto complete;
+		io->error = ret;
+		io->degrade = true;
+		goto defer;
 	}
 	req = vdifs_chunk_write_req(inode, &io->chunk, io->pos % cs, io->len,
 				    io->iter);
@@ -413,6 +517,11 @@ static void vdifs_write_step(struct vdifs_io *io, bool may_wait)
 	vdifs_req_put(req);
 	if (!ret)
 		return;		/* done() goes on; io may be gone already */
+	if (vdifs_server_failed(ret)) {
+		io->error = ret;
+		io->degrade = true;
+		goto defer;
+	}
 
 complete:
 	vdifs_io_complete(io, ret);
@@ -457,7 +566,7 @@ static void vdifs_issue_write(struct netfs_io_subrequest *subreq)
 		      subreq->start + subreq->transferred,
 		      subreq->len - subreq->transferred, &subreq->io_iter, true,
 		      vdifs_subreq_write_complete);
-	INIT_WORK(&vs->io.work, vdifs_io_work);
+	INIT_DELAYED_WORK(&vs->io.work, vdifs_io_work);
 	vdifs_io_start(&vs->io);
 }
 
@@ -530,11 +639,11 @@ static int vdifs_io_sync(struct inode *inode, loff_t pos, size_t len,
 
 	vdifs_io_init(&s.io, inode, pos, len, iter, write,
 		      vdifs_sync_io_complete);
-	INIT_WORK_ONSTACK(&s.io.work, vdifs_io_work);
+	INIT_DELAYED_WORK_ONSTACK(&s.io.work, vdifs_io_work);
 	init_completion(&s.done);
 	vdifs_io_start(&s.io);
 	wait_for_completion(&s.done);
-	destroy_work_on_stack(&s.io.work);
+	destroy_delayed_work_on_stack(&s.io.work);
 	return s.ret;
 }
 
@@ -587,6 +696,25 @@ int vdifs_copy_direct(struct inode *sin, loff_t spos, struct inode *din,
 
 /* ---- holes ---- */
 
+/*
+ * A server of c's set failed a punch: 0 to try again with the set the
+ * MDS has now, 1 after a pause (all alive: slow), else the error.
+ */
+static int vdifs_punch_degrade(struct inode *inode, u64 index,
+			       struct vdifs_chunk *c)
+{
+	int ret = vdifs_chunk_degrade(inode, index, c);
+
+	if (ret == -ENOENT) {
+		vdifs_chunk_forget(inode, index);
+		return 0;
+	}
+	if (ret != -EAGAIN && !vdifs_server_failed(ret))
+		return ret;
+	schedule_timeout_killable(HZ);
+	return fatal_signal_pending(current) ? -EINTR : 1;
+}
+
 /* make [start, end) read as zeroes on the data servers */
 int vdifs_punch_range(struct inode *inode, loff_t start, loff_t end)
 {
@@ -621,6 +749,14 @@ int vdifs_punch_range(struct inode *inode, loff_t start, loff_t end)
 			vdifs_conn_put(conn);
 			if (ret == -ENOENT)	/* never written: nothing to do */
 				ret = 0;
+			if (vdifs_server_failed(ret)) {
+				ret = vdifs_punch_degrade(inode, index, &c);
+				if (ret > 0)
+					tries--;	/* slow: as long as it takes */
+				else if (ret)
+					break;
+				continue;
+			}
 			if (!vdifs_layout_stale(ret))
 				break;
 			vdifs_chunk_refused(inode, index, &c, ret, &frozen);

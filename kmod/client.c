@@ -323,6 +323,17 @@ static void vdifs_conn_break(struct vdifs_conn *conn)
 	mutex_unlock(&conn->send_lock);
 }
 
+/*
+ * What a request that timed out fails with: -EIO to the MDS's callers
+ * (the system calls waiting on it, past the mount's timeo); -ETIMEDOUT
+ * on a data server, for the data path to ask the MDS whether the server
+ * failed or is only slow.
+ */
+static int vdifs_conn_timeout_err(struct vdifs_conn *conn)
+{
+	return conn == conn->sbi->mds ? -EIO : -ETIMEDOUT;
+}
+
 /* fail what is past its deadline, or everything; may sleep (done()) */
 static void vdifs_conn_fail_pending(struct vdifs_conn *conn, bool all,
 				    int status)
@@ -837,7 +848,8 @@ static int vdifs_conn_thread(void *data)
 			if (ret) {
 				conn->failures++;
 				wake_up_all(&conn->state_wait);
-				vdifs_conn_fail_pending(conn, false, -EIO);
+				vdifs_conn_fail_pending(conn, false,
+						vdifs_conn_timeout_err(conn));
 				/* sleep, but wake at once for kthread_stop */
 				wait_event_interruptible_timeout(conn->state_wait,
 					kthread_should_stop(),
@@ -963,5 +975,5 @@ void vdifs_conn_put(struct vdifs_conn *conn)
 /* requests that outlive their deadline fail even if the server is up */
 void vdifs_conn_tick(struct vdifs_conn *conn)
 {
-	vdifs_conn_fail_pending(conn, false, -EIO);
+	vdifs_conn_fail_pending(conn, false, vdifs_conn_timeout_err(conn));
 }

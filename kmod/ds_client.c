@@ -206,6 +206,7 @@ void vdifs_chunk_req(struct inode *inode, const struct vdifs_chunk *c,
 
 	memset(q, 0, sizeof(*q));
 	q->chunk_id = c->chunk_id;
+	q->epoch = c->version;
 	q->offset = cpu_to_le32(off);
 	q->len = cpu_to_le32(len);
 	q->chunk_size = vi->params.chunk_size;

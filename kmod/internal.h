@@ -285,10 +285,43 @@ void vdifs_chunk_refused(struct inode *inode, u64 index,
 			 const struct vdifs_chunk *c, int err, u64 *frozen);
 void vdifs_layout_drop(struct vdifs_inode *vi);
 
-/* layout errors that a fresh layout cures */
+/*
+ * Asks the MDS to take failed servers out of c's set; c becomes the
+ * chunk's current record.  -EAGAIN: every server of the set is alive
+ * and in sync (slow, not failed).  May sleep for an MDS call.
+ */
+int vdifs_chunk_degrade(struct inode *inode, u64 index,
+			struct vdifs_chunk *c);
+
+/* layout errors that a fresh layout cures: frozen, not the primary */
 static inline bool vdifs_layout_stale(int err)
 {
-	return err == -EROFS || err == -ENXIO || err == -ESTALE;
+	return err == -EROFS || err == -ENXIO;
+}
+
+/*
+ * Errors that say a server of the set failed, or refused our set as old
+ * (-ESTALE): the MDS judges (vdifs_chunk_degrade()), and the I/O goes on
+ * with what it says.  -EREMOTEIO: the primary could not reach a replica.
+ */
+static inline bool vdifs_server_failed(int err)
+{
+	switch (err) {
+	case -ESTALE:
+	case -EREMOTEIO:
+	case -ETIMEDOUT:
+	case -ECONNREFUSED:
+	case -ECONNRESET:
+	case -ECONNABORTED:
+	case -EPIPE:
+	case -EHOSTUNREACH:
+	case -EHOSTDOWN:
+	case -ENETUNREACH:
+	case -ENOTCONN:
+	case -ESHUTDOWN:
+		return true;
+	}
+	return false;
 }
 
 /* ---- inode.c ---- */

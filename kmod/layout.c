@@ -6,14 +6,32 @@
  * MDS call that fills it, so that one fetch serves every waiter).
  *
  * A layout goes stale when the chunk becomes a snapshot's (frozen) or
- * moves; the data servers then refuse it (-EROFS, -ENXIO, -ESTALE) and
- * the I/O forgets the cached layout and tries with a fresh one.
+ * moves; the data servers then refuse it (-EROFS, -ENXIO) and the I/O
+ * forgets the cached layout and tries with a fresh one.  When a server of
+ * the chunk's set fails, or refuses the set's epoch as old (-ESTALE), the
+ * MDS is asked (LAYOUT_DEGRADE): it answers the current set, taking the
+ * failed servers out of it, and that replaces the cached one.
  */
 #include <linux/fs.h>
 #include <linux/slab.h>
 #include "internal.h"
 
 #define VDIFS_LAYOUT_BATCH	16	/* chunks fetched per LAYOUT_GET */
+
+/* every chunk record from the MDS passes here before it is used */
+static bool vdifs_chunk_valid(const struct vdifs_chunk *c)
+{
+	unsigned int i, j;
+
+	if (c->nrep > VDIFS_MAX_REPLICAS || (c->chunk_id && !c->nrep))
+		return false;
+	/* distinct servers, or a primary would forward to itself */
+	for (i = 0; i < c->nrep; i++)
+		for (j = 0; j < i; j++)
+			if (c->ds[i] == c->ds[j])
+				return false;
+	return true;
+}
 
 /*
  * The layout of chunk index, from the cache or else the MDS (with the
@@ -60,8 +78,7 @@ int vdifs_chunk_lookup(struct inode *inode, u64 index, bool alloc,
 			ret = -ENOMEM;
 			break;
 		}
-		if (n->nrep > VDIFS_MAX_REPLICAS ||
-		    (n->chunk_id && !n->nrep)) {
+		if (!vdifs_chunk_valid(n)) {
 			kfree(n);
 			ret = -EPROTO;
 			break;
@@ -105,6 +122,47 @@ bool vdifs_chunk_cached(struct inode *inode, u64 index, bool alloc,
 	}
 	mutex_unlock(&vi->layout_lock);
 	return found;
+}
+
+int vdifs_chunk_degrade(struct inode *inode, u64 index,
+			struct vdifs_chunk *c)
+{
+	struct vdifs_sb_info *sbi = VDIFS_SB(inode->i_sb);
+	struct vdifs_inode *vi = VDIFS_I(inode);
+	struct vdifs_layout_degrade_req q = {
+		.vol = cpu_to_le32(sbi->vol),
+		.ino = cpu_to_le64(inode->i_ino),
+		.index = cpu_to_le64(index),
+		.chunk_id = c->chunk_id,
+		.epoch = c->version,
+	};
+	struct vdifs_chunk *n, *old;
+	struct vdifs_req *req;
+	int ret;
+
+	ret = vdifs_call(sbi->mds, VDIFS_OP_LAYOUT_DEGRADE, &q, sizeof(q),
+			 NULL, 0, NULL, 0, &req);
+	if (ret)
+		return ret;
+	n = kmemdup(req->rbody.fixed, sizeof(*n), GFP_NOFS);
+	vdifs_req_put(req);
+	if (!n)
+		return -ENOMEM;
+	if (!vdifs_chunk_valid(n) || !n->chunk_id) {
+		kfree(n);
+		return -EPROTO;
+	}
+	*c = *n;
+	mutex_lock(&vi->layout_lock);
+	old = xa_store(&vi->chunks, index, n, GFP_NOFS);
+	if (xa_is_err(old)) {
+		kfree(n);
+		ret = xa_err(old);
+	} else {
+		kfree(old);
+	}
+	mutex_unlock(&vi->layout_lock);
+	return ret;
 }
 
 /* forget the cached layout of one chunk */

@@ -85,7 +85,7 @@ DEFAULT_MDS ")\n"
 static const char volume_usage[] =
 "usage: vdifs-tool volume create NAME [--chunk-size SIZE]\n"
 "                         [--extent-size SIZE|adaptive] [--replicas N]\n"
-"                         [--mode sync|async]\n"
+"                         [--min-replicas N] [--mode sync|async]\n"
 "       vdifs-tool volume list\n"
 "       vdifs-tool volume delete NAME\n"
 "\n"
@@ -96,7 +96,7 @@ static const char volume_usage[] =
 static const char create_usage[] =
 "usage: vdifs-tool volume create NAME [--chunk-size SIZE]\n"
 "                         [--extent-size SIZE|adaptive] [--replicas N]\n"
-"                         [--mode sync|async]\n"
+"                         [--min-replicas N] [--mode sync|async]\n"
 "\n"
 "Creates volume NAME.  Its settings are the defaults of every file in it;\n"
 "a directory's layout can override them for what is created below it.\n"
@@ -105,6 +105,8 @@ static const char create_usage[] =
 "  --extent-size SIZE  allocation unit inside a chunk: a power of two,\n"
 "                      4K..1M, or 'adaptive' (default 64K)\n"
 "  --replicas N        copies of each chunk on distinct data servers, 1..4\n"
+"  --min-replicas N    writes go on while this many copies of a chunk are\n"
+"                      in sync, and fail below (default 1, at most N)\n"
 "  --mode sync|async   sync: a write returns when every replica has it;\n"
 "                      async: when the primary has it\n"
 "SIZE takes a K, M or G suffix.\n";
@@ -393,6 +395,9 @@ static void vol_json_fill(struct json_object *o, const struct vdc_vol *v)
 		json_object_object_add(o, "extent_size",
 				       json_object_new_string("adaptive"));
 	json_object_object_add(o, "replicas", jint(v->params.replicas));
+	json_object_object_add(o, "min_replicas",
+			       jint(v->params.min_replicas ?
+				    v->params.min_replicas : 1));
 	json_object_object_add(o, "mode",
 			       json_object_new_string(
 				       mode_name(v->params.repl_mode)));
@@ -407,14 +412,17 @@ static void vol_params_str(const struct vdc_vol *v, char *buf, size_t cap)
 		fmt_size(v->params.extent_size, es, sizeof(es));
 	else
 		snprintf(es, sizeof(es), "adaptive");
-	snprintf(buf, cap, "chunk %s, extent %s, replicas %u, %s", cs, es,
-		 v->params.replicas, mode_name(v->params.repl_mode));
+	snprintf(buf, cap, "chunk %s, extent %s, replicas %u (min %u), %s",
+		 cs, es, v->params.replicas,
+		 v->params.min_replicas ? v->params.min_replicas : 1,
+		 mode_name(v->params.repl_mode));
 }
 
 static int cmd_volume_create(struct tool *t, int argc, char **argv)
 {
 	static const char *const known[] = {
-		"--chunk-size", "--extent-size", "--replicas", "--mode", NULL
+		"--chunk-size", "--extent-size", "--replicas", "--min-replicas",
+		"--mode", NULL
 	};
 	const char *cmd = "volume create";
 	struct opt_arg opts[16];
@@ -465,6 +473,17 @@ static int cmd_volume_create(struct tool *t, int argc, char **argv)
 				usage_error("%s: invalid --replicas '%s': 1 to %u",
 					    cmd, val, VDIFS_MAX_REPLICAS);
 			p.replicas = (u8)r;
+		} else if (!strcmp(n, "--min-replicas")) {
+			char *end;
+			unsigned long r;
+
+			errno = 0;
+			r = strtoul(val, &end, 10);
+			if (errno || end == val || *end || !isdigit((unsigned char)*val) ||
+			    r < 1 || r > VDIFS_MAX_REPLICAS)
+				usage_error("%s: invalid --min-replicas '%s': 1 to %u",
+					    cmd, val, VDIFS_MAX_REPLICAS);
+			p.min_replicas = (u8)r;
 		} else if (!strcmp(n, "--mode")) {
 			if (!strcmp(val, "sync"))
 				p.repl_mode = VDIFS_REPL_SYNC;
@@ -478,6 +497,8 @@ static int cmd_volume_create(struct tool *t, int argc, char **argv)
 	if (p.chunk_size && p.extent_size && p.extent_size > p.chunk_size)
 		usage_error("%s: --extent-size is larger than --chunk-size",
 			    cmd);
+	if (p.min_replicas && p.replicas && p.min_replicas > p.replicas)
+		usage_error("%s: --min-replicas is more than --replicas", cmd);
 
 	ret = tool_connect(t);
 	if (ret)

@@ -28,6 +28,13 @@
  *                 instruction), XXH64 about as much as a copy; the kernel
  *                 (lib/xxhash) and libxxhash compute the same function.
  *                 v1 peers are refused at HELLO (no common version).
+ *   v3 (2026-11-26): replica sets have versions that the data servers
+ *                 enforce: vdifs_chunk_req grows an epoch (the layout's
+ *                 vdifs_chunk.version; a server refuses an older one with
+ *                 -ESTALE), LAYOUT_DEGRADE (43) asks the MDS to take
+ *                 failed servers out of a chunk's set, and the layout
+ *                 parameters carry min_replicas (in what was pad0).
+ *                 v2 peers are refused at HELLO.
  *
  * Framing: every message is a struct vdifs_msg_hdr followed by body_len
  * bytes of body.  A body is the opcode's fixed struct followed by at most
@@ -43,8 +50,8 @@
 #include <linux/ioctl.h>
 
 #define VDIFS_PROTO_MAGIC	0x53464456u	/* "VDFS" as LE bytes */
-#define VDIFS_PROTO_VERSION	2u
-#define VDIFS_PROTO_VERSION_MIN	2u
+#define VDIFS_PROTO_VERSION	3u
+#define VDIFS_PROTO_VERSION_MIN	3u
 
 /* Hard limits.  A decoder checks each against its field before using it. */
 #define VDIFS_NAME_MAX		255u	/* one path component */
@@ -116,6 +123,7 @@ enum vdifs_op {
 	VDIFS_OP_LAYOUT_SET		= 40,
 	VDIFS_OP_LAYOUT_GET		= 41,
 	VDIFS_OP_LAYOUT_FORK		= 42,
+	VDIFS_OP_LAYOUT_DEGRADE		= 43,
 
 	VDIFS_OP_DS_REGISTER		= 50,
 	VDIFS_OP_DS_HEARTBEAT		= 51,
@@ -206,7 +214,13 @@ struct vdifs_layout_params {
 	__le32 extent_size;	/* power of two, EXTENT_MIN..MAX, or ADAPTIVE */
 	__u8   replicas;	/* 1..VDIFS_MAX_REPLICAS */
 	__u8   repl_mode;	/* VDIFS_REPL_* */
-	__le16 pad0;
+	/*
+	 * Volumes only: writes go on while this many copies of a chunk
+	 * are in its set (0: 1); below, they fail rather than be kept by
+	 * fewer servers than the volume asks for.
+	 */
+	__u8   min_replicas;
+	__u8   pad0;
 	__le32 pad1;
 };
 
@@ -475,6 +489,25 @@ struct vdifs_layout_fork_req {
 	__le64 chunk_id;
 };
 
+/*
+ * LAYOUT_DEGRADE: I/O on chunk chunk_id of (vol, ino) at index failed on
+ * a server of the set with this epoch.  The MDS takes out of the set each
+ * server it has not heard from within its lease, or that says its copy
+ * missed a mutation, promoting the next replica when the primary goes,
+ * and answers the chunk's current record (struct vdifs_chunk); -EAGAIN
+ * when every server is alive and in sync (slow is not failed: try
+ * again), -EIO when fewer than the volume's min_replicas would be left.
+ * A set already changed since epoch is answered as it is.
+ */
+struct vdifs_layout_degrade_req {
+	__le32 vol;
+	__le32 pad;
+	__le64 ino;
+	__le64 index;
+	__le64 chunk_id;
+	__le64 epoch;
+};
+
 struct vdifs_layout_rep {
 	__le64 first;
 	__le32 count;		/* records of struct vdifs_chunk follow */
@@ -484,8 +517,12 @@ struct vdifs_layout_rep {
 /*
  * One chunk of a file.  chunk_id 0 is a hole: never written, reads as
  * zeroes.  ds[0] is the primary; the rest of the first nrep entries are
- * replicas on distinct data servers.  version grows with every change of
- * the replica set so a stale replica can be told apart.
+ * replicas on distinct data servers, all in sync: a server that missed
+ * a mutation is taken out of the set before the mutation counts as done.
+ * version is the set's epoch: it grows with every change of the set, every
+ * chunk request carries it, and a data server refuses one older than the
+ * newest it has seen (-ESTALE), so that a server taken out, or a client
+ * or primary with an old layout, cannot change the chunk behind the set.
  */
 struct vdifs_chunk {
 	__le64 chunk_id;
@@ -610,12 +647,19 @@ struct vdifs_session_status {
  *
  * version: 0 from clients; a forwarded mutation carries the version it
  * produces, and a replica applies it only on top of version - 1, so a
- * replica that missed a write is detected (-ESTALE) instead of diverging.
+ * replica that missed a write is detected (-ESTALE, and its copy marked
+ * STALE: it serves nothing more) instead of diverging.
+ *
+ * epoch: the set's epoch from the layout, forwarded as it came.  Older
+ * than the newest the server has seen for the chunk: -ESTALE (fetch the
+ * layout again).  Newer: remembered, durably with a mutation.  0 (tools,
+ * the MDS's own calls) is not checked.
  */
 struct vdifs_chunk_req {
 	__le64 chunk_id;
 	__le64 base_id;
 	__le64 version;
+	__le64 epoch;		/* the replica set's (vdifs_chunk.version) */
 	__le32 offset;		/* within the chunk */
 	__le32 len;
 	__le32 chunk_size;	/* power of two, CHUNK_MIN..CHUNK_MAX */
@@ -841,7 +885,7 @@ VDIFS_WIRE_SIZE(vdifs_session_req, 8);
 VDIFS_WIRE_SIZE(vdifs_status_rep, 16);
 VDIFS_WIRE_SIZE(vdifs_ds_status, 64);
 VDIFS_WIRE_SIZE(vdifs_session_status, 24);
-VDIFS_WIRE_SIZE(vdifs_chunk_req, 64);
+VDIFS_WIRE_SIZE(vdifs_chunk_req, 72);
 VDIFS_WIRE_SIZE(vdifs_chunk_io_rep, 16);
 VDIFS_WIRE_SIZE(vdifs_chunk_map_rep, 16);
 VDIFS_WIRE_SIZE(vdifs_chunk_stat, 56);
@@ -851,6 +895,7 @@ VDIFS_WIRE_SIZE(vdifs_snap_ent, 40);
 VDIFS_WIRE_SIZE(vdifs_clone_req, 40);
 VDIFS_WIRE_SIZE(vdifs_clone_range_req, 48);
 VDIFS_WIRE_SIZE(vdifs_layout_fork_req, 32);
+VDIFS_WIRE_SIZE(vdifs_layout_degrade_req, 40);
 VDIFS_WIRE_SIZE(vdifs_ioc_snap, 288);
 VDIFS_WIRE_SIZE(vdifs_ioc_snap_ent, 288);
 VDIFS_WIRE_SIZE(vdifs_ioc_snap_list, 40);

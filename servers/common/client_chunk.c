@@ -13,6 +13,7 @@ void vdc_chunk_req_init(struct vdifs_chunk_req *q,
 
 	memset(q, 0, sizeof(*q));
 	q->chunk_id = cpu_to_le64(r->chunk_id);
+	q->epoch = cpu_to_le64(r->epoch);
 	q->chunk_size = cpu_to_le32(r->chunk_size);
 	q->extent_size = cpu_to_le32(r->extent_size);
 	q->nrep = r->nrep;

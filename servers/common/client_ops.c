@@ -108,6 +108,7 @@ void vdc_params_to_wire(struct vdifs_layout_params *w,
 	w->extent_size = cpu_to_le32(p->extent_size);
 	w->replicas = p->replicas;
 	w->repl_mode = p->repl_mode;
+	w->min_replicas = p->min_replicas;
 }
 
 void vdc_params_from_wire(struct vdc_params *p,
@@ -118,6 +119,7 @@ void vdc_params_from_wire(struct vdc_params *p,
 	p->extent_size = le32_to_cpu(w->extent_size);
 	p->replicas = w->replicas;
 	p->repl_mode = w->repl_mode;
+	p->min_replicas = w->min_replicas;
 }
 
 void vdc_attr_from_wire(struct vdc_attr *a, const struct vdifs_attr *w)
@@ -779,6 +781,30 @@ int vdc_layout_set(struct vdc_conn *c, u32 vol, u64 ino,
 	vdc_params_to_wire(&req.params, p);
 	return call_attr(c, VDIFS_OP_LAYOUT_SET, &req, sizeof(req), NULL, 0,
 			 NULL, 0, out);
+}
+
+int vdc_layout_degrade(struct vdc_conn *c, u32 vol, u64 ino, u64 index,
+		       struct vdifs_chunk *chunk)
+{
+	struct vdifs_layout_degrade_req req = {
+		.vol = cpu_to_le32(vol),
+		.ino = cpu_to_le64(ino),
+		.index = cpu_to_le64(index),
+		.chunk_id = chunk->chunk_id,
+		.epoch = chunk->version,
+	};
+	struct vdc_msg m;
+	int ret;
+
+	ret = vdc_call(c, VDIFS_OP_LAYOUT_DEGRADE, &req, sizeof(req), NULL, 0,
+		       NULL, 0, &m);
+	if (ret)
+		return ret;
+	ret = rep_fixed(&m, chunk, sizeof(*chunk));
+	vdc_msg_free(&m);
+	if (!ret && (chunk->nrep > VDIFS_MAX_REPLICAS || !chunk->nrep))
+		ret = -EPROTO;
+	return ret;
 }
 
 int vdc_layout_get(struct vdc_conn *c, u32 vol, u64 ino, u64 first,

@@ -74,6 +74,7 @@ struct vdc_params {
 	u32 extent_size;	/* 0: inherit; VDIFS_EXTENT_ADAPTIVE is also 0 */
 	u8 replicas;		/* 0: inherit */
 	u8 repl_mode;		/* VDIFS_REPL_* */
+	u8 min_replicas;	/* volumes: 0 is 1 */
 };
 
 struct vdc_attr {
@@ -166,6 +167,12 @@ int vdc_removexattr(struct vdc_conn *c, u32 vol, u64 ino, const char *name);
 
 int vdc_layout_set(struct vdc_conn *c, u32 vol, u64 ino,
 		   const struct vdc_params *p, struct vdc_attr *out);
+/*
+ * LAYOUT_DEGRADE: a server of c's set failed; c becomes the current
+ * record.  -EAGAIN: all alive and in sync.
+ */
+int vdc_layout_degrade(struct vdc_conn *c, u32 vol, u64 ino, u64 index,
+		       struct vdifs_chunk *chunk);
 /* fills up to max chunks into out; returns the count or -errno */
 int vdc_layout_get(struct vdc_conn *c, u32 vol, u64 ino, u64 first,
 		   u32 count, u32 flags, struct vdifs_chunk *out, u32 max,
@@ -199,6 +206,7 @@ int vdc_status(struct vdc_conn *c, const struct vdc_status_cbs *cbs,
  */
 struct vdc_chunk_ref {
 	u64 chunk_id;
+	u64 epoch;		/* the set's (vdifs_chunk.version); 0: unchecked */
 	u32 chunk_size;
 	u32 extent_size;	/* VDIFS_EXTENT_ADAPTIVE: the server picks */
 	u8 nrep;

@@ -74,7 +74,15 @@ struct ds_chunk_rec {
 	__le32 own_extents;	/* map entries that point into its own file */
 	__le32 map_extents;	/* map entries */
 	__le32 pad;
+	/*
+	 * The newest replica-set epoch a request has shown us (0: none):
+	 * older ones are refused.  Records written before it existed are
+	 * 8 bytes shorter and read as 0.
+	 */
+	__le64 epoch;
 };
+
+#define DS_CHUNK_REC_V2	offsetof(struct ds_chunk_rec, epoch)
 
 #define DS_DELETED	(1u << 16)	/* its file dropped it; kept for clones */
 /*

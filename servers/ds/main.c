@@ -151,10 +151,15 @@ static int do_primary(struct ds *ds, struct ds_op_ctx *x)
 	if (x->op == VDIFS_OP_CHUNK_WRITE)
 		store_note_write_size(x->len);
 	ret = store_mutate(x);
-	/* not acknowledged unless every replica the mode asks for has it */
+	/*
+	 * Not acknowledged unless every replica the mode asks for has it.
+	 * A replica that failed is the MDS's to take out of the set: the
+	 * writer hears -EREMOTEIO (or -ESTALE: a replica's copy missed a
+	 * write, or refused our set as old) and asks it (LAYOUT_DEGRADE).
+	 */
 	if (!ret && x->fwd_err)
 		ret = x->fwd_err == -ESTALE || x->fwd_err == -ENOSPC ?
-		      x->fwd_err : -EIO;
+		      x->fwd_err : -EREMOTEIO;
 	return ret;
 }
 

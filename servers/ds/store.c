@@ -266,10 +266,38 @@ static int rec_get(struct ds_store *st, MDB_txn *t, u64 id,
 	rc = mdb_get(t, st->chunks, &key, &val);
 	if (rc)
 		return st_err(rc);
-	if (val.mv_size != sizeof(*r))
+	if (val.mv_size != sizeof(*r) && val.mv_size != DS_CHUNK_REC_V2)
 		return -EUCLEAN;
-	memcpy(r, val.mv_data, sizeof(*r));
+	memset(r, 0, sizeof(*r));
+	memcpy(r, val.mv_data, val.mv_size);
 	return 0;
+}
+
+/*
+ * Whether a request may use this copy of a chunk: not one that missed a
+ * mutation (STALE: it serves nothing until it is repaired or dropped),
+ * and not through a replica set older than the newest seen here (the
+ * sender's layout is old: a server taken out of the set, or a primary
+ * replaced while it stalled, must not act for the set).
+ */
+static int rec_check_set(const struct ds_chunk_rec *r,
+			 const struct vdifs_chunk_req *q)
+{
+	u64 epoch = le64_to_cpu(q->epoch);
+
+	if (le32_to_cpu(r->flags) & VDIFS_CHUNK_STALE)
+		return -ESTALE;
+	if (epoch && epoch < le64_to_cpu(r->epoch))
+		return -ESTALE;
+	return 0;
+}
+
+/* a mutation through a newer set makes it the one to check against */
+static void rec_note_epoch(struct ds_chunk_rec *r,
+			   const struct vdifs_chunk_req *q)
+{
+	if (le64_to_cpu(q->epoch) > le64_to_cpu(r->epoch))
+		r->epoch = q->epoch;
 }
 
 static int rec_put(struct ds_store *st, MDB_txn *t, const struct ds_chunk_rec *r)
@@ -555,6 +583,8 @@ int store_read(struct ds_op_ctx *x)
 	if (!ret && (le32_to_cpu(r.flags) & DS_DELETED))
 		ret = -ENOENT;
 	if (!ret)
+		ret = rec_check_set(&r, x->q);
+	if (!ret)
 		ret = check_range(&r, off, len);
 	if (ret)
 		goto out_txn;
@@ -602,6 +632,8 @@ int store_map(struct ds_op_ctx *x)
 	ret = rec_get(&ds->st, t, id, &r);
 	if (!ret && (le32_to_cpu(r.flags) & DS_DELETED))
 		ret = -ENOENT;
+	if (!ret)
+		ret = rec_check_set(&r, x->q);
 	if (ret)
 		goto out_txn;
 	x->extent_size = le32_to_cpu(r.extent_size);
@@ -853,6 +885,9 @@ static int clone_chunk(struct ds_op_ctx *x, MDB_txn *t, struct ds_chunk_rec *nr)
 			return ret;
 	} else if (!ret && (le32_to_cpu(br.flags) & DS_DELETED)) {
 		ret = -ENOENT;
+	} else if (!ret && (le32_to_cpu(br.flags) & VDIFS_CHUNK_STALE)) {
+		/* a copy that missed a write must not pass for a healthy one */
+		ret = -ESTALE;
 	}
 	if (ret)
 		return ret;
@@ -911,12 +946,16 @@ static long long now_ms(void)
 /*
  * A forwarded mutation carries the version it produces: wait (bounded)
  * for the one before it if it overtook it, skip it if already applied.
- * Returns 1 when already applied.  Called with c->mutex held.
+ * Returns 1 when already applied, 2 when refused without waiting (the
+ * sender's set is older than ours, or our copy is stale already: neither
+ * says our copy missed anything now).  Called with c->mutex held.
  */
-static int wait_version(struct ds *ds, struct ds_chunk *c, u64 id, u64 want,
+static int wait_version(struct ds *ds, struct ds_chunk *c, u64 id,
+			const struct vdifs_chunk_req *q,
 			struct ds_chunk_rec *r, bool *exists)
 {
 	long long deadline = now_ms() + 5000;
+	u64 want = le64_to_cpu(q->version);
 
 	for (;;) {
 		MDB_txn *t;
@@ -932,6 +971,8 @@ static int wait_version(struct ds *ds, struct ds_chunk *c, u64 id, u64 want,
 			return ret;
 		if (ret == -ENOENT)
 			return want == 1 ? 0 : -ESTALE;
+		if (rec_check_set(r, q))
+			return 2;
 		if (le64_to_cpu(r->version) >= want)
 			return 1;
 		if (le64_to_cpu(r->version) == want - 1)
@@ -1283,8 +1324,12 @@ int store_mutate(struct ds_op_ctx *x)
 
 	if (fwd && x->op != VDIFS_OP_CHUNK_DELETE &&
 	    x->op != VDIFS_OP_CHUNK_CLONE) {
-		ret = wait_version(ds, c, id, le64_to_cpu(q->version), &r,
-				   &exists);
+		ret = wait_version(ds, c, id, q, &r, &exists);
+		if (ret == 2) {
+			/* an old set's sender, or our copy is stale already */
+			ret = -ESTALE;
+			goto out_unlock;
+		}
 		if (ret == 1) {		/* a retry of what we already have */
 			x->version = le64_to_cpu(r.version);
 			ret = 0;
@@ -1341,6 +1386,12 @@ int store_mutate(struct ds_op_ctx *x)
 		      x->op == VDIFS_OP_CHUNK_CLONE ? -EEXIST :
 		      fwd ? 0 : -ENOENT;
 		goto out_abort;
+	}
+	if (exists && (x->op == VDIFS_OP_CHUNK_WRITE ||
+		       x->op == VDIFS_OP_CHUNK_PUNCH)) {
+		ret = rec_check_set(&r, q);
+		if (ret)
+			goto out_abort;
 	}
 
 	switch (x->op) {
@@ -1433,6 +1484,7 @@ int store_mutate(struct ds_op_ctx *x)
 	}
 	r.version = cpu_to_le64(fwd ? le64_to_cpu(q->version) :
 				le64_to_cpu(r.version) + 1);
+	rec_note_epoch(&r, q);
 	ret = rec_put(&ds->st, t, &r);
 	if (ret)
 		goto out_abort;

@@ -62,30 +62,18 @@ static int ds_addr(struct mds *m, u32 id, char *buf, size_t cap)
 	return ret;
 }
 
-int dsrpc_chunk_call(struct mds *m, u16 op, const struct vdifs_chunk *c,
-		     u64 chunk_id, u64 base_id, u32 chunk_size,
-		     u32 extent_size, u8 repl_mode)
+/* one call to data server id on its link; *out (may be NULL) the reply */
+static int link_call(struct mds *m, u32 id, u16 op,
+		     const struct vdifs_chunk_req *q, struct vdc_msg *out)
 {
 	struct vdc_opts o = {
 		.role = VDIFS_ROLE_TOOL, .key = m->cfg.key,
 		.key_len = m->cfg.key_len, .timeout_ms = 30000,
 	};
-	struct vdifs_chunk_req q = { 0 };
-	struct ds_link *l = link_get(le32_to_cpu(c->ds[0]));
+	struct ds_link *l = link_get(id);
 	char addr[80];
-	unsigned int i;
 	int ret = -ENOSPC, tries;
 
-	q.chunk_id = cpu_to_le64(chunk_id);
-	q.base_id = cpu_to_le64(base_id);
-	q.chunk_size = cpu_to_le32(chunk_size);
-	q.extent_size = cpu_to_le32(extent_size);
-	q.nrep = c->nrep;
-	q.repl_mode = repl_mode;
-	for (i = 0; i < VDIFS_MAX_REPLICAS; i++)
-		q.ds[i] = c->ds[i];
-	if (op == VDIFS_OP_CHUNK_CLONE)
-		q.flags = cpu_to_le32(VDIFS_CHUNK_NEWBASE);
 	if (!l)
 		return ret;
 	pthread_mutex_lock(&l->lock);
@@ -99,8 +87,8 @@ int dsrpc_chunk_call(struct mds *m, u16 op, const struct vdifs_chunk *c,
 				break;
 			}
 		}
-		ret = vdc_call(l->conn, op, &q, sizeof(q), NULL, 0, NULL, 0,
-			       NULL);
+		ret = vdc_call(l->conn, op, q, sizeof(*q), NULL, 0, NULL, 0,
+			       out);
 		if (ret == -ECONNRESET || ret == -EPIPE || ret == -ETIMEDOUT ||
 		    ret == -EBADMSG || ret == -EPROTO) {
 			vdc_close(l->conn);
@@ -111,6 +99,41 @@ int dsrpc_chunk_call(struct mds *m, u16 op, const struct vdifs_chunk *c,
 	}
 	pthread_mutex_unlock(&l->lock);
 	return ret;
+}
+
+int dsrpc_chunk_call(struct mds *m, u16 op, const struct vdifs_chunk *c,
+		     u64 chunk_id, u64 base_id, u32 chunk_size,
+		     u32 extent_size, u8 repl_mode)
+{
+	struct vdifs_chunk_req q = { 0 };
+	unsigned int i;
+
+	q.chunk_id = cpu_to_le64(chunk_id);
+	q.base_id = cpu_to_le64(base_id);
+	q.chunk_size = cpu_to_le32(chunk_size);
+	q.extent_size = cpu_to_le32(extent_size);
+	q.nrep = c->nrep;
+	q.repl_mode = repl_mode;
+	for (i = 0; i < VDIFS_MAX_REPLICAS; i++)
+		q.ds[i] = c->ds[i];
+	if (op == VDIFS_OP_CHUNK_CLONE)
+		q.flags = cpu_to_le32(VDIFS_CHUNK_NEWBASE);
+	return link_call(m, le32_to_cpu(c->ds[0]), op, &q, NULL);
+}
+
+int dsrpc_chunk_stat(struct mds *m, u32 ds_id, u64 chunk_id,
+		     struct vdifs_chunk_stat *out)
+{
+	struct vdifs_chunk_req q = { .chunk_id = cpu_to_le64(chunk_id) };
+	struct vdc_msg msg;
+	int ret;
+
+	ret = link_call(m, ds_id, VDIFS_OP_CHUNK_STAT, &q, &msg);
+	if (ret)
+		return ret;
+	memcpy(out, msg.body.fixed, sizeof(*out));
+	vdc_msg_free(&msg);
+	return 0;
 }
 
 int dsrpc_chunk_delete_one(struct mds *m, u32 ds_id, u64 chunk_id)

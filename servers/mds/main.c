@@ -139,6 +139,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	pthread_mutex_init(&m.lock, NULL);
+	m.start_ms = mds_now_ms();
 	if (getrandom(&m.epoch, sizeof(m.epoch), 0) != sizeof(m.epoch))
 		m.epoch = (u64)time(NULL);
 

@@ -165,6 +165,7 @@ struct mds {
 	struct mds_config cfg;
 	struct mds_db db;
 	u64 epoch;			/* changes at every start */
+	long long start_ms;		/* mds_now_ms() at start */
 	/* protects ds[], sess[]; never held across an LMDB write txn begin */
 	pthread_mutex_t lock;
 	struct mds_ds ds[MDS_MAX_DS];
@@ -284,6 +285,9 @@ int dsrpc_chunk_call(struct mds *m, u16 op, const struct vdifs_chunk *c,
 		     u32 extent_size, u8 repl_mode);
 /* drop chunk_id's copy on ds_id alone */
 int dsrpc_chunk_delete_one(struct mds *m, u32 ds_id, u64 chunk_id);
+/* chunk_id's copy on ds_id: version, flags (STALE) */
+int dsrpc_chunk_stat(struct mds *m, u32 ds_id, u64 chunk_id,
+		     struct vdifs_chunk_stat *out);
 
 /* member.c: data servers, sessions, status */
 extern const struct mds_op member_ops[VDIFS_OP_MAX];
@@ -294,5 +298,13 @@ int member_place(struct mds *m, MDB_txn *t, unsigned int n, u32 *out);
 u64 member_free_bytes(struct mds *m, u64 *total);
 /* heard from within the lease */
 bool member_ds_up(struct mds *m, u32 id);
+/*
+ * Down for sure: unknown, or unheard for a lease (counted from our start
+ * when not heard since: it may not have had the time to heartbeat yet)
+ */
+bool member_ds_failed(struct mds *m, u32 id);
+
+/* recovery.c: replica sets (LAYOUT_DEGRADE) */
+extern const struct mds_op recovery_ops[VDIFS_OP_MAX];
 
 #endif /* _VDIFS_MDS_H */

@@ -45,6 +45,25 @@ bool member_ds_up(struct mds *m, u32 id)
 	return up;
 }
 
+bool member_ds_failed(struct mds *m, u32 id)
+{
+	long long now = mds_now_ms(), since;
+	bool failed = true;
+	size_t i;
+
+	pthread_mutex_lock(&m->lock);
+	for (i = 0; i < MDS_MAX_DS; i++) {
+		if (!m->ds[i].used || le32_to_cpu(m->ds[i].rec.ds_id) != id)
+			continue;
+		since = m->ds[i].last_seen_ms ? m->ds[i].last_seen_ms :
+						 m->start_ms;
+		failed = now - since > (long long)m->cfg.lease_ms;
+		break;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return failed;
+}
+
 static bool sess_up(struct mds *m, const struct mds_sess *s, long long now)
 {
 	return s->used && now - s->last_seen_ms <= (long long)m->cfg.lease_ms;

@@ -51,6 +51,9 @@ int ns_check_params(const struct vdifs_layout_params *p, bool allow_zero)
 		return -EINVAL;
 	if (p->repl_mode > VDIFS_REPL_ASYNC)
 		return -EINVAL;
+	if (p->min_replicas > VDIFS_MAX_REPLICAS ||
+	    (p->replicas && p->min_replicas > p->replicas))
+		return -EINVAL;
 	if (p->pad0 || p->pad1)
 		return -EINVAL;
 	return 0;
@@ -371,6 +374,8 @@ static int op_vol_create(struct mds *m, struct mds_conn *c, MDB_txn *t,
 		return -EINVAL;
 	if (!p.replicas)
 		p.replicas = m->cfg.default_replicas;
+	if (p.min_replicas > p.replicas)
+		return -EINVAL;
 	ret = vol_by_name(m, t, b->tail[0], b->tail_len[0], &v);
 	if (ret != -ENOENT)
 		return ret ? ret : -EEXIST;

@@ -240,6 +240,8 @@ static const struct mds_op *op_find(u16 op)
 		return &member_ops[op];
 	if (snap_ops[op].fn)
 		return &snap_ops[op];
+	if (recovery_ops[op].fn)
+		return &recovery_ops[op];
 	return NULL;
 }
 

@@ -1309,10 +1309,20 @@ START_TEST(test_bad_input)
 	ck_assert_uint_eq(version_of(cds, r.chunk_id), v1);
 	vdc_close(cds);
 	ck_chunk(g_c[0], &r, &m, "primary after a bad forward");
-	/* the replica still follows its primary */
-	v = do_write(g_c[0], &r, &m, 100, 5000);
-	ck_assert_uint_eq(version_of(g_c[1], r.chunk_id), v);
-	ck_chunk(g_c[1], &r, &m, "replica after a bad forward");
+	/*
+	 * The replica missed a version: its copy is stale and serves
+	 * nothing more (the MDS takes it out of the set); the primary's
+	 * next write, applied there, is not acknowledged.
+	 */
+	ck_assert(le32_to_cpu(stat_of(g_c[1], r.chunk_id).flags) &
+		  VDIFS_CHUNK_STALE);
+	fill(buf, sizeof(buf));
+	ret = vdc_chunk_write(g_c[0], &r, 100, buf, sizeof(buf), NULL);
+	ck_ret(ret, -ESTALE);
+	m_apply(&m, 100, buf, sizeof(buf));
+	ret = vdc_chunk_read(g_c[1], &r, 0, buf, sizeof(buf), NULL);
+	ck_ret(ret, -ESTALE);
+	ck_assert_uint_eq(version_of(g_c[1], r.chunk_id), v1);
 
 	/* unknown opcodes */
 	fd = h_raw_connect(g_ds[0].port);
@@ -1633,6 +1643,194 @@ START_TEST(test_cluster_script)
 }
 END_TEST
 
+/* ---- replica sets: fail-over and fencing (the MDS's LAYOUT_DEGRADE) ---- */
+
+static void setup_failover(void)
+{
+	/* a short lease: a killed server is down within 2 s */
+	struct h_mds_opts mo = { .heartbeat_ms = 200, .lease_ms = 2000 };
+	int ret, i;
+
+	ret = h_mds_start(&g_mds, &mo);
+	ck_assert_msg(ret == 0, "vdifs-mds did not start: %s", h_err(ret));
+	ret = h_ds_start_n(g_ds, NDS, &g_mds, NULL);
+	ck_assert_msg(ret == 0, "vdifs-ds did not start: %s", h_err(ret));
+	for (i = 0; i < NDS; i++) {
+		g_set[i] = &g_ds[i];
+		g_c[i] = h_ds_connect(&g_ds[i]);
+	}
+}
+
+static void ref_of(struct vdc_chunk_ref *r, const struct vdifs_chunk *c,
+		   u32 cs)
+{
+	unsigned int k;
+
+	memset(r, 0, sizeof(*r));
+	r->chunk_id = le64_to_cpu(c->chunk_id);
+	r->epoch = le64_to_cpu(c->version);
+	r->chunk_size = cs;
+	r->extent_size = 64 * KiB;
+	r->nrep = c->nrep;
+	r->repl_mode = VDIFS_REPL_SYNC;
+	for (k = 0; k < c->nrep; k++)
+		r->ds[k] = le32_to_cpu(c->ds[k]);
+}
+
+static bool in_set(const struct vdifs_chunk *c, u32 id)
+{
+	unsigned int k;
+
+	for (k = 0; k < c->nrep; k++)
+		if (le32_to_cpu(c->ds[k]) == id)
+			return true;
+	return false;
+}
+
+/*
+ * LAYOUT_DEGRADE until the MDS changes the set (it waits out the lease
+ * of a killed server); returns the MDS's last answer.
+ */
+static int degrade_until(struct vdc_conn *cli, u32 vol, u64 ino,
+			 struct vdifs_chunk *c, int ms)
+{
+	struct vdifs_chunk was = *c;
+	int ret, waited;
+
+	for (waited = 0; waited <= ms; waited += 200) {
+		*c = was;
+		ret = vdc_layout_degrade(cli, vol, ino, 0, c);
+		if (ret != -EAGAIN)
+			return ret;
+		usleep(200 * 1000);
+	}
+	return ret;
+}
+
+/*
+ * A 3-copy chunk loses a replica, then its primary, while it is written:
+ * the MDS takes each out of the set (only once it misses its lease:
+ * before, it is slow, not failed), promotes the replica left, and every
+ * acknowledged write is read back from it.  Old sets are fenced: a
+ * write through an old layout, and a replaced primary come back, are
+ * refused.  A volume that wants 2 copies refuses to go on with 1.
+ */
+START_TEST(test_failover)
+{
+	struct vdc_params p = { .chunk_size = MiB, .replicas = 3,
+				.repl_mode = VDIFS_REPL_SYNC };
+	struct vdc_params p2 = { .chunk_size = MiB, .replicas = 2,
+				 .min_replicas = 2,
+				 .repl_mode = VDIFS_REPL_SYNC };
+	struct vdc_conn *tool = h_connect(&g_mds, VDIFS_ROLE_TOOL);
+	struct vdc_conn *cli = h_connect(&g_mds, VDIFS_ROLE_CLIENT);
+	struct vdifs_chunk c, c1, c2, m2[8];
+	struct vdc_chunk_ref r, r1, r2;
+	struct vdc_vol v, v2;
+	struct vdc_attr a, a2[8];
+	struct model m;
+	u8 buf[8192];
+	u32 cs = 0;
+	int i, prim, rep, ret, n2 = 0;
+
+	rnd_seed(11);
+	ck_ok(vdc_vol_create(tool, "fovol", &p, &v));
+	ck_ok(vdc_vol_create(tool, "minvol", &p2, &v2));
+	ck_ok(vdc_create(cli, v.vol, v.root_ino, "f", S_IFREG | 0644, 0, 0, 0,
+			 true, NULL, &a));
+	ck_assert_int_eq(vdc_layout_get(cli, v.vol, a.ino, 0, 1,
+					VDIFS_LAYOUT_ALLOC, &c, 1, &cs), 1);
+	ck_assert_uint_eq(c.nrep, 3);
+	ck_assert_uint_eq(le64_to_cpu(c.version), 1);
+	/* chunks of the 2-of-2 volume, some on the replica we will kill */
+	for (i = 0; i < 8; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "g%d", i);
+		ck_ok(vdc_create(cli, v2.vol, v2.root_ino, name,
+				 S_IFREG | 0644, 0, 0, 0, true, NULL, &a2[i]));
+		ck_assert_int_eq(vdc_layout_get(cli, v2.vol, a2[i].ino, 0, 1,
+						VDIFS_LAYOUT_ALLOC, &m2[i], 1,
+						&cs), 1);
+	}
+	cs = MiB;
+	ref_of(&r, &c, cs);
+	prim = ds_index(r.ds[0]);
+	rep = ds_index(r.ds[1]);
+	m_init(&m, MiB, 64 * KiB);
+	for (i = 0; i < 8; i++)
+		do_write(g_c[prim], &r, &m, rnd_below(MiB - 8192), 8192);
+
+	/* a replica dies: the primary cannot acknowledge a write */
+	h_ds_kill(&g_ds[rep]);
+	fill(buf, sizeof(buf));
+	ret = vdc_chunk_write(g_c[prim], &r, 4096, buf, sizeof(buf), NULL);
+	ck_assert_msg(ret == -EREMOTEIO, "write with a replica dead: %s",
+		      h_err(ret));
+	/* it is not down yet for the MDS: slow is not failed */
+	c1 = c;
+	ret = vdc_layout_degrade(cli, v.vol, a.ino, 0, &c1);
+	ck_assert_msg(ret == -EAGAIN, "degrade at once: %s", h_err(ret));
+	ret = degrade_until(cli, v.vol, a.ino, &c1, 8000);
+	ck_assert_msg(ret == 0, "degrade: %s", h_err(ret));
+	ck_assert_uint_eq(le64_to_cpu(c1.version), 2);
+	ck_assert_uint_eq(c1.nrep, 2);
+	ck_assert(!in_set(&c1, g_ds[rep].id));
+	ck_assert_uint_eq(le32_to_cpu(c1.ds[0]), g_ds[prim].id);
+	/* the same write again, through the new set: it goes through */
+	ref_of(&r1, &c1, cs);
+	ck_ok(vdc_chunk_write(g_c[prim], &r1, 4096, buf, sizeof(buf), NULL));
+	m_apply(&m, 4096, buf, sizeof(buf));
+	for (i = 0; i < 8; i++)
+		do_write(g_c[prim], &r1, &m, rnd_below(MiB - 8192), 8192);
+	/* a writer with the old set is refused, and nothing changes */
+	ret = vdc_chunk_write(g_c[prim], &r, 0, buf, 4096, NULL);
+	ck_assert_msg(ret == -ESTALE, "write through the old set: %s",
+		      h_err(ret));
+	/* asking again about an old epoch answers the current set */
+	c2 = c;
+	ck_ok(vdc_layout_degrade(cli, v.vol, a.ino, 0, &c2));
+	ck_assert(!memcmp(&c2, &c1, sizeof(c1)));
+
+	/* 2 copies wanted: a chunk that had one on the dead server stops */
+	for (i = 0; i < 8; i++) {
+		if (!in_set(&m2[i], g_ds[rep].id))
+			continue;
+		ret = vdc_layout_degrade(cli, v2.vol, a2[i].ino, 0, &m2[i]);
+		ck_assert_msg(ret == -EIO, "degrade below min_replicas: %s",
+			      h_err(ret));
+		n2++;
+	}
+	ck_assert_msg(n2 > 0, "no chunk of minvol on data server %u",
+		      g_ds[rep].id);
+
+	/* the primary dies: the replica left takes over with every write */
+	h_ds_kill(&g_ds[prim]);
+	c2 = c1;
+	ret = degrade_until(cli, v.vol, a.ino, &c2, 8000);
+	ck_assert_msg(ret == 0, "degrade of the primary: %s", h_err(ret));
+	ck_assert_uint_eq(le64_to_cpu(c2.version), 3);
+	ck_assert_uint_eq(c2.nrep, 1);
+	ck_assert(!in_set(&c2, g_ds[prim].id));
+	ref_of(&r2, &c2, cs);
+	ck_chunk(g_c[ds_index(r2.ds[0])], &r2, &m, "the promoted replica");
+	do_write(g_c[ds_index(r2.ds[0])], &r2, &m, 65536, 8192);
+
+	/*
+	 * The old primary comes back and gets a write through the set it
+	 * was primary of: the survivor has seen a newer set and refuses it.
+	 */
+	restart(prim, 0, NULL);
+	ret = vdc_chunk_write(g_c[prim], &r1, 0, buf, 4096, NULL);
+	ck_assert_msg(ret == -ESTALE,
+		      "write through a replaced primary: %s", h_err(ret));
+	ck_chunk(g_c[ds_index(r2.ds[0])], &r2, &m, "after the fenced write");
+	m_free(&m);
+	vdc_close(cli);
+	vdc_close(tool);
+}
+END_TEST
+
 /* ================================================================== */
 
 static TCase *tcase(Suite *s, const char *name, int timeout)
@@ -1676,6 +1874,12 @@ static Suite *ds_suite(void)
 	tc = tcase(s, "input", 60);
 	tcase_add_test(tc, test_bad_input);
 	tcase_add_test(tc, test_adaptive_extent);
+
+	tc = tcase_create("failover");
+	tcase_add_checked_fixture(tc, setup_failover, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_failover);
+	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cluster");
 	tcase_set_timeout(tc, 60);
