@@ -696,29 +696,9 @@ int vdifs_copy_direct(struct inode *sin, loff_t spos, struct inode *din,
 
 /* ---- holes ---- */
 
-/*
- * A server of c's set failed a punch: 0 to try again with the set the
- * MDS has now, 1 after a pause (all alive: slow), else the error.
- */
-static int vdifs_punch_degrade(struct inode *inode, u64 index,
-			       struct vdifs_chunk *c)
-{
-	int ret = vdifs_chunk_degrade(inode, index, c);
-
-	if (ret == -ENOENT) {
-		vdifs_chunk_forget(inode, index);
-		return 0;
-	}
-	if (ret != -EAGAIN && !vdifs_server_failed(ret))
-		return ret;
-	schedule_timeout_killable(HZ);
-	return fatal_signal_pending(current) ? -EINTR : 1;
-}
-
 /* make [start, end) read as zeroes on the data servers */
 int vdifs_punch_range(struct inode *inode, loff_t start, loff_t end)
 {
-	struct vdifs_sb_info *sbi = VDIFS_SB(inode->i_sb);
 	u64 cs = le32_to_cpu(VDIFS_I(inode)->params.chunk_size);
 	loff_t pos = start;
 	int ret = 0;
@@ -733,30 +713,16 @@ int vdifs_punch_range(struct inode *inode, loff_t start, loff_t end)
 		for (tries = 0; tries < VDIFS_IO_TRIES; tries++) {
 			struct vdifs_chunk c;
 			struct vdifs_chunk_req q;
-			struct vdifs_conn *conn;
 
 			ret = vdifs_chunk_lookup(inode, index, false, &c);
 			if (ret || !c.chunk_id)
 				break;
 			vdifs_chunk_req(inode, &c, &q, off, len);
-			conn = vdifs_ds_conn(sbi, le32_to_cpu(c.ds[0]));
-			if (IS_ERR(conn)) {
-				ret = PTR_ERR(conn);
-				break;
-			}
-			ret = vdifs_call(conn, VDIFS_OP_CHUNK_PUNCH, &q,
-					 sizeof(q), NULL, 0, NULL, 0, NULL);
-			vdifs_conn_put(conn);
-			if (ret == -ENOENT)	/* never written: nothing to do */
+			ret = vdifs_chunk_call(inode, index, &c,
+					       VDIFS_OP_CHUNK_PUNCH, &q, NULL);
+			/* never written, or gone: nothing to do */
+			if (ret == -ENOENT)
 				ret = 0;
-			if (vdifs_server_failed(ret)) {
-				ret = vdifs_punch_degrade(inode, index, &c);
-				if (ret > 0)
-					tries--;	/* slow: as long as it takes */
-				else if (ret)
-					break;
-				continue;
-			}
 			if (!vdifs_layout_stale(ret))
 				break;
 			vdifs_chunk_refused(inode, index, &c, ret, &frozen);

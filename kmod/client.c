@@ -846,10 +846,19 @@ static int vdifs_conn_thread(void *data)
 				}
 			}
 			if (ret) {
+				bool ds = conn != conn->sbi->mds;
+
 				conn->failures++;
 				wake_up_all(&conn->state_wait);
-				vdifs_conn_fail_pending(conn, false,
-						vdifs_conn_timeout_err(conn));
+				/*
+				 * A data server that cannot be reached fails
+				 * what waits for it now: the data path asks
+				 * the MDS and goes on elsewhere or waits.  The
+				 * MDS's callers wait for it, up to timeo.
+				 */
+				vdifs_conn_fail_pending(conn, ds,
+					ds ? -ECONNREFUSED :
+					     vdifs_conn_timeout_err(conn));
 				/* sleep, but wake at once for kthread_stop */
 				wait_event_interruptible_timeout(conn->state_wait,
 					kthread_should_stop(),

@@ -14,6 +14,7 @@
 #include <linux/in.h>
 #include <linux/uio.h>
 #include <linux/rcupdate.h>
+#include <linux/sched/signal.h>
 #include "internal.h"
 
 /* ---- the table ---- */
@@ -215,6 +216,52 @@ void vdifs_chunk_req(struct inode *inode, const struct vdifs_chunk *c,
 	q->repl_mode = vi->params.repl_mode;
 	for (i = 0; i < VDIFS_MAX_REPLICAS; i++)
 		q->ds[i] = c->ds[i];
+}
+
+int vdifs_chunk_call(struct inode *inode, u64 index, struct vdifs_chunk *c,
+		     u16 op, struct vdifs_chunk_req *q, struct vdifs_req **rep)
+{
+	struct vdifs_sb_info *sbi = VDIFS_SB(inode->i_sb);
+	bool waited = false;
+	int ret;
+
+	for (;;) {
+		struct vdifs_conn *conn;
+
+		q->chunk_id = c->chunk_id;
+		q->epoch = c->version;
+		q->nrep = c->nrep;
+		memcpy(q->ds, c->ds, sizeof(q->ds));
+		conn = vdifs_ds_conn(sbi, le32_to_cpu(c->ds[0]));
+		if (IS_ERR(conn)) {
+			ret = PTR_ERR(conn);
+		} else {
+			ret = vdifs_call(conn, op, q, sizeof(*q), NULL, 0, NULL,
+					 0, rep);
+			vdifs_conn_put(conn);
+		}
+		if (!vdifs_server_failed(ret))
+			break;
+		ret = vdifs_chunk_degrade(inode, index, c);
+		if (ret == -ENOENT)
+			vdifs_chunk_forget(inode, index);
+		if (!ret)
+			continue;
+		if (ret != -EAGAIN && !vdifs_server_failed(ret))
+			break;
+		/* all alive: slow, not failed; wait as long as it takes */
+		if (!waited)
+			pr_warn_ratelimited("vdifs: inode %lu: data server %u not responding, still trying\n",
+					    inode->i_ino, le32_to_cpu(c->ds[0]));
+		waited = true;
+		schedule_timeout_killable(HZ);
+		if (fatal_signal_pending(current))
+			return -EINTR;
+	}
+	if (waited && !ret)
+		pr_info_ratelimited("vdifs: inode %lu: data server %u OK\n",
+				    inode->i_ino, le32_to_cpu(c->ds[0]));
+	return ret;
 }
 
 /* CHUNK_READ of [off, off + len) of c; the data lands in dest's pages */

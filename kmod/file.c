@@ -179,7 +179,6 @@ static loff_t vdifs_seek_data_hole(struct file *file, loff_t offset,
 				   int whence)
 {
 	struct inode *inode = file_inode(file);
-	struct vdifs_sb_info *sbi = VDIFS_SB(inode->i_sb);
 	u64 cs = le32_to_cpu(VDIFS_I(inode)->params.chunk_size);
 	bool want_data = whence == SEEK_DATA, retried = false;
 	loff_t size, pos;
@@ -202,7 +201,6 @@ static loff_t vdifs_seek_data_hole(struct file *file, loff_t offset,
 		struct vdifs_chunk c;
 		struct vdifs_chunk_req q = { 0 };
 		const struct vdifs_chunk_map_rep *mr;
-		struct vdifs_conn *conn;
 		struct vdifs_req *req;
 		u64 index = pos / cs, es, e, ne;
 		loff_t cstart = index * cs;
@@ -216,13 +214,8 @@ static loff_t vdifs_seek_data_hole(struct file *file, loff_t offset,
 			pos = cstart + cs;
 			continue;
 		}
-		q.chunk_id = c.chunk_id;
-		conn = vdifs_ds_conn(sbi, le32_to_cpu(c.ds[0]));
-		if (IS_ERR(conn))
-			return PTR_ERR(conn);
-		ret = vdifs_call(conn, VDIFS_OP_CHUNK_MAP, &q, sizeof(q), NULL,
-				 0, NULL, 0, &req);
-		vdifs_conn_put(conn);
+		ret = vdifs_chunk_call(inode, index, &c, VDIFS_OP_CHUNK_MAP,
+				       &q, &req);
 		if (ret == -ENOENT && !retried) {
 			/* a stale layout, or a chunk never written: ask again */
 			vdifs_layout_drop(VDIFS_I(inode));

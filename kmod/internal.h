@@ -261,6 +261,14 @@ struct vdifs_conn *vdifs_ds_conn(struct vdifs_sb_info *sbi, u32 ds_id);
 struct vdifs_conn *vdifs_ds_conn_find(struct vdifs_sb_info *sbi, u32 ds_id);
 void vdifs_chunk_req(struct inode *inode, const struct vdifs_chunk *c,
 		     struct vdifs_chunk_req *q, u32 off, u32 len);
+/*
+ * One waited-for call (PUNCH, MAP, STAT) about chunk index of inode, to
+ * the primary of c's set, through server failures; c and q follow the
+ * set the MDS gives.  -ENOENT also when the chunk left the file.  Sleeps;
+ * a fatal signal ends the wait for a slow server (-EINTR).
+ */
+int vdifs_chunk_call(struct inode *inode, u64 index, struct vdifs_chunk *c,
+		     u16 op, struct vdifs_chunk_req *q, struct vdifs_req **rep);
 struct vdifs_req *vdifs_chunk_read_req(struct inode *inode,
 				       const struct vdifs_chunk *c, u32 off,
 				       u32 len, const struct iov_iter *dest);

@@ -318,7 +318,6 @@ out_free:
 static long vdifs_ioc_space(struct file *file, void __user *arg)
 {
 	struct inode *inode = file_inode(file);
-	struct vdifs_sb_info *sbi = VDIFS_SB(inode->i_sb);
 	u64 cs = le32_to_cpu(VDIFS_I(inode)->params.chunk_size);
 	struct vdifs_ioc_space s = { 0 };
 	u64 i, nchunks;
@@ -341,7 +340,6 @@ static long vdifs_ioc_space(struct file *file, void __user *arg)
 		struct vdifs_chunk c;
 		struct vdifs_chunk_req q = { 0 };
 		const struct vdifs_chunk_stat *st;
-		struct vdifs_conn *conn;
 		struct vdifs_req *req;
 		u64 es;
 
@@ -353,13 +351,8 @@ static long vdifs_ioc_space(struct file *file, void __user *arg)
 		if (!c.chunk_id)
 			continue;
 		s.chunks++;
-		q.chunk_id = c.chunk_id;
-		conn = vdifs_ds_conn(sbi, le32_to_cpu(c.ds[0]));
-		if (IS_ERR(conn))
-			return PTR_ERR(conn);
-		ret = vdifs_call(conn, VDIFS_OP_CHUNK_STAT, &q, sizeof(q), NULL,
-				 0, NULL, 0, &req);
-		vdifs_conn_put(conn);
+		ret = vdifs_chunk_call(inode, i, &c, VDIFS_OP_CHUNK_STAT, &q,
+				       &req);
 		if (ret == -ENOENT)	/* allocated, never written */
 			continue;
 		if (ret)

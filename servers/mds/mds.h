@@ -243,6 +243,11 @@ extern const struct mds_op ns_ops[VDIFS_OP_MAX];
 int ns_check_params(const struct vdifs_layout_params *p, bool allow_zero);
 int reply_attr(struct mds_reply *r, const struct mds_inode *in);
 int vol_get(struct mds *m, MDB_txn *t, u32 vol, struct mds_vol *v);
+/* copies of a chunk below which its writes fail */
+static inline unsigned int vol_min_replicas(const struct mds_vol *v)
+{
+	return v->params.min_replicas ? v->params.min_replicas : 1;
+}
 int vol_adjust(struct mds *m, MDB_txn *t, u32 vol, s64 dinodes, s64 dbytes);
 int inode_get(struct mds *m, MDB_txn *t, u32 vol, u64 ino,
 	      struct mds_inode *in);
@@ -293,8 +298,12 @@ int dsrpc_chunk_stat(struct mds *m, u32 ds_id, u64 chunk_id,
 extern const struct mds_op member_ops[VDIFS_OP_MAX];
 int member_load(struct mds *m);
 bool member_vol_busy(struct mds *m, u32 vol);
-/* choose n distinct up data servers for a new chunk, counting it on them */
-int member_place(struct mds *m, MDB_txn *t, unsigned int n, u32 *out);
+/*
+ * Choose n distinct up data servers for a new chunk, or as many as are
+ * up if at least min, counting it on them; returns how many or -ENOSPC.
+ */
+int member_place(struct mds *m, MDB_txn *t, unsigned int n, unsigned int min,
+		 u32 *out);
 u64 member_free_bytes(struct mds *m, u64 *total);
 /* heard from within the lease */
 bool member_ds_up(struct mds *m, u32 id);

@@ -10,7 +10,9 @@
  * back.
  *
  * Placement (member_place): the replicas of a new chunk go to distinct
- * up data servers.  Each is drawn at random with a weight equal to its
+ * up data servers; with fewer up than the volume's replica count, to as
+ * many as are up if that is at least its min_replicas (the chunk starts
+ * degraded, as if the others had failed).  Each is drawn at random with a weight equal to its
  * free space divided by (1 + chunk replicas already placed on it since it
  * last reported), so that chunks spread over servers, fuller servers get
  * fewer, and a burst of allocations between two heartbeats does not pile
@@ -177,7 +179,8 @@ static u64 rand64(void)
 	return r;
 }
 
-int member_place(struct mds *m, MDB_txn *t, unsigned int n, u32 *out)
+int member_place(struct mds *m, MDB_txn *t, unsigned int n, unsigned int min,
+		 u32 *out)
 {
 	long long now = mds_now_ms();
 	u64 weight[MDS_MAX_DS], sum = 0;
@@ -187,7 +190,7 @@ int member_place(struct mds *m, MDB_txn *t, unsigned int n, u32 *out)
 	size_t i;
 	int ret = 0;
 
-	if (n < 1 || n > VDIFS_MAX_REPLICAS)
+	if (n < 1 || n > VDIFS_MAX_REPLICAS || min < 1 || min > n)
 		return -EINVAL;
 	pthread_mutex_lock(&m->lock);
 	for (i = 0; i < MDS_MAX_DS; i++) {
@@ -208,8 +211,11 @@ int member_place(struct mds *m, MDB_txn *t, unsigned int n, u32 *out)
 		u64 x;
 
 		if (!sum) {
-			ret = -ENOSPC;
-			goto out_unlock;
+			/* fewer up than wanted: the chunk starts degraded */
+			if (j < min)
+				ret = -ENOSPC;
+			n = j;
+			break;
 		}
 		x = rand64() % sum;
 		for (i = 0; i < MDS_MAX_DS; i++) {
@@ -222,24 +228,21 @@ int member_place(struct mds *m, MDB_txn *t, unsigned int n, u32 *out)
 		sum -= weight[i];
 		weight[i] = 0;	/* distinct servers for one chunk */
 	}
-	for (j = 0; j < n; j++) {
+	for (j = 0; j < n && !ret; j++) {
 		pick[j]->rec.chunks =
 			cpu_to_le64(le64_to_cpu(pick[j]->rec.chunks) + 1);
 		pick[j]->pending++;
 		recs[j] = pick[j]->rec;
 	}
-out_unlock:
 	pthread_mutex_unlock(&m->lock);
-	if (!ret) {
-		for (j = 0; j < n && !ret; j++) {
-			u8 k[4];
+	for (j = 0; j < n && !ret; j++) {
+		u8 k[4];
 
-			put_be32(k, out[j]);
-			ret = db_put(t, m->db.dservers, k, 4, &recs[j],
-				     sizeof(recs[j]), 0);
-		}
+		put_be32(k, out[j]);
+		ret = db_put(t, m->db.dservers, k, 4, &recs[j],
+			     sizeof(recs[j]), 0);
 	}
-	return ret;
+	return ret ? ret : (int)n;
 }
 
 static int op_ds_register(struct mds *m, struct mds_conn *c, MDB_txn *t,

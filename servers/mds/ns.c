@@ -1400,6 +1400,7 @@ static int op_layout_get(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	u32 count = le32_to_cpu(q->count), i;
 	u64 ino = le64_to_cpu(q->ino), first = le64_to_cpu(q->first), cs;
 	bool alloc = flags & VDIFS_LAYOUT_ALLOC, changed = false;
+	struct mds_vol v = { 0 };
 	struct mds_inode in;
 	int ret;
 
@@ -1433,10 +1434,17 @@ static int op_layout_get(struct mds *m, struct mds_conn *c, MDB_txn *t,
 
 		ret = db_get(t, m->db.chunks, k, kl, &ch, sizeof(ch));
 		if (ret == -ENOENT && alloc) {
+			if (!v.vol) {
+				ret = vol_get(m, t, vol, &v);
+				if (ret)
+					return ret;
+			}
 			n = in.attr.params.replicas;
-			ret = member_place(m, t, n, ds);
-			if (ret)
+			ret = member_place(m, t, n, vol_min_replicas(&v) < n ?
+					   vol_min_replicas(&v) : n, ds);
+			if (ret < 0)
 				return ret;
+			n = (unsigned int)ret;
 			ret = mds_chunk_id(m, t, &id);
 			if (ret)
 				return ret;

@@ -123,7 +123,7 @@ static int op_layout_degrade(struct mds *m, struct mds_conn *conn,
 	/* none left: wait for one to come back, nothing else could serve */
 	if (out == c.nrep)
 		return -EAGAIN;
-	min = v.params.min_replicas ? v.params.min_replicas : 1;
+	min = vol_min_replicas(&v);
 	if (c.nrep - out < min) {
 		log_err("vol %u inode %llu chunk %llu: %u of %u copies left, the volume wants %u: writes fail",
 			vol, (unsigned long long)ino, (unsigned long long)idx,

@@ -10,37 +10,13 @@
 
 MOUNT_OPTS=actimeo=0,timeo=6
 cluster_start
-pid_of() { awk -v n="$1" '$1 == n { print $2 }' "$CLUSTER_DIR/pids"; }
-# down NAME: kill -9, keeping its command line (on the port it had);
-# up NAME: start it again with the same data directory; restart: both
-down() {
-	local pid i
-	pid=$(pid_of "$1")
-	mapfile -d '' down_cmd <"/proc/$pid/cmdline"
-	for i in "${!down_cmd[@]}"; do
-		[ "${down_cmd[$i]}" = 127.0.0.1:0 ] &&
-			down_cmd[i]=127.0.0.1:$(cat "$CLUSTER_DIR/$1/port")
-	done
-	kill -9 "$pid"
-	while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-	down_pid=$pid
-}
-up() {
-	"${down_cmd[@]}" </dev/null >>"$CLUSTER_DIR/$1-restart.log" 2>&1 &
-	sed -i "s/^$1 $down_pid\$/$1 $!/" "$CLUSTER_DIR/pids"
-}
-restart() {
-	down "$1"
-	up "$1"
-}
-
 dd if=/dev/urandom of=/tmp/rc.data bs=64k count=16 2>/dev/null
 cp /tmp/rc.data "$MNT/before"
-restart mds
+srv_restart mds
 check "stat after the MDS restarted" stat "$MNT/before"
 check "create after the MDS restarted" bash -c "echo after >$MNT/after"
 check "data intact after the MDS restarted" cmp /tmp/rc.data "$MNT/before"
-restart ds1
+srv_restart ds1
 sleep 1
 echo 3 >/proc/sys/vm/drop_caches
 check "read after a data server restarted" cmp /tmp/rc.data "$MNT/before"
@@ -60,13 +36,13 @@ head -c 1M /dev/urandom >/tmp/frz.data
 cp /tmp/frz.data /mnt/frz/f
 failed_snaps=0
 for ds in ds1 ds2 ds3; do
-	down "$ds"
+	srv_down "$ds"
 	if "$TOOL" -q snapshot create /mnt/frz/f "down-$ds" >/dev/null 2>&1; then
 		"$TOOL" -q snapshot delete /mnt/frz/f "down-$ds"
 	else
 		failed_snaps=$((failed_snaps + 1))
 	fi
-	up "$ds"
+	srv_up "$ds"
 	sleep 1
 	# every chunk rewritten (4 KiB into each 64 KiB chunk)
 	for ((i = 0; i < 16; i++)); do
@@ -89,7 +65,7 @@ check "a snapshot after all that holds the file" bash -c \
 umount /mnt/frz || fail "umount frz"
 
 # the MDS gone for good: EIO after timeo (6 s), not a hang
-kill -9 "$(pid_of mds)"
+kill -9 "$(srv_pid mds)"
 s=${EPOCHREALTIME/./}
 out=$(timeout 60 stat "$MNT/nonexistent-$$" 2>&1)
 rc=$?

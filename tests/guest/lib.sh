@@ -86,6 +86,31 @@ cluster_start() {
 	fi
 }
 
+# srv_pid NAME: the pid of server NAME (mds, ds1, ...) of the cluster
+srv_pid() { awk -v n="$1" '$1 == n { print $2 }' "$CLUSTER_DIR/pids"; }
+# srv_down NAME: kill -9, keeping its command line (on the port it had);
+# srv_up NAME: start it again with the same data directory and port
+srv_down() {
+	local pid i
+	pid=$(srv_pid "$1")
+	mapfile -d '' srv_down_cmd <"/proc/$pid/cmdline"
+	for i in "${!srv_down_cmd[@]}"; do
+		[ "${srv_down_cmd[$i]}" = 127.0.0.1:0 ] &&
+			srv_down_cmd[i]=127.0.0.1:$(cat "$CLUSTER_DIR/$1/port")
+	done
+	kill -9 "$pid"
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+	srv_down_pid=$pid
+}
+srv_up() {
+	"${srv_down_cmd[@]}" </dev/null >>"$CLUSTER_DIR/$1-restart.log" 2>&1 &
+	sed -i "s/^$1 $srv_down_pid\$/$1 $!/" "$CLUSTER_DIR/pids"
+}
+srv_restart() {
+	srv_down "$1"
+	srv_up "$1"
+}
+
 # mount_second: the same volume at $MNT2, a second client
 mount_second() {
 	mkdir -p "$MNT2"

@@ -1,0 +1,107 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Data servers die under writers.  On a volume with 3 copies of every
+# 64 KiB chunk (so that every server is the primary of some chunks and a
+# replica of others), vdifs-fsx runs back to back against its model while
+# one data server is killed (-9), then a second: the MDS takes each out
+# of the replica sets once its lease runs out, promotes a replica where
+# the primary went, and no run may see an I/O error or a mismatch.  A
+# file written and synced before the failures reads back whole from the
+# one server left.  The killed servers come back; their old copies are
+# out of the sets and the file still reads and takes writes.
+. "$(dirname "$0")/lib.sh"
+
+MOUNT_OPTS=actimeo=0
+cluster_start
+TOOL=$VDIFS_BIN/vdifs-tool
+"$TOOL" volume create fo --chunk-size 64K --extent-size 4K --replicas 3 \
+	--min-replicas 1 >/dev/null || fail "create a volume with 3 copies"
+umount "$MNT"
+SOURCE=${SOURCE%/*}/fo
+mount -t vdifs -o "$MOUNT_OPTS" "$SOURCE" "$MNT" || fail "mount fo"
+mount_second
+
+head -c 4M /dev/urandom >/tmp/fo.ref
+cp /tmp/fo.ref "$MNT/ref" && sync || fail "write the reference file"
+
+# fsx runs back to back until told to stop; every run must pass
+RUNS=/tmp/fo.runs
+rm -f "$RUNS" /tmp/fo.stop /tmp/fo.probe
+(
+	seed=20261126
+	while [ ! -e /tmp/fo.stop ]; do
+		if "$VDIFS_BIN/vdifs-fsx" -q -s "$seed" -n 400 -p 2 -l 64k \
+			-S 1m -m "$MNT2" "$MNT" >/tmp/fo.fsx.$seed 2>&1; then
+			echo "ok $seed $(date +%s)" >>"$RUNS"
+		else
+			echo "FAILED $seed $(date +%s)" >>"$RUNS"
+		fi
+		seed=$((seed + 1))
+	done
+) &
+fsx_pid=$!
+
+# a probe: a 4 KiB O_DIRECT|O_DSYNC write every 0.1 s, each one timed,
+# to see how long writes stall when a server dies
+(
+	while [ ! -e /tmp/fo.stop ]; do
+		dd if=/dev/zero of="$MNT/probe" bs=4k count=1 \
+			oflag=direct,dsync conv=notrunc status=none &&
+			echo "${EPOCHREALTIME/./}" >>/tmp/fo.probe
+		sleep 0.1
+	done
+) &
+probe_pid=$!
+
+dmesg -C
+sleep 5
+t0=$(date +%s)
+srv_down ds2
+echo "killed ds2 at $t0"
+sleep 20
+t1=$(date +%s)
+srv_down ds1
+echo "killed ds1 at $t1"
+sleep 20
+touch /tmp/fo.stop
+wait "$fsx_pid" "$probe_pid"
+gap=$(awk 'NR > 1 && $1 - p > g { g = $1 - p } { p = $1 } END { printf "%.1f", g / 1e6 }' /tmp/fo.probe)
+# the lease (5 s) to find a server down, then the next try (1 s pauses)
+check "the longest stall of a synchronous write was $gap s (at most 15)" \
+	awk -v g="$gap" 'BEGIN { exit !(g <= 15) }'
+
+ok=$(grep -c '^ok' "$RUNS")
+bad=$(grep -c '^FAILED' "$RUNS")
+during=$(awk -v t="$t0" '$1 == "ok" && $3 > t' "$RUNS" | wc -l)
+if [ "$bad" -gt 0 ]; then
+	for s in $(awk '$1 == "FAILED" { print $2 }' "$RUNS" | head -n 2); do
+		grep -A 3 "FAIL: child" "/tmp/fo.fsx.$s" | head -n 8
+	done
+	fail "vdifs-fsx with data servers dying: $bad of $((ok + bad)) runs failed"
+else
+	pass "vdifs-fsx with data servers dying: $ok runs, $during after the first kill, none failed"
+fi
+check "runs went on after the servers died" test "$during" -ge 2
+outs=$(grep -c "out of its set (down)" "$CLUSTER_DIR/mds/log")
+check "the MDS took the dead servers out of replica sets ($outs times)" \
+	test "$outs" -ge 2
+wfail=$(dmesg | grep -c "write at .* failed")
+check "no write failed in the kernel log" test "$wfail" = 0
+
+echo 3 >/proc/sys/vm/drop_caches
+check "the file synced before the failures reads back from the server left" \
+	cmp /tmp/fo.ref "$MNT/ref"
+
+# the dead come back: they are out of the sets, nothing reads their copies
+srv_up ds1
+sleep 3
+echo 3 >/proc/sys/vm/drop_caches
+check "with a server back, the file still reads whole" cmp /tmp/fo.ref "$MNT/ref"
+head -c 256k /dev/urandom >/tmp/fo.blk
+dd if=/tmp/fo.blk of=/tmp/fo.ref bs=64k seek=3 conv=notrunc status=none
+check "and takes writes" dd if=/tmp/fo.blk of="$MNT/ref" bs=64k seek=3 \
+	conv=notrunc,fsync status=none
+echo 3 >/proc/sys/vm/drop_caches
+check "which read back" cmp /tmp/fo.ref "$MNT/ref"
+cluster_stop
+finish
