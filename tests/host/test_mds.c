@@ -1748,17 +1748,30 @@ START_TEST(test_placement)
 }
 END_TEST
 
+/*
+ * Fewer up servers than replicas: a volume that wants every copy
+ * (min_replicas = replicas) gets -ENOSPC and nothing half-allocated; one
+ * content with fewer gets its chunks on the servers there are, degraded.
+ */
 START_TEST(test_placement_enospc)
 {
-	struct vdc_params p = { .replicas = 3 };
+	struct vdc_params p = { .replicas = 3, .min_replicas = 3 };
+	struct vdc_params p1 = { .replicas = 3 };
 	struct vdifs_chunk ch[4];
 	struct vdc_conn *ds[2];
-	struct vdc_vol v;
+	struct vdc_vol v, v1;
 	struct vdc_attr f, g;
 	u32 id[2];
 
 	ds[0] = ds_join(0, 100 * GiB, &id[0]);
 	ds[1] = ds_join(1, 100 * GiB, &id[1]);
+	ck_ok(vdc_vol_create(g_tool, "one", &p1, &v1));
+	g_v = v1.vol;
+	f = mk(v1.root_ino, "f", S_IFREG | 0644);
+	ck_assert_int_eq(vdc_layout_get(g_cli, v1.vol, f.ino, 0, 1,
+					VDIFS_LAYOUT_ALLOC, ch, 4, NULL), 1);
+	ck_assert_uint_eq(ch[0].nrep, 2);
+	ck_assert_uint_ne(ch[0].ds[0], ch[0].ds[1]);
 	ck_ok(vdc_vol_create(g_tool, "three", &p, &v));
 	g_v = v.vol;
 	f = mk(v.root_ino, "f", S_IFREG | 0644);
@@ -1770,6 +1783,7 @@ START_TEST(test_placement_enospc)
 	ck_assert_uint_eq(le64_to_cpu(ch[0].chunk_id), 0);
 	/* two replicas fit */
 	p.replicas = 2;
+	p.min_replicas = 0;
 	ck_ok(vdc_create(g_cli, g_v, v.root_ino, "g", S_IFREG | 0644, 0, 0, 0,
 			 true, &p, &g));
 	ck_assert_int_eq(vdc_layout_get(g_cli, g_v, g.ino, 0, 1,
