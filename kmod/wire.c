@@ -251,6 +251,9 @@ static const struct wire_op_desc wire_ops[VDIFS_OP_MAX] = {
 	[VDIFS_OP_CHUNK_STAT] = { "CHUNK_STAT",
 		.req = { FIX(vdifs_chunk_req) },
 		.rep = { FIX(vdifs_chunk_stat) } },
+	[VDIFS_OP_CHUNK_SYNC] = { "CHUNK_SYNC",
+		.req = { FIX(vdifs_chunk_req) },
+		.rep = { FIX(vdifs_chunk_sync_rep) } },
 	[VDIFS_OP_SNAP_CREATE] = { "SNAP_CREATE",
 		.req = { FIX(vdifs_snap_req), .tail = {
 			T16(WT_NAME, vdifs_snap_req, name_len,

@@ -34,6 +34,9 @@
  *                 -ESTALE), LAYOUT_DEGRADE (43) asks the MDS to take
  *                 failed servers out of a chunk's set, and the layout
  *                 parameters carry min_replicas (in what was pad0).
+ *                 CHUNK_SYNC (68) has a primary copy a chunk to servers
+ *                 added to its set (the RESYNC flag marks its transfers),
+ *                 and vdifs_chunk_stat grows the copy's epoch (64 bytes).
  *                 v2 peers are refused at HELLO.
  *
  * Framing: every message is a struct vdifs_msg_hdr followed by body_len
@@ -140,6 +143,7 @@ enum vdifs_op {
 	VDIFS_OP_CHUNK_CLONE		= 65,
 	VDIFS_OP_CHUNK_DELETE		= 66,
 	VDIFS_OP_CHUNK_STAT		= 67,
+	VDIFS_OP_CHUNK_SYNC		= 68,
 
 	VDIFS_OP_SNAP_CREATE		= 70,
 	VDIFS_OP_SNAP_DELETE		= 71,
@@ -627,8 +631,18 @@ struct vdifs_session_status {
 #define VDIFS_CHUNK_FWD		(1u << 0)
 #define VDIFS_CHUNK_TRUNC	(1u << 1)
 #define VDIFS_CHUNK_NEWBASE	(1u << 2)
+/*
+ * RESYNC (with FWD): from a primary making this server's copy of a chunk
+ * whole (CHUNK_SYNC).  No version order applies; the request's version
+ * and epoch become the copy's.  WRITE of len 0 creates the chunk if this
+ * server has none (or adopts one that only its clones held), and on a
+ * copy it has, finishes it (NEWBASE then freezes it, as the primary's
+ * is).  CLONE may start from a base that only clones hold here.  STAT
+ * also reports a chunk only clones hold (flag HELD).
+ */
+#define VDIFS_CHUNK_RESYNC	(1u << 3)
 #define VDIFS_CHUNK_FLAGS	(VDIFS_CHUNK_FWD | VDIFS_CHUNK_TRUNC | \
-				 VDIFS_CHUNK_NEWBASE)
+				 VDIFS_CHUNK_NEWBASE | VDIFS_CHUNK_RESYNC)
 
 /*
  * One request struct for every chunk operation, sent to the chunk's
@@ -644,6 +658,13 @@ struct vdifs_session_status {
  *          base_id becomes read-only (a snapshot never changes)
  *  DELETE  drop one reference; the chunk goes with its last one
  *  STAT    -> struct vdifs_chunk_stat
+ *  SYNC    (from the MDS, to the primary) every other server of the set
+ *          in ds[] that has no copy gets one from the primary: a clone as
+ *          a clone of its base (sent first if missing there) plus its own
+ *          extents; then epoch becomes the newest here, so the set
+ *          without them is refused from now on.  Writes to the chunk wait
+ *          meanwhile.  -> struct vdifs_chunk_sync_rep.  -EEXIST: a
+ *          server has a copy that is not in sync (not copied over).
  *
  * version: 0 from clients; a forwarded mutation carries the version it
  * produces, and a replica applies it only on top of version - 1, so a
@@ -686,6 +707,13 @@ struct vdifs_chunk_map_rep {
 
 #define VDIFS_CHUNK_STALE	(1u << 0)	/* missed a forwarded write */
 #define VDIFS_CHUNK_FROZEN	(1u << 1)	/* a base of clones: read-only */
+#define VDIFS_CHUNK_HELD	(1u << 2)	/* STAT|RESYNC: only clones hold it */
+
+/* reply of CHUNK_SYNC */
+struct vdifs_chunk_sync_rep {
+	__le64 version;		/* the chunk's, on every server of the set */
+	__le64 bytes;		/* data bytes sent */
+};
 
 struct vdifs_chunk_stat {
 	__le64 chunk_id;
@@ -697,9 +725,10 @@ struct vdifs_chunk_stat {
 	__le32 extent_size;
 	__le32 own_extents;	/* extents stored in this chunk (its delta) */
 	__le32 map_extents;	/* extents with data, own or inherited */
-	__le32 flags;		/* VDIFS_CHUNK_STALE | FROZEN */
+	__le32 flags;		/* VDIFS_CHUNK_STALE | FROZEN | HELD */
 	/* own, or inherited from a deleted base nothing else holds */
 	__le32 excl_extents;
+	__le64 epoch;		/* the newest set epoch seen for it here */
 };
 
 #define VDIFS_MAP_MAX_BYTES	(VDIFS_CHUNK_MAX / VDIFS_EXTENT_MIN / 8)
@@ -888,7 +917,8 @@ VDIFS_WIRE_SIZE(vdifs_session_status, 24);
 VDIFS_WIRE_SIZE(vdifs_chunk_req, 72);
 VDIFS_WIRE_SIZE(vdifs_chunk_io_rep, 16);
 VDIFS_WIRE_SIZE(vdifs_chunk_map_rep, 16);
-VDIFS_WIRE_SIZE(vdifs_chunk_stat, 56);
+VDIFS_WIRE_SIZE(vdifs_chunk_stat, 64);
+VDIFS_WIRE_SIZE(vdifs_chunk_sync_rep, 16);
 VDIFS_WIRE_SIZE(vdifs_snap_req, 16);
 VDIFS_WIRE_SIZE(vdifs_snap_list_req, 24);
 VDIFS_WIRE_SIZE(vdifs_snap_ent, 40);

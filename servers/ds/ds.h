@@ -185,6 +185,7 @@ struct ds_op_ctx {
 	u32 map_len;
 	u32 extent_size;
 	struct vdifs_chunk_stat stat;
+	u64 sync_bytes;		/* SYNC: data bytes sent */
 	/* async replication: log records to append in the same commit */
 	u32 log_peers[VDIFS_MAX_REPLICAS];
 	unsigned int nlog;
@@ -203,6 +204,15 @@ int store_map(struct ds_op_ctx *x);
 int store_stat(struct ds_op_ctx *x);
 int store_exists(struct ds *ds, u64 id);
 void store_note_write_size(u32 len);
+int store_rec(struct ds *ds, u64 id, struct ds_chunk_rec *r);
+int store_delta(struct ds *ds, const struct ds_chunk_rec *r, u8 **own,
+		u8 **drop, u32 *next);
+/* the chunk's newest epoch, durably; the caller holds its mutex */
+int store_set_epoch(struct ds *ds, u64 id, u64 epoch);
+
+/* ---- resync.c: copies for servers added to a set (CHUNK_SYNC) ---- */
+
+int resync_chunk(struct ds *ds, struct ds_op_ctx *x);
 
 /* ---- repl.c: replication ---- */
 
@@ -223,6 +233,10 @@ void repl_forward_all(struct ds *ds, const u32 *peers, unsigned int n,
 int repl_log_append(struct ds *ds, MDB_txn *t, u32 peer, u16 op,
 		    const struct vdifs_chunk_req *q, const u8 *data, u32 len);
 void repl_kick(struct ds *ds);
+/* one call to a peer; *rep (may be NULL) gets the reply */
+int repl_peer_call(struct ds *ds, u32 peer, u16 op,
+		   const struct vdifs_chunk_req *q, const u8 *data, u32 len,
+		   struct vdc_msg *rep);
 int repl_start(struct ds *ds);
 int mds_call_status(struct ds *ds);
 

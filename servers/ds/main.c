@@ -220,6 +220,18 @@ static void run_job(struct ds *ds, struct ds_job *j)
 			return;
 		}
 		break;
+	case VDIFS_OP_CHUNK_SYNC: {
+		struct vdifs_chunk_sync_rep sr = { 0 };
+
+		ret = resync_chunk(ds, &x);
+		if (!ret) {
+			sr.version = cpu_to_le64(x.version);
+			sr.bytes = cpu_to_le64(x.sync_bytes);
+			reply(j->conn, h, 0, &sr, sizeof(sr), NULL, 0);
+			return;
+		}
+		break;
+	}
 	case VDIFS_OP_CHUNK_STAT:
 		ret = store_stat(&x);
 		if (!ret) {

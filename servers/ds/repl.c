@@ -101,7 +101,8 @@ static bool conn_broken(int ret)
 }
 
 static int peer_call(struct ds *ds, struct ds_peer *p, u16 op,
-		     const struct vdifs_chunk_req *q, const u8 *data, u32 len)
+		     const struct vdifs_chunk_req *q, const u8 *data, u32 len,
+		     struct vdc_msg *rep)
 {
 	struct vdc_opts o = {
 		.role = VDIFS_ROLE_DS, .key = ds->cfg.key,
@@ -119,7 +120,7 @@ static int peer_call(struct ds *ds, struct ds_peer *p, u16 op,
 			}
 		}
 		ret = vdc_call(p->conn, op, q, sizeof(*q), data, len, NULL, 0,
-			       NULL);
+			       rep);
 		/* a broken connection is retried once on a fresh one */
 		if (conn_broken(ret)) {
 			vdc_close(p->conn);
@@ -130,6 +131,15 @@ static int peer_call(struct ds *ds, struct ds_peer *p, u16 op,
 	}
 	pthread_mutex_unlock(&p->lock);
 	return ret;
+}
+
+int repl_peer_call(struct ds *ds, u32 peer, u16 op,
+		   const struct vdifs_chunk_req *q, const u8 *data, u32 len,
+		   struct vdc_msg *rep)
+{
+	struct ds_peer *p = peer_find(ds, peer);
+
+	return p ? peer_call(ds, p, op, q, data, len, rep) : -EHOSTUNREACH;
 }
 
 static int cmp_peer(const void *a, const void *b)
@@ -198,7 +208,7 @@ void repl_forward_all(struct ds *ds, const u32 *peers, unsigned int n,
 		}
 		pthread_mutex_unlock(&p[i]->lock);
 		if (conn_broken(ret))
-			ret = peer_call(ds, p[i], op, &fq, d, dl);
+			ret = peer_call(ds, p[i], op, &fq, d, dl, NULL);
 		for (k = 0; k < n; k++)
 			if (peers[k] == p[i]->id)
 				err[k] = ret;
@@ -342,7 +352,7 @@ static bool rlog_drain(struct ds *ds)
 		p = peer_find(ds, peer);
 		ret = p ? peer_call(ds, p, le16_to_cpu(rec->op), &rec->q,
 				    (const u8 *)(rec + 1),
-				    le32_to_cpu(rec->len)) : -EHOSTUNREACH;
+				    le32_to_cpu(rec->len), NULL) : -EHOSTUNREACH;
 		free(rec);
 		if (!ret || ret == -EEXIST || ret == -ENOENT) {
 			/* applied, or nothing left to apply it to */

@@ -580,7 +580,10 @@ int store_read(struct ds_op_ctx *x)
 	if (ret)
 		goto out_unlock;
 	ret = rec_get(&ds->st, t, id, &r);
-	if (!ret && (le32_to_cpu(r.flags) & DS_DELETED))
+	/* a base only clones hold is read to copy it (resync.c) */
+	if (!ret && (le32_to_cpu(r.flags) & DS_DELETED) &&
+	    ((le32_to_cpu(r.flags) & DS_GONE) ||
+	     !(le32_to_cpu(x->q->flags) & VDIFS_CHUNK_RESYNC)))
 		ret = -ENOENT;
 	if (!ret)
 		ret = rec_check_set(&r, x->q);
@@ -752,8 +755,12 @@ int store_stat(struct ds_op_ctx *x)
 		return ret;
 	ret = rec_get(&ds->st, t, id, &r);
 	mdb_txn_abort(t);
-	if (!ret && (le32_to_cpu(r.flags) & DS_DELETED))
-		ret = -ENOENT;
+	if (!ret && (le32_to_cpu(r.flags) & DS_DELETED)) {
+		/* a resync wants to know of what only clones hold */
+		if ((le32_to_cpu(r.flags) & DS_GONE) ||
+		    !(le32_to_cpu(x->q->flags) & VDIFS_CHUNK_RESYNC))
+			ret = -ENOENT;
+	}
 	if (ret)
 		return ret;
 	memset(s, 0, sizeof(*s));
@@ -766,10 +773,117 @@ int store_stat(struct ds_op_ctx *x)
 	s->extent_size = r.extent_size;
 	s->own_extents = r.own_extents;
 	s->map_extents = r.map_extents;
-	s->flags = cpu_to_le32(le32_to_cpu(r.flags) &
-			       (VDIFS_CHUNK_STALE | VDIFS_CHUNK_FROZEN));
+	s->flags = cpu_to_le32((le32_to_cpu(r.flags) &
+				(VDIFS_CHUNK_STALE | VDIFS_CHUNK_FROZEN)) |
+			       (le32_to_cpu(r.flags) & DS_DELETED ?
+				VDIFS_CHUNK_HELD : 0));
 	s->excl_extents = cpu_to_le32(excl_extents(ds, id));
+	s->epoch = r.epoch;
 	return 0;
+}
+
+/* ---- what a copy elsewhere needs (resync.c) ---- */
+
+int store_rec(struct ds *ds, u64 id, struct ds_chunk_rec *r)
+{
+	MDB_txn *t;
+	int ret;
+
+	ret = st_err(mdb_txn_begin(ds->st.env, NULL, MDB_RDONLY, &t));
+	if (ret)
+		return ret;
+	ret = rec_get(&ds->st, t, id, r);
+	mdb_txn_abort(t);
+	return ret;
+}
+
+/*
+ * The extents of chunk r that a copy made from its base must be given:
+ * own[e] those whose blocks are its own (sent as data), drop[e] those its
+ * base has and it has not (sent as punches).  Bitmaps of *next bits.
+ */
+int store_delta(struct ds *ds, const struct ds_chunk_rec *r, u8 **own,
+		u8 **drop, u32 *next)
+{
+	u64 id = le64_to_cpu(r->id), base = le64_to_cpu(r->base_id);
+	u32 n = le32_to_cpu(r->chunk_size) / le32_to_cpu(r->extent_size);
+	u8 *has = NULL, k[12];
+	MDB_val key = { 12, k }, val;
+	MDB_cursor *cur = NULL;
+	MDB_txn *t;
+	int rc, ret, pass;
+
+	*own = calloc(1, n / 8 + 1);
+	*drop = calloc(1, n / 8 + 1);
+	has = calloc(1, n / 8 + 1);
+	if (!*own || !*drop || !has) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	ret = st_err(mdb_txn_begin(ds->st.env, NULL, MDB_RDONLY, &t));
+	if (ret)
+		goto out_free;
+	/* pass 0: the chunk's own map; pass 1: its base's */
+	for (pass = 0; pass < (base ? 2 : 1) && !ret; pass++) {
+		u64 of = pass ? base : id;
+
+		ret = st_err(mdb_cursor_open(t, ds->st.extents, &cur));
+		if (ret)
+			break;
+		key_ext(k, of, 0);
+		key.mv_size = 12;
+		key.mv_data = k;
+		for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); !rc;
+		     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+			const struct ds_ext_hdr *h = val.mv_data;
+			u32 e;
+
+			if (key.mv_size != 12 || memcmp(key.mv_data, k, 8))
+				break;
+			e = get_be32((u8 *)key.mv_data + 8);
+			if (e >= n || val.mv_size < sizeof(*h))
+				continue;
+			if (!pass) {
+				has[e / 8] |= 1 << (e % 8);
+				if (le64_to_cpu(h->owner) == id)
+					(*own)[e / 8] |= 1 << (e % 8);
+			} else if (!(has[e / 8] & (1 << (e % 8)))) {
+				(*drop)[e / 8] |= 1 << (e % 8);
+			}
+		}
+		mdb_cursor_close(cur);
+	}
+	mdb_txn_abort(t);
+	*next = n;
+out_free:
+	free(has);
+	if (ret) {
+		free(*own);
+		free(*drop);
+		*own = *drop = NULL;
+	}
+	return ret;
+}
+
+int store_set_epoch(struct ds *ds, u64 id, u64 epoch)
+{
+	struct ds_chunk_rec r;
+	MDB_txn *t;
+	int ret;
+
+	ret = st_err(mdb_txn_begin(ds->st.env, NULL, 0, &t));
+	if (ret)
+		return ret;
+	ret = rec_get(&ds->st, t, id, &r);
+	if (!ret && epoch > le64_to_cpu(r.epoch)) {
+		r.epoch = cpu_to_le64(epoch);
+		ret = rec_put(&ds->st, t, &r);
+	}
+	if (ret) {
+		mdb_txn_abort(t);
+		return ret;
+	}
+	return st_err(mdb_txn_commit(t));
 }
 
 /* ---- mutations ---- */
@@ -883,7 +997,10 @@ static int clone_chunk(struct ds_op_ctx *x, MDB_txn *t, struct ds_chunk_rec *nr)
 		ret = rec_put(&ds->st, t, &br);
 		if (ret)
 			return ret;
-	} else if (!ret && (le32_to_cpu(br.flags) & DS_DELETED)) {
+	} else if (!ret && (le32_to_cpu(br.flags) & DS_DELETED) &&
+		   ((le32_to_cpu(br.flags) & DS_GONE) ||
+		    !(le32_to_cpu(x->q->flags) & VDIFS_CHUNK_RESYNC))) {
+		/* a base only clones hold serves a copy being made whole */
 		ret = -ENOENT;
 	} else if (!ret && (le32_to_cpu(br.flags) & VDIFS_CHUNK_STALE)) {
 		/* a copy that missed a write must not pass for a healthy one */
@@ -1292,6 +1409,7 @@ int store_mutate(struct ds_op_ctx *x)
 	u64 id = le64_to_cpu(q->chunk_id);
 	u32 flags = le32_to_cpu(q->flags);
 	bool fwd = flags & VDIFS_CHUNK_FWD, exists = false, created = false;
+	bool resync = fwd && (flags & VDIFS_CHUNK_RESYNC);
 	u32 off = le32_to_cpu(q->offset), len = x->len, es = 0, cs;
 	struct ds_wplan plan = { 0 };
 	unsigned int i;
@@ -1322,7 +1440,7 @@ int store_mutate(struct ds_op_ctx *x)
 	if (bc && bc->id > id)
 		pthread_mutex_lock(&bc->mutex);
 
-	if (fwd && x->op != VDIFS_OP_CHUNK_DELETE &&
+	if (fwd && !resync && x->op != VDIFS_OP_CHUNK_DELETE &&
 	    x->op != VDIFS_OP_CHUNK_CLONE) {
 		ret = wait_version(ds, c, id, q, &r, &exists);
 		if (ret == 2) {
@@ -1350,7 +1468,7 @@ int store_mutate(struct ds_op_ctx *x)
 		if (ret && ret != -ENOENT)
 			goto out_unlock;
 	}
-	if (exists && (le32_to_cpu(r.flags) & DS_DELETED)) {
+	if (exists && !resync && (le32_to_cpu(r.flags) & DS_DELETED)) {
 		switch (x->op) {
 		case VDIFS_OP_CHUNK_WRITE:
 		case VDIFS_OP_CHUNK_PUNCH:
@@ -1380,6 +1498,22 @@ int store_mutate(struct ds_op_ctx *x)
 		goto out_abort;
 	exists = !ret;
 	ret = 0;
+	if (resync && exists && (le32_to_cpu(r.flags) & DS_GONE))
+		exists = false;		/* freed here once: a new life */
+	if (resync && exists && (le32_to_cpu(r.flags) & DS_DELETED)) {
+		/* held by its clones only: a copy of the set adopts it */
+		if (x->op != VDIFS_OP_CHUNK_WRITE || len) {
+			ret = x->op == VDIFS_OP_CHUNK_CLONE ? -EEXIST : -ESTALE;
+			goto out_abort;
+		}
+		r.flags = cpu_to_le32(le32_to_cpu(r.flags) & ~DS_DELETED);
+		r.refs = cpu_to_le32(le32_to_cpu(r.refs) + 1);
+		rec_note_epoch(&r, q);
+		ret = rec_put(&ds->st, t, &r);
+		if (ret)
+			goto out_abort;
+		goto commit;
+	}
 	if (exists && (le32_to_cpu(r.flags) & DS_DELETED)) {
 		ret = x->op == VDIFS_OP_CHUNK_WRITE ||
 		      x->op == VDIFS_OP_CHUNK_PUNCH ? -ESTALE :
@@ -1387,11 +1521,23 @@ int store_mutate(struct ds_op_ctx *x)
 		      fwd ? 0 : -ENOENT;
 		goto out_abort;
 	}
-	if (exists && (x->op == VDIFS_OP_CHUNK_WRITE ||
-		       x->op == VDIFS_OP_CHUNK_PUNCH)) {
+	if (exists && !resync && (x->op == VDIFS_OP_CHUNK_WRITE ||
+				  x->op == VDIFS_OP_CHUNK_PUNCH)) {
 		ret = rec_check_set(&r, q);
 		if (ret)
 			goto out_abort;
+	}
+	if (resync && exists && x->op == VDIFS_OP_CHUNK_WRITE && !len) {
+		/* the copy is whole: the primary's version, and frozen too */
+		r.version = q->version;
+		if (flags & VDIFS_CHUNK_NEWBASE)
+			r.flags = cpu_to_le32(le32_to_cpu(r.flags) |
+					      VDIFS_CHUNK_FROZEN);
+		rec_note_epoch(&r, q);
+		ret = rec_put(&ds->st, t, &r);
+		if (ret)
+			goto out_abort;
+		goto commit;
 	}
 
 	switch (x->op) {
@@ -1404,6 +1550,9 @@ int store_mutate(struct ds_op_ctx *x)
 			goto out_abort;
 		}
 		ret = clone_chunk(x, t, &r);
+		if (!ret && resync)
+			r.version = q->version;
+		rec_note_epoch(&r, q);
 		if (!ret)
 			ret = rec_put(&ds->st, t, &r);
 		if (ret)

@@ -121,6 +121,42 @@ int dsrpc_chunk_call(struct mds *m, u16 op, const struct vdifs_chunk *c,
 	return link_call(m, le32_to_cpu(c->ds[0]), op, &q, NULL);
 }
 
+int dsrpc_chunk_sync(struct mds *m, const struct vdifs_chunk *c, u8 mode,
+		     u64 *bytes)
+{
+	/* its own connection: a copy may take long, the link is shared */
+	struct vdc_opts o = {
+		.role = VDIFS_ROLE_TOOL, .key = m->cfg.key,
+		.key_len = m->cfg.key_len, .timeout_ms = 600000,
+	};
+	struct vdifs_chunk_req q = { 0 };
+	const struct vdifs_chunk_sync_rep *rep;
+	struct vdc_conn *conn;
+	struct vdc_msg msg;
+	char addr[80];
+	int ret;
+
+	q.chunk_id = c->chunk_id;
+	q.epoch = c->version;
+	q.nrep = c->nrep;
+	q.repl_mode = mode;
+	memcpy(q.ds, c->ds, sizeof(q.ds));
+	ret = ds_addr(m, le32_to_cpu(c->ds[0]), addr, sizeof(addr));
+	if (!ret)
+		ret = vdc_connect(addr, &o, &conn);
+	if (ret)
+		return ret;
+	ret = vdc_call(conn, VDIFS_OP_CHUNK_SYNC, &q, sizeof(q), NULL, 0, NULL,
+		       0, &msg);
+	vdc_close(conn);
+	if (ret)
+		return ret;
+	rep = msg.body.fixed;
+	*bytes = le64_to_cpu(rep->bytes);
+	vdc_msg_free(&msg);
+	return 0;
+}
+
 int dsrpc_chunk_stat(struct mds *m, u32 ds_id, u64 chunk_id,
 		     struct vdifs_chunk_stat *out)
 {

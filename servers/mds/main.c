@@ -79,6 +79,13 @@ static int cfg_load(struct mds_config *cfg, int argc, char **argv)
 		{ .key = "lease_ms", .flag = "lease-ms", .type = CFG_U32,
 		  .dst = &cfg->lease_ms, .min = 50, .max = 3600000,
 		  .help = "a member unheard this long is down (default 5000)" },
+		{ .key = "recovery_bandwidth_mb", .flag = "recovery-bandwidth",
+		  .type = CFG_MB, .dst = &cfg->recovery_bandwidth, .min = 0,
+		  .max = 1 << 20,
+		  .help = "MiB/s of chunk copies to restore replicas (default 64; 0: no limit)" },
+		{ .key = "recovery_interval_ms", .type = CFG_U32,
+		  .dst = &cfg->recovery_interval_ms, .min = 100,
+		  .max = 3600000 },
 		{ .key = "map_size_mb", .type = CFG_MB, .dst = &cfg->map_size,
 		  .min = 16, .max = 1 << 24 },
 		{ .key = "default_replicas", .type = CFG_U8,
@@ -102,6 +109,8 @@ static int cfg_load(struct mds_config *cfg, int argc, char **argv)
 	cfg->lease_ms = 5000;
 	cfg->map_size = 4ull << 30;
 	cfg->default_replicas = 1;
+	cfg->recovery_bandwidth = 64ull << 20;
+	cfg->recovery_interval_ms = 2000;
 	cfg->log_level = LOG_INFO_L;
 
 	ret = cfg_parse("vdifs-mds",
@@ -175,6 +184,8 @@ int main(int argc, char **argv)
 	}
 
 	ret = gc_start(&m);
+	if (!ret)
+		ret = recovery_start(&m);
 	if (!ret)
 		ret = sched_start(&m);
 	if (ret)

@@ -38,6 +38,8 @@ struct mds_config {
 	u32 lease_ms;			/* unheard this long: down */
 	u64 map_size;			/* LMDB map size, bytes */
 	u8 default_replicas;		/* for volumes created without one */
+	u64 recovery_bandwidth;		/* bytes/s of chunk copies, 0: no limit */
+	u32 recovery_interval_ms;	/* between passes with nothing to do */
 	int log_level;
 };
 
@@ -290,6 +292,13 @@ int dsrpc_chunk_call(struct mds *m, u16 op, const struct vdifs_chunk *c,
 		     u32 extent_size, u8 repl_mode);
 /* drop chunk_id's copy on ds_id alone */
 int dsrpc_chunk_delete_one(struct mds *m, u32 ds_id, u64 chunk_id);
+/*
+ * CHUNK_SYNC to c's primary: every server of c's set (the new one) gets
+ * a copy, and the primary takes c's epoch; *bytes: data bytes sent.
+ * Sleeps for as long as the copy takes.
+ */
+int dsrpc_chunk_sync(struct mds *m, const struct vdifs_chunk *c, u8 mode,
+		     u64 *bytes);
 /* chunk_id's copy on ds_id: version, flags (STALE) */
 int dsrpc_chunk_stat(struct mds *m, u32 ds_id, u64 chunk_id,
 		     struct vdifs_chunk_stat *out);
@@ -313,7 +322,8 @@ bool member_ds_up(struct mds *m, u32 id);
  */
 bool member_ds_failed(struct mds *m, u32 id);
 
-/* recovery.c: replica sets (LAYOUT_DEGRADE) */
+/* recovery.c: replica sets (LAYOUT_DEGRADE), re-replication thread */
 extern const struct mds_op recovery_ops[VDIFS_OP_MAX];
+int recovery_start(struct mds *m);
 
 #endif /* _VDIFS_MDS_H */

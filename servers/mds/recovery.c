@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vdifs-mds recovery: the replica sets of chunks, and taking failed data
- * servers out of them (LAYOUT_DEGRADE).
+ * vdifs-mds recovery: the replica sets of chunks, taking failed data
+ * servers out of them (LAYOUT_DEGRADE, and the recovery thread), and
+ * copying degraded chunks to other servers until each has as many copies
+ * as its file wants.
  *
  * The MDS owns every chunk's replica set; the set's epoch (the chunk
  * record's version) grows with every change, every chunk request carries
@@ -17,17 +19,32 @@
  * Anything else is slow, not failed: the writer is told -EAGAIN and tries
  * again, as an NFS hard mount would; so is a set whose every server is
  * out (the chunk waits for one to come back).  A set left with fewer
- * than the volume's min_replicas is not changed, and the I/O fails.  A primary that comes out is
- * replaced by the next replica, which holds every acknowledged mutation:
- * in sync mode a mutation is acknowledged only once every replica of the
- * set has it, and a replica that missed one is out of the set first.
+ * than the volume's min_replicas is not changed, and the I/O fails.  A
+ * primary that comes out is replaced by the next replica, which holds
+ * every acknowledged mutation: in sync mode a mutation is acknowledged
+ * only once every replica of the set has it, and a replica that missed
+ * one is out of the set first.
  *
- * The servers are asked (CHUNK_STAT) before, never inside, the write
- * transaction that changes the set, which then checks that the set is
- * still the one asked about.
+ * Re-replication (the recovery thread) walks the chunk records a few at
+ * a time.  A chunk with a failed server in its set is degraded as above;
+ * one with fewer servers than its file's replica count gets a new one:
+ * the primary copies the chunk there (CHUNK_SYNC, delta-aware: a clone
+ * goes as a clone of its base plus its own extents) and takes the new
+ * epoch, then the new set is committed.  The new server is chosen by
+ * rendezvous hashing on the chunk's index in its file, so that the
+ * chunks of clones that share a base go to the same server and the base
+ * crosses the network once.  Copies are paced to recovery_bandwidth.
+ *
+ * Data servers are asked before, never inside, a write transaction, which
+ * then checks that the set is still the one asked about.  If the commit
+ * after a copy is lost, the primary is ahead of the record; the next
+ * degrade of the chunk sees it (CHUNK_STAT's epoch) and moves the record's
+ * epoch up to it.
  */
 #include <errno.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include "mds.h"
 
 /* what became of each server of a set */
@@ -48,11 +65,42 @@ static int chunk_get_at(struct mds *m, MDB_txn *t, u32 vol, u64 ino,
 }
 
 /*
- * Judge every server of c's set; returns how many come out.  May sleep
- * for the STAT calls (up to their timeout each).
+ * Replace the record of (vol, ino, idx), if it is still was, with now;
+ * -EAGAIN if it changed meanwhile (now then holds it as it is).
+ */
+static int chunk_swap(struct mds *m, u32 vol, u64 ino, u64 idx,
+		      const struct vdifs_chunk *was, struct vdifs_chunk *now)
+{
+	struct vdifs_chunk cur;
+	u8 k[MDS_KEY_BUF];
+	MDB_txn *t;
+	int ret;
+
+	ret = db_err(mdb_txn_begin(m->db.env, NULL, 0, &t));
+	if (ret)
+		return ret;
+	ret = chunk_get_at(m, t, vol, ino, idx, &cur);
+	if (!ret && memcmp(&cur, was, sizeof(cur))) {
+		*now = cur;
+		ret = -EAGAIN;
+	}
+	if (!ret)
+		ret = db_put(t, m->db.chunks, k, key_u64(k, vol, ino, idx),
+			     now, sizeof(*now), 0);
+	if (ret) {
+		mdb_txn_abort(t);
+		return ret;
+	}
+	return db_err(mdb_txn_commit(t));
+}
+
+/*
+ * Judge every server of c's set; returns how many come out.  *epoch gets
+ * the newest epoch a server of the set has seen.  May sleep for the
+ * STAT calls (up to their timeout each).
  */
 static unsigned int degrade_judge(struct mds *m, const struct vdifs_chunk *c,
-				  u8 *why)
+				  u8 *why, u64 *epoch)
 {
 	struct vdifs_chunk_stat st;
 	bool missing[VDIFS_MAX_REPLICAS] = { false };
@@ -60,6 +108,7 @@ static unsigned int degrade_judge(struct mds *m, const struct vdifs_chunk *c,
 	unsigned int i, out = 0;
 	u64 id = le64_to_cpu(c->chunk_id);
 
+	*epoch = 0;
 	for (i = 0; i < c->nrep; i++) {
 		u32 ds = le32_to_cpu(c->ds[i]);
 		int ret;
@@ -76,6 +125,8 @@ static unsigned int degrade_judge(struct mds *m, const struct vdifs_chunk *c,
 			someone_has = true;
 			if (le32_to_cpu(st.flags) & VDIFS_CHUNK_STALE)
 				why[i] = DG_STALE;
+			if (le64_to_cpu(st.epoch) > *epoch)
+				*epoch = le64_to_cpu(st.epoch);
 		}
 		/* unreachable from here but heartbeating: slow, not failed */
 	}
@@ -88,6 +139,64 @@ static unsigned int degrade_judge(struct mds *m, const struct vdifs_chunk *c,
 	return out;
 }
 
+/*
+ * The set c of (vol, ino, idx) failed an I/O: take its failed servers
+ * out.  0: *c is the current record (changed or not); -EAGAIN: nothing
+ * to take out (or nothing would be left); -EIO: below min copies.
+ */
+static int degrade_chunk(struct mds *m, u32 vol, u64 ino, u64 idx,
+			 const struct mds_vol *v, struct vdifs_chunk *c)
+{
+	struct vdifs_chunk was = *c, now;
+	u8 why[VDIFS_MAX_REPLICAS];
+	unsigned int i, n, out, min;
+	u64 epoch;
+	int ret;
+
+	out = degrade_judge(m, c, why, &epoch);
+	if (!out && epoch > le64_to_cpu(c->version)) {
+		/* a copy's commit was lost: the record catches up */
+		now = *c;
+		now.version = cpu_to_le64(epoch);
+		ret = chunk_swap(m, vol, ino, idx, &was, &now);
+		*c = now;
+		return ret == -EAGAIN ? 0 : ret;
+	}
+	/* none left: wait for one to come back, nothing else could serve */
+	if (!out || out == c->nrep)
+		return -EAGAIN;
+	min = vol_min_replicas(v);
+	if (c->nrep - out < min) {
+		log_err("vol %u inode %llu chunk %llu: %u of %u copies left, the volume wants %u: writes fail",
+			vol, (unsigned long long)ino, (unsigned long long)idx,
+			c->nrep - out, c->nrep, min);
+		return -EIO;
+	}
+	now = *c;
+	for (i = 0, n = 0; i < c->nrep; i++)
+		if (why[i] == DG_KEEP)
+			now.ds[n++] = c->ds[i];
+	for (i = n; i < VDIFS_MAX_REPLICAS; i++)
+		now.ds[i] = 0;
+	now.nrep = n;
+	now.version = cpu_to_le64(le64_to_cpu(c->version) + 1);
+	ret = chunk_swap(m, vol, ino, idx, &was, &now);
+	*c = now;
+	if (ret == -EAGAIN)	/* changed while we asked: answer it */
+		return 0;
+	if (ret)
+		return ret;
+	for (i = 0; i < was.nrep; i++)
+		if (why[i] != DG_KEEP)
+			log_warn("vol %u inode %llu chunk %llu (%016llx): data server %u out of its set (%s), epoch %llu",
+				 vol, (unsigned long long)ino,
+				 (unsigned long long)idx,
+				 (unsigned long long)le64_to_cpu(was.chunk_id),
+				 le32_to_cpu(was.ds[i]), dg_why[why[i]],
+				 (unsigned long long)le64_to_cpu(now.version));
+	return 0;
+}
+
 static int op_layout_degrade(struct mds *m, struct mds_conn *conn,
 			     MDB_txn *unused, const struct wire_body *b,
 			     struct mds_reply *r)
@@ -95,9 +204,7 @@ static int op_layout_degrade(struct mds *m, struct mds_conn *conn,
 	const struct vdifs_layout_degrade_req *q = b->fixed;
 	u32 vol = le32_to_cpu(q->vol);
 	u64 ino = le64_to_cpu(q->ino), idx = le64_to_cpu(q->index);
-	struct vdifs_chunk c, now;
-	u8 why[VDIFS_MAX_REPLICAS], k[MDS_KEY_BUF];
-	unsigned int i, n, out, min;
+	struct vdifs_chunk c;
 	struct mds_vol v;
 	MDB_txn *t;
 	int ret;
@@ -113,61 +220,13 @@ static int op_layout_degrade(struct mds *m, struct mds_conn *conn,
 	mdb_txn_abort(t);
 	if (ret)
 		return ret;
-	if (c.chunk_id != q->chunk_id || c.version != q->epoch ||
-	    !c.nrep || c.nrep > VDIFS_MAX_REPLICAS)
-		goto reply;	/* changed since: the caller goes on with it */
-
-	out = degrade_judge(m, &c, why);
-	if (!out)
-		return -EAGAIN;
-	/* none left: wait for one to come back, nothing else could serve */
-	if (out == c.nrep)
-		return -EAGAIN;
-	min = vol_min_replicas(&v);
-	if (c.nrep - out < min) {
-		log_err("vol %u inode %llu chunk %llu: %u of %u copies left, the volume wants %u: writes fail",
-			vol, (unsigned long long)ino, (unsigned long long)idx,
-			c.nrep - out, c.nrep, min);
-		return -EIO;
-	}
-
-	ret = db_err(mdb_txn_begin(m->db.env, NULL, 0, &t));
-	if (ret)
-		return ret;
-	ret = chunk_get_at(m, t, vol, ino, idx, &now);
-	if (ret || memcmp(&now, &c, sizeof(c))) {
-		/* changed while we asked the servers: answer it as it is */
-		mdb_txn_abort(t);
+	/* changed since: the caller goes on with it */
+	if (c.chunk_id == q->chunk_id && c.version == q->epoch &&
+	    c.nrep && c.nrep <= VDIFS_MAX_REPLICAS) {
+		ret = degrade_chunk(m, vol, ino, idx, &v, &c);
 		if (ret)
 			return ret;
-		c = now;
-		goto reply;
 	}
-	for (i = 0, n = 0; i < c.nrep; i++) {
-		if (why[i] == DG_KEEP) {
-			now.ds[n++] = c.ds[i];
-			continue;
-		}
-		log_warn("vol %u inode %llu chunk %llu (%016llx): data server %u out of its set (%s), epoch %llu",
-			 vol, (unsigned long long)ino, (unsigned long long)idx,
-			 (unsigned long long)le64_to_cpu(c.chunk_id),
-			 le32_to_cpu(c.ds[i]), dg_why[why[i]],
-			 (unsigned long long)le64_to_cpu(c.version) + 1);
-	}
-	for (i = n; i < VDIFS_MAX_REPLICAS; i++)
-		now.ds[i] = 0;
-	now.nrep = n;
-	now.version = cpu_to_le64(le64_to_cpu(c.version) + 1);
-	ret = db_put(t, m->db.chunks, k, key_u64(k, vol, ino, idx), &now,
-		     sizeof(now), 0);
-	if (!ret)
-		ret = db_err(mdb_txn_commit(t));
-	else
-		mdb_txn_abort(t);
-	if (ret)
-		return ret;
-	c = now;
-reply:
 	memcpy(r->fixed, &c, sizeof(c));
 	r->flen = sizeof(c);
 	return 0;
@@ -176,3 +235,253 @@ reply:
 const struct mds_op recovery_ops[VDIFS_OP_MAX] = {
 	[VDIFS_OP_LAYOUT_DEGRADE] = { op_layout_degrade, MDS_TXN_NONE },
 };
+
+/* ---- re-replication ---- */
+
+#define RR_BATCH	64	/* records looked at per pass */
+
+struct rr_item {
+	u32 vol;
+	u64 ino, idx;
+	u8 want;		/* the file's replica count */
+	u8 mode;		/* VDIFS_REPL_* */
+	struct vdifs_chunk c;
+};
+
+/* 64-bit mix (splitmix64's finaliser): rendezvous scores */
+static u64 mix64(u64 x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+/*
+ * The next RR_BATCH chunk records from *cursor on (a be key, 0-length:
+ * the start) that want attention: a server of the set failed, or fewer
+ * copies than wanted.  Advances the cursor, back to the start at the end.
+ */
+static int rr_scan(struct mds *m, u8 *cursor, size_t *clen,
+		   struct rr_item *out, unsigned int *n)
+{
+	MDB_val key = { *clen, cursor }, val;
+	struct mds_inode in;
+	u32 in_vol = 0;
+	u64 in_ino = 0;
+	unsigned int seen = 0;
+	MDB_cursor *cur;
+	MDB_txn *t;
+	int rc, ret;
+
+	*n = 0;
+	ret = db_err(mdb_txn_begin(m->db.env, NULL, MDB_RDONLY, &t));
+	if (ret)
+		return ret;
+	ret = db_err(mdb_cursor_open(t, m->db.chunks, &cur));
+	if (ret)
+		goto out_txn;
+	rc = *clen ? mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE) :
+		     mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+	/* resume after the last one looked at */
+	if (!rc && *clen && key.mv_size == *clen &&
+	    !memcmp(key.mv_data, cursor, *clen))
+		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+	for (; !rc && seen < RR_BATCH * 16 && *n < RR_BATCH;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		const struct vdifs_chunk *c = val.mv_data;
+		struct rr_item *it = &out[*n];
+		bool failed = false;
+		unsigned int i;
+
+		seen++;
+		if (key.mv_size != 20 || val.mv_size != sizeof(*c) ||
+		    key.mv_size > MDS_KEY_BUF)
+			continue;
+		memcpy(cursor, key.mv_data, key.mv_size);
+		*clen = key.mv_size;
+		if (!c->chunk_id || !c->nrep || c->nrep > VDIFS_MAX_REPLICAS)
+			continue;
+		it->vol = get_be32(key.mv_data);
+		it->ino = get_be64((u8 *)key.mv_data + 4);
+		it->idx = get_be64((u8 *)key.mv_data + 12);
+		if (it->vol != in_vol || it->ino != in_ino) {
+			in_vol = it->vol;
+			in_ino = it->ino;
+			if (inode_get(m, t, it->vol, it->ino, &in))
+				memset(&in, 0, sizeof(in));
+		}
+		it->want = in.attr.params.replicas;
+		it->mode = in.attr.params.repl_mode;
+		for (i = 0; i < c->nrep; i++)
+			failed |= member_ds_failed(m, le32_to_cpu(c->ds[i]));
+		if (!failed && c->nrep >= it->want)
+			continue;
+		it->c = *c;
+		(*n)++;
+	}
+	if (rc == MDB_NOTFOUND)
+		*clen = 0;	/* wrapped: from the start next time */
+	mdb_cursor_close(cur);
+out_txn:
+	mdb_txn_abort(t);
+	return ret;
+}
+
+/*
+ * An up server with room, not in c's set nor in skip[], the one that
+ * scores highest for the chunk's index; 0 if none.
+ */
+static u32 rr_target(struct mds *m, const struct vdifs_chunk *c, u64 idx,
+		     const u32 *skip, unsigned int nskip)
+{
+	long long now = mds_now_ms();
+	u64 best_score = 0;
+	u32 best = 0;
+	size_t i;
+
+	pthread_mutex_lock(&m->lock);
+	for (i = 0; i < MDS_MAX_DS; i++) {
+		const struct mds_ds *d = &m->ds[i];
+		u32 id = le32_to_cpu(d->rec.ds_id);
+		unsigned int k;
+		bool no = false;
+		u64 score;
+
+		if (!d->used || !d->last_seen_ms ||
+		    now - d->last_seen_ms > (long long)m->cfg.lease_ms ||
+		    le64_to_cpu(d->rec.used) >= le64_to_cpu(d->rec.capacity))
+			continue;
+		for (k = 0; k < c->nrep; k++)
+			no |= le32_to_cpu(c->ds[k]) == id;
+		for (k = 0; k < nskip; k++)
+			no |= skip[k] == id;
+		if (no)
+			continue;
+		score = mix64(idx * 0x9e3779b97f4a7c15ull ^ id);
+		if (!best || score > best_score) {
+			best = id;
+			best_score = score;
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	return best;
+}
+
+/* copy it.c's chunk to one more server; returns bytes sent or -errno */
+static s64 rr_copy(struct mds *m, struct rr_item *it)
+{
+	struct vdifs_chunk now = it->c;
+	u32 skip[4], t;
+	unsigned int nskip = 0;
+	u64 bytes = 0;
+	int ret = -ENOSPC;
+
+	while (nskip < 4) {
+		t = rr_target(m, &it->c, it->idx, skip, nskip);
+		if (!t)
+			break;
+		now = it->c;
+		now.ds[now.nrep++] = cpu_to_le32(t);
+		now.version = cpu_to_le64(le64_to_cpu(it->c.version) + 1);
+		ret = dsrpc_chunk_sync(m, &now, it->mode, &bytes);
+		if (!ret)
+			break;
+		log_warn("chunk %016llx: copy to data server %u failed: %s",
+			 (unsigned long long)le64_to_cpu(it->c.chunk_id), t,
+			 strerror(-ret));
+		if (ret != -EEXIST && ret != -EHOSTUNREACH &&
+		    ret != -ECONNREFUSED && ret != -ETIMEDOUT)
+			return ret;	/* the primary's trouble, not t's */
+		skip[nskip++] = t;
+	}
+	if (ret)
+		return ret;
+	ret = chunk_swap(m, it->vol, it->ino, it->idx, &it->c, &now);
+	if (ret)
+		return ret == -EAGAIN ? 0 : ret;
+	log_info("vol %u inode %llu chunk %llu (%016llx): copied to data server %u (%llu bytes), epoch %llu, %u of %u copies",
+		 it->vol, (unsigned long long)it->ino,
+		 (unsigned long long)it->idx,
+		 (unsigned long long)le64_to_cpu(it->c.chunk_id), t,
+		 (unsigned long long)bytes,
+		 (unsigned long long)le64_to_cpu(now.version), now.nrep,
+		 it->want);
+	return (s64)bytes;
+}
+
+static void rr_pause(struct mds *m, u64 bytes)
+{
+	u64 bw = m->cfg.recovery_bandwidth;
+	struct timespec ts;
+	u64 ns;
+
+	if (!bw || !bytes)
+		return;
+	ns = bytes * 1000000000ull / bw;
+	ts.tv_sec = (time_t)(ns / 1000000000ull);
+	ts.tv_nsec = (long)(ns % 1000000000ull);
+	nanosleep(&ts, NULL);
+}
+
+static void *rr_thread(void *arg)
+{
+	struct mds *m = arg;
+	static struct rr_item items[RR_BATCH];
+	u8 cursor[MDS_KEY_BUF];
+	size_t clen = 0;
+
+	for (;;) {
+		unsigned int n = 0, i;
+		bool busy = false;
+
+		if (rr_scan(m, cursor, &clen, items, &n))
+			n = 0;
+		for (i = 0; i < n; i++) {
+			struct rr_item *it = &items[i];
+			struct mds_vol v;
+			MDB_txn *t;
+			s64 bytes;
+			int ret;
+
+			ret = db_err(mdb_txn_begin(m->db.env, NULL,
+						   MDB_RDONLY, &t));
+			if (ret)
+				break;
+			ret = vol_get(m, t, it->vol, &v);
+			mdb_txn_abort(t);
+			if (ret)
+				continue;
+			/* failed servers out first, as a failed I/O would */
+			ret = degrade_chunk(m, it->vol, it->ino, it->idx, &v,
+					    &it->c);
+			if (ret && ret != -EAGAIN)
+				continue;
+			if (it->c.nrep >= it->want ||
+			    member_ds_failed(m, le32_to_cpu(it->c.ds[0])))
+				continue;
+			bytes = rr_copy(m, it);
+			busy |= bytes >= 0;
+			if (bytes > 0)
+				rr_pause(m, (u64)bytes);
+		}
+		/* a pass that found nothing to do waits a while */
+		if (!busy && !clen)
+			sleep(m->cfg.recovery_interval_ms / 1000 ?
+			      m->cfg.recovery_interval_ms / 1000 : 1);
+		else if (!busy)
+			usleep(100 * 1000);
+	}
+	return NULL;
+}
+
+int recovery_start(struct mds *m)
+{
+	pthread_t th;
+
+	if (pthread_create(&th, NULL, rr_thread, m))
+		return -EAGAIN;
+	pthread_detach(th);
+	return 0;
+}

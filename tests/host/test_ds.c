@@ -10,6 +10,7 @@
  *   VDIFS_TEST_SEED=N                  another random sequence
  *   VDIFS_TEST_KEEP=1                  keep the servers' directories/logs
  */
+#include <dirent.h>
 #include <json.h>
 #include <regex.h>
 
@@ -1831,6 +1832,142 @@ START_TEST(test_failover)
 }
 END_TEST
 
+
+/* bytes of the chunk files of server d */
+static u64 ds_used(const struct h_ds *d)
+{
+	char path[PATH_MAX + 32];
+	struct dirent *de;
+	struct stat sb;
+	u64 used = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "%s/chunks", d->data);
+	dir = opendir(path);
+	ck_assert_ptr_nonnull(dir);
+	while ((de = readdir(dir))) {
+		char f[PATH_MAX + 300];
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(f, sizeof(f), "%s/%s", path, de->d_name);
+		if (!stat(f, &sb))
+			used += (u64)sb.st_blocks * 512;
+	}
+	closedir(dir);
+	return used;
+}
+
+static int do_clone(struct vdc_conn *cli, u32 vol, u64 src, u64 dir,
+		    const char *name, struct vdc_attr *out)
+{
+	struct vdifs_clone_req q = {
+		.vol = cpu_to_le32(vol),
+		.name_len = cpu_to_le16((u16)strlen(name)),
+		.ino = cpu_to_le64(src),
+		.parent = cpu_to_le64(dir),
+	};
+	struct vdc_msg m;
+	int ret;
+
+	ret = vdc_call(cli, VDIFS_OP_CLONE, &q, sizeof(q), name, strlen(name),
+		       NULL, 0, &m);
+	if (ret)
+		return ret;
+	vdc_attr_from_wire(out, &((const struct vdifs_attr_rep *)
+				  m.body.fixed)->attr);
+	vdc_msg_free(&m);
+	return 0;
+}
+
+#define RR_CLONES	6
+
+/*
+ * A server holding a base and its clones dies: the MDS takes it out of
+ * every set and copies each chunk to the server left over, the clones as
+ * clones of a base that crosses once: the new server's disk grows by the
+ * base plus the clones' own extents, not a full copy each.  Every clone
+ * reads back from its new copy, and a write after goes to it too.
+ */
+START_TEST(test_rereplicate)
+{
+	struct vdc_params p = { .chunk_size = MiB, .extent_size = 64 * KiB,
+				.replicas = 2, .repl_mode = VDIFS_REPL_SYNC };
+	struct vdc_conn *tool = h_connect(&g_mds, VDIFS_ROLE_TOOL);
+	struct vdc_conn *cli = h_connect(&g_mds, VDIFS_ROLE_CLIENT);
+	struct vdifs_chunk g, c[RR_CLONES];
+	struct vdc_chunk_ref r;
+	struct model base, m[RR_CLONES];
+	struct vdc_attr a, ca[RR_CLONES];
+	struct vdc_vol v;
+	u32 cs = 0;
+	u64 before, grew;
+	int i, k, x = -1, t = -1, waited;
+
+	rnd_seed(17);
+	ck_ok(vdc_vol_create(tool, "rrvol", &p, &v));
+	ck_ok(vdc_create(cli, v.vol, v.root_ino, "gold", S_IFREG | 0644, 0, 0,
+			 0, true, NULL, &a));
+	ck_assert_int_eq(vdc_layout_get(cli, v.vol, a.ino, 0, 1,
+					VDIFS_LAYOUT_ALLOC, &g, 1, &cs), 1);
+	ck_assert_uint_eq(g.nrep, 2);
+	ref_of(&r, &g, MiB);
+	m_init(&base, MiB, 64 * KiB);
+	for (i = 0; i < 8; i++)
+		do_write(g_c[ds_index(r.ds[0])], &r, &base, i * 128 * KiB,
+			 128 * KiB);
+	for (i = 0; i < RR_CLONES; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "c%d", i);
+		ck_ok(do_clone(cli, v.vol, a.ino, v.root_ino, name, &ca[i]));
+		ck_assert_int_eq(vdc_layout_get(cli, v.vol, ca[i].ino, 0, 1, 0,
+						&c[i], 1, &cs), 1);
+		ck_assert_uint_eq(c[i].nrep, 2);
+		ref_of(&r, &c[i], MiB);
+		m_copy(&m[i], &base);
+		do_write(g_c[ds_index(r.ds[0])], &r, &m[i], i * 64 * KiB,
+			 64 * KiB);
+	}
+	/* the primary of the chunks dies; the third server gets them */
+	x = ds_index(le32_to_cpu(c[0].ds[0]));
+	for (k = 0; k < NDS; k++)
+		if (!in_set(&c[0], g_ds[k].id))
+			t = k;
+	ck_assert_int_ge(t, 0);
+	before = ds_used(&g_ds[t]);
+	h_ds_kill(&g_ds[x]);
+	for (i = 0; i < RR_CLONES; i++) {
+		for (waited = 0; waited < 30000; waited += 200) {
+			ck_assert_int_eq(vdc_layout_get(cli, v.vol, ca[i].ino,
+							0, 1, 0, &c[i], 1,
+							&cs), 1);
+			if (c[i].nrep == 2 && !in_set(&c[i], g_ds[x].id))
+				break;
+			usleep(200 * 1000);
+		}
+		ck_assert_msg(c[i].nrep == 2 && in_set(&c[i], g_ds[t].id),
+			      "clone %d: %u copies 30 s after a server died",
+			      i, c[i].nrep);
+		ref_of(&r, &c[i], MiB);
+		ck_chunk(g_c[t], &r, &m[i], "clone copied to a new server");
+	}
+	grew = ds_used(&g_ds[t]) - before;
+	ck_assert_msg(grew <= MiB + RR_CLONES * 64 * KiB + 512 * KiB,
+		      "the new server grew by %llu bytes for a 1 MiB base and %d clones of 64 KiB each",
+		      (unsigned long long)grew, RR_CLONES);
+	/* writes reach the new copy */
+	ref_of(&r, &c[1], MiB);
+	do_write(g_c[ds_index(r.ds[0])], &r, &m[1], 300 * KiB, 5000);
+	ck_chunk(g_c[t], &r, &m[1], "a write after the copy");
+	for (i = 0; i < RR_CLONES; i++)
+		m_free(&m[i]);
+	m_free(&base);
+	vdc_close(cli);
+	vdc_close(tool);
+}
+END_TEST
+
 /* ================================================================== */
 
 static TCase *tcase(Suite *s, const char *name, int timeout)
@@ -1879,6 +2016,7 @@ static Suite *ds_suite(void)
 	tcase_add_checked_fixture(tc, setup_failover, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_failover);
+	tcase_add_test(tc, test_rereplicate);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cluster");
