@@ -687,8 +687,9 @@ static int status_sess_cb(const struct vdifs_session_status *s,
 }
 
 static void status_json(const struct tool *t, const struct status_ctx *sc,
-			u64 epoch)
+			const struct vdifs_status_rep *rep)
 {
+	struct json_object *ch = json_object_new_object();
 	struct json_object *o = json_object_new_object();
 	struct json_object *ds = json_object_new_array();
 	struct json_object *ss = json_object_new_array();
@@ -733,19 +734,29 @@ static void status_json(const struct tool *t, const struct status_ctx *sc,
 		json_object_array_add(ss, e);
 	}
 	json_object_object_add(o, "mds", json_object_new_string(t->mds));
-	json_object_object_add(o, "server_epoch", jint(epoch));
+	json_object_object_add(o, "server_epoch",
+			       jint(le64_to_cpu(rep->server_epoch)));
+	json_object_object_add(ch, "degraded", jint(le64_to_cpu(rep->degraded)));
+	json_object_object_add(ch, "copied", jint(le64_to_cpu(rep->copied)));
+	json_object_object_add(ch, "copied_bytes",
+			       jint(le64_to_cpu(rep->copied_bytes)));
+	json_object_object_add(o, "chunks", ch);
 	json_object_object_add(o, "data_servers", ds);
 	json_object_object_add(o, "sessions", ss);
 	json_print(o);
 }
 
 static void status_text(const struct tool *t, const struct status_ctx *sc,
-			u64 epoch)
+			const struct vdifs_status_rep *rep)
 {
 	char addr[64], cap[32], used[32], seen[32];
 	size_t i;
 
-	printf("MDS %s, epoch %016" PRIx64 "\n\n", t->mds, epoch);
+	printf("MDS %s, epoch %016" PRIx64 "\n", t->mds,
+	       le64_to_cpu(rep->server_epoch));
+	fmt_size(le64_to_cpu(rep->copied_bytes), used, sizeof(used));
+	printf("chunks: %" PRIu64 " degraded; %" PRIu64 " copied (%s) to restore copies since the MDS started\n\n",
+	       le64_to_cpu(rep->degraded), le64_to_cpu(rep->copied), used);
 	if (!sc->nds)
 		printf("no data servers\n");
 	else
@@ -787,9 +798,9 @@ static int cmd_status(struct tool *t, int argc, char **argv)
 		.session = status_sess_cb,
 	};
 	struct status_ctx sc = { 0 };
+	struct vdifs_status_rep rep = { 0 };
 	struct opt_arg opts[1];
 	const char *pos[1];
-	u64 epoch = 0;
 	int nopts, ret;
 
 	split_args(argc, argv, NULL, status_usage, pos, 0, opts, 0, &nopts,
@@ -797,14 +808,14 @@ static int cmd_status(struct tool *t, int argc, char **argv)
 	ret = tool_connect(t);
 	if (ret)
 		return ret;
-	ret = vdc_status(t->conn, &cbs, &sc, &epoch);
+	ret = vdc_status(t->conn, &cbs, &sc, &rep);
 	if (ret < 0) {
 		ret = fail("status", ret);
 	} else {
 		if (t->json)
-			status_json(t, &sc, epoch);
+			status_json(t, &sc, &rep);
 		else
-			status_text(t, &sc, epoch);
+			status_text(t, &sc, &rep);
 		ret = 0;
 	}
 	free(sc.ds);

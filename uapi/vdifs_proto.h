@@ -36,7 +36,8 @@
  *                 parameters carry min_replicas (in what was pad0).
  *                 CHUNK_SYNC (68) has a primary copy a chunk to servers
  *                 added to its set (the RESYNC flag marks its transfers),
- *                 and vdifs_chunk_stat grows the copy's epoch (64 bytes).
+ *                 and vdifs_chunk_stat grows the copy's epoch (64 bytes);
+ *                 the STATUS reply counts degraded and copied chunks.
  *                 v2 peers are refused at HELLO.
  *
  * Framing: every message is a struct vdifs_msg_hdr followed by body_len
@@ -592,11 +593,19 @@ struct vdifs_session_req {
 #define VDIFS_STATE_UP		1u
 #define VDIFS_STATE_DOWN	2u
 
-/* STATUS reply: nds struct vdifs_ds_status, then nsess session records */
+/*
+ * STATUS reply: nds struct vdifs_ds_status, then nsess session records.
+ * degraded: chunks with fewer copies in their set than their file wants
+ * (or with a server down), as of the recovery's last full pass; copied,
+ * copied_bytes: copies made to restore them since the MDS started.
+ */
 struct vdifs_status_rep {
 	__le32 nds;
 	__le32 nsess;
 	__le64 server_epoch;
+	__le64 degraded;
+	__le64 copied;
+	__le64 copied_bytes;
 };
 
 struct vdifs_ds_status {
@@ -911,7 +920,7 @@ VDIFS_WIRE_SIZE(vdifs_ds_heartbeat_req, 24);
 VDIFS_WIRE_SIZE(vdifs_session_open_req, 8);
 VDIFS_WIRE_SIZE(vdifs_session_rep, 16);
 VDIFS_WIRE_SIZE(vdifs_session_req, 8);
-VDIFS_WIRE_SIZE(vdifs_status_rep, 16);
+VDIFS_WIRE_SIZE(vdifs_status_rep, 40);
 VDIFS_WIRE_SIZE(vdifs_ds_status, 64);
 VDIFS_WIRE_SIZE(vdifs_session_status, 24);
 VDIFS_WIRE_SIZE(vdifs_chunk_req, 72);

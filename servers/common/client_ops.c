@@ -954,7 +954,7 @@ int vdc_session_close(struct vdc_conn *c, u64 session)
  * callback returning nonzero stops the walk, a negative value is returned.
  */
 int vdc_status(struct vdc_conn *c, const struct vdc_status_cbs *cbs,
-	       void *arg, u64 *server_epoch)
+	       void *arg, struct vdifs_status_rep *rep)
 {
 	struct vdifs_status_rep r;
 	struct wire_rec_iter it;
@@ -970,8 +970,8 @@ int vdc_status(struct vdc_conn *c, const struct vdc_status_cbs *cbs,
 	ret = rep_fixed(&m, &r, sizeof(r));
 	if (ret)
 		goto out;
-	if (server_epoch)
-		*server_epoch = le64_to_cpu(r.server_epoch);
+	if (rep)
+		*rep = r;
 
 	wire_rec_iter_init(&it, &m.body, 0, VDIFS_OP_STATUS);
 	while ((rr = wire_rec_next(&it, &rec, &name, &nlen)) > 0) {

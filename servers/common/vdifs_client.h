@@ -194,8 +194,9 @@ struct vdc_status_cbs {
 		       const char *name, void *arg);
 };
 
+/* *rep (may be NULL) gets the reply's fixed part, in wire order */
 int vdc_status(struct vdc_conn *c, const struct vdc_status_cbs *cbs,
-	       void *arg, u64 *server_epoch);
+	       void *arg, struct vdifs_status_rep *rep);
 
 /* ---- data servers: chunks (client_chunk.c) ---- */
 

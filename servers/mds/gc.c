@@ -296,12 +296,50 @@ int gc_start(struct mds *m)
 
 int gc_record(struct mds *m, MDB_txn *t, const struct vdifs_chunk *c)
 {
-	struct mds_gc_rec rec = { .c = *c };
+	struct mds_gc_rec rec = { .c = *c }, old = { 0 };
+	MDB_val k8, v;
+	unsigned int i, k;
 	u8 key[8];
+	int rc;
 
 	if (!c->chunk_id || c->nrep > VDIFS_MAX_REPLICAS)
 		return 0;
 	rec.pending = cpu_to_le32((1u << c->nrep) - 1);
 	put_be64(key, le64_to_cpu(c->chunk_id));
+	k8.mv_size = 8;
+	k8.mv_data = key;
+	rc = mdb_get(t, m->db.gc, &k8, &v);
+	if (rc && rc != MDB_NOTFOUND)
+		return db_err(rc);
+	if (!rc && (v.mv_size == sizeof(old) ||
+		    v.mv_size == sizeof(old.c))) {
+		memcpy(&old, v.mv_data, v.mv_size);
+		if (v.mv_size == sizeof(old.c))	/* before the bits */
+			old.pending = cpu_to_le32((1u << old.c.nrep) - 1);
+	}
+	if (!rc && old.c.chunk_id && old.c.nrep <= VDIFS_MAX_REPLICAS) {
+		/*
+		 * Copies of the chunk already to go (servers taken out of its
+		 * set): theirs and these go together, each once.
+		 */
+		rec = old;
+		for (i = 0; i < c->nrep; i++) {
+			for (k = 0; k < rec.c.nrep; k++)
+				if (rec.c.ds[k] == c->ds[i])
+					break;
+			if (k == rec.c.nrep) {
+				if (k == VDIFS_MAX_REPLICAS) {
+					log_warn("chunk %016llx: no room to free its copy on data server %u",
+						 (unsigned long long)le64_to_cpu(c->chunk_id),
+						 le32_to_cpu(c->ds[i]));
+					continue;
+				}
+				rec.c.ds[k] = c->ds[i];
+				rec.c.nrep++;
+			}
+			rec.pending = cpu_to_le32(le32_to_cpu(rec.pending) |
+						  1u << k);
+		}
+	}
 	return db_put(t, m->db.gc, key, 8, &rec, sizeof(rec), 0);
 }

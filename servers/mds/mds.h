@@ -179,6 +179,9 @@ struct mds {
 	 */
 	pthread_mutex_t id_lock;
 	u64 chunk_hw;
+	/* recovery.c's counts for STATUS, under lock */
+	u64 rr_degraded;		/* as of the last full pass */
+	u64 rr_copied, rr_copied_bytes;	/* since start */
 };
 
 long long mds_now_ms(void);

@@ -433,6 +433,7 @@ static int op_status(struct mds *m, struct mds_conn *c, MDB_txn *t,
 		     const struct wire_body *b, struct mds_reply *r)
 {
 	struct vdifs_status_rep *sr = (void *)r->fixed;
+	u64 degraded, copied, copied_bytes;
 	long long now = mds_now_ms();
 	u32 nds = 0, nsess = 0;
 	size_t i;
@@ -442,6 +443,9 @@ static int op_status(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	if (ret)
 		return ret;
 	pthread_mutex_lock(&m->lock);
+	degraded = m->rr_degraded;
+	copied = m->rr_copied;
+	copied_bytes = m->rr_copied_bytes;
 	for (i = 0; i < MDS_MAX_DS; i++) {
 		const struct mds_ds *d = &m->ds[i];
 		struct vdifs_ds_status st = { 0 };
@@ -486,6 +490,9 @@ static int op_status(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	}
 	pthread_mutex_unlock(&m->lock);
 	memset(sr, 0, sizeof(*sr));
+	sr->degraded = cpu_to_le64(degraded);
+	sr->copied = cpu_to_le64(copied);
+	sr->copied_bytes = cpu_to_le64(copied_bytes);
 	sr->nds = cpu_to_le32(nds);
 	sr->nsess = cpu_to_le32(nsess);
 	sr->server_epoch = cpu_to_le64(m->epoch);

@@ -66,11 +66,15 @@ static int chunk_get_at(struct mds *m, MDB_txn *t, u32 vol, u64 ino,
 
 /*
  * Replace the record of (vol, ino, idx), if it is still was, with now;
- * -EAGAIN if it changed meanwhile (now then holds it as it is).
+ * -EAGAIN if it changed meanwhile (now then holds it as it is).  The
+ * copies on servers of was that now leaves out go to the collector: a
+ * server out of a set drops its copy when it is back.
  */
 static int chunk_swap(struct mds *m, u32 vol, u64 ino, u64 idx,
 		      const struct vdifs_chunk *was, struct vdifs_chunk *now)
 {
+	struct vdifs_chunk gone = { .chunk_id = was->chunk_id };
+	unsigned int i, j;
 	struct vdifs_chunk cur;
 	u8 k[MDS_KEY_BUF];
 	MDB_txn *t;
@@ -87,6 +91,15 @@ static int chunk_swap(struct mds *m, u32 vol, u64 ino, u64 idx,
 	if (!ret)
 		ret = db_put(t, m->db.chunks, k, key_u64(k, vol, ino, idx),
 			     now, sizeof(*now), 0);
+	for (i = 0; i < was->nrep && !ret; i++) {
+		for (j = 0; j < now->nrep; j++)
+			if (now->ds[j] == was->ds[i])
+				break;
+		if (j == now->nrep)
+			gone.ds[gone.nrep++] = was->ds[i];
+	}
+	if (!ret && gone.nrep)
+		ret = gc_record(m, t, &gone);
 	if (ret) {
 		mdb_txn_abort(t);
 		return ret;
@@ -264,7 +277,7 @@ static u64 mix64(u64 x)
  * copies than wanted.  Advances the cursor, back to the start at the end.
  */
 static int rr_scan(struct mds *m, u8 *cursor, size_t *clen,
-		   struct rr_item *out, unsigned int *n)
+		   struct rr_item *out, unsigned int *n, u64 *degraded)
 {
 	MDB_val key = { *clen, cursor }, val;
 	struct mds_inode in;
@@ -318,6 +331,7 @@ static int rr_scan(struct mds *m, u8 *cursor, size_t *clen,
 			failed |= member_ds_failed(m, le32_to_cpu(c->ds[i]));
 		if (!failed && c->nrep >= it->want)
 			continue;
+		(*degraded)++;
 		it->c = *c;
 		(*n)++;
 	}
@@ -401,6 +415,10 @@ static s64 rr_copy(struct mds *m, struct rr_item *it)
 	ret = chunk_swap(m, it->vol, it->ino, it->idx, &it->c, &now);
 	if (ret)
 		return ret == -EAGAIN ? 0 : ret;
+	pthread_mutex_lock(&m->lock);
+	m->rr_copied++;
+	m->rr_copied_bytes += bytes;
+	pthread_mutex_unlock(&m->lock);
 	log_info("vol %u inode %llu chunk %llu (%016llx): copied to data server %u (%llu bytes), epoch %llu, %u of %u copies",
 		 it->vol, (unsigned long long)it->ino,
 		 (unsigned long long)it->idx,
@@ -431,13 +449,21 @@ static void *rr_thread(void *arg)
 	static struct rr_item items[RR_BATCH];
 	u8 cursor[MDS_KEY_BUF];
 	size_t clen = 0;
+	u64 degraded = 0;
 
 	for (;;) {
 		unsigned int n = 0, i;
 		bool busy = false;
 
-		if (rr_scan(m, cursor, &clen, items, &n))
+		if (rr_scan(m, cursor, &clen, items, &n, &degraded))
 			n = 0;
+		if (!clen) {
+			/* a full pass: what it found is the count */
+			pthread_mutex_lock(&m->lock);
+			m->rr_degraded = degraded;
+			pthread_mutex_unlock(&m->lock);
+			degraded = 0;
+		}
 		for (i = 0; i < n; i++) {
 			struct rr_item *it = &items[i];
 			struct mds_vol v;

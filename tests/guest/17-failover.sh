@@ -1,17 +1,21 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Data servers die under writers.  On a volume with 3 copies of every
-# 64 KiB chunk (so that every server is the primary of some chunks and a
-# replica of others), vdifs-fsx runs back to back against its model while
-# one data server is killed (-9), then a second: the MDS takes each out
-# of the replica sets once its lease runs out, promotes a replica where
-# the primary went, and no run may see an I/O error or a mismatch.  A
-# file written and synced before the failures reads back whole from the
-# one server left.  The killed servers come back; their old copies are
-# out of the sets and the file still reads and takes writes.
+# Data servers die under writers.  Four data servers, a volume with 3
+# copies of every 64 KiB chunk (so that every server is the primary of
+# some chunks and a replica of others); vdifs-fsx runs back to back
+# against its model while one data server is killed (-9): the MDS takes
+# it out of the replica sets once its lease runs out, promotes a replica
+# where the primary went, and copies every chunk that lost a copy to the
+# fourth server until none is degraded (the time is reported).  Then a
+# second server is killed, leaving two.  No run may see an I/O error or a
+# mismatch, synchronous writes may stall no longer than the lease and a
+# retry.  A file written and synced before the failures reads back whole
+# afterwards; a killed server comes back, its old copies out of the
+# sets, and the file still reads and takes writes.
 . "$(dirname "$0")/lib.sh"
 
 MOUNT_OPTS=actimeo=0
+CLUSTER_DS=4
 cluster_start
 TOOL=$VDIFS_BIN/vdifs-tool
 "$TOOL" volume create fo --chunk-size 64K --extent-size 4K --replicas 3 \
@@ -58,7 +62,18 @@ sleep 5
 t0=$(date +%s)
 srv_down ds2
 echo "killed ds2 at $t0"
-sleep 20
+# back to 3 copies of everything, on the 3 servers left
+degraded=unknown
+for ((i = 0; i < 120; i++)); do
+	sleep 1
+	st=$("$TOOL" --json status 2>/dev/null | tr -d ' \n')
+	[[ "$st" =~ \"degraded\":([0-9]+),\"copied\":([0-9]+) ]] || continue
+	degraded=${BASH_REMATCH[1]}
+	copied=${BASH_REMATCH[2]}
+	[ "$degraded" = 0 ] && [ "$copied" -gt 0 ] && break
+done
+check "full replication again $(($(date +%s) - t0)) s after a server died ($copied chunks copied, $degraded degraded)" \
+	test "$degraded" = 0
 t1=$(date +%s)
 srv_down ds1
 echo "killed ds1 at $t1"

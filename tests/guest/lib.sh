@@ -67,12 +67,13 @@ CLUSTER_DIR=/tmp/vdifs-cluster
 MNT=/mnt/vdifs
 MNT2=/mnt/vdifs2
 
-# cluster_start [vdifs-cluster start options]: MDS + 3 DS, volume mounted
-# at $MNT; sets SOURCE
+# cluster_start [vdifs-cluster start options]: MDS + $CLUSTER_DS data
+# servers (3 by default), volume mounted at $MNT; sets SOURCE
 cluster_start() {
 	rm -rf "$CLUSTER_DIR"
 	mkdir -p "$MNT"
-	SOURCE=$("$VDIFS_SRC/tools/vdifs-cluster" start --ds 3 --dir "$CLUSTER_DIR" \
+	SOURCE=$("$VDIFS_SRC/tools/vdifs-cluster" start --ds "${CLUSTER_DS:-3}" \
+		--dir "$CLUSTER_DIR" \
 		--bin "$VDIFS_BIN" "$@") || {
 		fail "cluster start"
 		tail -n 20 "$CLUSTER_DIR"/*.log

@@ -1826,6 +1826,9 @@ START_TEST(test_failover)
 	ck_assert_msg(ret == -ESTALE,
 		      "write through a replaced primary: %s", h_err(ret));
 	ck_chunk(g_c[ds_index(r2.ds[0])], &r2, &m, "after the fenced write");
+	/* its copy out of the set goes, now that it is back */
+	ck_assert_msg(chunk_gone_within(prim, r2.chunk_id, 15000),
+		      "the old primary still has its copy out of the set");
 	m_free(&m);
 	vdc_close(cli);
 	vdc_close(tool);
@@ -1900,6 +1903,7 @@ START_TEST(test_rereplicate)
 	struct model base, m[RR_CLONES];
 	struct vdc_attr a, ca[RR_CLONES];
 	struct vdc_vol v;
+	struct vdifs_status_rep st = { 0 };
 	u32 cs = 0;
 	u64 before, grew;
 	int i, k, x = -1, t = -1, waited;
@@ -1956,6 +1960,18 @@ START_TEST(test_rereplicate)
 	ck_assert_msg(grew <= MiB + RR_CLONES * 64 * KiB + 512 * KiB,
 		      "the new server grew by %llu bytes for a 1 MiB base and %d clones of 64 KiB each",
 		      (unsigned long long)grew, RR_CLONES);
+	/* the MDS counts the copies, and none is left degraded */
+	for (waited = 0; waited < 15000; waited += 200) {
+		ck_ok(vdc_status(tool, NULL, NULL, &st));
+		if (!st.degraded)
+			break;
+		usleep(200 * 1000);
+	}
+	ck_assert_msg(!st.degraded, "%llu chunks still degraded",
+		      (unsigned long long)le64_to_cpu(st.degraded));
+	ck_assert_uint_ge(le64_to_cpu(st.copied), RR_CLONES + 1);
+	ck_assert_uint_le(le64_to_cpu(st.copied_bytes),
+			  MiB + (RR_CLONES + 1) * 64 * KiB);
 	/* writes reach the new copy */
 	ref_of(&r, &c[1], MiB);
 	do_write(g_c[ds_index(r.ds[0])], &r, &m[1], 300 * KiB, 5000);

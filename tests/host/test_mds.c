@@ -1612,11 +1612,11 @@ static int snap_sess(const struct vdifs_session_status *ss, const char *name,
 static void snap(struct status_snap *s)
 {
 	struct vdc_status_cbs cbs = { .ds = snap_ds, .session = snap_sess };
-	u64 epoch = 0;
+	struct vdifs_status_rep rep = { 0 };
 
 	memset(s, 0, sizeof(*s));
-	ck_ok(vdc_status(g_tool, &cbs, s, &epoch));
-	ck_assert_uint_ne(epoch, 0);
+	ck_ok(vdc_status(g_tool, &cbs, s, &rep));
+	ck_assert_uint_ne(le64_to_cpu(rep.server_epoch), 0);
 }
 
 /* VDIFS_STATE_* of a data server, 0 if not listed */
