@@ -416,6 +416,9 @@ static int __vdifs_req_submit(struct vdifs_conn *conn, struct vdifs_req *req,
 		}
 		if (!ret) {
 			req->id = ++conn->next_id;
+			/* an idle server owes nothing until now */
+			if (!conn->inflight)
+				WRITE_ONCE(conn->rx_stamp, jiffies);
 			conn->inflight++;
 			req->deadline = jiffies + timeo;
 			kref_get(&req->ref);	/* the connection's */
@@ -674,6 +677,7 @@ static int vdifs_conn_receive(struct vdifs_conn *conn)
 	ret = vdifs_conn_read_hdr(conn, &h);
 	if (ret)
 		return ret;
+	WRITE_ONCE(conn->rx_stamp, jiffies);
 	xa_lock(&conn->reqs);
 	req = xa_load(&conn->reqs, h.req_id);
 	conn->rx_req = req;
@@ -982,6 +986,11 @@ void vdifs_conn_put(struct vdifs_conn *conn)
 }
 
 /* requests that outlive their deadline fail even if the server is up */
+void vdifs_conn_fail_all(struct vdifs_conn *conn, int status)
+{
+	vdifs_conn_fail_pending(conn, true, status);
+}
+
 void vdifs_conn_tick(struct vdifs_conn *conn)
 {
 	vdifs_conn_fail_pending(conn, false, vdifs_conn_timeout_err(conn));

@@ -181,11 +181,23 @@ out_unlock:
 	return conn;
 }
 
-/* requests past their deadline on every data-server connection fail */
+/* owes replies and has sent none for a lease */
+static bool vdifs_ds_stalled(struct vdifs_sb_info *sbi, struct vdifs_conn *conn)
+{
+	return READ_ONCE(conn->inflight) && sbi->lease_ms &&
+	       time_after(jiffies, READ_ONCE(conn->rx_stamp) +
+			  msecs_to_jiffies(sbi->lease_ms));
+}
+
+/*
+ * Requests past their deadline on every data-server connection fail; a
+ * connection that looks stalled has the MDS asked about its server.
+ */
 void vdifs_ds_tick(struct vdifs_sb_info *sbi)
 {
 	/* pairs with the release in vdifs_ds_refresh() */
 	unsigned int i, n = smp_load_acquire(&sbi->nds);
+	bool stalled = false;
 
 	for (i = 0; i < n; i++) {
 		struct vdifs_conn *conn = vdifs_ds_entry_get(sbi, i);
@@ -193,8 +205,45 @@ void vdifs_ds_tick(struct vdifs_sb_info *sbi)
 		if (!conn)
 			continue;
 		vdifs_conn_tick(conn);
+		stalled |= vdifs_ds_stalled(sbi, conn);
 		vdifs_conn_put(conn);
 	}
+	if (stalled)
+		queue_work(system_wq, &sbi->stall_work);
+}
+
+void vdifs_ds_stall_check(struct work_struct *work)
+{
+	struct vdifs_sb_info *sbi = container_of(work, struct vdifs_sb_info,
+						 stall_work);
+	const struct vdifs_ds_status *d;
+	struct wire_rec_iter it;
+	struct vdifs_req *req;
+	const void *rec;
+	const u8 *name;
+	u16 nl;
+
+	if (vdifs_call(sbi->mds, VDIFS_OP_STATUS, NULL, 0, NULL, 0, NULL, 0,
+		       &req))
+		return;		/* the MDS decides, or nobody: wait on */
+	wire_rec_iter_init(&it, &req->rbody, 0, VDIFS_OP_STATUS);
+	while (wire_rec_next(&it, &rec, &name, &nl) > 0) {
+		struct vdifs_conn *conn;
+
+		d = rec;
+		if (d->state != VDIFS_STATE_DOWN)
+			continue;
+		conn = vdifs_ds_conn_find(sbi, le32_to_cpu(d->ds_id));
+		if (!conn)
+			continue;
+		if (vdifs_ds_stalled(sbi, conn)) {
+			pr_warn_ratelimited("vdifs: %s: no reply for %u ms and down for the MDS: going on without it\n",
+					    conn->name, sbi->lease_ms);
+			vdifs_conn_fail_all(conn, -EHOSTDOWN);
+		}
+		vdifs_conn_put(conn);
+	}
+	vdifs_req_put(req);
 }
 
 /* ---- chunk requests ---- */

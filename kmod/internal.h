@@ -170,6 +170,13 @@ struct vdifs_conn {
 	wait_queue_head_t window_wait;	/* room in the window, or closing */
 	struct task_struct *thread;
 	u64 server_epoch;
+	/*
+	 * jiffies of the last reply header, or of the first request sent
+	 * to an idle connection: a server that owes replies and has sent
+	 * none for a lease may have stalled (vdifs_ds_tick()).  Written by
+	 * the receive thread and under reqs.xa_lock, read without a lock.
+	 */
+	unsigned long rx_stamp;
 	unsigned int failures;		/* connect attempts since last up */
 	u8 *scratch;			/* receive thread: bodies to drop */
 };
@@ -182,6 +189,8 @@ void vdifs_conn_put(struct vdifs_conn *conn);
 int vdifs_conn_wait_up(struct vdifs_conn *conn, unsigned int timeout_ms);
 /* fail requests past their deadline; called periodically */
 void vdifs_conn_tick(struct vdifs_conn *conn);
+/* everything in flight fails with status now; may sleep (done()) */
+void vdifs_conn_fail_all(struct vdifs_conn *conn, int status);
 /* true in a connection's receive thread, which must never wait */
 bool vdifs_in_receive_thread(void);
 
@@ -233,7 +242,9 @@ struct vdifs_sb_info {
 	struct vdifs_layout_params params;
 	u64 session;
 	unsigned int heartbeat_ms;
+	unsigned int lease_ms;		/* the MDS's: unheard this long, down */
 	struct delayed_work heartbeat;
+	struct work_struct stall_work;	/* vdifs_ds_stall_check() */
 	struct mutex ds_lock;
 	struct vdifs_ds_entry ds[VDIFS_MAX_DS];
 	unsigned int nds;
@@ -255,6 +266,13 @@ int vdifs_auth_mac(struct vdifs_sb_info *sbi, const char *label,
 int vdifs_ds_load(struct vdifs_sb_info *sbi);
 void vdifs_ds_free(struct vdifs_sb_info *sbi);
 void vdifs_ds_tick(struct vdifs_sb_info *sbi);
+/*
+ * Connections that owe replies and have sent none for a lease: the MDS
+ * says whether their server is down, and if it is, what they wait for
+ * fails at once (-EHOSTDOWN), for the data path to go on with the new
+ * set instead of waiting out timeo.  A work item: sleeps.
+ */
+void vdifs_ds_stall_check(struct work_struct *work);
 /* a referenced connection to ds_id, created on first use; may sleep */
 struct vdifs_conn *vdifs_ds_conn(struct vdifs_sb_info *sbi, u32 ds_id);
 /* the same without waiting, or NULL where that would have to wait */

@@ -80,6 +80,8 @@ static int vdifs_session_open(struct vdifs_sb_info *sbi)
 	sbi->session = le64_to_cpu(rep->session);
 	sbi->heartbeat_ms = clamp(le32_to_cpu(rep->heartbeat_ms), 100u,
 				  60000u);
+	sbi->lease_ms = clamp(le32_to_cpu(rep->lease_ms), sbi->heartbeat_ms,
+			      3600000u);
 	vdifs_req_put(req);
 	return 0;
 }
@@ -273,6 +275,7 @@ static int vdifs_get_tree(struct fs_context *fc)
 	sbi->net = get_net(fc->net_ns);
 	mutex_init(&sbi->ds_lock);
 	INIT_DELAYED_WORK(&sbi->heartbeat, vdifs_heartbeat);
+	INIT_WORK(&sbi->stall_work, vdifs_ds_stall_check);
 	strscpy(sbi->source, fc->source, sizeof(sbi->source));
 
 	ret = vdifs_connect_mds(fc, sbi);
@@ -296,8 +299,10 @@ static void vdifs_kill_sb(struct super_block *sb)
 {
 	struct vdifs_sb_info *sbi = VDIFS_SB(sb);
 
-	if (sbi)
+	if (sbi) {
 		cancel_delayed_work_sync(&sbi->heartbeat);
+		cancel_work_sync(&sbi->stall_work);
+	}
 	kill_anon_super(sb);
 	if (sbi) {
 		vdifs_session_close(sbi);

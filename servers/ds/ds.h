@@ -247,6 +247,12 @@ struct ds {
 	struct ds_store st;
 	u32 id;				/* our data-server id */
 	u32 heartbeat_ms;
+	/*
+	 * The MDS's lease: a peer that has not answered a forwarded
+	 * mutation in a lease (and a second) fails it, and the writer asks
+	 * the MDS, which by then knows whether the peer is down.
+	 */
+	u32 lease_ms;
 	/* chunk cache (chunk.c): hash of struct ds_chunk, idle ones on LRU */
 	pthread_mutex_t cache_lock;
 	struct ds_chunk *cache[1024];

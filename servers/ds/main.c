@@ -444,6 +444,9 @@ static int mds_register(struct ds *ds, struct vdc_conn **out)
 	ds->heartbeat_ms = le32_to_cpu(rep.heartbeat_ms);
 	if (ds->heartbeat_ms < 10)
 		ds->heartbeat_ms = 1000;
+	ds->lease_ms = le32_to_cpu(rep.lease_ms);
+	if (ds->lease_ms < ds->heartbeat_ms)
+		ds->lease_ms = 5000;
 	*out = c;
 	return 0;
 }

@@ -100,14 +100,23 @@ static bool conn_broken(int ret)
 	       ret == -EBADMSG || ret == -EPROTO || ret == -ENOTCONN;
 }
 
+/* how we talk to peers: a lease and a second to answer (see ds.h) */
+static struct vdc_opts peer_opts(const struct ds *ds)
+{
+	struct vdc_opts o = {
+		.role = VDIFS_ROLE_DS, .key = ds->cfg.key,
+		.key_len = ds->cfg.key_len,
+		.timeout_ms = (int)(ds->lease_ms ? ds->lease_ms : 5000) + 1000,
+	};
+
+	return o;
+}
+
 static int peer_call(struct ds *ds, struct ds_peer *p, u16 op,
 		     const struct vdifs_chunk_req *q, const u8 *data, u32 len,
 		     struct vdc_msg *rep)
 {
-	struct vdc_opts o = {
-		.role = VDIFS_ROLE_DS, .key = ds->cfg.key,
-		.key_len = ds->cfg.key_len, .timeout_ms = 30000,
-	};
+	struct vdc_opts o = peer_opts(ds);
 	int ret = -ENOTCONN, tries;
 
 	pthread_mutex_lock(&p->lock);
@@ -121,11 +130,15 @@ static int peer_call(struct ds *ds, struct ds_peer *p, u16 op,
 		}
 		ret = vdc_call(p->conn, op, q, sizeof(*q), data, len, NULL, 0,
 			       rep);
-		/* a broken connection is retried once on a fresh one */
+		/*
+		 * A broken connection is retried once on a fresh one; a
+		 * peer that did not answer in time is not asked again here.
+		 */
 		if (conn_broken(ret)) {
 			vdc_close(p->conn);
 			p->conn = NULL;
-			continue;
+			if (ret != -ETIMEDOUT)
+				continue;
 		}
 		break;
 	}
@@ -161,10 +174,7 @@ void repl_forward_all(struct ds *ds, const u32 *peers, unsigned int n,
 		      u16 op, const struct vdifs_chunk_req *q, const u8 *data,
 		      u32 len, int *err)
 {
-	struct vdc_opts o = {
-		.role = VDIFS_ROLE_DS, .key = ds->cfg.key,
-		.key_len = ds->cfg.key_len, .timeout_ms = 30000,
-	};
+	struct vdc_opts o = peer_opts(ds);
 	struct ds_peer *p[VDIFS_MAX_REPLICAS];
 	struct vdifs_chunk_req fq = *q;
 	u64 id[VDIFS_MAX_REPLICAS];
@@ -207,7 +217,7 @@ void repl_forward_all(struct ds *ds, const u32 *peers, unsigned int n,
 			}
 		}
 		pthread_mutex_unlock(&p[i]->lock);
-		if (conn_broken(ret))
+		if (conn_broken(ret) && ret != -ETIMEDOUT)
 			ret = peer_call(ds, p[i], op, &fq, d, dl, NULL);
 		for (k = 0; k < n; k++)
 			if (peers[k] == p[i]->id)

@@ -6,8 +6,10 @@
 # against its model while one data server is killed (-9): the MDS takes
 # it out of the replica sets once its lease runs out, promotes a replica
 # where the primary went, and copies every chunk that lost a copy to the
-# fourth server until none is degraded (the time is reported).  Then a
-# second server is killed, leaving two.  No run may see an I/O error or a
+# fourth server until none is degraded (the time is reported).  Then
+# another stalls (SIGSTOP) for 20 s: writers go on without it, and once it
+# is back it gets copies again.  Then a second server is killed, leaving
+# two.  No run may see an I/O error or a
 # mismatch, synchronous writes may stall no longer than the lease and a
 # retry.  A file written and synced before the failures reads back whole
 # afterwards; a killed server comes back, its old copies out of the
@@ -62,18 +64,34 @@ sleep 5
 t0=$(date +%s)
 srv_down ds2
 echo "killed ds2 at $t0"
+# full_again WHAT SINCE: wait (at most 2 min) until no chunk is degraded
+# and more copies were made than before
+copied=0
+full_again() {
+	local what=$1 since=$2 st degraded=unknown was=$copied i
+	for ((i = 0; i < 120; i++)); do
+		sleep 1
+		st=$("$TOOL" --json status 2>/dev/null | tr -d ' \n')
+		[[ "$st" =~ \"degraded\":([0-9]+),\"copied\":([0-9]+) ]] ||
+			continue
+		degraded=${BASH_REMATCH[1]}
+		copied=${BASH_REMATCH[2]}
+		[ "$degraded" = 0 ] && [ "$copied" -gt "$was" ] && break
+	done
+	check "full replication again $(($(date +%s) - since)) s after $what ($((copied - was)) chunks copied, $degraded degraded)" \
+		test "$degraded" = 0 -a "$copied" -gt "$was"
+}
 # back to 3 copies of everything, on the 3 servers left
-degraded=unknown
-for ((i = 0; i < 120; i++)); do
-	sleep 1
-	st=$("$TOOL" --json status 2>/dev/null | tr -d ' \n')
-	[[ "$st" =~ \"degraded\":([0-9]+),\"copied\":([0-9]+) ]] || continue
-	degraded=${BASH_REMATCH[1]}
-	copied=${BASH_REMATCH[2]}
-	[ "$degraded" = 0 ] && [ "$copied" -gt 0 ] && break
-done
-check "full replication again $(($(date +%s) - t0)) s after a server died ($copied chunks copied, $degraded degraded)" \
-	test "$degraded" = 0
+full_again "a server died" "$t0"
+
+# a primary stalls (SIGSTOP) for 20 s: the MDS finds it down, writers
+# go on without it; back, its old copies go and it gets new ones
+t1=$(date +%s)
+kill -STOP "$(srv_pid ds3)"
+echo "stopped ds3 at $t1"
+sleep 20
+kill -CONT "$(srv_pid ds3)"
+full_again "a server stalled for 20 s and came back" "$t1"
 t1=$(date +%s)
 srv_down ds1
 echo "killed ds1 at $t1"
