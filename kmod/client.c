@@ -732,6 +732,36 @@ static int vdifs_conn_exchange(struct vdifs_conn *conn, struct vdifs_req *req)
 	return ret ? ret : h.status;
 }
 
+/*
+ * The MDS's connection made again: it belongs to our session before
+ * what was in flight is resent, so that the MDS answers a mutation it
+ * has done already from its kept reply instead of doing it twice.
+ */
+static int vdifs_conn_bind(struct vdifs_conn *conn)
+{
+	struct vdifs_sb_info *sbi = conn->sbi;
+	struct vdifs_session_req q;
+	struct vdifs_req *req;
+	int ret;
+
+	if (conn != sbi->mds || !sbi->session)
+		return 0;
+	q.session = cpu_to_le64(sbi->session);
+	req = vdifs_req_new(VDIFS_OP_SESSION_BIND, &q, sizeof(q), NULL, 0,
+			    NULL, 0);
+	if (IS_ERR(req))
+		return PTR_ERR(req);
+	ret = vdifs_conn_exchange(conn, req);
+	vdifs_req_put(req);
+	if (ret == -ENOENT) {
+		/* gone on the MDS: resends may be done twice */
+		pr_warn_ratelimited("vdifs: %s: session %llx is gone\n",
+				    conn->name, sbi->session);
+		ret = 0;
+	}
+	return ret;
+}
+
 static int vdifs_conn_handshake(struct vdifs_conn *conn)
 {
 	struct vdifs_sb_info *sbi = conn->sbi;
@@ -766,7 +796,7 @@ static int vdifs_conn_handshake(struct vdifs_conn *conn)
 	memcpy(snonce, hr->nonce, sizeof(snonce));
 	vdifs_req_put(req);
 	if (!need_auth)
-		return 0;
+		return vdifs_conn_bind(conn);
 	if (!sbi->hmac) {
 		pr_warn_ratelimited("vdifs: %s requires a key (mount -o key=...)\n",
 				    conn->name);
@@ -787,7 +817,7 @@ static int vdifs_conn_handshake(struct vdifs_conn *conn)
 			ret = -EACCES;
 	}
 	vdifs_req_put(req);
-	return ret;
+	return ret ? ret : vdifs_conn_bind(conn);
 }
 
 /* the connection broke: down, and a new generation for the next socket */

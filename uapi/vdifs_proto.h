@@ -38,6 +38,9 @@
  *                 added to its set (the RESYNC flag marks its transfers),
  *                 and vdifs_chunk_stat grows the copy's epoch (64 bytes);
  *                 the STATUS reply counts degraded and copied chunks.
+ *                 SESSION_BIND (56) ties a new connection to a session,
+ *                 whose mutations the MDS does exactly once: a resend of
+ *                 one done already gets its kept reply.
  *                 v2 peers are refused at HELLO.
  *
  * Framing: every message is a struct vdifs_msg_hdr followed by body_len
@@ -135,6 +138,7 @@ enum vdifs_op {
 	VDIFS_OP_SESSION_HEARTBEAT	= 53,
 	VDIFS_OP_SESSION_CLOSE		= 54,
 	VDIFS_OP_STATUS			= 55,
+	VDIFS_OP_SESSION_BIND		= 56,
 
 	VDIFS_OP_CHUNK_READ		= 60,
 	VDIFS_OP_CHUNK_WRITE		= 61,
@@ -585,7 +589,7 @@ struct vdifs_session_rep {
 	__le32 lease_ms;
 };
 
-/* SESSION_HEARTBEAT, SESSION_CLOSE */
+/* SESSION_HEARTBEAT, SESSION_CLOSE, SESSION_BIND */
 struct vdifs_session_req {
 	__le64 session;
 };

@@ -949,6 +949,11 @@ int vdc_session_close(struct vdc_conn *c, u64 session)
 	return session_op(c, VDIFS_OP_SESSION_CLOSE, session);
 }
 
+int vdc_session_bind(struct vdc_conn *c, u64 session)
+{
+	return session_op(c, VDIFS_OP_SESSION_BIND, session);
+}
+
 /*
  * STATUS: the callbacks see the records as sent (little-endian); a
  * callback returning nonzero stops the walk, a negative value is returned.

@@ -187,6 +187,8 @@ int vdc_session_open(struct vdc_conn *c, u32 vol, const char *name,
 		     struct vdifs_session_rep *out);
 int vdc_session_heartbeat(struct vdc_conn *c, u64 session);
 int vdc_session_close(struct vdc_conn *c, u64 session);
+/* this connection's mutations are session's (done exactly once) */
+int vdc_session_bind(struct vdc_conn *c, u64 session);
 
 struct vdc_status_cbs {
 	int (*ds)(const struct vdifs_ds_status *d, void *arg);

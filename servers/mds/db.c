@@ -77,6 +77,7 @@ int db_open(struct mds_db *db, const char *dir, u64 map_size)
 		{ "gc", offsetof(struct mds_db, gc) },
 		{ "dservers", offsetof(struct mds_db, dservers) },
 		{ "sessions", offsetof(struct mds_db, sessions) },
+		{ "replies", offsetof(struct mds_db, replies) },
 	};
 	MDB_txn *t;
 	size_t i;

@@ -109,6 +109,7 @@ struct mds_db {
 	MDB_dbi gc;		/* be64 chunk id -> mds_gc_rec: to be freed */
 	MDB_dbi dservers;	/* be32 ds id -> struct mds_ds_rec */
 	MDB_dbi sessions;	/* be64 session -> struct mds_session_rec */
+	MDB_dbi replies;	/* be64 session, be64 req id -> kept reply */
 };
 
 int db_open(struct mds_db *db, const char *dir, u64 map_size);
@@ -214,6 +215,12 @@ struct mds_conn {
 	pthread_mutex_t wlock;
 	int refs;			/* the reader + requests in flight */
 	int inflight;			/* requests handed on, not answered */
+	/*
+	 * The session the connection belongs to (0: none), for replay.c:
+	 * set by SESSION_OPEN or SESSION_BIND (atomically: the reader reads
+	 * it as it queues later requests).
+	 */
+	u64 session;
 };
 
 /* sched.c: a reader thread for a new connection; workers, committer */
@@ -324,6 +331,16 @@ bool member_ds_up(struct mds *m, u32 id);
  * when not heard since: it may not have had the time to heartbeat yet)
  */
 bool member_ds_failed(struct mds *m, u32 id);
+
+/*
+ * replay.c: the kept replies of a session's mutations.  lookup: 1 and r
+ * filled when (session, req_id) was done already, 0 if not.
+ */
+int replay_lookup(struct mds *m, MDB_txn *t, u64 session, u64 req_id,
+		  struct mds_reply *r);
+int replay_store(struct mds *m, MDB_txn *t, u64 session, u64 req_id,
+		 const struct mds_reply *r);
+int replay_forget(struct mds *m, MDB_txn *t, u64 session);
 
 /* recovery.c: replica sets (LAYOUT_DEGRADE), re-replication thread */
 extern const struct mds_op recovery_ops[VDIFS_OP_MAX];

@@ -382,6 +382,8 @@ static int op_session_open(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	pthread_mutex_unlock(&m->lock);
 	if (!s)
 		return -EUSERS;
+	/* this connection's mutations are the session's from now on */
+	__atomic_store_n(&c->session, id, __ATOMIC_RELEASE);
 	memset(rep, 0, sizeof(*rep));
 	rep->session = cpu_to_le64(id);
 	rep->heartbeat_ms = cpu_to_le32(m->cfg.heartbeat_ms);
@@ -419,6 +421,8 @@ static int op_session_close(struct mds *m, struct mds_conn *c, MDB_txn *t,
 
 	put_be64(k, id);
 	ret = db_del(t, m->db.sessions, k, 8);
+	if (!ret)
+		ret = replay_forget(m, t, id);
 	if (ret)
 		return ret;
 	pthread_mutex_lock(&m->lock);
@@ -426,6 +430,35 @@ static int op_session_close(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	if (s)
 		s->used = false;
 	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
+/*
+ * SESSION_BIND: a connection made again by a client with a session says
+ * which, before it resends what was in flight (replay.c).  -ENOENT: the
+ * session is gone (closed, or never was).
+ */
+static int op_session_bind(struct mds *m, struct mds_conn *c, MDB_txn *t,
+			   const struct wire_body *b, struct mds_reply *r)
+{
+	const struct vdifs_session_req *q = b->fixed;
+	u64 id = le64_to_cpu(q->session);
+	struct mds_sess *s;
+	u8 k[8];
+	int ret;
+
+	if (!id)
+		return -EINVAL;
+	put_be64(k, id);
+	ret = db_get(t, m->db.sessions, k, 8, NULL, 0);
+	if (ret < 0)
+		return ret;
+	pthread_mutex_lock(&m->lock);
+	s = sess_find(m, id);
+	if (s)
+		s->last_seen_ms = mds_now_ms();
+	pthread_mutex_unlock(&m->lock);
+	__atomic_store_n(&c->session, id, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -506,5 +539,6 @@ const struct mds_op member_ops[VDIFS_OP_MAX] = {
 	[VDIFS_OP_SESSION_OPEN] = { op_session_open, MDS_TXN_WRITE },
 	[VDIFS_OP_SESSION_HEARTBEAT] = { op_session_heartbeat, MDS_TXN_NONE },
 	[VDIFS_OP_SESSION_CLOSE] = { op_session_close, MDS_TXN_WRITE },
+	[VDIFS_OP_SESSION_BIND] = { op_session_bind, MDS_TXN_READ },
 	[VDIFS_OP_STATUS] = { op_status, MDS_TXN_NONE },
 };

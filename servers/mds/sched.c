@@ -43,6 +43,7 @@ struct mds_job {
 	struct wire_body body;
 	struct mds_reply r;
 	u8 txn;			/* the transaction it runs in: MDS_TXN_* */
+	u64 session;		/* its connection's when it was queued */
 	int ret;
 	struct mds_job *next;
 };
@@ -169,6 +170,32 @@ static void *reader_worker(void *arg)
 }
 
 /*
+ * One mutation in its transaction: answered from the session's kept
+ * replies if it was done already (a resend), else done and its reply
+ * kept with it (replay.c).
+ */
+static int committer_run(struct mds *m, struct mds_job *j, MDB_txn *t)
+{
+	int ret;
+
+	if (j->session) {
+		ret = replay_lookup(m, t, j->session, j->msg.hdr.req_id, &j->r);
+		if (ret) {
+			if (ret > 0)
+				log_info("%s: %s %llu answered again, not redone",
+					 j->c->peer,
+					 wire_op_name(j->msg.hdr.opcode),
+					 (unsigned long long)j->msg.hdr.req_id);
+			return ret < 0 ? ret : 0;
+		}
+	}
+	ret = j->o->fn(m, j->c, t, &j->body, &j->r);
+	if (!ret && j->session)
+		ret = replay_store(m, t, j->session, j->msg.hdr.req_id, &j->r);
+	return ret;
+}
+
+/*
  * Every mutation queued, in order, each in a child of one transaction;
  * one commit (one sync) for all.  A handler sees the changes of those
  * before it in the batch, as if they had been committed one by one.
@@ -191,7 +218,7 @@ static void *committer(void *arg)
 						      &child));
 			if (j->ret)
 				continue;
-			j->ret = j->o->fn(m, j->c, child, &j->body, &j->r);
+			j->ret = committer_run(m, j, child);
 			if (j->ret)
 				mdb_txn_abort(child);
 			else
@@ -336,6 +363,7 @@ static void *conn_reader(void *arg)
 		}
 		j->m = m;
 		j->c = c;
+		j->session = __atomic_load_n(&c->session, __ATOMIC_ACQUIRE);
 		j->txn = j->o->txn;
 		if (j->txn == MDS_TXN_WRITE && j->o->writes &&
 		    !j->o->writes(&j->body))

@@ -2990,6 +2990,130 @@ static TCase *tcase(Suite *s, const char *name, void (*up)(void))
 	return tc;
 }
 
+
+/* ---- exactly-once mutations (replay.c) ---- */
+
+/* one raw request with a chosen id: the reply's status, *ino from attr */
+static int raw_call(int fd, u16 op, u64 id, const void *fixed, u32 flen,
+		    const void *t1, u32 l1, const void *t2, u32 l2, u64 *ino)
+{
+	struct wire_hdr h;
+	u8 *body = NULL;
+	int ret;
+
+	ck_ok(h_raw_send(fd, op, id, fixed, flen, t1, l1, t2, l2));
+	ret = h_raw_recv(fd, &h, &body, 10000);
+	ck_assert_msg(ret == 0, "reply to %u: %s", op, h_err(ret));
+	ck_assert_uint_eq(h.req_id, id);
+	if (ino && !h.status && body && h.body_len >= sizeof(struct vdifs_attr))
+		*ino = le64_to_cpu(((struct vdifs_attr_rep *)body)->attr.ino);
+	free(body);
+	return h.status;
+}
+
+static int raw_client(u64 session)
+{
+	struct vdifs_session_req q = { .session = cpu_to_le64(session) };
+	int fd = h_raw_connect(g_mds.port);
+
+	ck_assert_int_ge(fd, 0);
+	ck_ok(h_raw_hello(fd, VDIFS_ROLE_CLIENT, 1));
+	if (session)
+		ck_ok(raw_call(fd, VDIFS_OP_SESSION_BIND, 2, &q, sizeof(q),
+			       NULL, 0, NULL, 0, NULL));
+	return fd;
+}
+
+/*
+ * A client resends what was in flight when its connection broke or the
+ * MDS restarted: a mutation already done is answered as it was, not done
+ * again (CREATE with EXCL is not EEXIST, RENAME not ENOENT), on a new
+ * connection of the same session and across a restart; a new request id
+ * is done afresh, and without the session a resend is done again.
+ */
+START_TEST(test_replay)
+{
+	struct vdifs_session_open_req so = {
+		.vol = cpu_to_le32(g_v), .name_len = cpu_to_le16(2),
+	};
+	struct vdifs_create_req cq = {
+		.vol = cpu_to_le32(g_v), .name_len = cpu_to_le16(2),
+		.flags = cpu_to_le16(VDIFS_CREATE_EXCL),
+		.parent = cpu_to_le64(g_root),
+		.mode = cpu_to_le32(S_IFREG | 0644),
+	};
+	struct vdifs_rename_req rq = {
+		.vol = cpu_to_le32(g_v), .olddir = cpu_to_le64(g_root),
+		.newdir = cpu_to_le64(g_root), .oldname_len = cpu_to_le16(2),
+		.newname_len = cpu_to_le16(2),
+	};
+	u64 ino = 0, again = 0, session;
+	int fd;
+
+	/* a session, and a file made in it */
+	fd = raw_client(0);
+	{
+		struct wire_hdr h;
+		u8 *body = NULL;
+
+		ck_ok(h_raw_send(fd, VDIFS_OP_SESSION_OPEN, 3, &so, sizeof(so),
+				 "rp", 2, NULL, 0));
+		ck_ok(h_raw_recv(fd, &h, &body, 10000));
+		ck_assert_int_eq(h.status, 0);
+		session = le64_to_cpu(((struct vdifs_session_rep *)body)->session);
+		free(body);
+	}
+	ck_assert_int_eq(raw_call(fd, VDIFS_OP_CREATE, 100, &cq, sizeof(cq),
+				  "r1", 2, NULL, 0, &ino), 0);
+	close(fd);
+
+	/* the reply was lost: the resend on a new connection */
+	fd = raw_client(session);
+	ck_assert_int_eq(raw_call(fd, VDIFS_OP_CREATE, 100, &cq, sizeof(cq),
+				  "r1", 2, NULL, 0, &again), 0);
+	ck_assert_uint_eq(again, ino);
+	/* a new request is a new request */
+	ck_assert_int_eq(raw_call(fd, VDIFS_OP_CREATE, 101, &cq, sizeof(cq),
+				  "r1", 2, NULL, 0, NULL), -EEXIST);
+	ck_assert_int_eq(raw_call(fd, VDIFS_OP_RENAME, 102, &rq, sizeof(rq),
+				  "r1", 2, "r2", 2, NULL), 0);
+	close(fd);
+
+	/* and after a restart of the MDS */
+	vdc_close(g_cli);
+	vdc_close(g_tool);
+	g_cli = g_tool = NULL;
+	ck_ok(h_mds_restart(&g_mds, SIGKILL));
+	g_tool = h_connect(&g_mds, VDIFS_ROLE_TOOL);
+	g_cli = h_connect(&g_mds, VDIFS_ROLE_CLIENT);
+	fd = raw_client(session);
+	ck_assert_int_eq(raw_call(fd, VDIFS_OP_RENAME, 102, &rq, sizeof(rq),
+				  "r1", 2, "r2", 2, NULL), 0);
+	again = 0;
+	ck_assert_int_eq(raw_call(fd, VDIFS_OP_CREATE, 100, &cq, sizeof(cq),
+				  "r1", 2, NULL, 0, &again), 0);
+	ck_assert_uint_eq(again, ino);
+	close(fd);
+	ck_assert_uint_eq(look(g_root, "r2").ino, ino);
+
+	/* without the session, the same request is done again */
+	fd = raw_client(0);
+	ck_assert_int_eq(raw_call(fd, VDIFS_OP_RENAME, 102, &rq, sizeof(rq),
+				  "r1", 2, "r2", 2, NULL), -ENOENT);
+	close(fd);
+	/* a session that is not there cannot be bound */
+	fd = raw_client(0);
+	{
+		struct vdifs_session_req q = { .session = cpu_to_le64(session + 1000) };
+
+		ck_assert_int_eq(raw_call(fd, VDIFS_OP_SESSION_BIND, 5, &q,
+					  sizeof(q), NULL, 0, NULL, 0, NULL),
+				 -ENOENT);
+	}
+	close(fd);
+}
+END_TEST
+
 static Suite *mds_suite(void)
 {
 	Suite *s = suite_create("mds");
@@ -3049,6 +3173,9 @@ static Suite *mds_suite(void)
 	tc = tcase(s, "restart", setup);
 	tcase_add_test(tc, test_restart_sigterm);
 	tcase_add_test(tc, test_restart_sigkill);
+
+	tc = tcase(s, "replay", setup_vol);
+	tcase_add_test(tc, test_replay);
 
 	tc = tcase(s, "malformed", setup_malformed);
 	tcase_add_test(tc, test_garbage);
