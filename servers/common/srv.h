@@ -25,5 +25,10 @@ int srv_auth(struct srv_auth *a, const u8 *key, size_t key_len,
 int srv_gate(const struct srv_auth *a);
 /* errors after which the peer cannot be trusted to stay in step */
 bool srv_fatal(u16 op, int ret);
+/*
+ * Fault injection for tests: env_name set to "POINT:N" makes the process
+ * SIGKILL itself the Nth time it reaches POINT.
+ */
+void srv_crash_point(const char *env_name, const char *point);
 
 #endif

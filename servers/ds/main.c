@@ -30,26 +30,7 @@ static u64 ds_epoch;
 
 void ds_crash_point(const char *point)
 {
-	static char want[32];
-	static long n = -1, seen;
-	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	const char *env;
-
-	pthread_mutex_lock(&lock);
-	if (n < 0) {
-		env = getenv("VDIFS_DS_CRASH_AT");
-		n = 0;
-		if (env && strchr(env, ':')) {
-			snprintf(want, sizeof(want), "%.*s",
-				 (int)(strchr(env, ':') - env), env);
-			n = strtol(strchr(env, ':') + 1, NULL, 10);
-		}
-	}
-	if (n > 0 && !strcmp(point, want) && ++seen == n) {
-		log_warn("crash point %s reached: killing myself", point);
-		kill(getpid(), SIGKILL);
-	}
-	pthread_mutex_unlock(&lock);
+	srv_crash_point("VDIFS_DS_CRASH_AT", point);
 }
 
 /* ---- connections and workers ---- */

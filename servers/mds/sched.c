@@ -230,6 +230,15 @@ static void *committer(void *arg)
 			for (j = batch; j && ret; j = j->next)
 				if (!j->ret)
 					j->ret = ret;
+			/* done, the replies lost: tests of replay.c */
+			for (j = batch; j && !ret; j = j->next) {
+				char point[48];
+
+				snprintf(point, sizeof(point),
+					 "after_commit_%s",
+					 wire_op_name(j->msg.hdr.opcode));
+				srv_crash_point("VDIFS_MDS_CRASH_AT", point);
+			}
 		}
 		while (batch) {
 			j = batch;

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Lost connections: the metadata server and a data server are killed and
 # restarted under a mounted volume; the client reconnects by itself and
-# carries on.  A snapshot that fails half way because a data server is
+# carries on, and a mutation whose reply died with the MDS is not done
+# twice.  A snapshot that fails half way because a data server is
 # down leaves the file writable once the server is back (LAYOUT_FORK).
 # With the server gone for good, an operation fails with EIO once the
 # mount's timeout has passed, and never hangs.
@@ -16,6 +17,27 @@ srv_restart mds
 check "stat after the MDS restarted" stat "$MNT/before"
 check "create after the MDS restarted" bash -c "echo after >$MNT/after"
 check "data intact after the MDS restarted" cmp /tmp/rc.data "$MNT/before"
+# Exactly once: the MDS dies after it committed a mkdir, before it
+# answered.  The client resends the mkdir to the MDS started again, which
+# answers it from the reply it kept: success, not EEXIST.
+srv_down mds
+srv_up mds VDIFS_MDS_CRASH_AT=after_commit_MKDIR:1
+mkdir "$MNT/once" 2>/tmp/once.err &
+mk=$!
+for ((i = 0; i < 100; i++)); do
+	kill -0 "$(srv_pid mds)" 2>/dev/null || break
+	sleep 0.1
+done
+srv_down_pid=$(srv_pid mds)
+srv_up mds
+if wait "$mk"; then
+	pass "a mkdir whose reply was lost with the MDS succeeds when resent"
+else
+	fail "a mkdir whose reply was lost with the MDS: $(cat /tmp/once.err)"
+fi
+check "the MDS answered it from its kept reply" \
+	grep -q "MKDIR .* answered again, not redone" "$CLUSTER_DIR/mds-restart.log"
+check "the directory is there" test -d "$MNT/once"
 srv_restart ds1
 sleep 1
 echo 3 >/proc/sys/vm/drop_caches

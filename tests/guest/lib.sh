@@ -90,7 +90,8 @@ cluster_start() {
 # srv_pid NAME: the pid of server NAME (mds, ds1, ...) of the cluster
 srv_pid() { awk -v n="$1" '$1 == n { print $2 }' "$CLUSTER_DIR/pids"; }
 # srv_down NAME: kill -9, keeping its command line (on the port it had);
-# srv_up NAME: start it again with the same data directory and port
+# srv_up NAME [VAR=VALUE...]: start it again with the same data directory
+# and port, and those in its environment
 srv_down() {
 	local pid i
 	pid=$(srv_pid "$1")
@@ -104,8 +105,11 @@ srv_down() {
 	srv_down_pid=$pid
 }
 srv_up() {
-	"${srv_down_cmd[@]}" </dev/null >>"$CLUSTER_DIR/$1-restart.log" 2>&1 &
-	sed -i "s/^$1 $srv_down_pid\$/$1 $!/" "$CLUSTER_DIR/pids"
+	local name=$1
+	shift
+	env "$@" "${srv_down_cmd[@]}" </dev/null \
+		>>"$CLUSTER_DIR/$name-restart.log" 2>&1 &
+	sed -i "s/^$name $srv_down_pid\$/$name $!/" "$CLUSTER_DIR/pids"
 }
 srv_restart() {
 	srv_down "$1"
