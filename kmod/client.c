@@ -732,6 +732,31 @@ static int vdifs_conn_exchange(struct vdifs_conn *conn, struct vdifs_req *req)
 	return ret ? ret : h.status;
 }
 
+/* SESSION_OPEN on a connection being set up (it binds it too) */
+static int vdifs_conn_new_session(struct vdifs_conn *conn)
+{
+	struct vdifs_sb_info *sbi = conn->sbi;
+	struct vdifs_session_open_req q = { .vol = cpu_to_le32(sbi->vol) };
+	const struct vdifs_session_rep *rep;
+	const char *node = utsname()->nodename;
+	u32 nl = strnlen(node, VDIFS_HOSTNAME_MAX);
+	struct vdifs_req *req;
+	int ret;
+
+	q.name_len = cpu_to_le16(nl);
+	req = vdifs_req_new(VDIFS_OP_SESSION_OPEN, &q, sizeof(q), node, nl,
+			    NULL, 0);
+	if (IS_ERR(req))
+		return PTR_ERR(req);
+	ret = vdifs_conn_exchange(conn, req);
+	if (!ret) {
+		rep = req->rbody.fixed;
+		WRITE_ONCE(sbi->session, le64_to_cpu(rep->session));
+	}
+	vdifs_req_put(req);
+	return ret;
+}
+
 /*
  * The MDS's connection made again: it belongs to our session before
  * what was in flight is resent, so that the MDS answers a mutation it
@@ -744,22 +769,25 @@ static int vdifs_conn_bind(struct vdifs_conn *conn)
 	struct vdifs_req *req;
 	int ret;
 
-	if (conn != sbi->mds || !sbi->session)
+	if (conn != sbi->mds || !READ_ONCE(sbi->session))
 		return 0;
-	q.session = cpu_to_le64(sbi->session);
+	q.session = cpu_to_le64(READ_ONCE(sbi->session));
 	req = vdifs_req_new(VDIFS_OP_SESSION_BIND, &q, sizeof(q), NULL, 0,
 			    NULL, 0);
 	if (IS_ERR(req))
 		return PTR_ERR(req);
 	ret = vdifs_conn_exchange(conn, req);
 	vdifs_req_put(req);
-	if (ret == -ENOENT) {
-		/* gone on the MDS: resends may be done twice */
-		pr_warn_ratelimited("vdifs: %s: session %llx is gone\n",
-				    conn->name, sbi->session);
-		ret = 0;
-	}
-	return ret;
+	if (ret != -ENOENT)
+		return ret;
+	/*
+	 * Expired on the MDS (we were away longer than it keeps sessions):
+	 * what is resent now may be done twice; a new session protects
+	 * what follows.
+	 */
+	pr_warn_ratelimited("vdifs: %s: session %llx expired; opening a new one\n",
+			    conn->name, sbi->session);
+	return vdifs_conn_new_session(conn);
 }
 
 static int vdifs_conn_handshake(struct vdifs_conn *conn)

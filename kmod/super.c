@@ -43,7 +43,10 @@ static void vdifs_heartbeat(struct work_struct *work)
 	struct vdifs_sb_info *sbi = container_of(to_delayed_work(work),
 						 struct vdifs_sb_info,
 						 heartbeat);
-	struct vdifs_session_req q = { .session = cpu_to_le64(sbi->session) };
+	struct vdifs_session_req q = {
+		/* a reconnect may have opened a new one */
+		.session = cpu_to_le64(READ_ONCE(sbi->session)),
+	};
 	struct vdifs_req *req;
 
 	vdifs_conn_tick(sbi->mds);
@@ -88,7 +91,9 @@ static int vdifs_session_open(struct vdifs_sb_info *sbi)
 
 static void vdifs_session_close(struct vdifs_sb_info *sbi)
 {
-	struct vdifs_session_req q = { .session = cpu_to_le64(sbi->session) };
+	struct vdifs_session_req q = {
+		.session = cpu_to_le64(READ_ONCE(sbi->session)),
+	};
 
 	if (sbi->session)
 		vdifs_call(sbi->mds, VDIFS_OP_SESSION_CLOSE, &q, sizeof(q),

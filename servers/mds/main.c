@@ -79,6 +79,10 @@ static int cfg_load(struct mds_config *cfg, int argc, char **argv)
 		{ .key = "lease_ms", .flag = "lease-ms", .type = CFG_U32,
 		  .dst = &cfg->lease_ms, .min = 50, .max = 3600000,
 		  .help = "a member unheard this long is down (default 5000)" },
+		{ .key = "session_expiry_s", .flag = "session-expiry",
+		  .type = CFG_U32, .dst = &cfg->session_expiry_s, .min = 1,
+		  .max = 30 * 86400,
+		  .help = "seconds a client session outlives its last heartbeat (default 600)" },
 		{ .key = "recovery_bandwidth_mb", .flag = "recovery-bandwidth",
 		  .type = CFG_MB, .dst = &cfg->recovery_bandwidth, .min = 0,
 		  .max = 1 << 20,
@@ -110,6 +114,7 @@ static int cfg_load(struct mds_config *cfg, int argc, char **argv)
 	cfg->map_size = 4ull << 30;
 	cfg->default_replicas = 1;
 	cfg->recovery_bandwidth = 64ull << 20;
+	cfg->session_expiry_s = 600;
 	cfg->recovery_interval_ms = 2000;
 	cfg->log_level = LOG_INFO_L;
 
@@ -186,6 +191,8 @@ int main(int argc, char **argv)
 	ret = gc_start(&m);
 	if (!ret)
 		ret = recovery_start(&m);
+	if (!ret)
+		ret = member_start(&m);
 	if (!ret)
 		ret = sched_start(&m);
 	if (ret)

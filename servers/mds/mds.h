@@ -36,6 +36,7 @@ struct mds_config {
 	size_t key_len;			/* 0: no authentication */
 	u32 heartbeat_ms;		/* told to data servers and clients */
 	u32 lease_ms;			/* unheard this long: down */
+	u32 session_expiry_s;		/* unheard this long: session gone */
 	u64 map_size;			/* LMDB map size, bytes */
 	u8 default_replicas;		/* for volumes created without one */
 	u64 recovery_bandwidth;		/* bytes/s of chunk copies, 0: no limit */
@@ -326,6 +327,8 @@ int member_place(struct mds *m, MDB_txn *t, unsigned int n, unsigned int min,
 u64 member_free_bytes(struct mds *m, u64 *total);
 /* heard from within the lease */
 bool member_ds_up(struct mds *m, u32 id);
+/* the session reaper */
+int member_start(struct mds *m);
 /*
  * Down for sure: unknown, or unheard for a lease (counted from our start
  * when not heard since: it may not have had the time to heartbeat yet)

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 #include "mds.h"
 
 static bool ds_up(struct mds *m, const struct mds_ds *d, long long now)
@@ -459,6 +460,99 @@ static int op_session_bind(struct mds *m, struct mds_conn *c, MDB_txn *t,
 		s->last_seen_ms = mds_now_ms();
 	pthread_mutex_unlock(&m->lock);
 	__atomic_store_n(&c->session, id, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* ---- session expiry ---- */
+
+#define REAP_BATCH	64
+
+/*
+ * Sessions unheard for session_expiry_s go, with their kept replies: a
+ * client that comes back later finds its session gone (SESSION_BIND:
+ * -ENOENT) and opens a new one.
+ */
+static void reap_sessions(struct mds *m)
+{
+	struct mds_session_rec gone[REAP_BATCH];
+	long long now = mds_now_ms();
+	unsigned int n = 0, i;
+	MDB_txn *t;
+	int ret;
+
+	pthread_mutex_lock(&m->lock);
+	for (i = 0; i < MDS_MAX_SESSIONS && n < REAP_BATCH; i++) {
+		struct mds_sess *s = &m->sess[i];
+
+		if (!s->used || now - s->last_seen_ms <=
+		    (long long)m->cfg.session_expiry_s * 1000)
+			continue;
+		gone[n++] = s->rec;
+		s->used = false;
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (!n)
+		return;
+	ret = db_err(mdb_txn_begin(m->db.env, NULL, 0, &t));
+	for (i = 0; i < n && !ret; i++) {
+		u8 k[8];
+
+		put_be64(k, le64_to_cpu(gone[i].session));
+		ret = db_del(t, m->db.sessions, k, 8);
+		if (ret == -ENOENT)
+			ret = 0;
+		if (!ret)
+			ret = replay_forget(m, t, le64_to_cpu(gone[i].session));
+	}
+	if (!ret)
+		ret = db_err(mdb_txn_commit(t));
+	else
+		mdb_txn_abort(t);
+	for (i = 0; i < n; i++)
+		log_info("session %016llx (%.*s) %s: unheard for %u s",
+			 (unsigned long long)le64_to_cpu(gone[i].session),
+			 (int)le16_to_cpu(gone[i].name_len), gone[i].name,
+			 ret ? "not expired, will retry" : "expired",
+			 m->cfg.session_expiry_s);
+	if (ret) {
+		/* back in the table: tried again next time */
+		pthread_mutex_lock(&m->lock);
+		for (i = 0; i < n; i++) {
+			struct mds_sess *s;
+			size_t k;
+
+			for (k = 0; k < MDS_MAX_SESSIONS; k++) {
+				s = &m->sess[k];
+				if (!s->used) {
+					s->used = true;
+					s->rec = gone[i];
+					s->last_seen_ms = 0;
+					break;
+				}
+			}
+		}
+		pthread_mutex_unlock(&m->lock);
+	}
+}
+
+static void *reaper(void *arg)
+{
+	struct mds *m = arg;
+
+	for (;;) {
+		usleep(m->cfg.lease_ms * 1000);
+		reap_sessions(m);
+	}
+	return NULL;
+}
+
+int member_start(struct mds *m)
+{
+	pthread_t th;
+
+	if (pthread_create(&th, NULL, reaper, m))
+		return -EAGAIN;
+	pthread_detach(th);
 	return 0;
 }
 

@@ -218,6 +218,7 @@ struct h_mds_opts {
 	int heartbeat_ms;	/* 0: 1000 */
 	int lease_ms;		/* 0: 10000 */
 	const char *key_hex;	/* --key, NULL: none */
+	int session_expiry_s;	/* 0: the server's default */
 };
 
 struct h_mds {
@@ -228,7 +229,7 @@ struct h_mds {
 	char data[PATH_MAX + 16];
 	char port_file[PATH_MAX + 16];
 	char log[PATH_MAX + 16];
-	int heartbeat_ms, lease_ms;
+	int heartbeat_ms, lease_ms, session_expiry_s;
 	char key_hex[160];
 	int last_status;	/* wait status of the last stop */
 };
@@ -379,7 +380,7 @@ static inline int h_read_port(const char *path)
  */
 static inline int h_mds_launch(struct h_mds *m)
 {
-	char hb[16], lease[16], mds[PATH_MAX + 64];
+	char hb[16], lease[16], exp[16], mds[PATH_MAX + 64];
 	const char *argv[20];
 	long long end;
 	pid_t parent = getpid(), pid;
@@ -408,6 +409,11 @@ static inline int h_mds_launch(struct h_mds *m)
 	if (m->key_hex[0]) {
 		argv[argc++] = "--key";
 		argv[argc++] = m->key_hex;
+	}
+	if (m->session_expiry_s) {
+		snprintf(exp, sizeof(exp), "%d", m->session_expiry_s);
+		argv[argc++] = "--session-expiry";
+		argv[argc++] = exp;
 	}
 	argv[argc] = NULL;
 
@@ -474,6 +480,7 @@ static inline int h_mds_start(struct h_mds *m, const struct h_mds_opts *o)
 	memset(m, 0, sizeof(*m));
 	m->heartbeat_ms = o && o->heartbeat_ms ? o->heartbeat_ms : 1000;
 	m->lease_ms = o && o->lease_ms ? o->lease_ms : 10000;
+	m->session_expiry_s = o ? o->session_expiry_s : 0;
 	if (o && o->key_hex)
 		snprintf(m->key_hex, sizeof(m->key_hex), "%s", o->key_hex);
 	snprintf(m->dir, sizeof(m->dir), "%s/mds.XXXXXX", h_tmp_base());

@@ -49,6 +49,14 @@ static void setup_vol(void)
 	ck_assert_uint_ne(g_root, 0);
 }
 
+static void setup_expiry(void)
+{
+	struct h_mds_opts o = { .heartbeat_ms = 100, .lease_ms = 500,
+				.session_expiry_s = 1 };
+
+	start_with(&o);
+}
+
 static void setup_lease(void)
 {
 	struct h_mds_opts o = { .heartbeat_ms = 100, .lease_ms = 600 };
@@ -3031,6 +3039,31 @@ static int raw_client(u64 session)
  * connection of the same session and across a restart; a new request id
  * is done afresh, and without the session a resend is done again.
  */
+/*
+ * A session unheard for session_expiry_s goes, with its kept replies: it
+ * can no longer be bound, and a session that heartbeats stays.
+ */
+START_TEST(test_session_reaped)
+{
+	struct vdc_conn *c = h_connect(&g_mds, VDIFS_ROLE_CLIENT);
+	struct vdifs_session_rep r;
+	u64 quiet, alive;
+	int i;
+
+	ck_ok(vdc_session_open(c, 0, "quiet", &r));
+	quiet = le64_to_cpu(r.session);
+	ck_ok(vdc_session_open(c, 0, "alive", &r));
+	alive = le64_to_cpu(r.session);
+	for (i = 0; i < 30; i++) {
+		ck_ok(vdc_session_heartbeat(c, alive));
+		usleep(100 * 1000);
+	}
+	ck_ret(vdc_session_bind(c, quiet), -ENOENT);
+	ck_ok(vdc_session_bind(c, alive));
+	vdc_close(c);
+}
+END_TEST
+
 START_TEST(test_replay)
 {
 	struct vdifs_session_open_req so = {
@@ -3176,6 +3209,8 @@ static Suite *mds_suite(void)
 
 	tc = tcase(s, "replay", setup_vol);
 	tcase_add_test(tc, test_replay);
+	tc = tcase(s, "session-expiry", setup_expiry);
+	tcase_add_test(tc, test_session_reaped);
 
 	tc = tcase(s, "malformed", setup_malformed);
 	tcase_add_test(tc, test_garbage);
