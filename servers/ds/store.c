@@ -835,17 +835,19 @@ int store_delta(struct ds *ds, const struct ds_chunk_rec *r, u8 **own,
 		key.mv_data = k;
 		for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); !rc;
 		     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
-			const struct ds_ext_hdr *h = val.mv_data;
+			struct ds_ext_hdr h;
 			u32 e;
 
 			if (key.mv_size != 12 || memcmp(key.mv_data, k, 8))
 				break;
 			e = get_be32((u8 *)key.mv_data + 8);
-			if (e >= n || val.mv_size < sizeof(*h))
+			if (e >= n || val.mv_size < sizeof(h))
 				continue;
+			/* LMDB values are not aligned */
+			memcpy(&h, val.mv_data, sizeof(h));
 			if (!pass) {
 				has[e / 8] |= 1 << (e % 8);
-				if (le64_to_cpu(h->owner) == id)
+				if (le64_to_cpu(h.owner) == id)
 					(*own)[e / 8] |= 1 << (e % 8);
 			} else if (!(has[e / 8] & (1 << (e % 8)))) {
 				(*drop)[e / 8] |= 1 << (e % 8);

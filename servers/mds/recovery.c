@@ -303,15 +303,16 @@ static int rr_scan(struct mds *m, u8 *cursor, size_t *clen,
 		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
 	for (; !rc && seen < RR_BATCH * 16 && *n < RR_BATCH;
 	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
-		const struct vdifs_chunk *c = val.mv_data;
+		struct vdifs_chunk cv, *c = &cv;
 		struct rr_item *it = &out[*n];
 		bool failed = false;
 		unsigned int i;
 
 		seen++;
-		if (key.mv_size != 20 || val.mv_size != sizeof(*c) ||
-		    key.mv_size > MDS_KEY_BUF)
+		if (key.mv_size != 20 || val.mv_size != sizeof(cv))
 			continue;
+		/* LMDB values are not aligned */
+		memcpy(&cv, val.mv_data, sizeof(cv));
 		memcpy(cursor, key.mv_data, key.mv_size);
 		*clen = key.mv_size;
 		if (!c->chunk_id || !c->nrep || c->nrep > VDIFS_MAX_REPLICAS)
