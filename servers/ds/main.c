@@ -573,11 +573,27 @@ int main(int argc, char **argv)
 			 host, port);
 	}
 
-	/* serve only once the MDS knows us: peers find us through it */
+	/*
+	 * A new server serves once the MDS knows it (it has no id before,
+	 * and peers find it through the MDS).  One that has served before
+	 * serves at once, the MDS or not: clients that hold layouts go on
+	 * with it (the epochs they present say whether it is still in a
+	 * chunk's set), and the heartbeat thread registers it when the MDS
+	 * answers.
+	 */
+	ds.heartbeat_ms = 1000;
+	ds.lease_ms = 5000;
 	for (i = 0; !ds_stop; i++) {
 		ret = mds_register(&ds, &mc);
-		if (!ret)
+		if (!ret) {
+			vdc_close(mc);
 			break;
+		}
+		if (ds.id) {
+			log_warn("cannot register with %s: %s; serving as data server %u meanwhile",
+				 ds.cfg.mds, strerror(-ret), ds.id);
+			break;
+		}
 		if (i % 10 == 0)
 			log_warn("cannot register with %s: %s; retrying",
 				 ds.cfg.mds, strerror(-ret));
@@ -585,7 +601,6 @@ int main(int argc, char **argv)
 	}
 	if (ds_stop)
 		return 0;
-	vdc_close(mc);
 	log_info("data server %u serving %s (advertised %s), store %s", ds.id,
 		 ds.cfg.listen, ds.cfg.advertise, ds.cfg.data);
 

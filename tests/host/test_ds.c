@@ -1984,6 +1984,50 @@ START_TEST(test_rereplicate)
 }
 END_TEST
 
+
+/*
+ * A data server that restarts while the MDS is down serves what it has
+ * to clients that hold layouts (it registers when the MDS answers).
+ */
+START_TEST(test_serve_without_mds)
+{
+	struct vdc_params p = { .chunk_size = MiB, .replicas = 1 };
+	struct vdc_conn *tool = h_connect(&g_mds, VDIFS_ROLE_TOOL);
+	struct vdc_conn *cli = h_connect(&g_mds, VDIFS_ROLE_CLIENT);
+	struct vdifs_chunk c;
+	struct vdc_chunk_ref r;
+	struct vdc_attr a;
+	struct vdc_vol v;
+	struct model m;
+	u32 cs = 0;
+	int i, ret;
+
+	rnd_seed(23);
+	ck_ok(vdc_vol_create(tool, "nomds", &p, &v));
+	ck_ok(vdc_create(cli, v.vol, v.root_ino, "f", S_IFREG | 0644, 0, 0, 0,
+			 true, NULL, &a));
+	ck_assert_int_eq(vdc_layout_get(cli, v.vol, a.ino, 0, 1,
+					VDIFS_LAYOUT_ALLOC, &c, 1, &cs), 1);
+	ref_of(&r, &c, MiB);
+	i = ds_index(r.ds[0]);
+	m_init(&m, MiB, 64 * KiB);
+	do_write(g_c[i], &r, &m, 1000, 200 * KiB);
+	vdc_close(cli);
+	vdc_close(tool);
+
+	h_mds_stop(&g_mds, SIGKILL);
+	h_ds_stop(&g_ds[i], SIGKILL);
+	ret = h_ds_launch(&g_ds[i], NULL);
+	ck_assert_msg(ret == 0, "data server restart with the MDS down: %s",
+		      h_err(ret));
+	reconnect(i);
+	ck_chunk(g_c[i], &r, &m, "served with the MDS down");
+	do_write(g_c[i], &r, &m, 300 * KiB, 5000);
+	ck_chunk(g_c[i], &r, &m, "written with the MDS down");
+	m_free(&m);
+}
+END_TEST
+
 /* ================================================================== */
 
 static TCase *tcase(Suite *s, const char *name, int timeout)
@@ -2033,6 +2077,7 @@ static Suite *ds_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_failover);
 	tcase_add_test(tc, test_rereplicate);
+	tcase_add_test(tc, test_serve_without_mds);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cluster");
