@@ -219,6 +219,9 @@ static const struct wire_op_desc wire_ops[VDIFS_OP_MAX] = {
 	[VDIFS_OP_SESSION_BIND] = { "SESSION_BIND",
 		.req = { FIX(vdifs_session_req) },
 		.rep = { 0 } },
+	[VDIFS_OP_DS_ADMIN] = { "DS_ADMIN",
+		.req = { FIX(vdifs_ds_admin_req) },
+		.rep = { 0 } },
 	[VDIFS_OP_STATUS] = { "STATUS",
 		.req = { 0 },
 		.rep = { FIX(vdifs_status_rep), .recs = {

@@ -56,7 +56,9 @@ static const char usage_text[] =
 "                        create a volume\n"
 "  volume list           list the volumes\n"
 "  volume delete NAME    delete a volume and everything in it\n"
-"  status                data servers and client sessions\n"
+"  status                data servers, client sessions, degraded chunks\n"
+"  ds out ID | ds in ID   take a data server out of service (its chunks\n"
+"                        move to others) or back\n"
 "\n"
 "On a mounted vdifs (no --mds needed):\n"
 "  snapshot create FILE NAME   a read-only snapshot of FILE\n"
@@ -125,8 +127,19 @@ static const char status_usage[] =
 "usage: vdifs-tool status\n"
 "\n"
 "Shows the cluster as the MDS sees it: each data server (id, address,\n"
-"state up/down, capacity, used, chunks, time since its last heartbeat)\n"
-"and each client session.\n";
+"state up/down and in/out of service, capacity, used, chunks, time since\n"
+"its last heartbeat), each client session, and how many chunks have\n"
+"fewer copies than they should (and how many were copied back).\n";
+
+static const char ds_usage[] =
+"usage: vdifs-tool ds out ID\n"
+"       vdifs-tool ds in ID\n"
+"\n"
+"Maintenance of data server ID (see 'vdifs-tool status').  out: it gets\n"
+"no new chunks, and the MDS copies every chunk it holds to other servers,\n"
+"then takes it out of the chunk's replica set (it serves until then);\n"
+"'vdifs-tool status' shows the chunks still degraded.  in: back in\n"
+"service.\n";
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
 usage_error(const char *fmt, ...)
@@ -239,6 +252,14 @@ static const char *state_name(u8 s)
 	default:
 		return "?";
 	}
+}
+
+/* a data server's state with its service: "up", "up,out", "down,out" */
+static const char *ds_state_name(const struct vdifs_ds_status *d)
+{
+	if (d->admin != VDIFS_DS_OUT)
+		return state_name(d->state);
+	return d->state == VDIFS_STATE_UP ? "up,out" : "down,out";
 }
 
 static void fmt_ms(u64 ms, char *buf, size_t cap)
@@ -707,6 +728,9 @@ static void status_json(const struct tool *t, const struct status_ctx *sc,
 		json_object_object_add(e, "state",
 				       json_object_new_string(
 					       state_name(d->state)));
+		json_object_object_add(e, "in_service",
+				       json_object_new_boolean(
+					       d->admin != VDIFS_DS_OUT));
 		json_object_object_add(e, "capacity",
 				       jint(le64_to_cpu(d->capacity)));
 		json_object_object_add(e, "used", jint(le64_to_cpu(d->used)));
@@ -760,7 +784,7 @@ static void status_text(const struct tool *t, const struct status_ctx *sc,
 	if (!sc->nds)
 		printf("no data servers\n");
 	else
-		printf("%-5s %-40s %-5s %9s %9s %10s %s\n", "ID",
+		printf("%-5s %-40s %-8s %9s %9s %10s %s\n", "ID",
 		       "ADDRESS", "STATE", "CAPACITY", "USED", "CHUNKS",
 		       "LAST SEEN");
 	for (i = 0; i < sc->nds; i++) {
@@ -770,8 +794,8 @@ static void status_text(const struct tool *t, const struct status_ctx *sc,
 		fmt_size(le64_to_cpu(d->capacity), cap, sizeof(cap));
 		fmt_size(le64_to_cpu(d->used), used, sizeof(used));
 		fmt_ms(le64_to_cpu(d->last_seen_ms), seen, sizeof(seen));
-		printf("%-5u %-40s %-5s %9s %9s %10" PRIu64 " %s\n",
-		       le32_to_cpu(d->ds_id), addr, state_name(d->state), cap,
+		printf("%-5u %-40s %-8s %9s %9s %10" PRIu64 " %s\n",
+		       le32_to_cpu(d->ds_id), addr, ds_state_name(d), cap,
 		       used, le64_to_cpu(d->chunks), seen);
 	}
 	printf("\n");
@@ -821,6 +845,42 @@ static int cmd_status(struct tool *t, int argc, char **argv)
 	free(sc.ds);
 	free(sc.sess);
 	return ret;
+}
+
+static int cmd_ds(struct tool *t, int argc, char **argv)
+{
+	struct vdifs_ds_admin_req q = { 0 };
+	struct opt_arg opts[1];
+	const char *pos[2];
+	char what[64], *end;
+	unsigned long id;
+	int npos, nopts, ret;
+
+	npos = split_args(argc, argv, NULL, ds_usage, pos, 2, opts, 0, &nopts,
+			  "ds");
+	if (npos != 2 || (strcmp(pos[0], "out") && strcmp(pos[0], "in")))
+		usage_error("ds: 'out ID' or 'in ID'");
+	errno = 0;
+	id = strtoul(pos[1], &end, 10);
+	if (errno || end == pos[1] || *end || !id || id > 0xffffffffUL)
+		usage_error("ds %s: invalid data server id '%s'", pos[0],
+			    pos[1]);
+	q.ds_id = cpu_to_le32((u32)id);
+	q.admin = cpu_to_le32(strcmp(pos[0], "out") ? VDIFS_DS_IN :
+						       VDIFS_DS_OUT);
+	ret = tool_connect(t);
+	if (ret)
+		return ret;
+	ret = vdc_call(t->conn, VDIFS_OP_DS_ADMIN, &q, sizeof(q), NULL, 0,
+		       NULL, 0, NULL);
+	snprintf(what, sizeof(what), "ds %s %lu", pos[0], id);
+	if (ret)
+		return fail(what, ret);
+	if (!t->quiet && !t->json)
+		printf("data server %lu %s\n", id, strcmp(pos[0], "out") ?
+		       "back in service" :
+		       "out of service: its chunks move to other servers");
+	return 0;
 }
 
 /* ---- on a mounted file system: snapshots, clones, space, layouts ---- */
@@ -1766,6 +1826,8 @@ int main(int argc, char **argv)
 		ret = cmd_volume(&t, argc - i, argv + i);
 	else if (!strcmp(cmd, "status"))
 		ret = cmd_status(&t, argc - i, argv + i);
+	else if (!strcmp(cmd, "ds"))
+		ret = cmd_ds(&t, argc - i, argv + i);
 	else if (!strcmp(cmd, "snapshot"))
 		ret = cmd_snapshot(&t, argc - i, argv + i);
 	else if (!strcmp(cmd, "clone"))

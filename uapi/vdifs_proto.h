@@ -40,7 +40,9 @@
  *                 the STATUS reply counts degraded and copied chunks.
  *                 SESSION_BIND (56) ties a new connection to a session,
  *                 whose mutations the MDS does exactly once: a resend of
- *                 one done already gets its kept reply.
+ *                 one done already gets its kept reply.  DS_ADMIN (57)
+ *                 takes a data server out of service (its chunks move
+ *                 off it) or back; vdifs_ds_status.admin says which.
  *                 v2 peers are refused at HELLO.
  *
  * Framing: every message is a struct vdifs_msg_hdr followed by body_len
@@ -139,6 +141,7 @@ enum vdifs_op {
 	VDIFS_OP_SESSION_CLOSE		= 54,
 	VDIFS_OP_STATUS			= 55,
 	VDIFS_OP_SESSION_BIND		= 56,
+	VDIFS_OP_DS_ADMIN		= 57,
 
 	VDIFS_OP_CHUNK_READ		= 60,
 	VDIFS_OP_CHUNK_WRITE		= 61,
@@ -612,10 +615,24 @@ struct vdifs_status_rep {
 	__le64 copied_bytes;
 };
 
+/*
+ * DS_ADMIN: a data server taken out of service gets no new chunks, and
+ * the MDS moves every chunk copy it has to other servers (each copied
+ * first, then taken out of its set); back in service, it is used again.
+ */
+#define VDIFS_DS_IN		0u
+#define VDIFS_DS_OUT		1u
+
+struct vdifs_ds_admin_req {
+	__le32 ds_id;
+	__le32 admin;		/* VDIFS_DS_IN or VDIFS_DS_OUT */
+};
+
 struct vdifs_ds_status {
 	__le32 ds_id;
 	__u8   state;		/* VDIFS_STATE_* */
-	__u8   pad0[3];
+	__u8   admin;		/* VDIFS_DS_IN / OUT */
+	__u8   pad0[2];
 	struct vdifs_addr addr;
 	__le64 capacity;
 	__le64 used;
@@ -926,6 +943,7 @@ VDIFS_WIRE_SIZE(vdifs_session_rep, 16);
 VDIFS_WIRE_SIZE(vdifs_session_req, 8);
 VDIFS_WIRE_SIZE(vdifs_status_rep, 40);
 VDIFS_WIRE_SIZE(vdifs_ds_status, 64);
+VDIFS_WIRE_SIZE(vdifs_ds_admin_req, 8);
 VDIFS_WIRE_SIZE(vdifs_session_status, 24);
 VDIFS_WIRE_SIZE(vdifs_chunk_req, 72);
 VDIFS_WIRE_SIZE(vdifs_chunk_io_rep, 16);

@@ -77,7 +77,7 @@ struct mds_vol {
 
 struct mds_ds_rec {
 	__le32 ds_id;
-	__le32 pad;
+	__le32 admin;		/* VDIFS_DS_IN / OUT (was pad: 0 is in) */
 	struct vdifs_addr addr;
 	__le64 capacity;
 	__le64 used;
@@ -327,6 +327,8 @@ int member_place(struct mds *m, MDB_txn *t, unsigned int n, unsigned int min,
 u64 member_free_bytes(struct mds *m, u64 *total);
 /* heard from within the lease */
 bool member_ds_up(struct mds *m, u32 id);
+/* taken out of service (DS_ADMIN): its copies move elsewhere */
+bool member_ds_out(struct mds *m, u32 id);
 /* the session reaper */
 int member_start(struct mds *m);
 /*

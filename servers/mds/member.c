@@ -48,6 +48,22 @@ bool member_ds_up(struct mds *m, u32 id)
 	return up;
 }
 
+bool member_ds_out(struct mds *m, u32 id)
+{
+	bool out = false;
+	size_t i;
+
+	pthread_mutex_lock(&m->lock);
+	for (i = 0; i < MDS_MAX_DS; i++) {
+		if (m->ds[i].used && le32_to_cpu(m->ds[i].rec.ds_id) == id) {
+			out = le32_to_cpu(m->ds[i].rec.admin) == VDIFS_DS_OUT;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	return out;
+}
+
 bool member_ds_failed(struct mds *m, u32 id)
 {
 	long long now = mds_now_ms(), since;
@@ -200,7 +216,8 @@ int member_place(struct mds *m, MDB_txn *t, unsigned int n, unsigned int min,
 		u64 used = le64_to_cpu(d->rec.used);
 
 		weight[i] = 0;
-		if (!ds_up(m, d, now) || used >= cap)
+		if (!ds_up(m, d, now) || used >= cap ||
+		    le32_to_cpu(d->rec.admin) == VDIFS_DS_OUT)
 			continue;
 		/* MiB of free space, at least 1, over pending placements */
 		weight[i] = (((cap - used) >> 20) + 1) / (1 + d->pending);
@@ -317,6 +334,34 @@ static int op_ds_register(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	rep->lease_ms = cpu_to_le32(m->cfg.lease_ms);
 	r->flen = sizeof(*rep);
 	return 0;
+}
+
+/* DS_ADMIN: a data server out of service or back (vdifs-tool ds out/in) */
+static int op_ds_admin(struct mds *m, struct mds_conn *c, MDB_txn *t,
+		       const struct wire_body *b, struct mds_reply *r)
+{
+	const struct vdifs_ds_admin_req *q = b->fixed;
+	u32 id = le32_to_cpu(q->ds_id), admin = le32_to_cpu(q->admin);
+	struct mds_ds_rec rec;
+	struct mds_ds *d;
+	u8 k[4];
+
+	if (admin != VDIFS_DS_IN && admin != VDIFS_DS_OUT)
+		return -EINVAL;
+	pthread_mutex_lock(&m->lock);
+	d = ds_find(m, id);
+	if (d) {
+		d->rec.admin = cpu_to_le32(admin);
+		rec = d->rec;
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (!d)
+		return -ENOENT;
+	log_info("data server %u %s", id, admin == VDIFS_DS_OUT ?
+		 "out of service: its chunks move to others" :
+		 "back in service");
+	put_be32(k, id);
+	return db_put(t, m->db.dservers, k, 4, &rec, sizeof(rec), 0);
 }
 
 static int op_ds_heartbeat(struct mds *m, struct mds_conn *c, MDB_txn *t,
@@ -581,6 +626,7 @@ static int op_status(struct mds *m, struct mds_conn *c, MDB_txn *t,
 			continue;
 		st.ds_id = d->rec.ds_id;
 		st.state = ds_up(m, d, now) ? VDIFS_STATE_UP : VDIFS_STATE_DOWN;
+		st.admin = (u8)le32_to_cpu(d->rec.admin);
 		st.addr = d->rec.addr;
 		st.capacity = d->rec.capacity;
 		st.used = d->rec.used;
@@ -634,5 +680,6 @@ const struct mds_op member_ops[VDIFS_OP_MAX] = {
 	[VDIFS_OP_SESSION_HEARTBEAT] = { op_session_heartbeat, MDS_TXN_NONE },
 	[VDIFS_OP_SESSION_CLOSE] = { op_session_close, MDS_TXN_WRITE },
 	[VDIFS_OP_SESSION_BIND] = { op_session_bind, MDS_TXN_READ },
+	[VDIFS_OP_DS_ADMIN] = { op_ds_admin, MDS_TXN_WRITE },
 	[VDIFS_OP_STATUS] = { op_status, MDS_TXN_NONE },
 };

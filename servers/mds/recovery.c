@@ -27,7 +27,9 @@
  *
  * Re-replication (the recovery thread) walks the chunk records a few at
  * a time.  A chunk with a failed server in its set is degraded as above;
- * one with fewer servers than its file's replica count gets a new one:
+ * one with fewer servers in service than its file's replica count gets a
+ * new one (a server out of service, DS_ADMIN, leaves the set only once
+ * the others hold enough copies):
  * the primary copies the chunk there (CHUNK_SYNC, delta-aware: a clone
  * goes as a clone of its base plus its own extents) and takes the new
  * epoch, then the new set is committed.  The new server is chosen by
@@ -329,7 +331,8 @@ static int rr_scan(struct mds *m, u8 *cursor, size_t *clen,
 		it->want = in.attr.params.replicas;
 		it->mode = in.attr.params.repl_mode;
 		for (i = 0; i < c->nrep; i++)
-			failed |= member_ds_failed(m, le32_to_cpu(c->ds[i]));
+			failed |= member_ds_failed(m, le32_to_cpu(c->ds[i])) ||
+				  member_ds_out(m, le32_to_cpu(c->ds[i]));
 		if (!failed && c->nrep >= it->want)
 			continue;
 		(*degraded)++;
@@ -366,7 +369,8 @@ static u32 rr_target(struct mds *m, const struct vdifs_chunk *c, u64 idx,
 
 		if (!d->used || !d->last_seen_ms ||
 		    now - d->last_seen_ms > (long long)m->cfg.lease_ms ||
-		    le64_to_cpu(d->rec.used) >= le64_to_cpu(d->rec.capacity))
+		    le64_to_cpu(d->rec.used) >= le64_to_cpu(d->rec.capacity) ||
+		    le32_to_cpu(d->rec.admin) == VDIFS_DS_OUT)
 			continue;
 		for (k = 0; k < c->nrep; k++)
 			no |= le32_to_cpu(c->ds[k]) == id;
@@ -430,6 +434,43 @@ static s64 rr_copy(struct mds *m, struct rr_item *it)
 	return (s64)bytes;
 }
 
+/*
+ * Servers out of service leave it.c's set once the others hold as many
+ * copies as the file wants (copies are made first, one per pass, while
+ * the leaving ones still serve).  0 when none is left in the set.
+ */
+static int rr_drain(struct mds *m, struct rr_item *it)
+{
+	struct vdifs_chunk now = it->c;
+	unsigned int i, n = 0, out = 0;
+	int ret;
+
+	for (i = 0; i < it->c.nrep; i++) {
+		if (member_ds_out(m, le32_to_cpu(it->c.ds[i])))
+			out++;
+		else
+			now.ds[n++] = it->c.ds[i];
+	}
+	if (!out)
+		return 0;
+	if (n < it->want || !n)
+		return -EAGAIN;		/* copies first */
+	for (i = n; i < VDIFS_MAX_REPLICAS; i++)
+		now.ds[i] = 0;
+	now.nrep = n;
+	now.version = cpu_to_le64(le64_to_cpu(it->c.version) + 1);
+	ret = chunk_swap(m, it->vol, it->ino, it->idx, &it->c, &now);
+	if (ret)
+		return ret;
+	log_info("vol %u inode %llu chunk %llu (%016llx): off %u server(s) out of service, epoch %llu",
+		 it->vol, (unsigned long long)it->ino,
+		 (unsigned long long)it->idx,
+		 (unsigned long long)le64_to_cpu(it->c.chunk_id), out,
+		 (unsigned long long)le64_to_cpu(now.version));
+	it->c = now;
+	return 0;
+}
+
 static void rr_pause(struct mds *m, u64 bytes)
 {
 	u64 bw = m->cfg.recovery_bandwidth;
@@ -485,8 +526,13 @@ static void *rr_thread(void *arg)
 					    &it->c);
 			if (ret && ret != -EAGAIN)
 				continue;
-			if (it->c.nrep >= it->want ||
-			    member_ds_failed(m, le32_to_cpu(it->c.ds[0])))
+			if (member_ds_failed(m, le32_to_cpu(it->c.ds[0])))
+				continue;
+			/* off servers out of service once copied elsewhere */
+			if (rr_drain(m, it) != -EAGAIN &&
+			    it->c.nrep >= it->want)
+				continue;
+			if (it->c.nrep >= VDIFS_MAX_REPLICAS)
 				continue;
 			bytes = rr_copy(m, it);
 			busy |= bytes >= 0;

@@ -2028,6 +2028,105 @@ START_TEST(test_serve_without_mds)
 }
 END_TEST
 
+
+static int admin_of_cb(const struct vdifs_ds_status *d, void *arg)
+{
+	u32 *want = arg;
+
+	if (le32_to_cpu(d->ds_id) == want[0])
+		want[1] = d->admin;
+	return 0;
+}
+
+/*
+ * A data server taken out of service: no new chunk goes to it, each of
+ * its chunks is copied to another server and only then leaves it, the
+ * data reads back, and its copies go; back in service, it is used again.
+ */
+START_TEST(test_drain)
+{
+	struct vdc_params p = { .chunk_size = MiB, .replicas = 2,
+				.repl_mode = VDIFS_REPL_SYNC };
+	struct vdc_conn *tool = h_connect(&g_mds, VDIFS_ROLE_TOOL);
+	struct vdc_conn *cli = h_connect(&g_mds, VDIFS_ROLE_CLIENT);
+	struct vdc_status_cbs cbs = { .ds = admin_of_cb };
+	struct vdifs_ds_admin_req q = { 0 };
+	struct vdifs_chunk c[6], n[8];
+	struct vdc_chunk_ref r;
+	struct model m[6];
+	struct vdc_attr a, b;
+	struct vdc_vol v;
+	u32 cs = 0, x, st[2];
+	bool had[6];
+	int i, waited, left;
+
+	rnd_seed(29);
+	ck_ok(vdc_vol_create(tool, "drain", &p, &v));
+	ck_ok(vdc_create(cli, v.vol, v.root_ino, "f", S_IFREG | 0644, 0, 0, 0,
+			 true, NULL, &a));
+	for (i = 0; i < 6; i++) {
+		ck_assert_int_eq(vdc_layout_get(cli, v.vol, a.ino, i, 1,
+						VDIFS_LAYOUT_ALLOC, &c[i], 1,
+						&cs), 1);
+		ref_of(&r, &c[i], MiB);
+		m_init(&m[i], MiB, 64 * KiB);
+		do_write(g_c[ds_index(r.ds[0])], &r, &m[i], 4096, 300 * KiB);
+	}
+	x = le32_to_cpu(c[0].ds[0]);
+	for (i = 0; i < 6; i++)
+		had[i] = in_set(&c[i], x);
+
+	q.ds_id = cpu_to_le32(x);
+	q.admin = cpu_to_le32(VDIFS_DS_OUT);
+	ck_ok(vdc_call(tool, VDIFS_OP_DS_ADMIN, &q, sizeof(q), NULL, 0, NULL,
+		       0, NULL));
+	st[0] = x;
+	st[1] = 99;
+	ck_assert_int_ge(vdc_status(tool, &cbs, st, NULL), 0);
+	ck_assert_uint_eq(st[1], VDIFS_DS_OUT);
+	/* nothing new on it */
+	ck_ok(vdc_create(cli, v.vol, v.root_ino, "g", S_IFREG | 0644, 0, 0, 0,
+			 true, NULL, &b));
+	ck_assert_int_eq(vdc_layout_get(cli, v.vol, b.ino, 0, 8,
+					VDIFS_LAYOUT_ALLOC, n, 8, &cs), 8);
+	for (i = 0; i < 8; i++)
+		ck_assert_msg(!in_set(&n[i], x), "a new chunk on a server out of service");
+	/* its chunks move off it, copied first */
+	for (waited = 0; waited < 30000; waited += 200) {
+		ck_assert_int_eq(vdc_layout_get(cli, v.vol, a.ino, 0, 6, 0, c,
+						6, &cs), 6);
+		for (i = 0, left = 0; i < 6; i++)
+			left += in_set(&c[i], x) || c[i].nrep != 2;
+		if (!left)
+			break;
+		usleep(200 * 1000);
+	}
+	ck_assert_msg(!left, "%d chunks still on data server %u or short of copies 30 s after it went out of service",
+		      left, x);
+	for (i = 0; i < 6; i++) {
+		ref_of(&r, &c[i], MiB);
+		ck_chunk(g_c[ds_index(r.ds[0])], &r, &m[i], "moved off a server");
+		ck_chunk(g_c[ds_index(r.ds[1])], &r, &m[i], "moved off a server");
+		if (had[i])
+			ck_assert_msg(chunk_gone_within(ds_index(x),
+							le64_to_cpu(c[i].chunk_id),
+							15000),
+				      "the copy on the server out of service stays");
+		m_free(&m[i]);
+	}
+	q.admin = cpu_to_le32(VDIFS_DS_IN);
+	ck_ok(vdc_call(tool, VDIFS_OP_DS_ADMIN, &q, sizeof(q), NULL, 0, NULL,
+		       0, NULL));
+	ck_assert_int_ge(vdc_status(tool, &cbs, st, NULL), 0);
+	ck_assert_uint_eq(st[1], VDIFS_DS_IN);
+	q.ds_id = cpu_to_le32(999999);
+	ck_ret(vdc_call(tool, VDIFS_OP_DS_ADMIN, &q, sizeof(q), NULL, 0, NULL,
+			0, NULL), -ENOENT);
+	vdc_close(cli);
+	vdc_close(tool);
+}
+END_TEST
+
 /* ================================================================== */
 
 static TCase *tcase(Suite *s, const char *name, int timeout)
@@ -2078,6 +2177,7 @@ static Suite *ds_suite(void)
 	tcase_add_test(tc, test_failover);
 	tcase_add_test(tc, test_rereplicate);
 	tcase_add_test(tc, test_serve_without_mds);
+	tcase_add_test(tc, test_drain);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cluster");
