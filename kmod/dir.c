@@ -28,30 +28,41 @@ static int vdifs_readdir(struct file *file, struct dir_context *ctx)
 		struct vdifs_req *req;
 		const void *rec;
 		const u8 *name;
-		bool eof;
+		u64 from = ctx->pos - 2;
+		bool eof, more;
 		u16 nl;
 		int ret;
 
-		q.cookie = cpu_to_le64(ctx->pos - 2);
+		q.cookie = cpu_to_le64(from);
 		ret = vdifs_call(sbi->mds, VDIFS_OP_READDIR, &q, sizeof(q),
 				 NULL, 0, NULL, 0, &req);
 		if (ret)
 			return ret;
 		lr = req->rbody.fixed;
 		eof = le32_to_cpu(lr->eof);
+		more = le32_to_cpu(lr->count);
 		wire_rec_iter_init(&it, &req->rbody, 0, VDIFS_OP_READDIR);
 		while (wire_rec_next(&it, &rec, &name, &nl) > 0) {
 			const struct vdifs_dirent *d = rec;
+			u64 cookie = le64_to_cpu(d->cookie);
 
+			/* cookies only go forward: a server must not loop us */
+			if (cookie <= from || cookie > (u64)LLONG_MAX - 2) {
+				pr_warn_ratelimited("vdifs: directory %lu: cookie %llu after %llu\n",
+						    dir->i_ino, cookie, from);
+				vdifs_req_put(req);
+				return -EIO;
+			}
+			from = cookie;
 			if (!dir_emit(ctx, name, nl, le64_to_cpu(d->ino),
 				      d->type)) {
 				vdifs_req_put(req);
 				return 0;
 			}
-			ctx->pos = le64_to_cpu(d->cookie) + 2;
+			ctx->pos = cookie + 2;
 		}
 		vdifs_req_put(req);
-		if (eof || !le32_to_cpu(lr->count))
+		if (eof || !more)
 			return 0;
 	}
 }

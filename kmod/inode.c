@@ -82,7 +82,8 @@ void vdifs_apply_attr(struct inode *inode, const struct vdifs_attr *a)
 	vi->change = change;
 	spin_unlock(&vi->size_lock);
 
-	inode->i_mode = mode;
+	/* a live inode keeps its type, whatever a reply says */
+	inode->i_mode = (inode->i_mode & S_IFMT) | (mode & ~S_IFMT);
 	i_uid_write(inode, le32_to_cpu(a->uid));
 	i_gid_write(inode, le32_to_cpu(a->gid));
 	/* a silly-renamed file is unlinked as far as its users know */

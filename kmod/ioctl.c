@@ -64,6 +64,19 @@ static void vdifs_apply_replaced(struct inode *inode, struct vdifs_req *req)
 	vdifs_apply_attr(inode, &rep->attr);
 }
 
+/*
+ * Deleting a file's snapshot or reverting the file changes it: the
+ * caller needs the file open for writing, and write permission.
+ */
+static int vdifs_ioc_may_change(struct file *file, struct inode *inode)
+{
+	int ret = inode_permission(file_mnt_idmap(file), inode, MAY_WRITE);
+
+	if (!ret && !(file->f_mode & FMODE_WRITE))
+		ret = -EBADF;
+	return ret;
+}
+
 static long vdifs_ioc_snap(struct file *file, unsigned int cmd,
 			   void __user *arg)
 {
@@ -103,11 +116,11 @@ static long vdifs_ioc_snap(struct file *file, unsigned int cmd,
 		break;
 	case VDIFS_IOC_SNAP_DELETE:
 		op = VDIFS_OP_SNAP_DELETE;
-		ret = inode_permission(file_mnt_idmap(file), inode, MAY_WRITE);
+		ret = vdifs_ioc_may_change(file, inode);
 		break;
 	default:
 		op = VDIFS_OP_SNAP_REVERT;
-		ret = inode_permission(file_mnt_idmap(file), inode, MAY_WRITE);
+		ret = vdifs_ioc_may_change(file, inode);
 		break;
 	}
 	if (ret)
@@ -405,6 +418,8 @@ static long vdifs_ioc_layout(struct file *file, unsigned int cmd,
 	ret = mnt_want_write_file(file);
 	if (ret)
 		return ret;
+	/* against writers allocating the file's first chunk meanwhile */
+	inode_lock(inode);
 	ret = vdifs_call(sbi->mds, VDIFS_OP_LAYOUT_SET, &q, sizeof(q), NULL, 0,
 			 NULL, 0, &req);
 	if (!ret) {
@@ -412,6 +427,7 @@ static long vdifs_ioc_layout(struct file *file, unsigned int cmd,
 					  req->rbody.fixed)->attr);
 		vdifs_req_put(req);
 	}
+	inode_unlock(inode);
 	mnt_drop_write_file(file);
 	return ret;
 }

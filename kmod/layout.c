@@ -18,21 +18,6 @@
 
 #define VDIFS_LAYOUT_BATCH	16	/* chunks fetched per LAYOUT_GET */
 
-/* every chunk record from the MDS passes here before it is used */
-static bool vdifs_chunk_valid(const struct vdifs_chunk *c)
-{
-	unsigned int i, j;
-
-	if (c->nrep > VDIFS_MAX_REPLICAS || (c->chunk_id && !c->nrep))
-		return false;
-	/* distinct servers, or a primary would forward to itself */
-	for (i = 0; i < c->nrep; i++)
-		for (j = 0; j < i; j++)
-			if (c->ds[i] == c->ds[j])
-				return false;
-	return true;
-}
-
 /*
  * The layout of chunk index, from the cache or else the MDS (with the
  * next chunks, to save round trips); alloc: have the MDS allocate it if
@@ -78,11 +63,7 @@ int vdifs_chunk_lookup(struct inode *inode, u64 index, bool alloc,
 			ret = -ENOMEM;
 			break;
 		}
-		if (!vdifs_chunk_valid(n)) {
-			kfree(n);
-			ret = -EPROTO;
-			break;
-		}
+		/* the codec checked every record (wire_check_chunk) */
 		c = xa_store(&vi->chunks, i, n, GFP_NOFS);
 		if (xa_is_err(c)) {
 			kfree(n);
@@ -148,10 +129,6 @@ int vdifs_chunk_degrade(struct inode *inode, u64 index,
 	vdifs_req_put(req);
 	if (!n)
 		return -ENOMEM;
-	if (!vdifs_chunk_valid(n) || !n->chunk_id) {
-		kfree(n);
-		return -EPROTO;
-	}
 	*c = *n;
 	mutex_lock(&vi->layout_lock);
 	old = xa_store(&vi->chunks, index, n, GFP_NOFS);

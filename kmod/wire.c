@@ -40,10 +40,14 @@ struct wire_recs_desc {
 	u16 count_off;	/* offset of the __le32 count in the fixed part */
 };
 
+struct wire_body;
+
 struct wire_msg_desc {
 	u16 fixed;
 	struct wire_tail_desc tail[2];
 	struct wire_recs_desc recs[2];
+	/* the values a receiver relies on, once the layout is known good */
+	int (*check)(u16 opcode, const struct wire_body *b);
 };
 
 struct wire_op_desc {
@@ -62,6 +66,148 @@ struct wire_op_desc {
 	  .count_off = offsetof(struct t, cnt) }
 
 #define NAME_OFF(r)	((s16)offsetof(struct r, name_len))
+
+/* ---- replies' values ---- */
+
+/*
+ * What a server answers is checked here, once, before anyone uses it: a
+ * broken or hostile server must not make a client divide by a zero chunk
+ * or block size, turn a live inode into another type, take more bytes
+ * than it sent, or follow a replica set that names a server twice.
+ */
+static bool wire_pow2(u32 v)
+{
+	return v && !(v & (v - 1));
+}
+
+static bool wire_params_ok(const struct vdifs_layout_params *p)
+{
+	u32 cs = le32_to_cpu(p->chunk_size), es = le32_to_cpu(p->extent_size);
+
+	if (!wire_pow2(cs) || cs < VDIFS_CHUNK_MIN || cs > VDIFS_CHUNK_MAX)
+		return false;
+	if (es != VDIFS_EXTENT_ADAPTIVE &&
+	    (!wire_pow2(es) || es < VDIFS_EXTENT_MIN ||
+	     es > VDIFS_EXTENT_MAX || es > cs))
+		return false;
+	return p->replicas >= 1 && p->replicas <= VDIFS_MAX_REPLICAS &&
+	       p->repl_mode <= VDIFS_REPL_ASYNC;
+}
+
+int wire_check_attr(const struct vdifs_attr *a)
+{
+	u32 mode = le32_to_cpu(a->mode);
+
+	if (!a->ino || (mode & ~(S_IFMT | 07777)))
+		return -EPROTO;
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		/* a file's chunks are cut by these */
+		return wire_params_ok(&a->params) ? 0 : -EPROTO;
+	case S_IFDIR:
+	case S_IFLNK:
+	case S_IFCHR:
+	case S_IFBLK:
+	case S_IFIFO:
+	case S_IFSOCK:
+		return 0;
+	default:
+		return -EPROTO;
+	}
+}
+
+int wire_check_chunk(const struct vdifs_chunk *c)
+{
+	unsigned int i, j;
+
+	if (c->nrep > VDIFS_MAX_REPLICAS || (c->chunk_id && !c->nrep))
+		return -EPROTO;
+	/* distinct servers, none 0, or a primary would forward to itself */
+	for (i = 0; i < c->nrep; i++) {
+		if (!c->ds[i])
+			return -EPROTO;
+		for (j = 0; j < i; j++)
+			if (c->ds[i] == c->ds[j])
+				return -EPROTO;
+	}
+	return 0;
+}
+
+static int wire_check_attr_rep(u16 op, const struct wire_body *b)
+{
+	return wire_check_attr(&((const struct vdifs_attr_rep *)b->fixed)->attr);
+}
+
+static int wire_check_statfs_rep(u16 op, const struct wire_body *b)
+{
+	const struct vdifs_statfs_rep *r = b->fixed;
+
+	return wire_pow2(le32_to_cpu(r->bsize)) &&
+	       le32_to_cpu(r->namemax) <= VDIFS_NAME_MAX ? 0 : -EPROTO;
+}
+
+static int wire_check_xattr_rep(u16 op, const struct wire_body *b)
+{
+	const struct vdifs_xattr_rep *r = b->fixed;
+
+	/* the size asked about, or the bytes that follow: never more */
+	if (le32_to_cpu(r->len) > VDIFS_XATTR_SIZE_MAX ||
+	    (b->tail_len[0] && le32_to_cpu(r->len) != b->tail_len[0]))
+		return -EPROTO;
+	return 0;
+}
+
+static int wire_check_vol_rep(u16 op, const struct wire_body *b)
+{
+	const struct vdifs_vol_info *v = b->fixed;
+
+	return v->root_ino && wire_params_ok(&v->params) ? 0 : -EPROTO;
+}
+
+static int wire_check_dirents(u16 op, const struct wire_body *b)
+{
+	struct wire_rec_iter it;
+	const void *rec;
+	const u8 *name;
+	u16 nl;
+	int ret;
+
+	wire_rec_iter_init(&it, b, 0, op);
+	while ((ret = wire_rec_next(&it, &rec, &name, &nl)) > 0) {
+		const struct vdifs_dirent *d = rec;
+
+		/* DT_* fit in four bits */
+		if (!d->ino || d->type > 15)
+			return -EPROTO;
+	}
+	return ret;
+}
+
+static int wire_check_layout_rep(u16 op, const struct wire_body *b)
+{
+	const struct vdifs_layout_rep *r = b->fixed;
+	u32 cs = le32_to_cpu(r->chunk_size);
+	struct wire_rec_iter it;
+	const void *rec;
+	const u8 *name;
+	u16 nl;
+	int ret;
+
+	if (!wire_pow2(cs) || cs < VDIFS_CHUNK_MIN || cs > VDIFS_CHUNK_MAX)
+		return -EPROTO;
+	wire_rec_iter_init(&it, b, 0, op);
+	while ((ret = wire_rec_next(&it, &rec, &name, &nl)) > 0)
+		if (wire_check_chunk(rec))
+			return -EPROTO;
+	return ret;
+}
+
+static int wire_check_degrade_rep(u16 op, const struct wire_body *b)
+{
+	const struct vdifs_chunk *c = b->fixed;
+
+	return c->chunk_id && !wire_check_chunk(c) ? 0 : -EPROTO;
+}
 
 static const struct wire_op_desc wire_ops[VDIFS_OP_MAX] = {
 	[VDIFS_OP_HELLO] = { "HELLO",
@@ -95,36 +241,36 @@ static const struct wire_op_desc wire_ops[VDIFS_OP_MAX] = {
 			    VDIFS_NAME_MAX) } },
 		.rep = { FIX(vdifs_vol_info), .tail = {
 			T16(WT_VOLNAME, vdifs_vol_info, name_len,
-			    VDIFS_NAME_MAX) } } },
+			    VDIFS_NAME_MAX) }, .check = wire_check_vol_rep } },
 	[VDIFS_OP_STATFS] = { "STATFS",
 		.req = { FIX(vdifs_ino_req) },
-		.rep = { FIX(vdifs_statfs_rep) } },
+		.rep = { FIX(vdifs_statfs_rep), .check = wire_check_statfs_rep } },
 	[VDIFS_OP_LOOKUP] = { "LOOKUP",
 		.req = { FIX(vdifs_name_req), .tail = {
 			T16(WT_NAME, vdifs_name_req, name_len,
 			    VDIFS_NAME_MAX) } },
-		.rep = { FIX(vdifs_attr_rep) } },
+		.rep = { FIX(vdifs_attr_rep), .check = wire_check_attr_rep } },
 	[VDIFS_OP_GETATTR] = { "GETATTR",
 		.req = { FIX(vdifs_ino_req) },
-		.rep = { FIX(vdifs_attr_rep) } },
+		.rep = { FIX(vdifs_attr_rep), .check = wire_check_attr_rep } },
 	[VDIFS_OP_SETATTR] = { "SETATTR",
 		.req = { FIX(vdifs_setattr_req) },
-		.rep = { FIX(vdifs_attr_rep) } },
+		.rep = { FIX(vdifs_attr_rep), .check = wire_check_attr_rep } },
 	[VDIFS_OP_CREATE] = { "CREATE",
 		.req = { FIX(vdifs_create_req), .tail = {
 			T16(WT_NAME, vdifs_create_req, name_len,
 			    VDIFS_NAME_MAX) } },
-		.rep = { FIX(vdifs_attr_rep) } },
+		.rep = { FIX(vdifs_attr_rep), .check = wire_check_attr_rep } },
 	[VDIFS_OP_MKDIR] = { "MKDIR",
 		.req = { FIX(vdifs_create_req), .tail = {
 			T16(WT_NAME, vdifs_create_req, name_len,
 			    VDIFS_NAME_MAX) } },
-		.rep = { FIX(vdifs_attr_rep) } },
+		.rep = { FIX(vdifs_attr_rep), .check = wire_check_attr_rep } },
 	[VDIFS_OP_MKNOD] = { "MKNOD",
 		.req = { FIX(vdifs_create_req), .tail = {
 			T16(WT_NAME, vdifs_create_req, name_len,
 			    VDIFS_NAME_MAX) } },
-		.rep = { FIX(vdifs_attr_rep) } },
+		.rep = { FIX(vdifs_attr_rep), .check = wire_check_attr_rep } },
 	[VDIFS_OP_UNLINK] = { "UNLINK",
 		.req = { FIX(vdifs_name_req), .tail = {
 			T16(WT_NAME, vdifs_name_req, name_len,
@@ -146,14 +292,14 @@ static const struct wire_op_desc wire_ops[VDIFS_OP_MAX] = {
 		.req = { FIX(vdifs_link_req), .tail = {
 			T16(WT_NAME, vdifs_link_req, name_len,
 			    VDIFS_NAME_MAX) } },
-		.rep = { FIX(vdifs_attr_rep) } },
+		.rep = { FIX(vdifs_attr_rep), .check = wire_check_attr_rep } },
 	[VDIFS_OP_SYMLINK] = { "SYMLINK",
 		.req = { FIX(vdifs_symlink_req), .tail = {
 			T16(WT_NAME, vdifs_symlink_req, name_len,
 			    VDIFS_NAME_MAX),
 			T16(WT_PATH, vdifs_symlink_req, target_len,
 			    VDIFS_SYMLINK_MAX) } },
-		.rep = { FIX(vdifs_attr_rep) } },
+		.rep = { FIX(vdifs_attr_rep), .check = wire_check_attr_rep } },
 	[VDIFS_OP_READLINK] = { "READLINK",
 		.req = { FIX(vdifs_ino_req) },
 		.rep = { FIX(vdifs_readlink_rep), .tail = {
@@ -163,7 +309,8 @@ static const struct wire_op_desc wire_ops[VDIFS_OP_MAX] = {
 		.req = { FIX(vdifs_readdir_req) },
 		.rep = { FIX(vdifs_list_rep), .recs = {
 			RECS(vdifs_dirent, vdifs_list_rep, count,
-			     NAME_OFF(vdifs_dirent)) } } },
+			     NAME_OFF(vdifs_dirent)) },
+		  .check = wire_check_dirents } },
 	[VDIFS_OP_SETXATTR] = { "SETXATTR",
 		.req = { FIX(vdifs_xattr_req), .tail = {
 			T16(WT_XNAME, vdifs_xattr_req, name_len,
@@ -176,7 +323,8 @@ static const struct wire_op_desc wire_ops[VDIFS_OP_MAX] = {
 			T16(WT_XNAME, vdifs_xattr_req, name_len,
 			    VDIFS_XATTR_NAME_MAX) } },
 		.rep = { FIX(vdifs_xattr_rep), .tail = {
-			TREST(WT_BYTES, VDIFS_XATTR_SIZE_MAX) } } },
+			TREST(WT_BYTES, VDIFS_XATTR_SIZE_MAX) },
+		  .check = wire_check_xattr_rep } },
 	[VDIFS_OP_LISTXATTR] = { "LISTXATTR",
 		.req = { FIX(vdifs_ino_req) },
 		.rep = { FIX(vdifs_xattr_rep), .tail = {
@@ -192,13 +340,14 @@ static const struct wire_op_desc wire_ops[VDIFS_OP_MAX] = {
 	[VDIFS_OP_LAYOUT_GET] = { "LAYOUT_GET",
 		.req = { FIX(vdifs_layout_get_req) },
 		.rep = { FIX(vdifs_layout_rep), .recs = {
-			RECS(vdifs_chunk, vdifs_layout_rep, count, -1) } } },
+			RECS(vdifs_chunk, vdifs_layout_rep, count, -1) },
+		  .check = wire_check_layout_rep } },
 	[VDIFS_OP_LAYOUT_FORK] = { "LAYOUT_FORK",
 		.req = { FIX(vdifs_layout_fork_req) },
 		.rep = { 0 } },
 	[VDIFS_OP_LAYOUT_DEGRADE] = { "LAYOUT_DEGRADE",
 		.req = { FIX(vdifs_layout_degrade_req) },
-		.rep = { FIX(vdifs_chunk) } },
+		.rep = { FIX(vdifs_chunk), .check = wire_check_degrade_rep } },
 	[VDIFS_OP_DS_REGISTER] = { "DS_REGISTER",
 		.req = { FIX(vdifs_ds_register_req) },
 		.rep = { FIX(vdifs_ds_register_rep) } },
@@ -284,7 +433,7 @@ static const struct wire_op_desc wire_ops[VDIFS_OP_MAX] = {
 		.req = { FIX(vdifs_clone_req), .tail = {
 			T16(WT_NAME, vdifs_clone_req, name_len,
 			    VDIFS_NAME_MAX) } },
-		.rep = { FIX(vdifs_attr_rep) } },
+		.rep = { FIX(vdifs_attr_rep), .check = wire_check_attr_rep } },
 	[VDIFS_OP_CLONE_INTO] = { "CLONE_INTO",
 		.req = { FIX(vdifs_clone_req) },
 		.rep = { FIX(vdifs_attr_rep) } },
@@ -564,7 +713,9 @@ int wire_body_decode(u16 opcode, bool reply, s32 status, const void *body,
 		off += used;
 	}
 
-	return off == len ? 0 : -EBADMSG;
+	if (off != len)
+		return -EBADMSG;
+	return m->check ? m->check(opcode, out) : 0;
 }
 
 int wire_msg_encode(void *buf, size_t cap, u16 opcode, u16 flags, u64 req_id,

@@ -15,6 +15,7 @@
 #include <linux/errno.h>
 #include <linux/string.h>
 #include <linux/stddef.h>
+#include <linux/stat.h>
 #include <linux/xxhash.h>
 #include <asm/byteorder.h>
 #else
@@ -24,6 +25,7 @@
 #include <string.h>
 #include <errno.h>
 #include <endian.h>
+#include <sys/stat.h>
 #include <linux/types.h>
 
 typedef uint8_t u8;
@@ -184,6 +186,9 @@ int wire_rec_next(struct wire_rec_iter *it, const void **rec,
 /* ---- name rules, shared by every peer ---- */
 
 int wire_check_name(const u8 *name, u32 len);		/* dir entry */
+/* a server's attributes and chunk records: -EPROTO when unusable */
+int wire_check_attr(const struct vdifs_attr *a);
+int wire_check_chunk(const struct vdifs_chunk *c);
 int wire_check_volname(const u8 *name, u32 len);
 int wire_check_xattr_name(const u8 *name, u32 len);
 int wire_check_path(const u8 *path, u32 len);		/* symlink target */

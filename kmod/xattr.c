@@ -31,12 +31,14 @@ static int vdifs_xattr_get(const struct xattr_handler *handler,
 	if (ret)
 		return ret;
 	rep = req->rbody.fixed;
+	/* the codec has held len to the bytes that came (wire_check_*) */
 	ret = le32_to_cpu(rep->len);
 	if (size) {
-		if (req->rbody.tail_len[0] > size)
+		ret = req->rbody.tail_len[0];
+		if (ret > size)
 			ret = -ERANGE;
 		else
-			memcpy(buf, req->rbody.tail[0], req->rbody.tail_len[0]);
+			memcpy(buf, req->rbody.tail[0], ret);
 	}
 	vdifs_req_put(req);
 	return ret;

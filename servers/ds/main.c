@@ -165,6 +165,17 @@ static void run_job(struct ds *ds, struct ds_job *j)
 		ret = -EINVAL;
 		goto out_reply;
 	}
+	/*
+	 * Only a primary forwards: a client that sets FWD would write a
+	 * replica behind its primary's back.  CHUNK_SYNC is the MDS's.
+	 */
+	if (((flags & (VDIFS_CHUNK_FWD | VDIFS_CHUNK_RESYNC)) &&
+	     j->conn->auth.role != VDIFS_ROLE_DS) ||
+	    (h->opcode == VDIFS_OP_CHUNK_SYNC &&
+	     j->conn->auth.role != VDIFS_ROLE_TOOL)) {
+		ret = -EPERM;
+		goto out_reply;
+	}
 	if (h->opcode != VDIFS_OP_CHUNK_FLUSH && h->opcode !=
 	    VDIFS_OP_CHUNK_STAT && !q->chunk_id) {
 		ret = -EINVAL;

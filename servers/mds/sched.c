@@ -281,6 +281,26 @@ static const struct mds_op *op_find(u16 op)
 	return NULL;
 }
 
+/*
+ * Who may ask what, by the role a peer gave in HELLO: data servers
+ * register and heartbeat, administration is the tools'.  (The role is
+ * what the peer says: per-role keys are what will make it a proof.)
+ */
+static bool op_allowed(u16 op, u32 role)
+{
+	switch (op) {
+	case VDIFS_OP_DS_REGISTER:
+	case VDIFS_OP_DS_HEARTBEAT:
+		return role == VDIFS_ROLE_DS;
+	case VDIFS_OP_VOL_CREATE:
+	case VDIFS_OP_VOL_DELETE:
+	case VDIFS_OP_DS_ADMIN:
+		return role == VDIFS_ROLE_TOOL;
+	default:
+		return true;
+	}
+}
+
 static int op_hello(struct mds *m, struct mds_conn *c,
 		    const struct wire_body *b, struct mds_reply *r)
 {
@@ -321,7 +341,7 @@ static int conn_request(struct mds *m, struct mds_conn *c,
 	j->o = op_find(op);
 	if (!j->o)
 		return -EOPNOTSUPP;
-	return 0;
+	return op_allowed(op, c->auth.role) ? 0 : -EPERM;
 }
 
 static void *conn_reader(void *arg)

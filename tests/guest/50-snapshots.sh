@@ -1084,6 +1084,11 @@ def cmd_badargs(file, otherfs, othervol):
            ioc(wfd, SNAP_DELETE, snap_buf('nosuch'))[0], (errno.ENOENT,))
     expect('SNAP_REVERT to no such snapshot',
            ioc(wfd, SNAP_REVERT, snap_buf('nosuch'))[0], (errno.ENOENT,))
+    # they change the file: not through a read-only descriptor
+    expect('SNAP_DELETE through a read-only fd',
+           ioc(fd, SNAP_DELETE, snap_buf('dup'))[0], (errno.EBADF,))
+    expect('SNAP_REVERT through a read-only fd',
+           ioc(fd, SNAP_REVERT, snap_buf('dup'))[0], (errno.EBADF,))
     dfd = openp(d, os.O_RDONLY | os.O_DIRECTORY)
     expect('SNAP_CREATE on a directory', ioc(dfd, SNAP_CREATE,
                                              snap_buf('x'))[0],

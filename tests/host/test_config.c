@@ -118,7 +118,7 @@ START_TEST(config_and_flag_override)
 	char cfg[PATH_MAX], text[PATH_MAX * 2], mds[PATH_MAX + 32], pf[PATH_MAX];
 	char dd[PATH_MAX], arg_pf[PATH_MAX + 16], *lease = "--lease-ms=900";
 	struct vdc_conn *c = NULL;
-	struct vdc_opts o = { .role = VDIFS_ROLE_TOOL };
+	struct vdc_opts o = { .role = VDIFS_ROLE_DS };
 	struct stat st;
 	char addr[64];
 	pid_t pid;

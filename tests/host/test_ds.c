@@ -1294,6 +1294,17 @@ START_TEST(test_bad_input)
 	ck_ret(vdc_chunk_read(g_c[0], &bad, 0, buf, 100, NULL), -ENOENT);
 	ck_ret(vdc_chunk_read(g_c[1], &bad, 0, buf, 100, NULL), -ENOENT);
 
+	/* only a data server forwards, only the MDS has chunks copied */
+	vdc_chunk_req_init(&q, &r);
+	q.flags = cpu_to_le32(VDIFS_CHUNK_FWD);
+	q.version = cpu_to_le64(v + 1);
+	q.len = cpu_to_le32(sizeof(buf));
+	ck_ret(vdc_call(g_c[1], VDIFS_OP_CHUNK_WRITE, &q, sizeof(q), buf,
+			sizeof(buf), NULL, 0, NULL), -EPERM);
+	ck_ret(vdc_call(g_c[0], VDIFS_OP_CHUNK_SYNC, &q, sizeof(q), NULL, 0,
+			NULL, 0, NULL), -EPERM);
+	ck_assert_uint_eq(version_of(g_c[1], r.chunk_id), v);
+
 	/* a forwarded write that skips a version: -ESTALE, nothing applied */
 	ret = h_ds_connect_role(&g_ds[1], VDIFS_ROLE_DS, 30000, &cds);
 	ck_assert_msg(ret == 0, "connect as a data server: %s", h_err(ret));

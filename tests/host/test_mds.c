@@ -1926,8 +1926,15 @@ END_TEST
 START_TEST(test_heartbeat_unknown)
 {
 	struct vdc_conn *d = h_connect(&g_mds, VDIFS_ROLE_DS);
+	struct vdifs_ds_register_rep rep;
 	u32 id;
 
+	/* only data servers register and heartbeat; only tools administer */
+	ck_ret(vdc_ds_register(g_cli, 0, "127.0.0.1:21009", GiB, 0, &rep),
+	       -EPERM);
+	ck_ret(vdc_ds_heartbeat(g_tool, 1, GiB, 0), -EPERM);
+	ck_ret(vdc_vol_create(g_cli, "notmine", NULL, NULL), -EPERM);
+	ck_ret(vdc_vol_create(d, "notmine", NULL, NULL), -EPERM);
 	ck_ret(vdc_ds_heartbeat(d, 4242, 1, 0), -ENOENT);
 	vdc_close(d);
 	d = ds_join(0, GiB, &id);
