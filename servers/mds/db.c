@@ -78,6 +78,7 @@ int db_open(struct mds_db *db, const char *dir, u64 map_size)
 		{ "dservers", offsetof(struct mds_db, dservers) },
 		{ "sessions", offsetof(struct mds_db, sessions) },
 		{ "replies", offsetof(struct mds_db, replies) },
+		{ "intents", offsetof(struct mds_db, intents) },
 	};
 	MDB_txn *t;
 	size_t i;

@@ -194,6 +194,8 @@ int main(int argc, char **argv)
 	if (!ret)
 		ret = member_start(&m);
 	if (!ret)
+		ret = intent_start(&m);
+	if (!ret)
 		ret = sched_start(&m);
 	if (ret)
 		goto out_listen;

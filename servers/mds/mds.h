@@ -111,6 +111,7 @@ struct mds_db {
 	MDB_dbi dservers;	/* be32 ds id -> struct mds_ds_rec */
 	MDB_dbi sessions;	/* be64 session -> struct mds_session_rec */
 	MDB_dbi replies;	/* be64 session, be64 req id -> kept reply */
+	MDB_dbi intents;	/* be64 intent -> clones prepared (intent.c) */
 };
 
 int db_open(struct mds_db *db, const char *dir, u64 map_size);
@@ -191,6 +192,36 @@ int mds_chunk_id(struct mds *m, MDB_txn *t, u64 *id);
 int mds_chunk_id_init(struct mds *m);
 s64 mds_now_ns(void);
 
+/* intent.c: clones made on the data servers before an op's commit */
+struct mds_prep_clone {
+	struct vdifs_chunk base;	/* the chunk it is a clone of */
+	u64 id;				/* its own id */
+	bool used;			/* taken by the op */
+};
+
+struct mds_prep {
+	u64 intent;			/* its record in db.intents */
+	unsigned int n, cap;
+	struct mds_prep_clone *v;
+};
+
+/* an op found the file changed since it was prepared: prepare again */
+#define MDS_REPREPARE	(-EINPROGRESS)
+
+/*
+ * Clones of chunks [first, first+count) of (vol, ino), times each: ids,
+ * an intent record committed, then the data servers' CHUNK_CLONEs; no
+ * transaction open.  May sleep for the calls.
+ */
+int prep_clones(struct mds *m, u32 vol, u64 ino, u64 first, u64 count,
+		unsigned int times, struct mds_prep **out);
+/* an unused prepared clone of base (same id and set), or MDS_REPREPARE */
+int prep_take(struct mds_prep *p, const struct vdifs_chunk *base, u64 *id);
+/* in the op's transaction: the intent goes, unused clones to the gc */
+int prep_commit(struct mds *m, MDB_txn *t, struct mds_prep *p);
+void prep_free(struct mds_prep *p);
+int intent_start(struct mds *m);
+
 /* reply under construction: fixed part, then an optional tail */
 struct mds_reply {
 	u8 fixed[128];
@@ -198,6 +229,7 @@ struct mds_reply {
 	u8 *tail;
 	u32 tlen;
 	u32 tcap;
+	struct mds_prep *prep;		/* the op's prepare(), if it has one */
 };
 
 int reply_tail_reserve(struct mds_reply *r, u32 cap);
@@ -249,6 +281,13 @@ struct mds_op {
 	 * parallel with others) instead of the committer.
 	 */
 	bool (*writes)(const struct wire_body *b);
+	/*
+	 * Ops that clone chunks on data servers: run first, outside any
+	 * transaction (in a worker), its result in r->prep for fn.  May
+	 * sleep.
+	 */
+	int (*prepare)(struct mds *m, const struct wire_body *b,
+		       struct mds_prep **out);
 };
 
 /* ns.c: namespace, volumes, layouts */

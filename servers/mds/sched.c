@@ -44,6 +44,8 @@ struct mds_job {
 	struct mds_reply r;
 	u8 txn;			/* the transaction it runs in: MDS_TXN_* */
 	u64 session;		/* its connection's when it was queued */
+	bool prepared;		/* its op's prepare() has run (intent.c) */
+	unsigned int preps;	/* how many times */
 	int ret;
 	struct mds_job *next;
 };
@@ -142,6 +144,7 @@ static void job_finish(struct mds_job *j)
 	send_reply(c, j->msg.hdr.opcode, j->msg.hdr.req_id, j->ret, &j->r);
 	vdc_msg_free(&j->msg);
 	free(j->r.tail);
+	prep_free(j->r.prep);
 	free(j);
 	pthread_mutex_lock(&conn_lock);
 	c->inflight--;
@@ -156,6 +159,18 @@ static void *reader_worker(void *arg)
 		struct mds_job *j = q_take(&readq, 1);
 		MDB_txn *t = NULL;
 
+		if (j->o->prepare && !j->prepared) {
+			/* data-server calls first, then the committer */
+			j->ret = j->o->prepare(j->m, &j->body, &j->r.prep);
+			j->prepared = true;
+			j->preps++;
+			if (!j->ret) {
+				q_push(&commitq, j);
+				continue;
+			}
+			job_finish(j);
+			continue;
+		}
 		j->ret = 0;
 		if (j->txn == MDS_TXN_READ)
 			j->ret = db_err(mdb_txn_begin(j->m->db.env, NULL,
@@ -186,13 +201,40 @@ static int committer_run(struct mds *m, struct mds_job *j, MDB_txn *t)
 					 j->c->peer,
 					 wire_op_name(j->msg.hdr.opcode),
 					 (unsigned long long)j->msg.hdr.req_id);
+			/* clones prepared for nothing go */
+			if (ret > 0)
+				ret = prep_commit(m, t, j->r.prep);
 			return ret < 0 ? ret : 0;
 		}
 	}
 	ret = j->o->fn(m, j->c, t, &j->body, &j->r);
+	if (!ret)
+		ret = prep_commit(m, t, j->r.prep);
 	if (!ret && j->session)
 		ret = replay_store(m, t, j->session, j->msg.hdr.req_id, &j->r);
 	return ret;
+}
+
+/*
+ * A prepared op that found its file changed goes back for another
+ * prepare (its old clones go with its intent, by the reconciler), a few
+ * times; then it gives up.
+ */
+static bool committer_reprepare(struct mds_job *j)
+{
+	if (j->ret != MDS_REPREPARE)
+		return false;
+	if (j->preps >= 5) {
+		j->ret = -EBUSY;
+		return false;
+	}
+	prep_free(j->r.prep);
+	j->r.prep = NULL;
+	j->r.flen = 0;
+	j->r.tlen = 0;
+	j->prepared = false;
+	q_push(&readq, j);
+	return true;
 }
 
 /*
@@ -243,7 +285,8 @@ static void *committer(void *arg)
 		while (batch) {
 			j = batch;
 			batch = j->next;
-			job_finish(j);
+			if (!committer_reprepare(j))
+				job_finish(j);
 		}
 	}
 	return NULL;
@@ -403,7 +446,8 @@ static void *conn_reader(void *arg)
 		c->inflight++;
 		c->refs++;
 		pthread_mutex_unlock(&conn_lock);
-		q_push(j->txn == MDS_TXN_WRITE ? &commitq : &readq, j);
+		q_push(j->txn == MDS_TXN_WRITE && !j->o->prepare ? &commitq :
+		       &readq, j);
 	}
 	shutdown(c->fd, SHUT_RD);
 	conn_put(c);

@@ -42,21 +42,17 @@
 
 /*
  * Give inode `to` a fresh clone of every allocated chunk of `from`.
- * to's chunk table must be empty.  The data servers freeze the bases.
- * When a clone fails, those made so far are deleted again (best effort:
- * the transaction that would have recorded them aborts); the bases stay
- * frozen, and a writer of such a base has it forked (LAYOUT_FORK).
+ * to's chunk table must be empty.  The clones were made on the data
+ * servers beforehand (p, intent.c), which froze the bases; a chunk with
+ * no prepared clone (the file changed since) is MDS_REPREPARE.
  */
 static int chunks_clone_into(struct mds *m, MDB_txn *t, u32 vol,
-			     const struct mds_inode *from, u64 to, u64 *n)
+			     const struct mds_inode *from, u64 to,
+			     struct mds_prep *p, u64 *n)
 {
 	u64 fino = le64_to_cpu(from->attr.ino);
-	u32 cs = le32_to_cpu(from->attr.params.chunk_size);
-	u8 mode = from->attr.params.repl_mode;
 	u8 k[MDS_KEY_BUF];
 	MDB_val key = { key_ino(k, vol, fino), k }, val;
-	struct vdifs_chunk *made = NULL;
-	size_t nmade = 0, cap = 0, i;
 	MDB_cursor *cur;
 	int rc, ret = 0;
 
@@ -78,37 +74,12 @@ static int chunks_clone_into(struct mds *m, MDB_txn *t, u32 vol,
 		if (!c.chunk_id)
 			continue;
 		idx = get_be64((u8 *)key.mv_data + 12);
-		ret = mds_chunk_id(m, t, &id);
+		ret = prep_take(p, &c, &id);
 		if (ret)
 			break;
-		ret = dsrpc_chunk_call(m, VDIFS_OP_CHUNK_CLONE, &c, id,
-				    le64_to_cpu(c.chunk_id), cs,
-				    le32_to_cpu(from->attr.params.extent_size),
-				    mode);
-		/* a base never written on its servers: the clone starts empty */
-		if (ret == -ENOENT)
-			ret = 0;
-		if (ret) {
-			log_err("clone of chunk %llu: %s",
-				(unsigned long long)le64_to_cpu(c.chunk_id),
-				strerror(-ret));
-			break;
-		}
 		nc = c;
 		nc.chunk_id = cpu_to_le64(id);
 		nc.version = cpu_to_le64(1);
-		if (nmade == cap) {
-			struct vdifs_chunk *p;
-
-			cap = cap ? cap * 2 : 64;
-			p = realloc(made, cap * sizeof(*made));
-			if (!p) {
-				ret = -ENOMEM;
-				break;
-			}
-			made = p;
-		}
-		made[nmade++] = nc;
 		ret = db_put(t, m->db.chunks, nk, key_u64(nk, vol, to, idx),
 			     &nc, sizeof(nc), 0);
 		if (ret)
@@ -118,10 +89,6 @@ static int chunks_clone_into(struct mds *m, MDB_txn *t, u32 vol,
 	mdb_cursor_close(cur);
 	if (!ret && rc && rc != MDB_NOTFOUND)
 		ret = db_err(rc);
-	for (i = 0; ret && i < nmade; i++)
-		dsrpc_chunk_call(m, VDIFS_OP_CHUNK_DELETE, &made[i],
-			      le64_to_cpu(made[i].chunk_id), 0, cs, 0, mode);
-	free(made);
 	return ret;
 }
 
@@ -175,7 +142,7 @@ static int chunks_release(struct mds *m, MDB_txn *t, u32 vol, u64 ino)
  * in fresh clones of them, and the frozen ones lose the file's reference.
  */
 static int chunks_refork(struct mds *m, MDB_txn *t, u32 vol,
-			 struct mds_inode *f)
+			 struct mds_inode *f, struct mds_prep *p)
 {
 	struct mds_inode tmp = *f;
 	u64 ino = le64_to_cpu(f->attr.ino), hidden, n;
@@ -190,7 +157,7 @@ static int chunks_refork(struct mds *m, MDB_txn *t, u32 vol,
 	if (ret)
 		return ret;
 	tmp.attr.ino = cpu_to_le64(hidden);
-	ret = chunks_clone_into(m, t, vol, &tmp, ino, &n);
+	ret = chunks_clone_into(m, t, vol, &tmp, ino, p, &n);
 	if (ret)
 		return ret;
 	return chunks_release(m, t, vol, hidden);
@@ -347,7 +314,7 @@ static int op_snap_create(struct mds *m, struct mds_conn *c, MDB_txn *t,
 			  le64_to_cpu(s.attr.ino));
 	if (!ret)
 		ret = chunks_clone_into(m, t, vol, &s, le64_to_cpu(f.attr.ino),
-					&n);
+					r->prep, &n);
 	if (ret)
 		return ret;
 	ret = inode_put(m, t, vol, &s);
@@ -427,7 +394,7 @@ static int op_snap_revert(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	if (!ret)
 		ret = chunks_release(m, t, vol, ino);
 	if (!ret)
-		ret = chunks_clone_into(m, t, vol, &s, ino, &n);
+		ret = chunks_clone_into(m, t, vol, &s, ino, r->prep, &n);
 	if (ret)
 		return ret;
 	dsize = (s64)le64_to_cpu(s.attr.size) - (s64)le64_to_cpu(f.attr.size);
@@ -521,7 +488,7 @@ static int op_snap_list(struct mds *m, struct mds_conn *c, MDB_txn *t,
 
 /* the source of a clone: a live file (refork it) or a snapshot */
 static int clone_source(struct mds *m, MDB_txn *t, u32 vol, u64 ino,
-			struct mds_inode *src)
+			struct mds_inode *src, struct mds_prep *p)
 {
 	int ret = reg_file(m, t, vol, ino, src);
 
@@ -529,7 +496,7 @@ static int clone_source(struct mds *m, MDB_txn *t, u32 vol, u64 ino,
 		return ret;
 	if (le32_to_cpu(src->attr.flags) & VDIFS_ATTR_SNAPSHOT)
 		return 0;
-	ret = chunks_refork(m, t, vol, src);
+	ret = chunks_refork(m, t, vol, src, p);
 	if (ret)
 		return ret;
 	touch(src, false);
@@ -566,9 +533,11 @@ static int op_clone(struct mds *m, struct mds_conn *c, MDB_txn *t,
 			&src.attr.params, 0, &g);
 	if (ret)
 		return ret;
-	ret = chunks_clone_into(m, t, vol, &src, le64_to_cpu(g.attr.ino), &n);
+	ret = chunks_clone_into(m, t, vol, &src, le64_to_cpu(g.attr.ino),
+				r->prep, &n);
 	if (!ret)
-		ret = clone_source(m, t, vol, le64_to_cpu(q->ino), &src);
+		ret = clone_source(m, t, vol, le64_to_cpu(q->ino), &src,
+				   r->prep);
 	if (ret)
 		return ret;
 	g.attr.size = src.attr.size;
@@ -608,9 +577,10 @@ static int op_clone_into(struct mds *m, struct mds_conn *c, MDB_txn *t,
 		return ret;
 	ret = chunks_release(m, t, vol, dst);
 	if (!ret)
-		ret = chunks_clone_into(m, t, vol, &src, dst, &n);
+		ret = chunks_clone_into(m, t, vol, &src, dst, r->prep, &n);
 	if (!ret)
-		ret = clone_source(m, t, vol, le64_to_cpu(q->ino), &src);
+		ret = clone_source(m, t, vol, le64_to_cpu(q->ino), &src,
+				   r->prep);
 	if (ret)
 		return ret;
 	dsize = (s64)le64_to_cpu(src.attr.size) - (s64)le64_to_cpu(d.attr.size);
@@ -655,30 +625,19 @@ static int chunk_release_at(struct mds *m, MDB_txn *t, u32 vol, u64 ino,
 	return ret || !del ? ret : db_del(t, m->db.chunks, k, kv.mv_size);
 }
 
-/* a fresh data-server clone of chunk c, recorded as ino's chunk idx */
+/* a prepared clone of chunk c (intent.c), recorded as ino's chunk idx */
 static int chunk_clone_to(struct mds *m, MDB_txn *t, u32 vol,
-			  const struct mds_inode *from,
-			  const struct vdifs_chunk *c, u64 ino, u64 idx)
+			  struct mds_prep *p, const struct vdifs_chunk *c,
+			  u64 ino, u64 idx)
 {
 	struct vdifs_chunk nc = *c;
 	u8 k[MDS_KEY_BUF];
 	u64 id;
 	int ret;
 
-	ret = mds_chunk_id(m, t, &id);
+	ret = prep_take(p, c, &id);
 	if (ret)
 		return ret;
-	ret = dsrpc_chunk_call(m, VDIFS_OP_CHUNK_CLONE, c, id,
-			    le64_to_cpu(c->chunk_id),
-			    le32_to_cpu(from->attr.params.chunk_size),
-			    le32_to_cpu(from->attr.params.extent_size),
-			    from->attr.params.repl_mode);
-	if (ret) {
-		log_err("clone of chunk %llu: %s",
-			(unsigned long long)le64_to_cpu(c->chunk_id),
-			strerror(-ret));
-		return ret;
-	}
 	nc.chunk_id = cpu_to_le64(id);
 	nc.version = cpu_to_le64(1);
 	return db_put(t, m->db.chunks, k, key_u64(k, vol, ino, idx), &nc,
@@ -742,14 +701,14 @@ static int op_clone_range(struct mds *m, struct mds_conn *c, MDB_txn *t,
 				return have;
 			continue;	/* a hole stays a hole */
 		}
-		ret = chunk_clone_to(m, t, vol, &src, &sc, dino, di);
+		ret = chunk_clone_to(m, t, vol, r->prep, &sc, dino, di);
 		if (ret)
 			return ret;
 		d.nchunks = cpu_to_le64(le64_to_cpu(d.nchunks) + 1);
 		if (!live)
 			continue;
 		/* the source's chunk is frozen now: it goes on in a clone */
-		ret = chunk_clone_to(m, t, vol, &src, &sc, sino, si);
+		ret = chunk_clone_to(m, t, vol, r->prep, &sc, sino, si);
 		if (!ret)
 			ret = chunk_release_at(m, t, vol, sino, si, &sc, false);
 		if (ret)
@@ -799,7 +758,7 @@ static int op_layout_fork(struct mds *m, struct mds_conn *c, MDB_txn *t,
 		return ret;
 	if (!ret || ch.chunk_id != q->chunk_id)
 		return 0;	/* replaced already: the client asks again */
-	ret = chunk_clone_to(m, t, vol, &f, &ch, ino, idx);
+	ret = chunk_clone_to(m, t, vol, r->prep, &ch, ino, idx);
 	if (!ret)
 		ret = chunk_release_at(m, t, vol, ino, idx, &ch, false);
 	if (ret)
@@ -886,13 +845,179 @@ int snap_free_all(struct mds *m, MDB_txn *t, u32 vol, u64 ino)
 	return ret;
 }
 
+/* ---- preparing the clones (intent.c) ---- */
+
+/*
+ * What an op will clone, found in a read transaction, as prep_clones()
+ * wants it: chunks [first, first+count) of ino, times each.  Errors the op
+ * itself would give are left to it: then nothing is prepared.
+ */
+struct clone_plan {
+	u32 vol;
+	u64 ino, first, count;
+	unsigned int times;
+};
+
+static int plan_clones(struct mds *m, const struct clone_plan *pl,
+		       struct mds_prep **out)
+{
+	if (!pl->ino || !pl->times || !pl->count) {
+		*out = NULL;
+		return 0;
+	}
+	return prep_clones(m, pl->vol, pl->ino, pl->first, pl->count,
+			   pl->times, out);
+}
+
+/* a live source is cloned twice: for the copy, and to go on in */
+static unsigned int clone_times(struct mds *m, MDB_txn *t, u32 vol, u64 ino)
+{
+	struct mds_inode src;
+
+	if (reg_file(m, t, vol, ino, &src))
+		return 0;
+	return le32_to_cpu(src.attr.flags) & VDIFS_ATTR_SNAPSHOT ? 1 : 2;
+}
+
+/* a revert: the snapshot's chunks */
+static int prep_snap_revert(struct mds *m, const struct wire_body *b,
+			    struct mds_prep **out)
+{
+	const struct vdifs_snap_req *q = b->fixed;
+	struct clone_plan pl = { .vol = le32_to_cpu(q->vol), .count = ~0ull };
+	struct mds_inode f, sd, s;
+	struct mds_dirent de;
+	MDB_txn *t;
+	int ret;
+
+	ret = db_err(mdb_txn_begin(m->db.env, NULL, MDB_RDONLY, &t));
+	if (ret)
+		return ret;
+	if (!live_file(m, t, pl.vol, le64_to_cpu(q->ino), &f) &&
+	    !snap_lookup(m, t, pl.vol, &f, b->tail[0], b->tail_len[0], &sd,
+			 &de, &s)) {
+		pl.ino = le64_to_cpu(s.attr.ino);
+		pl.times = 1;
+	}
+	mdb_txn_abort(t);
+	return plan_clones(m, &pl, out);
+}
+
+static int prep_snap_create(struct mds *m, const struct wire_body *b,
+			    struct mds_prep **out)
+{
+	const struct vdifs_snap_req *q = b->fixed;
+	struct clone_plan pl = {
+		.vol = le32_to_cpu(q->vol), .count = ~0ull, .times = 1,
+	};
+	struct mds_inode f;
+	MDB_txn *t;
+	int ret;
+
+	ret = db_err(mdb_txn_begin(m->db.env, NULL, MDB_RDONLY, &t));
+	if (ret)
+		return ret;
+	if (!live_file(m, t, pl.vol, le64_to_cpu(q->ino), &f))
+		pl.ino = le64_to_cpu(q->ino);
+	mdb_txn_abort(t);
+	return plan_clones(m, &pl, out);
+}
+
+static int prep_clone(struct mds *m, const struct wire_body *b,
+		      struct mds_prep **out)
+{
+	const struct vdifs_clone_req *q = b->fixed;
+	struct clone_plan pl = {
+		.vol = le32_to_cpu(q->vol), .ino = le64_to_cpu(q->ino),
+		.count = ~0ull,
+	};
+	MDB_txn *t;
+	int ret;
+
+	/* what the op refuses at once needs nothing prepared */
+	if (q->flags || q->dst == q->ino)
+		return 0;
+	ret = db_err(mdb_txn_begin(m->db.env, NULL, MDB_RDONLY, &t));
+	if (ret)
+		return ret;
+	pl.times = clone_times(m, t, pl.vol, pl.ino);
+	mdb_txn_abort(t);
+	return plan_clones(m, &pl, out);
+}
+
+static int prep_clone_range(struct mds *m, const struct wire_body *b,
+			    struct mds_prep **out)
+{
+	const struct vdifs_clone_range_req *q = b->fixed;
+	struct clone_plan pl = {
+		.vol = le32_to_cpu(q->vol), .ino = le64_to_cpu(q->ino),
+	};
+	struct mds_inode src, d;
+	u64 cs, len = le64_to_cpu(q->len), so = le64_to_cpu(q->src_off);
+	u64 doff = le64_to_cpu(q->dst_off);
+	MDB_txn *t;
+	int ret;
+
+	/* what the op refuses at once needs nothing prepared */
+	if (q->flags || !len || q->ino == q->dst)
+		return 0;
+	ret = db_err(mdb_txn_begin(m->db.env, NULL, MDB_RDONLY, &t));
+	if (ret)
+		return ret;
+	if (!live_file(m, t, pl.vol, le64_to_cpu(q->dst), &d) &&
+	    !reg_file(m, t, pl.vol, pl.ino, &src)) {
+		cs = le32_to_cpu(src.attr.params.chunk_size);
+		if (cs && !(so % cs) && !(doff % cs) &&
+		    len <= le64_to_cpu(src.attr.size) &&
+		    so <= le64_to_cpu(src.attr.size) - len) {
+			pl.first = so / cs;
+			pl.count = (so % cs + len + cs - 1) / cs;
+			pl.times = clone_times(m, t, pl.vol, pl.ino);
+		}
+	}
+	mdb_txn_abort(t);
+	return plan_clones(m, &pl, out);
+}
+
+static int prep_fork(struct mds *m, const struct wire_body *b,
+		     struct mds_prep **out)
+{
+	const struct vdifs_layout_fork_req *q = b->fixed;
+	struct clone_plan pl = {
+		.vol = le32_to_cpu(q->vol), .first = le64_to_cpu(q->index),
+		.count = 1, .times = 1,
+	};
+	struct vdifs_chunk ch;
+	struct mds_inode f;
+	MDB_txn *t;
+	int ret;
+
+	if (q->pad || !q->chunk_id)
+		return 0;
+	ret = db_err(mdb_txn_begin(m->db.env, NULL, MDB_RDONLY, &t));
+	if (ret)
+		return ret;
+	/* only the chunk the writer found frozen, if the file still has it */
+	if (!live_file(m, t, pl.vol, le64_to_cpu(q->ino), &f) &&
+	    chunk_at(m, t, pl.vol, le64_to_cpu(q->ino), pl.first, &ch) > 0 &&
+	    ch.chunk_id == q->chunk_id)
+		pl.ino = le64_to_cpu(q->ino);
+	mdb_txn_abort(t);
+	return plan_clones(m, &pl, out);
+}
+
 const struct mds_op snap_ops[VDIFS_OP_MAX] = {
-	[VDIFS_OP_SNAP_CREATE] = { op_snap_create, MDS_TXN_WRITE },
+	[VDIFS_OP_SNAP_CREATE] = { op_snap_create, MDS_TXN_WRITE,
+				   .prepare = prep_snap_create },
 	[VDIFS_OP_SNAP_DELETE] = { op_snap_delete, MDS_TXN_WRITE },
 	[VDIFS_OP_SNAP_LIST] = { op_snap_list, MDS_TXN_READ },
-	[VDIFS_OP_SNAP_REVERT] = { op_snap_revert, MDS_TXN_WRITE },
-	[VDIFS_OP_CLONE] = { op_clone, MDS_TXN_WRITE },
-	[VDIFS_OP_CLONE_INTO] = { op_clone_into, MDS_TXN_WRITE },
-	[VDIFS_OP_CLONE_RANGE] = { op_clone_range, MDS_TXN_WRITE },
-	[VDIFS_OP_LAYOUT_FORK] = { op_layout_fork, MDS_TXN_WRITE },
+	[VDIFS_OP_SNAP_REVERT] = { op_snap_revert, MDS_TXN_WRITE,
+				   .prepare = prep_snap_revert },
+	[VDIFS_OP_CLONE] = { op_clone, MDS_TXN_WRITE, .prepare = prep_clone },
+	[VDIFS_OP_CLONE_INTO] = { op_clone_into, MDS_TXN_WRITE,
+				  .prepare = prep_clone },
+	[VDIFS_OP_CLONE_RANGE] = { op_clone_range, MDS_TXN_WRITE,
+				   .prepare = prep_clone_range },
+	[VDIFS_OP_LAYOUT_FORK] = { op_layout_fork, MDS_TXN_WRITE,
+				   .prepare = prep_fork },
 };

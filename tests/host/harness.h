@@ -230,6 +230,7 @@ struct h_mds {
 	char port_file[PATH_MAX + 16];
 	char log[PATH_MAX + 16];
 	int heartbeat_ms, lease_ms, session_expiry_s;
+	int last_port;		/* a restart listens there again */
 	char key_hex[160];
 	int last_status;	/* wait status of the last stop */
 };
@@ -307,6 +308,7 @@ static inline int h_mds_stop(struct h_mds *m, int sig)
 		h_wait_pid(m->pid, H_STOP_TIMEOUT_MS, &status);
 	}
 	m->pid = 0;
+	m->last_port = m->port;
 	m->port = 0;
 	m->last_status = status;
 	return status;
@@ -380,7 +382,7 @@ static inline int h_read_port(const char *path)
  */
 static inline int h_mds_launch(struct h_mds *m)
 {
-	char hb[16], lease[16], exp[16], mds[PATH_MAX + 64];
+	char hb[16], lease[16], exp[16], listen[32], mds[PATH_MAX + 64];
 	const char *argv[20];
 	long long end;
 	pid_t parent = getpid(), pid;
@@ -397,7 +399,9 @@ static inline int h_mds_launch(struct h_mds *m)
 	snprintf(lease, sizeof(lease), "%d", m->lease_ms);
 	argv[argc++] = mds;
 	argv[argc++] = "--listen";
-	argv[argc++] = "127.0.0.1:0";
+	/* a restart keeps the port: data servers find their MDS again */
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", m->last_port);
+	argv[argc++] = listen;
 	argv[argc++] = "--data";
 	argv[argc++] = m->data;
 	argv[argc++] = "--port-file";

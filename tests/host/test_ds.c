@@ -2138,6 +2138,139 @@ START_TEST(test_drain)
 }
 END_TEST
 
+
+static int raw_snapshot(const struct h_mds *m, u32 vol, u64 ino,
+			const char *name, int timeout_ms)
+{
+	struct vdifs_snap_req q = {
+		.vol = cpu_to_le32(vol),
+		.name_len = cpu_to_le16((u16)strlen(name)),
+		.ino = cpu_to_le64(ino),
+	};
+	struct wire_hdr h;
+	u8 *body = NULL;
+	int fd, ret;
+
+	fd = h_raw_connect(m->port);
+	ck_assert_int_ge(fd, 0);
+	ck_ok(h_raw_hello(fd, VDIFS_ROLE_CLIENT, 1));
+	ck_ok(h_raw_send(fd, VDIFS_OP_SNAP_CREATE, 2, &q, sizeof(q), name,
+			 (u32)strlen(name), NULL, 0));
+	ret = h_raw_recv(fd, &h, &body, timeout_ms);
+	free(body);
+	close(fd);
+	return ret ? ret : h.status;
+}
+
+/*
+ * A snapshot's clones are made on the data servers before, not inside,
+ * the MDS's transaction (intent.c): with a data server stalled under a
+ * snapshot, other metadata mutations go on; and an MDS that dies after
+ * the clones were made and before its commit leaves no orphan behind
+ * once it is back (the reconciler), the file still writable.
+ */
+START_TEST(test_intents)
+{
+	struct vdc_params p = { .chunk_size = MiB, .replicas = 1 };
+	struct vdc_conn *tool = h_connect(&g_mds, VDIFS_ROLE_TOOL);
+	struct vdc_conn *cli = h_connect(&g_mds, VDIFS_ROLE_CLIENT);
+	int i, x, ret;
+	u64 top;
+	struct vdifs_chunk c[4];
+	struct vdc_chunk_ref r;
+	struct vdc_attr a, o;
+	struct vdc_vol v;
+	struct model m;
+	u32 cs = 0;
+	long long t0;
+	char name[16];
+
+	rnd_seed(31);
+	ck_ok(vdc_vol_create(tool, "intent", &p, &v));
+	ck_ok(vdc_create(cli, v.vol, v.root_ino, "f", S_IFREG | 0644, 0, 0, 0,
+			 true, NULL, &a));
+	ck_assert_int_eq(vdc_layout_get(cli, v.vol, a.ino, 0, 4,
+					VDIFS_LAYOUT_ALLOC, c, 4, &cs), 4);
+	for (i = 0; i < 4; i++) {
+		ref_of(&r, &c[i], MiB);
+		m_init(&m, MiB, 64 * KiB);
+		do_write(g_c[ds_index(r.ds[0])], &r, &m, 0, 4096);
+		m_free(&m);
+	}
+
+	/* a data server stalls under a snapshot: creates still go on */
+	x = ds_index(le32_to_cpu(c[0].ds[0]));
+	h_ds_pause(&g_ds[x]);
+	{
+		pid_t pid = fork();
+
+		ck_assert_int_ge(pid, 0);
+		if (!pid)
+			_exit(raw_snapshot(&g_mds, v.vol, a.ino, "s1", 60000) ?
+			      1 : 0);
+		usleep(500 * 1000);
+		t0 = h_now_ms();
+		for (i = 0; i < 5; i++) {
+			snprintf(name, sizeof(name), "meanwhile%d", i);
+			ck_ok(vdc_create(cli, v.vol, v.root_ino, name,
+					 S_IFREG | 0644, 0, 0, 0, true, NULL,
+					 &o));
+		}
+		ck_assert_msg(h_now_ms() - t0 < 3000,
+			      "5 creates took %lld ms with a snapshot waiting on a stalled data server",
+			      h_now_ms() - t0);
+		h_ds_resume(&g_ds[x]);
+		ck_assert(h_wait_pid(pid, 60000, &ret));
+		ck_assert_msg(WIFEXITED(ret) && !WEXITSTATUS(ret),
+			      "the snapshot failed once the server was back");
+	}
+
+	/*
+	 * The MDS dies with the clones made and nothing committed.  Ids
+	 * come from one counter and nothing else takes any meanwhile: the
+	 * clones are the 4 ids after the file's newest chunk (and the skip
+	 * a start makes).
+	 */
+	ck_assert_int_eq(vdc_layout_get(cli, v.vol, a.ino, 0, 4, 0, c, 4, &cs),
+			 4);
+	for (i = 0, top = 0; i < 4; i++)
+		if (le64_to_cpu(c[i].chunk_id) > top)
+			top = le64_to_cpu(c[i].chunk_id);
+	vdc_close(cli);
+	vdc_close(tool);
+	setenv("VDIFS_MDS_CRASH_AT", "after_prepare:1", 1);
+	ret = h_mds_restart(&g_mds, SIGTERM);
+	unsetenv("VDIFS_MDS_CRASH_AT");
+	ck_ok(ret);
+	/* a started MDS skips 2^20 ids (db.c: mds_chunk_id_init) */
+	top += 1 << 20;
+	ret = raw_snapshot(&g_mds, v.vol, a.ino, "s2", 20000);
+	ck_assert_msg(ret != 0, "a snapshot went through an MDS set to die");
+	for (i = 0; i < 4; i++)
+		ck_assert_msg(!chunk_gone_within(ds_index(le32_to_cpu(c[i].ds[0])),
+						 top + 1 + i, 0),
+			      "no clone %llu made before the MDS died",
+			      (unsigned long long)(top + 1 + i));
+	ck_ok(h_mds_restart(&g_mds, 0));
+	/* back: the reconciler hands the clones to the collector */
+	for (i = 0; i < 4; i++)
+		ck_assert_msg(chunk_gone_within(ds_index(le32_to_cpu(c[i].ds[0])),
+						top + 1 + i, 30000),
+			      "clone %llu of a snapshot the MDS died in is still there",
+			      (unsigned long long)(top + 1 + i));
+	/* the file goes on: written (its frozen chunks are forked) and snapshotted */
+	cli = h_connect(&g_mds, VDIFS_ROLE_CLIENT);
+	ck_assert_int_eq(raw_snapshot(&g_mds, v.vol, a.ino, "s3", 20000), 0);
+	ck_assert_int_eq(vdc_layout_get(cli, v.vol, a.ino, 0, 4, 0, c, 4, &cs),
+			 4);
+	ref_of(&r, &c[1], MiB);
+	m_init(&m, MiB, 64 * KiB);
+	do_write(g_c[ds_index(r.ds[0])], &r, &m, 8192, 4096);
+	m_free(&m);
+	vdc_close(cli);
+}
+END_TEST
+
 /* ================================================================== */
 
 static TCase *tcase(Suite *s, const char *name, int timeout)
@@ -2189,6 +2322,7 @@ static Suite *ds_suite(void)
 	tcase_add_test(tc, test_rereplicate);
 	tcase_add_test(tc, test_serve_without_mds);
 	tcase_add_test(tc, test_drain);
+	tcase_add_test(tc, test_intents);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cluster");
