@@ -6,7 +6,9 @@
  * a pool of workers (reads, in parallel, each in a read transaction) or
  * to the committer (mutations: those queued run one after another, each
  * in a nested transaction, and commit together, fsync'd before their
- * replies are sent).  Membership liveness (last heartbeat times) is
+ * replies are sent).  Mutations that clone chunks on data servers go to
+ * a worker first for their calls (intent.c), never made inside the
+ * committer's transaction.  Membership liveness (last heartbeat times) is
  * volatile and lives in struct mds under mds->lock.
  */
 #ifndef _VDIFS_MDS_H
