@@ -193,12 +193,100 @@ out_free:
 	return ret;
 }
 
+/*
+ * The CHUNK_CLONEs, a thread per primary data server (up to PREP_THREADS;
+ * more servers share them): each server's clones one after another on its
+ * link, the servers in parallel, so a slow server delays only its share.
+ */
+#define PREP_THREADS	16
+
+struct prep_worker {
+	struct mds *m;
+	struct mds_prep *p;
+	const struct mds_inode *in;
+	const u8 *slot;		/* each clone's worker */
+	unsigned int me;
+	int ret;
+};
+
+static void *prep_worker(void *arg)
+{
+	struct prep_worker *w = arg;
+	const struct vdifs_layout_params *lp = &w->in->attr.params;
+	unsigned int i;
+
+	for (i = 0; i < w->p->n && !w->ret; i++) {
+		struct mds_prep_clone *pc = &w->p->v[i];
+		int ret;
+
+		if (w->slot[i] != w->me)
+			continue;
+		ret = dsrpc_chunk_call(w->m, VDIFS_OP_CHUNK_CLONE, &pc->base,
+				       pc->id, le64_to_cpu(pc->base.chunk_id),
+				       le32_to_cpu(lp->chunk_size),
+				       le32_to_cpu(lp->extent_size),
+				       lp->repl_mode);
+		/* a base never written there: the clone starts empty */
+		if (ret == -ENOENT)
+			ret = 0;
+		if (ret)
+			log_err("clone of chunk %llu: %s",
+				(unsigned long long)le64_to_cpu(pc->base.chunk_id),
+				strerror(-ret));
+		w->ret = ret;
+	}
+	return NULL;
+}
+
+static int prep_calls(struct mds *m, struct mds_prep *p,
+		      const struct mds_inode *in)
+{
+	struct prep_worker w[PREP_THREADS];
+	pthread_t th[PREP_THREADS];
+	bool started[PREP_THREADS];
+	u32 *ds = calloc(p->n ? p->n : 1, sizeof(*ds));
+	u8 *slot = calloc(p->n ? p->n : 1, 1);
+	unsigned int nds = 0, nw, i, k;
+	int ret = 0;
+
+	if (!ds || !slot) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	for (i = 0; i < p->n; i++) {
+		u32 id = le32_to_cpu(p->v[i].base.ds[0]);
+
+		for (k = 0; k < nds && ds[k] != id; k++)
+			;
+		if (k == nds)
+			ds[nds++] = id;
+		slot[i] = (u8)(k % PREP_THREADS);
+	}
+	nw = nds < PREP_THREADS ? nds : PREP_THREADS;
+	for (k = 0; k < nw; k++) {
+		w[k] = (struct prep_worker){ .m = m, .p = p, .in = in,
+					     .slot = slot, .me = k };
+		started[k] = !pthread_create(&th[k], NULL, prep_worker, &w[k]);
+	}
+	for (k = 0; k < nw; k++) {
+		if (started[k])
+			pthread_join(th[k], NULL);
+		else
+			prep_worker(&w[k]);	/* no thread: here */
+		if (!ret)
+			ret = w[k].ret;
+	}
+out_free:
+	free(ds);
+	free(slot);
+	return ret;
+}
+
 int prep_clones(struct mds *m, u32 vol, u64 ino, u64 first, u64 count,
 		unsigned int times, struct mds_prep **out)
 {
 	struct mds_prep *p = calloc(1, sizeof(*p));
 	struct mds_inode in;
-	unsigned int i;
 	MDB_txn *t;
 	int ret;
 
@@ -218,24 +306,9 @@ int prep_clones(struct mds *m, u32 vol, u64 ino, u64 first, u64 count,
 	if (ret)
 		goto out_free;
 	/* the data servers make the clones: no transaction is open */
-	for (i = 0; i < p->n; i++) {
-		struct mds_prep_clone *pc = &p->v[i];
-
-		ret = dsrpc_chunk_call(m, VDIFS_OP_CHUNK_CLONE, &pc->base,
-				       pc->id, le64_to_cpu(pc->base.chunk_id),
-				       le32_to_cpu(in.attr.params.chunk_size),
-				       le32_to_cpu(in.attr.params.extent_size),
-				       in.attr.params.repl_mode);
-		/* a base never written there: the clone starts empty */
-		if (ret == -ENOENT)
-			ret = 0;
-		if (ret) {
-			log_err("clone of chunk %llu: %s",
-				(unsigned long long)le64_to_cpu(pc->base.chunk_id),
-				strerror(-ret));
-			goto out_free;
-		}
-	}
+	ret = prep_calls(m, p, &in);
+	if (ret)
+		goto out_free;
 	/* the clones are made, nothing records them yet (tests) */
 	srv_crash_point("VDIFS_MDS_CRASH_AT", "after_prepare");
 	*out = p;
