@@ -371,6 +371,11 @@ static const struct wire_op_desc wire_ops[VDIFS_OP_MAX] = {
 	[VDIFS_OP_DS_ADMIN] = { "DS_ADMIN",
 		.req = { FIX(vdifs_ds_admin_req) },
 		.rep = { 0 } },
+	[VDIFS_OP_MDS_BACKUP] = { "MDS_BACKUP",
+		.req = { FIX(vdifs_backup_req), .tail = {
+			T16(WT_PATH, vdifs_backup_req, path_len,
+			    VDIFS_SYMLINK_MAX) } },
+		.rep = { FIX(vdifs_backup_rep) } },
 	[VDIFS_OP_STATUS] = { "STATUS",
 		.req = { 0 },
 		.rep = { FIX(vdifs_status_rep), .recs = {

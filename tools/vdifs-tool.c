@@ -59,6 +59,8 @@ static const char usage_text[] =
 "  status                data servers, client sessions, degraded chunks\n"
 "  ds out ID | ds in ID   take a data server out of service (its chunks\n"
 "                        move to others) or back\n"
+"  mds backup DIR        a consistent copy of the MDS's state, taken while\n"
+"                        it serves, into DIR on the MDS's host\n"
 "\n"
 "On a mounted vdifs (no --mds needed):\n"
 "  snapshot create FILE NAME   a read-only snapshot of FILE\n"
@@ -130,6 +132,15 @@ static const char status_usage[] =
 "state up/down and in/out of service, capacity, used, chunks, time since\n"
 "its last heartbeat), each client session, and how many chunks have\n"
 "fewer copies than they should (and how many were copied back).\n";
+
+static const char mds_usage[] =
+"usage: vdifs-tool mds backup DIR\n"
+"\n"
+"Has the MDS copy its state (LMDB, compacted) into DIR, a new directory\n"
+"on the MDS's host given as an absolute path, while it goes on serving.\n"
+"To restore: stop vdifs-mds and start it with --data DIR (or copy\n"
+"DIR/data.mdb over its data directory's); clients reconnect by\n"
+"themselves.\n";
 
 static const char ds_usage[] =
 "usage: vdifs-tool ds out ID\n"
@@ -845,6 +856,50 @@ static int cmd_status(struct tool *t, int argc, char **argv)
 	free(sc.ds);
 	free(sc.sess);
 	return ret;
+}
+
+static int cmd_mds(struct tool *t, int argc, char **argv)
+{
+	struct vdifs_backup_req q = { 0 };
+	const struct vdifs_backup_rep *rep;
+	struct opt_arg opts[1];
+	const char *pos[2];
+	struct vdc_msg m;
+	char what[64];
+	size_t len;
+	int npos, nopts, ret;
+
+	npos = split_args(argc, argv, NULL, mds_usage, pos, 2, opts, 0,
+			  &nopts, "mds");
+	if (npos != 2 || strcmp(pos[0], "backup"))
+		usage_error("mds: 'backup DIR'");
+	len = strlen(pos[1]);
+	if (pos[1][0] != '/' || len > VDIFS_SYMLINK_MAX)
+		usage_error("mds backup: DIR must be an absolute path on the MDS's host");
+	q.path_len = cpu_to_le16((u16)len);
+	ret = tool_connect(t);
+	if (ret)
+		return ret;
+	ret = vdc_call(t->conn, VDIFS_OP_MDS_BACKUP, &q, sizeof(q), pos[1],
+		       (u32)len, NULL, 0, &m);
+	snprintf(what, sizeof(what), "mds backup");
+	if (ret)
+		return fail(what, ret);
+	rep = m.body.fixed;
+	if (t->json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "dir",
+				       json_object_new_string(pos[1]));
+		json_object_object_add(o, "bytes",
+				       jint(le64_to_cpu(rep->bytes)));
+		json_print(o);
+	} else {
+		printf("MDS state copied to %s on the MDS's host (%llu bytes)\n",
+		       pos[1], (unsigned long long)le64_to_cpu(rep->bytes));
+	}
+	vdc_msg_free(&m);
+	return 0;
 }
 
 static int cmd_ds(struct tool *t, int argc, char **argv)
@@ -1828,6 +1883,8 @@ int main(int argc, char **argv)
 		ret = cmd_status(&t, argc - i, argv + i);
 	else if (!strcmp(cmd, "ds"))
 		ret = cmd_ds(&t, argc - i, argv + i);
+	else if (!strcmp(cmd, "mds"))
+		ret = cmd_mds(&t, argc - i, argv + i);
 	else if (!strcmp(cmd, "snapshot"))
 		ret = cmd_snapshot(&t, argc - i, argv + i);
 	else if (!strcmp(cmd, "clone"))

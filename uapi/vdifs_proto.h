@@ -43,6 +43,8 @@
  *                 one done already gets its kept reply.  DS_ADMIN (57)
  *                 takes a data server out of service (its chunks move
  *                 off it) or back; vdifs_ds_status.admin says which.
+ *                 MDS_BACKUP (58): a consistent copy of the MDS's state
+ *                 while it serves, into a new directory on its host.
  *                 v2 peers are refused at HELLO.
  *
  * Framing: every message is a struct vdifs_msg_hdr followed by body_len
@@ -142,6 +144,7 @@ enum vdifs_op {
 	VDIFS_OP_STATUS			= 55,
 	VDIFS_OP_SESSION_BIND		= 56,
 	VDIFS_OP_DS_ADMIN		= 57,
+	VDIFS_OP_MDS_BACKUP		= 58,
 
 	VDIFS_OP_CHUNK_READ		= 60,
 	VDIFS_OP_CHUNK_WRITE		= 61,
@@ -628,6 +631,22 @@ struct vdifs_ds_admin_req {
 	__le32 admin;		/* VDIFS_DS_IN or VDIFS_DS_OUT */
 };
 
+/*
+ * MDS_BACKUP: a consistent, compacted copy of the MDS's state, taken
+ * while it serves, into the directory path (absolute, on the MDS's host,
+ * not there yet: it is made 0700).  A vdifs-mds started with --data path
+ * serves that state.  Tools only.
+ */
+struct vdifs_backup_req {
+	__le16 path_len;	/* tail: the directory */
+	__le16 pad0;
+	__le32 pad1;
+};
+
+struct vdifs_backup_rep {
+	__le64 bytes;		/* the copy's size */
+};
+
 struct vdifs_ds_status {
 	__le32 ds_id;
 	__u8   state;		/* VDIFS_STATE_* */
@@ -944,6 +963,8 @@ VDIFS_WIRE_SIZE(vdifs_session_req, 8);
 VDIFS_WIRE_SIZE(vdifs_status_rep, 40);
 VDIFS_WIRE_SIZE(vdifs_ds_status, 64);
 VDIFS_WIRE_SIZE(vdifs_ds_admin_req, 8);
+VDIFS_WIRE_SIZE(vdifs_backup_req, 8);
+VDIFS_WIRE_SIZE(vdifs_backup_rep, 8);
 VDIFS_WIRE_SIZE(vdifs_session_status, 24);
 VDIFS_WIRE_SIZE(vdifs_chunk_req, 72);
 VDIFS_WIRE_SIZE(vdifs_chunk_io_rep, 16);

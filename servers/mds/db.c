@@ -10,6 +10,7 @@
  *    numbers are never handed out twice.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include "be.h"
@@ -232,3 +233,44 @@ int mds_chunk_id_init(struct mds *m)
 	m->chunk_hw = v + (1ull << 20);
 	return 0;
 }
+
+/*
+ * MDS_BACKUP: LMDB's own copy, compacted, from a read transaction of its
+ * own, so the MDS goes on serving (and committing) meanwhile.
+ */
+static int op_backup(struct mds *m, struct mds_conn *c, MDB_txn *unused,
+		     const struct wire_body *b, struct mds_reply *r)
+{
+	const struct vdifs_backup_req *q = b->fixed;
+	struct vdifs_backup_rep *rep = (void *)r->fixed;
+	char dir[VDIFS_SYMLINK_MAX + 1], file[VDIFS_SYMLINK_MAX + 16];
+	struct stat st;
+	int rc;
+
+	if (q->pad0 || q->pad1)
+		return -EINVAL;
+	memcpy(dir, b->tail[0], b->tail_len[0]);
+	dir[b->tail_len[0]] = '\0';
+	if (dir[0] != '/')
+		return -EINVAL;
+	if (mkdir(dir, 0700))
+		return -errno;
+	rc = mdb_env_copy2(m->db.env, dir, MDB_CP_COMPACT);
+	if (rc) {
+		log_err("backup to %s: %s", dir, mdb_strerror(rc));
+		return rc > 0 ? -rc : db_err(rc);
+	}
+	snprintf(file, sizeof(file), "%s/data.mdb", dir);
+	if (stat(file, &st))
+		return -errno;
+	log_info("backup of the state in %s (%lld bytes)", dir,
+		 (long long)st.st_size);
+	memset(rep, 0, sizeof(*rep));
+	rep->bytes = cpu_to_le64((u64)st.st_size);
+	r->flen = sizeof(*rep);
+	return 0;
+}
+
+const struct mds_op db_ops[VDIFS_OP_MAX] = {
+	[VDIFS_OP_MDS_BACKUP] = { op_backup, MDS_TXN_NONE },
+};

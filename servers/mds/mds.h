@@ -388,6 +388,9 @@ int replay_store(struct mds *m, MDB_txn *t, u64 session, u64 req_id,
 		 const struct mds_reply *r);
 int replay_forget(struct mds *m, MDB_txn *t, u64 session);
 
+/* db.c: MDS_BACKUP */
+extern const struct mds_op db_ops[VDIFS_OP_MAX];
+
 /* recovery.c: replica sets (LAYOUT_DEGRADE), re-replication thread */
 extern const struct mds_op recovery_ops[VDIFS_OP_MAX];
 int recovery_start(struct mds *m);

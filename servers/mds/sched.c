@@ -321,6 +321,8 @@ static const struct mds_op *op_find(u16 op)
 		return &snap_ops[op];
 	if (recovery_ops[op].fn)
 		return &recovery_ops[op];
+	if (db_ops[op].fn)
+		return &db_ops[op];
 	return NULL;
 }
 
@@ -338,6 +340,7 @@ static bool op_allowed(u16 op, u32 role)
 	case VDIFS_OP_VOL_CREATE:
 	case VDIFS_OP_VOL_DELETE:
 	case VDIFS_OP_DS_ADMIN:
+	case VDIFS_OP_MDS_BACKUP:
 		return role == VDIFS_ROLE_TOOL;
 	default:
 		return true;
