@@ -18,6 +18,15 @@
  * -EMSGSIZE, -EPROTO (stream corrupt: close it), -ENOMEM.
  */
 int msg_read(int fd, struct vdc_msg *m, int timeout_ms);
+/* the same, refusing (-EMSGSIZE) a body over max_body before reading it */
+int msg_read_max(int fd, struct vdc_msg *m, int timeout_ms, u32 max_body);
+/*
+ * What a server reads from a peer that has not finished the handshake:
+ * a HELLO or an AUTH fits, a megabyte announced to pin memory does not;
+ * and the handshake must end within SRV_HANDSHAKE_MS.
+ */
+#define SRV_HANDSHAKE_BODY_MAX	4096u
+#define SRV_HANDSHAKE_MS	30000
 
 /* encode and send a whole message; -errno on failure */
 int msg_write(int fd, u16 op, u16 flags, u64 req_id, s32 status,

@@ -79,6 +79,11 @@ int net_write_full(int fd, const void *buf, size_t len)
 
 int msg_read(int fd, struct vdc_msg *m, int timeout_ms)
 {
+	return msg_read_max(fd, m, timeout_ms, VDIFS_BODY_MAX);
+}
+
+int msg_read_max(int fd, struct vdc_msg *m, int timeout_ms, u32 max_body)
+{
 	u8 hdr[sizeof(struct vdifs_msg_hdr)];
 	int ret;
 
@@ -89,6 +94,8 @@ int msg_read(int fd, struct vdc_msg *m, int timeout_ms)
 	ret = wire_hdr_decode(hdr, &m->hdr);
 	if (ret)
 		return ret;
+	if (m->hdr.body_len > max_body)
+		return -EMSGSIZE;
 	/* +1 so that an empty body still gets a buffer to point at */
 	m->buf = malloc(m->hdr.body_len + 1);
 	if (!m->buf)

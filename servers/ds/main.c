@@ -307,7 +307,10 @@ static void *conn_reader(void *arg)
 
 		if (!j)
 			break;
-		ret = msg_read(c->fd, &j->msg, c->auth.hello ? -1 : 30000);
+		ret = msg_read_max(c->fd, &j->msg,
+				   c->auth.authed ? -1 : SRV_HANDSHAKE_MS,
+				   c->auth.authed ? VDIFS_BODY_MAX :
+						    SRV_HANDSHAKE_BODY_MAX);
 		if (ret) {
 			if (ret != -ECONNRESET)
 				log_warn("%s: closing: %s", c->peer,

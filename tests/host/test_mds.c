@@ -2702,6 +2702,24 @@ START_TEST(test_auth_raw)
 	ck_ok(h_raw_send(fd, VDIFS_OP_STATUS, 4, NULL, 0, NULL, 0, NULL, 0));
 	ck_ok(h_raw_recv(fd, &h, NULL, 5000));
 	ck_assert_int_eq(h.status, -EACCES);
+	/* nor does an unproven peer get the server to take in 60 KiB */
+	{
+		struct vdifs_xattr_req xr = {
+			.name_len = cpu_to_le16(6),
+			.value_len = cpu_to_le32(60000),
+		};
+		static u8 big[60000];
+		int fd2 = h_raw_connect(g_mds.port);
+
+		ck_ok(h_raw_send(fd2, VDIFS_OP_HELLO, 1, &hr, sizeof(hr),
+				 NULL, 0, NULL, 0));
+		ck_ok(h_raw_recv(fd2, &h, NULL, 5000));
+		h_raw_send(fd2, VDIFS_OP_SETXATTR, 2, &xr, sizeof(xr),
+			   "user.x", 6, big, sizeof(big));
+		ck_assert_msg(h_raw_closed(fd2, 5000),
+			      "a 60 KiB body before AUTH was read");
+		close(fd2);
+	}
 
 	/* a wrong MAC */
 	memset(&ar, 0x5a, sizeof(ar));
