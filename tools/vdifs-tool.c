@@ -61,6 +61,8 @@ static const char usage_text[] =
 "                        move to others) or back\n"
 "  mds backup DIR        a consistent copy of the MDS's state, taken while\n"
 "                        it serves, into DIR on the MDS's host\n"
+"  scrub [--volume NAME] [--wait]\n"
+"                        check every copy of every chunk, replace bad ones\n"
 "\n"
 "On a mounted vdifs (no --mds needed):\n"
 "  snapshot create FILE NAME   a read-only snapshot of FILE\n"
@@ -141,6 +143,16 @@ static const char mds_usage[] =
 "To restore: stop vdifs-mds and start it with --data DIR (or copy\n"
 "DIR/data.mdb over its data directory's); clients reconnect by\n"
 "themselves.\n";
+
+static const char scrub_usage[] =
+"usage: vdifs-tool scrub [--volume NAME] [--wait]\n"
+"\n"
+"Has the MDS start a scrub: every data server of every chunk (of volume\n"
+"NAME, or of every volume) reads each block of its copy and checks it\n"
+"against its checksum.  A copy with a bad block leaves the chunk's\n"
+"replica set and is copied again from a good one; a chunk with no good\n"
+"copy is reported in the MDS's log.  --wait: until the pass is done, then\n"
+"what it found.  'vdifs-tool status' shows the counts too.\n";
 
 static const char ds_usage[] =
 "usage: vdifs-tool ds out ID\n"
@@ -775,6 +787,16 @@ static void status_json(const struct tool *t, const struct status_ctx *sc,
 	json_object_object_add(ch, "copied", jint(le64_to_cpu(rep->copied)));
 	json_object_object_add(ch, "copied_bytes",
 			       jint(le64_to_cpu(rep->copied_bytes)));
+	json_object_object_add(ch, "scrub_passes",
+			       jint(le32_to_cpu(rep->scrub_passes)));
+	json_object_object_add(ch, "scrub_running",
+			       json_object_new_boolean(rep->scrub_running != 0));
+	json_object_object_add(ch, "scrub_checked",
+			       jint(le64_to_cpu(rep->scrub_checked)));
+	json_object_object_add(ch, "scrub_bad",
+			       jint(le64_to_cpu(rep->scrub_bad)));
+	json_object_object_add(ch, "scrub_replaced",
+			       jint(le64_to_cpu(rep->scrub_replaced)));
 	json_object_object_add(o, "chunks", ch);
 	json_object_object_add(o, "data_servers", ds);
 	json_object_object_add(o, "sessions", ss);
@@ -790,8 +812,13 @@ static void status_text(const struct tool *t, const struct status_ctx *sc,
 	printf("MDS %s, epoch %016" PRIx64 "\n", t->mds,
 	       le64_to_cpu(rep->server_epoch));
 	fmt_size(le64_to_cpu(rep->copied_bytes), used, sizeof(used));
-	printf("chunks: %" PRIu64 " degraded; %" PRIu64 " copied (%s) to restore copies since the MDS started\n\n",
+	printf("chunks: %" PRIu64 " degraded; %" PRIu64 " copied (%s) to restore copies since the MDS started\n",
 	       le64_to_cpu(rep->degraded), le64_to_cpu(rep->copied), used);
+	printf("scrub: %s; %u passes, %" PRIu64 " copies checked, %" PRIu64 " bad, %" PRIu64 " replaced\n\n",
+	       rep->scrub_running ? "running" : "idle",
+	       le32_to_cpu(rep->scrub_passes),
+	       le64_to_cpu(rep->scrub_checked), le64_to_cpu(rep->scrub_bad),
+	       le64_to_cpu(rep->scrub_replaced));
 	if (!sc->nds)
 		printf("no data servers\n");
 	else
@@ -856,6 +883,87 @@ static int cmd_status(struct tool *t, int argc, char **argv)
 	free(sc.ds);
 	free(sc.sess);
 	return ret;
+}
+
+static int cmd_scrub(struct tool *t, int argc, char **argv)
+{
+	static const char *const known[] = { "--volume", NULL };
+	struct vdifs_scrub_req q = { 0 };
+	struct vdifs_status_rep before, st;
+	struct opt_arg opts[4];
+	const char *pos[1];
+	bool wait = false;
+	int npos, nopts, i, n, ret;
+
+	/* --wait takes no value: out before the valued options */
+	for (i = 0, n = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--wait"))
+			wait = true;
+		else
+			argv[n++] = argv[i];
+	}
+	argc = n;
+	npos = split_args(argc, argv, known, scrub_usage, pos, 0, opts, 4,
+			  &nopts, "scrub");
+	if (npos)
+		usage_error("scrub: no arguments but options");
+	ret = tool_connect(t);
+	if (ret)
+		return ret;
+	for (i = 0; i < nopts; i++) {
+		if (!strcmp(opts[i].name, "--volume")) {
+			struct vdc_vol v;
+
+			ret = vdc_vol_open(t->conn, opts[i].val, &v);
+			if (ret)
+				return fail("scrub: volume", ret);
+			q.vol = cpu_to_le32(v.vol);
+		}
+	}
+	ret = vdc_status(t->conn, NULL, NULL, &before);
+	if (ret < 0)
+		return fail("status", ret);
+	ret = vdc_call(t->conn, VDIFS_OP_SCRUB, &q, sizeof(q), NULL, 0, NULL,
+		       0, NULL);
+	if (ret)
+		return fail("scrub", ret);
+	st = before;
+	while (wait) {
+		sleep(1);
+		ret = vdc_status(t->conn, NULL, NULL, &st);
+		if (ret < 0)
+			return fail("status", ret);
+		if (le32_to_cpu(st.scrub_passes) >
+		    le32_to_cpu(before.scrub_passes) && !st.scrub_running)
+			break;
+	}
+	if (t->json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "started", json_object_new_boolean(1));
+		json_object_object_add(o, "done", json_object_new_boolean(wait));
+		json_object_object_add(o, "checked",
+			jint(le64_to_cpu(st.scrub_checked) -
+			     le64_to_cpu(before.scrub_checked)));
+		json_object_object_add(o, "bad",
+			jint(le64_to_cpu(st.scrub_bad) -
+			     le64_to_cpu(before.scrub_bad)));
+		json_object_object_add(o, "replaced",
+			jint(le64_to_cpu(st.scrub_replaced) -
+			     le64_to_cpu(before.scrub_replaced)));
+		json_print(o);
+	} else if (wait) {
+		printf("scrub done: %" PRIu64 " copies checked, %" PRIu64 " bad, %" PRIu64 " replaced\n",
+		       le64_to_cpu(st.scrub_checked) -
+		       le64_to_cpu(before.scrub_checked),
+		       le64_to_cpu(st.scrub_bad) -
+		       le64_to_cpu(before.scrub_bad),
+		       le64_to_cpu(st.scrub_replaced) -
+		       le64_to_cpu(before.scrub_replaced));
+	} else if (!t->quiet) {
+		printf("scrub started ('vdifs-tool status' shows its progress)\n");
+	}
+	return 0;
 }
 
 static int cmd_mds(struct tool *t, int argc, char **argv)
@@ -1885,6 +1993,8 @@ int main(int argc, char **argv)
 		ret = cmd_ds(&t, argc - i, argv + i);
 	else if (!strcmp(cmd, "mds"))
 		ret = cmd_mds(&t, argc - i, argv + i);
+	else if (!strcmp(cmd, "scrub"))
+		ret = cmd_scrub(&t, argc - i, argv + i);
 	else if (!strcmp(cmd, "snapshot"))
 		ret = cmd_snapshot(&t, argc - i, argv + i);
 	else if (!strcmp(cmd, "clone"))

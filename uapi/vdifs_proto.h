@@ -45,6 +45,9 @@
  *                 off it) or back; vdifs_ds_status.admin says which.
  *                 MDS_BACKUP (58): a consistent copy of the MDS's state
  *                 while it serves, into a new directory on its host.
+ *                 SCRUB (59) starts a pass that checks every copy of
+ *                 every chunk (CHUNK_SCRUB, 69) and replaces bad ones;
+ *                 the STATUS reply counts what it found.
  *                 v2 peers are refused at HELLO.
  *
  * Framing: every message is a struct vdifs_msg_hdr followed by body_len
@@ -145,6 +148,7 @@ enum vdifs_op {
 	VDIFS_OP_SESSION_BIND		= 56,
 	VDIFS_OP_DS_ADMIN		= 57,
 	VDIFS_OP_MDS_BACKUP		= 58,
+	VDIFS_OP_SCRUB			= 59,
 
 	VDIFS_OP_CHUNK_READ		= 60,
 	VDIFS_OP_CHUNK_WRITE		= 61,
@@ -155,6 +159,7 @@ enum vdifs_op {
 	VDIFS_OP_CHUNK_DELETE		= 66,
 	VDIFS_OP_CHUNK_STAT		= 67,
 	VDIFS_OP_CHUNK_SYNC		= 68,
+	VDIFS_OP_CHUNK_SCRUB		= 69,
 
 	VDIFS_OP_SNAP_CREATE		= 70,
 	VDIFS_OP_SNAP_DELETE		= 71,
@@ -616,6 +621,18 @@ struct vdifs_status_rep {
 	__le64 degraded;
 	__le64 copied;
 	__le64 copied_bytes;
+	/* scrub passes (SCRUB): copies checked, found bad, taken out */
+	__le64 scrub_checked;
+	__le64 scrub_bad;
+	__le64 scrub_replaced;
+	__le32 scrub_passes;	/* finished since the MDS started */
+	__le32 scrub_running;	/* 1 while one goes on */
+};
+
+/* SCRUB: a pass over vol's chunks (0: every volume) starts now */
+struct vdifs_scrub_req {
+	__le32 vol;
+	__le32 pad;
 };
 
 /*
@@ -757,6 +774,16 @@ struct vdifs_chunk_map_rep {
 #define VDIFS_CHUNK_STALE	(1u << 0)	/* missed a forwarded write */
 #define VDIFS_CHUNK_FROZEN	(1u << 1)	/* a base of clones: read-only */
 #define VDIFS_CHUNK_HELD	(1u << 2)	/* STAT|RESYNC: only clones hold it */
+
+/*
+ * reply of CHUNK_SCRUB: every block of the copy's own extents read and
+ * checked against its checksum; bad: extents with a block that fails
+ */
+struct vdifs_chunk_scrub_rep {
+	__le64 version;
+	__le32 extents;
+	__le32 bad;
+};
 
 /* reply of CHUNK_SYNC */
 struct vdifs_chunk_sync_rep {
@@ -960,7 +987,9 @@ VDIFS_WIRE_SIZE(vdifs_ds_heartbeat_req, 24);
 VDIFS_WIRE_SIZE(vdifs_session_open_req, 8);
 VDIFS_WIRE_SIZE(vdifs_session_rep, 16);
 VDIFS_WIRE_SIZE(vdifs_session_req, 8);
-VDIFS_WIRE_SIZE(vdifs_status_rep, 40);
+VDIFS_WIRE_SIZE(vdifs_status_rep, 72);
+VDIFS_WIRE_SIZE(vdifs_scrub_req, 8);
+VDIFS_WIRE_SIZE(vdifs_chunk_scrub_rep, 16);
 VDIFS_WIRE_SIZE(vdifs_ds_status, 64);
 VDIFS_WIRE_SIZE(vdifs_ds_admin_req, 8);
 VDIFS_WIRE_SIZE(vdifs_backup_req, 8);

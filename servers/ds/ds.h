@@ -205,6 +205,9 @@ int store_stat(struct ds_op_ctx *x);
 int store_exists(struct ds *ds, u64 id);
 void store_note_write_size(u32 len);
 int store_rec(struct ds *ds, u64 id, struct ds_chunk_rec *r);
+/* CHUNK_SCRUB: own extents read and checked; bad: those that fail */
+int store_scrub(struct ds *ds, u64 id, u64 *version, u32 *extents,
+		u32 *bad);
 int store_delta(struct ds *ds, const struct ds_chunk_rec *r, u8 **own,
 		u8 **drop, u32 *next);
 /* the chunk's newest epoch, durably; the caller holds its mutex */

@@ -212,6 +212,23 @@ static void run_job(struct ds *ds, struct ds_job *j)
 			return;
 		}
 		break;
+	case VDIFS_OP_CHUNK_SCRUB: {
+		struct vdifs_chunk_scrub_rep sr = { 0 };
+		u64 version = 0;
+		u32 ext = 0, bad = 0;
+
+		ret = j->conn->auth.role == VDIFS_ROLE_TOOL ?
+		      store_scrub(ds, le64_to_cpu(q->chunk_id), &version,
+				  &ext, &bad) : -EPERM;
+		if (!ret) {
+			sr.version = cpu_to_le64(version);
+			sr.extents = cpu_to_le32(ext);
+			sr.bad = cpu_to_le32(bad);
+			reply(j->conn, h, 0, &sr, sizeof(sr), NULL, 0);
+			return;
+		}
+		break;
+	}
 	case VDIFS_OP_CHUNK_SYNC: {
 		struct vdifs_chunk_sync_rep sr = { 0 };
 

@@ -782,6 +782,73 @@ int store_stat(struct ds_op_ctx *x)
 	return 0;
 }
 
+/* ---- scrub ---- */
+
+/*
+ * Read every block of the copy's own extents and check it (CHUNK_SCRUB):
+ * the extents inherited from a base are its base's to check.  Under the
+ * chunk's read lock, like a read.
+ */
+int store_scrub(struct ds *ds, u64 id, u64 *version, u32 *extents,
+		u32 *bad)
+{
+	struct ds_chunk_rec r;
+	struct ds_chunk *c;
+	struct ds_ext *xe;
+	u8 *buf = NULL;
+	MDB_txn *t;
+	u32 es, e, n;
+	int ret;
+
+	*extents = *bad = 0;
+	xe = malloc(sizeof(*xe));
+	c = xe ? chunk_get(ds, id) : NULL;
+	if (!c) {
+		free(xe);
+		return -ENOMEM;
+	}
+	pthread_rwlock_rdlock(&c->rw);
+	ret = st_err(mdb_txn_begin(ds->st.env, NULL, MDB_RDONLY, &t));
+	if (ret)
+		goto out_unlock;
+	ret = rec_get(&ds->st, t, id, &r);
+	if (!ret && (le32_to_cpu(r.flags) & DS_GONE))
+		ret = -ENOENT;
+	if (ret)
+		goto out_txn;
+	*version = le64_to_cpu(r.version);
+	es = le32_to_cpu(r.extent_size);
+	n = le32_to_cpu(r.chunk_size) / es;
+	buf = malloc(es);
+	if (!buf) {
+		ret = -ENOMEM;
+		goto out_txn;
+	}
+	for (e = 0; e < n; e++) {
+		int rr = ext_get(&ds->st, t, id, e, es, xe);
+
+		if (rr == -ENOENT)
+			continue;
+		if (!rr && le64_to_cpu(xe->h.owner) != id)
+			continue;	/* inherited */
+		(*extents)++;
+		if (!rr)
+			rr = ext_read(ds, xe, 0, es, buf, id);
+		if (rr == -EUCLEAN || (rr && rr != -ENOMEM))
+			(*bad)++;
+		else if (rr)
+			ret = rr;
+	}
+out_txn:
+	mdb_txn_abort(t);
+out_unlock:
+	pthread_rwlock_unlock(&c->rw);
+	chunk_put(ds, c);
+	free(buf);
+	free(xe);
+	return ret;
+}
+
 /* ---- what a copy elsewhere needs (resync.c) ---- */
 
 int store_rec(struct ds *ds, u64 id, struct ds_chunk_rec *r)

@@ -157,6 +157,21 @@ int dsrpc_chunk_sync(struct mds *m, const struct vdifs_chunk *c, u8 mode,
 	return 0;
 }
 
+int dsrpc_chunk_scrub(struct mds *m, u32 ds_id, u64 chunk_id,
+		      struct vdifs_chunk_scrub_rep *out)
+{
+	struct vdifs_chunk_req q = { .chunk_id = cpu_to_le64(chunk_id) };
+	struct vdc_msg msg;
+	int ret;
+
+	ret = link_call(m, ds_id, VDIFS_OP_CHUNK_SCRUB, &q, &msg);
+	if (ret)
+		return ret;
+	memcpy(out, msg.body.fixed, sizeof(*out));
+	vdc_msg_free(&msg);
+	return 0;
+}
+
 int dsrpc_chunk_stat(struct mds *m, u32 ds_id, u64 chunk_id,
 		     struct vdifs_chunk_stat *out)
 {

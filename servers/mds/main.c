@@ -87,6 +87,10 @@ static int cfg_load(struct mds_config *cfg, int argc, char **argv)
 		  .type = CFG_MB, .dst = &cfg->recovery_bandwidth, .min = 0,
 		  .max = 1 << 20,
 		  .help = "MiB/s of chunk copies to restore replicas (default 64; 0: no limit)" },
+		{ .key = "scrub_period_h", .flag = "scrub-period",
+		  .type = CFG_U32, .dst = &cfg->scrub_period_h, .min = 0,
+		  .max = 24 * 365,
+		  .help = "hours between scrubs of every copy (default 168; 0: only when asked)" },
 		{ .key = "recovery_interval_ms", .type = CFG_U32,
 		  .dst = &cfg->recovery_interval_ms, .min = 100,
 		  .max = 3600000 },
@@ -116,6 +120,7 @@ static int cfg_load(struct mds_config *cfg, int argc, char **argv)
 	cfg->recovery_bandwidth = 64ull << 20;
 	cfg->session_expiry_s = 600;
 	cfg->recovery_interval_ms = 2000;
+	cfg->scrub_period_h = 168;
 	cfg->log_level = LOG_INFO_L;
 
 	ret = cfg_parse("vdifs-mds",
@@ -195,6 +200,8 @@ int main(int argc, char **argv)
 		ret = member_start(&m);
 	if (!ret)
 		ret = intent_start(&m);
+	if (!ret)
+		ret = scrub_start(&m);
 	if (!ret)
 		ret = sched_start(&m);
 	if (ret)

@@ -43,6 +43,7 @@ struct mds_config {
 	u8 default_replicas;		/* for volumes created without one */
 	u64 recovery_bandwidth;		/* bytes/s of chunk copies, 0: no limit */
 	u32 recovery_interval_ms;	/* between passes with nothing to do */
+	u32 scrub_period_h;		/* a scrub pass this often; 0: asked */
 	int log_level;
 };
 
@@ -187,6 +188,10 @@ struct mds {
 	/* recovery.c's counts for STATUS, under lock */
 	u64 rr_degraded;		/* as of the last full pass */
 	u64 rr_copied, rr_copied_bytes;	/* since start */
+	/* scrub.c's, under lock */
+	u64 scrub_checked, scrub_bad, scrub_replaced;
+	u32 scrub_passes;
+	bool scrub_running;
 };
 
 long long mds_now_ms(void);
@@ -351,6 +356,9 @@ int dsrpc_chunk_delete_one(struct mds *m, u32 ds_id, u64 chunk_id);
  */
 int dsrpc_chunk_sync(struct mds *m, const struct vdifs_chunk *c, u8 mode,
 		     u64 *bytes);
+/* CHUNK_SCRUB of chunk_id's copy on ds_id */
+int dsrpc_chunk_scrub(struct mds *m, u32 ds_id, u64 chunk_id,
+		      struct vdifs_chunk_scrub_rep *out);
 /* chunk_id's copy on ds_id: version, flags (STALE) */
 int dsrpc_chunk_stat(struct mds *m, u32 ds_id, u64 chunk_id,
 		     struct vdifs_chunk_stat *out);
@@ -394,5 +402,16 @@ extern const struct mds_op db_ops[VDIFS_OP_MAX];
 /* recovery.c: replica sets (LAYOUT_DEGRADE), re-replication thread */
 extern const struct mds_op recovery_ops[VDIFS_OP_MAX];
 int recovery_start(struct mds *m);
+/*
+ * The record of (vol, ino, idx) becomes now if it is still was (else
+ * -EAGAIN, now the record as it is); copies on servers now leaves out go
+ * to the collector.  Its own write transaction.
+ */
+int chunk_swap(struct mds *m, u32 vol, u64 ino, u64 idx,
+	       const struct vdifs_chunk *was, struct vdifs_chunk *now);
+
+/* scrub.c: checking every copy (SCRUB) */
+extern const struct mds_op scrub_ops[VDIFS_OP_MAX];
+int scrub_start(struct mds *m);
 
 #endif /* _VDIFS_MDS_H */

@@ -605,7 +605,9 @@ static int op_status(struct mds *m, struct mds_conn *c, MDB_txn *t,
 		     const struct wire_body *b, struct mds_reply *r)
 {
 	struct vdifs_status_rep *sr = (void *)r->fixed;
-	u64 degraded, copied, copied_bytes;
+	u64 degraded, copied, copied_bytes, sc[3];
+	u32 scp;
+	bool scr;
 	long long now = mds_now_ms();
 	u32 nds = 0, nsess = 0;
 	size_t i;
@@ -618,6 +620,11 @@ static int op_status(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	degraded = m->rr_degraded;
 	copied = m->rr_copied;
 	copied_bytes = m->rr_copied_bytes;
+	sc[0] = m->scrub_checked;
+	sc[1] = m->scrub_bad;
+	sc[2] = m->scrub_replaced;
+	scp = m->scrub_passes;
+	scr = m->scrub_running;
 	for (i = 0; i < MDS_MAX_DS; i++) {
 		const struct mds_ds *d = &m->ds[i];
 		struct vdifs_ds_status st = { 0 };
@@ -666,6 +673,11 @@ static int op_status(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	sr->degraded = cpu_to_le64(degraded);
 	sr->copied = cpu_to_le64(copied);
 	sr->copied_bytes = cpu_to_le64(copied_bytes);
+	sr->scrub_checked = cpu_to_le64(sc[0]);
+	sr->scrub_bad = cpu_to_le64(sc[1]);
+	sr->scrub_replaced = cpu_to_le64(sc[2]);
+	sr->scrub_passes = cpu_to_le32(scp);
+	sr->scrub_running = cpu_to_le32(scr);
 	sr->nds = cpu_to_le32(nds);
 	sr->nsess = cpu_to_le32(nsess);
 	sr->server_epoch = cpu_to_le64(m->epoch);

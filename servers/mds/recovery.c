@@ -72,8 +72,8 @@ static int chunk_get_at(struct mds *m, MDB_txn *t, u32 vol, u64 ino,
  * copies on servers of was that now leaves out go to the collector: a
  * server out of a set drops its copy when it is back.
  */
-static int chunk_swap(struct mds *m, u32 vol, u64 ino, u64 idx,
-		      const struct vdifs_chunk *was, struct vdifs_chunk *now)
+int chunk_swap(struct mds *m, u32 vol, u64 ino, u64 idx,
+	       const struct vdifs_chunk *was, struct vdifs_chunk *now)
 {
 	struct vdifs_chunk gone = { .chunk_id = was->chunk_id };
 	unsigned int i, j;
@@ -388,16 +388,42 @@ static u32 rr_target(struct mds *m, const struct vdifs_chunk *c, u64 idx,
 	return best;
 }
 
+/*
+ * Servers whose copy of chunk id waits for the collector: never a target
+ * for it, or the copy would be taken for a good one (its version may be
+ * the set's) and then freed under the set.
+ */
+static unsigned int rr_doomed(struct mds *m, __le64 id, u32 *skip,
+			      unsigned int max)
+{
+	struct mds_gc_rec g;
+	unsigned int n = 0, k;
+	MDB_txn *t;
+	u8 key[8];
+
+	if (mdb_txn_begin(m->db.env, NULL, MDB_RDONLY, &t))
+		return 0;
+	put_be64(key, le64_to_cpu(id));
+	if (db_get(t, m->db.gc, key, 8, &g, sizeof(g)) == sizeof(g) &&
+	    g.c.nrep <= VDIFS_MAX_REPLICAS)
+		for (k = 0; k < g.c.nrep && n < max; k++)
+			if (le32_to_cpu(g.pending) & (1u << k))
+				skip[n++] = le32_to_cpu(g.c.ds[k]);
+	mdb_txn_abort(t);
+	return n;
+}
+
 /* copy it.c's chunk to one more server; returns bytes sent or -errno */
 static s64 rr_copy(struct mds *m, struct rr_item *it)
 {
 	struct vdifs_chunk now = it->c;
-	u32 skip[4], t;
-	unsigned int nskip = 0;
+	u32 skip[4 + VDIFS_MAX_REPLICAS], t;
+	unsigned int nskip, tries = 0;
 	u64 bytes = 0;
 	int ret = -ENOSPC;
 
-	while (nskip < 4) {
+	nskip = rr_doomed(m, it->c.chunk_id, skip, VDIFS_MAX_REPLICAS);
+	while (tries++ < 4) {
 		t = rr_target(m, &it->c, it->idx, skip, nskip);
 		if (!t)
 			break;

@@ -323,6 +323,8 @@ static const struct mds_op *op_find(u16 op)
 		return &recovery_ops[op];
 	if (db_ops[op].fn)
 		return &db_ops[op];
+	if (scrub_ops[op].fn)
+		return &scrub_ops[op];
 	return NULL;
 }
 
@@ -341,6 +343,7 @@ static bool op_allowed(u16 op, u32 role)
 	case VDIFS_OP_VOL_DELETE:
 	case VDIFS_OP_DS_ADMIN:
 	case VDIFS_OP_MDS_BACKUP:
+	case VDIFS_OP_SCRUB:
 		return role == VDIFS_ROLE_TOOL;
 	default:
 		return true;

@@ -2271,6 +2271,103 @@ START_TEST(test_intents)
 }
 END_TEST
 
+
+/*
+ * A scrub reads every copy: one with a damaged block leaves the set, the
+ * chunk is copied again from the good one, and the bad copy goes; a
+ * second pass (vdifs-tool scrub --wait) finds nothing bad.
+ */
+START_TEST(test_scrub)
+{
+	struct vdc_params p = { .chunk_size = MiB, .extent_size = 64 * KiB,
+				.replicas = 2, .repl_mode = VDIFS_REPL_SYNC };
+	struct vdc_conn *tool = h_connect(&g_mds, VDIFS_ROLE_TOOL);
+	struct vdc_conn *cli = h_connect(&g_mds, VDIFS_ROLE_CLIENT);
+	struct vdifs_scrub_req sq = { 0 };
+	struct vdifs_status_rep st = { 0 };
+	struct vdifs_chunk c;
+	struct vdc_chunk_ref r;
+	struct vdc_attr a;
+	struct vdc_vol v;
+	struct model m;
+	char path[PATH_MAX + 64], bin[PATH_MAX + 64];
+	u32 cs = 0;
+	int bad, fd, waited;
+	u8 b;
+
+	rnd_seed(37);
+	ck_ok(vdc_vol_create(tool, "scrub", &p, &v));
+	ck_ok(vdc_create(cli, v.vol, v.root_ino, "f", S_IFREG | 0644, 0, 0, 0,
+			 true, NULL, &a));
+	ck_assert_int_eq(vdc_layout_get(cli, v.vol, a.ino, 0, 1,
+					VDIFS_LAYOUT_ALLOC, &c, 1, &cs), 1);
+	ref_of(&r, &c, MiB);
+	m_init(&m, MiB, 64 * KiB);
+	do_write(g_c[ds_index(r.ds[0])], &r, &m, 0, MiB);
+
+	/* a byte of the replica's copy goes bad */
+	bad = ds_index(r.ds[1]);
+	h_ds_chunk_path(&g_ds[bad], r.chunk_id, path, sizeof(path));
+	fd = open(path, O_RDWR);
+	ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
+	ck_assert_int_eq(pread(fd, &b, 1, 5 * 64 * KiB + 99), 1);
+	b ^= 0x40;
+	ck_assert_int_eq(pwrite(fd, &b, 1, 5 * 64 * KiB + 99), 1);
+	close(fd);
+
+	sq.vol = cpu_to_le32(v.vol);
+	ck_ok(vdc_call(tool, VDIFS_OP_SCRUB, &sq, sizeof(sq), NULL, 0, NULL,
+		       0, NULL));
+	ck_ret(vdc_call(cli, VDIFS_OP_SCRUB, &sq, sizeof(sq), NULL, 0, NULL,
+			0, NULL), -EPERM);
+	for (waited = 0; waited < 20000; waited += 200) {
+		ck_assert_int_ge(vdc_status(tool, NULL, NULL, &st), 0);
+		if (le32_to_cpu(st.scrub_passes) >= 1 && !st.scrub_running)
+			break;
+		usleep(200 * 1000);
+	}
+	ck_assert_uint_ge(le32_to_cpu(st.scrub_passes), 1);
+	ck_assert_uint_eq(le64_to_cpu(st.scrub_bad), 1);
+	ck_assert_uint_eq(le64_to_cpu(st.scrub_replaced), 1);
+	/*
+	 * Out of the set (epoch 2), then copied again from the good copy
+	 * (epoch 3): to the third server, or back to the same one once the
+	 * collector has freed its bad copy; either way every copy is whole.
+	 */
+	for (waited = 0; waited < 30000; waited += 200) {
+		ck_assert_int_eq(vdc_layout_get(cli, v.vol, a.ino, 0, 1, 0, &c,
+						1, &cs), 1);
+		if (c.nrep == 2 && le64_to_cpu(c.version) >= 3)
+			break;
+		usleep(200 * 1000);
+	}
+	ck_assert_msg(c.nrep == 2 && le64_to_cpu(c.version) >= 3,
+		      "the bad copy was not replaced (%u copies, epoch %llu)",
+		      c.nrep, (unsigned long long)le64_to_cpu(c.version));
+	ref_of(&r, &c, MiB);
+	ck_chunk(g_c[ds_index(r.ds[0])], &r, &m, "after the scrub");
+	ck_chunk(g_c[ds_index(r.ds[1])], &r, &m, "the new copy");
+	/* the operator's command: a pass that finds nothing */
+	snprintf(bin, sizeof(bin), "%s/vdifs-tool", h_bindir());
+	{
+		char *argv[] = { bin, "scrub", "--volume", "scrub", "--wait",
+				 NULL };
+		char *out = NULL, *err = NULL;
+		int rc = h_run(argv, g_mds.addr, &out, &err);
+
+		ck_assert_msg(rc == 0, "vdifs-tool scrub: %d: %s", rc,
+			      err ? err : "");
+		ck_assert_msg(strstr(out, "0 bad") != NULL, "scrub said: %s",
+			      out);
+		free(out);
+		free(err);
+	}
+	m_free(&m);
+	vdc_close(cli);
+	vdc_close(tool);
+}
+END_TEST
+
 /* ================================================================== */
 
 static TCase *tcase(Suite *s, const char *name, int timeout)
@@ -2323,6 +2420,7 @@ static Suite *ds_suite(void)
 	tcase_add_test(tc, test_serve_without_mds);
 	tcase_add_test(tc, test_drain);
 	tcase_add_test(tc, test_intents);
+	tcase_add_test(tc, test_scrub);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cluster");
