@@ -172,14 +172,34 @@ int dsrpc_chunk_scrub(struct mds *m, u32 ds_id, u64 chunk_id,
 	return 0;
 }
 
+/*
+ * Asked when a set failed an I/O (recovery.c): on a connection of its
+ * own, not the server's link (a long call to a stalled server may hold
+ * it), answered within a lease and a second or -ETIMEDOUT: a writer
+ * waits on this answer.
+ */
 int dsrpc_chunk_stat(struct mds *m, u32 ds_id, u64 chunk_id,
 		     struct vdifs_chunk_stat *out)
 {
+	struct vdc_opts o = {
+		.role = VDIFS_ROLE_TOOL, .key = m->cfg.key,
+		.key_len = m->cfg.key_len,
+		.timeout_ms = (int)m->cfg.lease_ms + 1000,
+	};
 	struct vdifs_chunk_req q = { .chunk_id = cpu_to_le64(chunk_id) };
+	struct vdc_conn *conn;
 	struct vdc_msg msg;
+	char addr[80];
 	int ret;
 
-	ret = link_call(m, ds_id, VDIFS_OP_CHUNK_STAT, &q, &msg);
+	ret = ds_addr(m, ds_id, addr, sizeof(addr));
+	if (!ret)
+		ret = vdc_connect(addr, &o, &conn);
+	if (ret)
+		return ret;
+	ret = vdc_call(conn, VDIFS_OP_CHUNK_STAT, &q, sizeof(q), NULL, 0, NULL,
+		       0, &msg);
+	vdc_close(conn);
 	if (ret)
 		return ret;
 	memcpy(out, msg.body.fixed, sizeof(*out));
