@@ -175,16 +175,48 @@ int dsrpc_chunk_scrub(struct mds *m, u32 ds_id, u64 chunk_id,
 /*
  * Asked when a set failed an I/O (recovery.c): on a connection of its
  * own, not the server's link (a long call to a stalled server may hold
- * it), answered within a lease and a second or -ETIMEDOUT: a writer
- * waits on this answer.
+ * it), answered within a second or -ETIMEDOUT: a writer waits on this
+ * answer, in one of the MDS's few workers.
  */
+/*
+ * Servers that did not answer a STAT lately: not asked again for a
+ * lease (every writer of their chunks asks about them at once, and each
+ * wait would hold one of the MDS's workers).  Slot by id; stat_lock.
+ */
+static pthread_mutex_t stat_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	u32 id;
+	long long until_ms;
+} stat_mute[MDS_MAX_DS];
+
+static bool stat_muted(u32 id)
+{
+	bool muted;
+
+	pthread_mutex_lock(&stat_lock);
+	muted = stat_mute[id % MDS_MAX_DS].id == id &&
+		mds_now_ms() < stat_mute[id % MDS_MAX_DS].until_ms;
+	pthread_mutex_unlock(&stat_lock);
+	return muted;
+}
+
+static void stat_mute_for(u32 id, long long ms)
+{
+	pthread_mutex_lock(&stat_lock);
+	stat_mute[id % MDS_MAX_DS].id = id;
+	stat_mute[id % MDS_MAX_DS].until_ms = mds_now_ms() + ms;
+	pthread_mutex_unlock(&stat_lock);
+}
+
 int dsrpc_chunk_stat(struct mds *m, u32 ds_id, u64 chunk_id,
 		     struct vdifs_chunk_stat *out)
 {
 	struct vdc_opts o = {
 		.role = VDIFS_ROLE_TOOL, .key = m->cfg.key,
 		.key_len = m->cfg.key_len,
-		.timeout_ms = (int)m->cfg.lease_ms + 1000,
+		/* a healthy server answers a STAT at once */
+		.timeout_ms = m->cfg.lease_ms < 1000 ? (int)m->cfg.lease_ms :
+						       1000,
 	};
 	struct vdifs_chunk_req q = { .chunk_id = cpu_to_le64(chunk_id) };
 	struct vdc_conn *conn;
@@ -192,14 +224,19 @@ int dsrpc_chunk_stat(struct mds *m, u32 ds_id, u64 chunk_id,
 	char addr[80];
 	int ret;
 
+	if (stat_muted(ds_id))
+		return -ETIMEDOUT;
 	ret = ds_addr(m, ds_id, addr, sizeof(addr));
 	if (!ret)
 		ret = vdc_connect(addr, &o, &conn);
-	if (ret)
-		return ret;
-	ret = vdc_call(conn, VDIFS_OP_CHUNK_STAT, &q, sizeof(q), NULL, 0, NULL,
-		       0, &msg);
-	vdc_close(conn);
+	if (!ret) {
+		ret = vdc_call(conn, VDIFS_OP_CHUNK_STAT, &q, sizeof(q), NULL,
+			       0, NULL, 0, &msg);
+		vdc_close(conn);
+	}
+	if (ret == -ETIMEDOUT || ret == -ECONNREFUSED ||
+	    ret == -ECONNRESET || ret == -EHOSTUNREACH)
+		stat_mute_for(ds_id, m->cfg.lease_ms);
 	if (ret)
 		return ret;
 	memcpy(out, msg.body.fixed, sizeof(*out));
