@@ -462,6 +462,21 @@ static void vol_params_str(const struct vdc_vol *v, char *buf, size_t cap)
 		 mode_name(v->params.repl_mode));
 }
 
+/* a replica count option: 1..VDIFS_MAX_REPLICAS, or a usage error */
+static u8 parse_replicas(const char *cmd, const char *opt, const char *val)
+{
+	char *end;
+	unsigned long r;
+
+	errno = 0;
+	r = strtoul(val, &end, 10);
+	if (errno || end == val || *end || !isdigit((unsigned char)*val) ||
+	    r < 1 || r > VDIFS_MAX_REPLICAS)
+		usage_error("%s: invalid %s '%s': 1 to %u", cmd, opt, val,
+			    VDIFS_MAX_REPLICAS);
+	return (u8)r;
+}
+
 static int cmd_volume_create(struct tool *t, int argc, char **argv)
 {
 	static const char *const known[] = {
@@ -507,27 +522,9 @@ static int cmd_volume_create(struct tool *t, int argc, char **argv)
 					    cmd, val);
 			p.extent_size = (u32)sz;
 		} else if (!strcmp(n, "--replicas")) {
-			char *end;
-			unsigned long r;
-
-			errno = 0;
-			r = strtoul(val, &end, 10);
-			if (errno || end == val || *end || !isdigit((unsigned char)*val) ||
-			    r < 1 || r > VDIFS_MAX_REPLICAS)
-				usage_error("%s: invalid --replicas '%s': 1 to %u",
-					    cmd, val, VDIFS_MAX_REPLICAS);
-			p.replicas = (u8)r;
+			p.replicas = parse_replicas(cmd, n, val);
 		} else if (!strcmp(n, "--min-replicas")) {
-			char *end;
-			unsigned long r;
-
-			errno = 0;
-			r = strtoul(val, &end, 10);
-			if (errno || end == val || *end || !isdigit((unsigned char)*val) ||
-			    r < 1 || r > VDIFS_MAX_REPLICAS)
-				usage_error("%s: invalid --min-replicas '%s': 1 to %u",
-					    cmd, val, VDIFS_MAX_REPLICAS);
-			p.min_replicas = (u8)r;
+			p.min_replicas = parse_replicas(cmd, n, val);
 		} else if (!strcmp(n, "--mode")) {
 			if (!strcmp(val, "sync"))
 				p.repl_mode = VDIFS_REPL_SYNC;
@@ -1843,17 +1840,7 @@ static int cmd_setattr(struct tool *t, int argc, char **argv)
 			adaptive = false;
 			l.extent_size = (u32)sz;
 		} else if (!strcmp(n, "--replicas")) {
-			char *end;
-			unsigned long r;
-
-			errno = 0;
-			r = strtoul(val, &end, 10);
-			if (errno || end == val || *end ||
-			    !isdigit((unsigned char)*val) || r < 1 ||
-			    r > VDIFS_MAX_REPLICAS)
-				usage_error("%s: invalid --replicas '%s': 1 to %u",
-					    cmd, val, VDIFS_MAX_REPLICAS);
-			l.replicas = (u8)r;
+			l.replicas = parse_replicas(cmd, n, val);
 		} else if (!strcmp(n, "--mode")) {
 			if (!strcmp(val, "sync"))
 				l.repl_mode = VDIFS_REPL_SYNC;
