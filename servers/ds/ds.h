@@ -223,7 +223,15 @@ struct ds_peer {
 	u32 id;
 	char addr[80];
 	struct vdc_conn *conn;
-	pthread_mutex_t lock;	/* serialises use of conn */
+	/*
+	 * A peer that did not answer within its time is not asked again
+	 * before this (CLOCK_MONOTONIC ms): the mutations queued behind the
+	 * first that waited for it fail at once (-ETIMEDOUT), and their
+	 * writers ask the MDS, instead of each waiting its own timeout in
+	 * turn on the lock below, a stopped server's whole stop.
+	 */
+	u64 mute_until;
+	pthread_mutex_t lock;	/* serialises use of conn and mute_until */
 };
 
 #define DS_MAX_PEERS 256

@@ -112,6 +112,32 @@ static struct vdc_opts peer_opts(const struct ds *ds)
 	return o;
 }
 
+static u64 mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* p->lock held: true while a peer that timed out is left alone */
+static bool peer_muted(const struct ds_peer *p)
+{
+	return p->mute_until && mono_ms() < p->mute_until;
+}
+
+/*
+ * p->lock held.  A timeout mutes the peer for a lease: by then the MDS
+ * has either heard it (slow, asked again) or taken it out of its sets.
+ */
+static void peer_note(struct ds *ds, struct ds_peer *p, int ret)
+{
+	if (ret == -ETIMEDOUT)
+		p->mute_until = mono_ms() + (ds->lease_ms ? ds->lease_ms : 5000);
+	else if (!ret)
+		p->mute_until = 0;
+}
+
 static int peer_call(struct ds *ds, struct ds_peer *p, u16 op,
 		     const struct vdifs_chunk_req *q, const u8 *data, u32 len,
 		     struct vdc_msg *rep)
@@ -121,8 +147,13 @@ static int peer_call(struct ds *ds, struct ds_peer *p, u16 op,
 
 	pthread_mutex_lock(&p->lock);
 	for (tries = 0; tries < 2; tries++) {
+		if (peer_muted(p)) {
+			ret = -ETIMEDOUT;
+			break;
+		}
 		if (!p->conn) {
 			ret = vdc_connect(p->addr, &o, &p->conn);
+			peer_note(ds, p, ret);
 			if (ret) {
 				p->conn = NULL;
 				continue;
@@ -130,6 +161,7 @@ static int peer_call(struct ds *ds, struct ds_peer *p, u16 op,
 		}
 		ret = vdc_call(p->conn, op, q, sizeof(*q), data, len, NULL, 0,
 			       rep);
+		peer_note(ds, p, ret);
 		/*
 		 * A broken connection is retried once on a fresh one; a
 		 * peer that did not answer in time is not asked again here.
@@ -178,6 +210,7 @@ void repl_forward_all(struct ds *ds, const u32 *peers, unsigned int n,
 	struct ds_peer *p[VDIFS_MAX_REPLICAS];
 	struct vdifs_chunk_req fq = *q;
 	u64 id[VDIFS_MAX_REPLICAS];
+	bool sent[VDIFS_MAX_REPLICAS];
 	const u8 *d = op == VDIFS_OP_CHUNK_WRITE ? data : NULL;
 	u32 dl = op == VDIFS_OP_CHUNK_WRITE ? len : 0;
 	unsigned int i, k, np = 0;
@@ -197,20 +230,32 @@ void repl_forward_all(struct ds *ds, const u32 *peers, unsigned int n,
 	for (i = 0; i < np; i++) {
 		pthread_mutex_lock(&p[i]->lock);
 		id[i] = 0;
-		if (!p[i]->conn && vdc_connect(p[i]->addr, &o, &p[i]->conn))
-			p[i]->conn = NULL;
+		sent[i] = false;
+		if (peer_muted(p[i]))
+			continue;
+		if (!p[i]->conn) {
+			int ret = vdc_connect(p[i]->addr, &o, &p[i]->conn);
+
+			peer_note(ds, p[i], ret);
+			if (ret)
+				p[i]->conn = NULL;
+		}
 		if (p[i]->conn &&
 		    vdc_call_send(p[i]->conn, op, &fq, sizeof(fq), d, dl,
 				  NULL, 0, &id[i])) {
 			vdc_close(p[i]->conn);
 			p[i]->conn = NULL;
+		} else if (p[i]->conn) {
+			sent[i] = true;
 		}
 	}
 	for (i = 0; i < np; i++) {
-		int ret = -ENOTCONN;
+		bool muted = peer_muted(p[i]);
+		int ret = muted ? -ETIMEDOUT : -ENOTCONN;
 
-		if (p[i]->conn) {
+		if (sent[i]) {
 			ret = vdc_call_wait(p[i]->conn, op, id[i], NULL);
+			peer_note(ds, p[i], ret);
 			if (conn_broken(ret)) {
 				vdc_close(p[i]->conn);
 				p[i]->conn = NULL;

@@ -12,6 +12,7 @@
  */
 #include <dirent.h>
 #include <json.h>
+#include <pthread.h>
 #include <regex.h>
 
 #include "harness_ds.h"
@@ -1703,7 +1704,7 @@ static bool in_set(const struct vdifs_chunk *c, u32 id)
  * LAYOUT_DEGRADE until the MDS changes the set (it waits out the lease
  * of a killed server); returns the MDS's last answer.
  */
-static int degrade_until(struct vdc_conn *cli, u32 vol, u64 ino,
+static int degrade_until(struct vdc_conn *cli, u32 vol, u64 ino, u64 index,
 			 struct vdifs_chunk *c, int ms)
 {
 	struct vdifs_chunk was = *c;
@@ -1711,7 +1712,7 @@ static int degrade_until(struct vdc_conn *cli, u32 vol, u64 ino,
 
 	for (waited = 0; waited <= ms; waited += 200) {
 		*c = was;
-		ret = vdc_layout_degrade(cli, vol, ino, 0, c);
+		ret = vdc_layout_degrade(cli, vol, ino, index, c);
 		if (ret != -EAGAIN)
 			return ret;
 		usleep(200 * 1000);
@@ -1783,7 +1784,7 @@ START_TEST(test_failover)
 	c1 = c;
 	ret = vdc_layout_degrade(cli, v.vol, a.ino, 0, &c1);
 	ck_assert_msg(ret == -EAGAIN, "degrade at once: %s", h_err(ret));
-	ret = degrade_until(cli, v.vol, a.ino, &c1, 8000);
+	ret = degrade_until(cli, v.vol, a.ino, 0, &c1, 8000);
 	ck_assert_msg(ret == 0, "degrade: %s", h_err(ret));
 	ck_assert_uint_eq(le64_to_cpu(c1.version), 2);
 	ck_assert_uint_eq(c1.nrep, 2);
@@ -1819,7 +1820,7 @@ START_TEST(test_failover)
 	/* the primary dies: the replica left takes over with every write */
 	h_ds_kill(&g_ds[prim]);
 	c2 = c1;
-	ret = degrade_until(cli, v.vol, a.ino, &c2, 8000);
+	ret = degrade_until(cli, v.vol, a.ino, 0, &c2, 8000);
 	ck_assert_msg(ret == 0, "degrade of the primary: %s", h_err(ret));
 	ck_assert_uint_eq(le64_to_cpu(c2.version), 3);
 	ck_assert_uint_eq(c2.nrep, 1);
@@ -1846,6 +1847,121 @@ START_TEST(test_failover)
 }
 END_TEST
 
+
+/* one writer of test_stopped_replica: its own connection, its own chunk */
+struct stop_writer {
+	pthread_t th;
+	struct vdc_chunk_ref r;
+	struct h_ds *prim;
+	u64 index;
+	int ret;
+};
+
+static void *stop_writer_run(void *arg)
+{
+	struct stop_writer *w = arg;
+	struct vdc_conn *c = NULL;
+	u8 buf[4096];
+
+	memset(buf, 0x5a, sizeof(buf));
+	w->ret = h_ds_connect_role(w->prim, VDIFS_ROLE_CLIENT, 30000, &c);
+	if (!w->ret)
+		w->ret = vdc_chunk_write(c, &w->r, 0, buf, sizeof(buf), NULL);
+	vdc_close(c);
+	return NULL;
+}
+
+static u64 now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * A replica stops (SIGSTOP) under many writers of one primary: the
+ * first forward to it waits its time (a lease and a second), and every
+ * other writer learns at once that the replica did not answer, to ask
+ * the MDS: none waits its own timeout in turn behind the others (that
+ * was the whole stop of a stopped server).  Back, the replica missed
+ * writes: the MDS takes it out of the set and writes go on.
+ */
+START_TEST(test_stopped_replica)
+{
+	struct vdc_params p = { .chunk_size = 64 * KiB, .replicas = 3,
+				.repl_mode = VDIFS_REPL_SYNC };
+	struct vdc_conn *tool = h_connect(&g_mds, VDIFS_ROLE_TOOL);
+	struct vdc_conn *cli = h_connect(&g_mds, VDIFS_ROLE_CLIENT);
+	struct vdifs_chunk c[24];
+	struct stop_writer w[6];
+	struct vdc_vol v;
+	struct vdc_attr a;
+	u32 cs = 0, prim_id;
+	int i, n = 0, stopped, ret;
+	u64 t0, took;
+
+	ck_ok(vdc_vol_create(tool, "stopvol", &p, &v));
+	ck_ok(vdc_create(cli, v.vol, v.root_ino, "f", S_IFREG | 0644, 0, 0, 0,
+			 true, NULL, &a));
+	ck_assert_int_eq(vdc_layout_get(cli, v.vol, a.ino, 0, 24,
+					VDIFS_LAYOUT_ALLOC, c, 24, &cs), 24);
+	prim_id = le32_to_cpu(c[0].ds[0]);
+	stopped = ds_index(le32_to_cpu(c[0].ds[1]));
+	for (i = 0; i < 24 && n < 6; i++) {
+		if (le32_to_cpu(c[i].ds[0]) != prim_id ||
+		    !in_set(&c[i], g_ds[stopped].id))
+			continue;
+		ref_of(&w[n].r, &c[i], cs);
+		w[n].r.extent_size = 4 * KiB;
+		w[n].prim = &g_ds[ds_index(prim_id)];
+		w[n].index = i;
+		n++;
+	}
+	ck_assert_msg(n >= 4, "only %d chunks with primary %u", n, prim_id);
+
+	h_ds_pause(&g_ds[stopped]);
+	t0 = now_ms();
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(pthread_create(&w[i].th, NULL,
+						stop_writer_run, &w[i]), 0);
+	for (i = 0; i < n; i++)
+		pthread_join(w[i].th, NULL);
+	took = now_ms() - t0;
+	for (i = 0; i < n; i++)
+		ck_assert_msg(w[i].ret == -EREMOTEIO,
+			      "write %d with a replica stopped: %s", i,
+			      h_err(w[i].ret));
+	/* one forward timeout (3 s) and slack, not one per writer */
+	ck_assert_msg(took < 8000,
+		      "%d writers behind a stopped replica took %llu ms", n,
+		      (unsigned long long)took);
+	h_ds_resume(&g_ds[stopped]);
+
+	/* it missed writes: out of the set, and the writes go through */
+	for (i = 0; i < n; i++) {
+		struct vdifs_chunk d;
+		u8 buf[4096];
+
+		memset(&d, 0, sizeof(d));
+		d.chunk_id = cpu_to_le64(w[i].r.chunk_id);
+		d.version = cpu_to_le64(w[i].r.epoch);
+		d.nrep = w[i].r.nrep;
+		for (ret = 0; ret < w[i].r.nrep; ret++)
+			d.ds[ret] = cpu_to_le32(w[i].r.ds[ret]);
+		ret = degrade_until(cli, v.vol, a.ino, w[i].index, &d, 8000);
+		ck_assert_msg(ret == 0, "degrade %d: %s", i, h_err(ret));
+		ck_assert(!in_set(&d, g_ds[stopped].id));
+		ref_of(&w[i].r, &d, cs);
+		w[i].r.extent_size = 4 * KiB;
+		memset(buf, i, sizeof(buf));
+		ck_ok(vdc_chunk_write(g_c[ds_index(w[i].r.ds[0])], &w[i].r, 0,
+				      buf, sizeof(buf), NULL));
+	}
+	vdc_close(cli);
+	vdc_close(tool);
+}
+END_TEST
 
 /* bytes of the chunk files of server d */
 static u64 ds_used(const struct h_ds *d)
@@ -2416,6 +2532,7 @@ static Suite *ds_suite(void)
 	tcase_add_checked_fixture(tc, setup_failover, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_failover);
+	tcase_add_test(tc, test_stopped_replica);
 	tcase_add_test(tc, test_rereplicate);
 	tcase_add_test(tc, test_serve_without_mds);
 	tcase_add_test(tc, test_drain);
