@@ -128,6 +128,17 @@ static void vdifs_io_pause(struct vdifs_io *io)
 	queue_delayed_work(vdifs_io_wq, &io->work, HZ);
 }
 
+/* the MDS has no data servers to place a new chunk on yet: the same */
+static void vdifs_io_pause_alloc(struct vdifs_io *io)
+{
+	if (!io->waited)
+		pr_warn_ratelimited("vdifs: inode %lu: no data servers to place a chunk on yet, still trying\n",
+				    io->inode->i_ino);
+	io->waited = true;
+	memset(&io->chunk, 0, sizeof(io->chunk));
+	queue_delayed_work(vdifs_io_wq, &io->work, HZ);
+}
+
 /* a server was slow, and the I/O went through after all */
 static void vdifs_io_resumed(struct vdifs_io *io)
 {
@@ -486,6 +497,11 @@ static void vdifs_write_step(struct vdifs_io *io, bool may_wait)
 	}
 	if (may_wait) {
 		ret = vdifs_chunk_lookup(inode, index, true, &io->chunk);
+		if (ret == -EAGAIN) {
+			/* no servers to place it on yet (an MDS restart) */
+			vdifs_io_pause_alloc(io);
+			return;
+		}
 		if (ret)
 			goto complete;
 	} else if (!vdifs_chunk_cached(inode, index, true, &io->chunk)) {

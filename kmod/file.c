@@ -3,6 +3,7 @@
  * vdifs regular files: open/close consistency, read/write through netfs
  * (buffered, O_DIRECT, mmap), fsync, fallocate, SEEK_DATA/SEEK_HOLE.
  */
+#include <linux/delay.h>
 #include <linux/fs.h>
 #include <linux/falloc.h>
 #include <linux/mm.h>
@@ -159,6 +160,15 @@ static long vdifs_fallocate(struct file *file, int mode, loff_t offset,
 			struct vdifs_chunk c;
 
 			ret = vdifs_chunk_lookup(inode, i, true, &c);
+			/* the MDS waits for its data servers (a restart) */
+			while (ret == -EAGAIN) {
+				if (msleep_interruptible(1000) &&
+				    fatal_signal_pending(current)) {
+					ret = -EINTR;
+					break;
+				}
+				ret = vdifs_chunk_lookup(inode, i, true, &c);
+			}
 		}
 	}
 	if (!ret && !(mode & FALLOC_FL_KEEP_SIZE) && end > size)

@@ -12,7 +12,9 @@
  * Placement (member_place): the replicas of a new chunk go to distinct
  * up data servers; with fewer up than the volume's replica count, to as
  * many as are up if that is at least its min_replicas (the chunk starts
- * degraded, as if the others had failed).  Each is drawn at random with a weight equal to its
+ * degraded, as if the others had failed); in the first lease after an
+ * MDS restart, while data servers known from before have not reported
+ * yet, the writer is told to wait (-EAGAIN) instead.  Each is drawn at random with a weight equal to its
  * free space divided by (1 + chunk replicas already placed on it since it
  * last reported), so that chunks spread over servers, fuller servers get
  * fewer, and a burst of allocations between two heartbeats does not pile
@@ -201,6 +203,7 @@ int member_place(struct mds *m, MDB_txn *t, unsigned int n, unsigned int min,
 {
 	long long now = mds_now_ms();
 	u64 weight[MDS_MAX_DS], sum = 0;
+	unsigned int unheard = 0;
 	struct mds_ds *pick[VDIFS_MAX_REPLICAS];
 	struct mds_ds_rec recs[VDIFS_MAX_REPLICAS];
 	unsigned int j;
@@ -216,8 +219,13 @@ int member_place(struct mds *m, MDB_txn *t, unsigned int n, unsigned int min,
 		u64 used = le64_to_cpu(d->rec.used);
 
 		weight[i] = 0;
-		if (!ds_up(m, d, now) || used >= cap ||
-		    le32_to_cpu(d->rec.admin) == VDIFS_DS_OUT)
+		if (!d->used || le32_to_cpu(d->rec.admin) == VDIFS_DS_OUT)
+			continue;
+		/* known from before a restart, not heard since: not yet */
+		if (!d->last_seen_ms &&
+		    now - m->start_ms <= (long long)m->cfg.lease_ms)
+			unheard++;
+		if (!ds_up(m, d, now) || used >= cap)
 			continue;
 		/* MiB of free space, at least 1, over pending placements */
 		weight[i] = (((cap - used) >> 20) + 1) / (1 + d->pending);
@@ -229,8 +237,16 @@ int member_place(struct mds *m, MDB_txn *t, unsigned int n, unsigned int min,
 		u64 x;
 
 		if (!sum) {
-			/* fewer up than wanted: the chunk starts degraded */
-			if (j < min)
+			/*
+			 * Fewer up than wanted.  In the first lease after a
+			 * restart, while servers known from before may still
+			 * report, the writer waits (-EAGAIN) rather than have
+			 * a chunk start degraded; then the chunk starts
+			 * degraded, if at least min_replicas are up.
+			 */
+			if (unheard)
+				ret = -EAGAIN;
+			else if (j < min)
 				ret = -ENOSPC;
 			n = j;
 			break;

@@ -109,6 +109,8 @@ srv_up() {
 	shift
 	env "$@" "${srv_down_cmd[@]}" </dev/null \
 		>>"$CLUSTER_DIR/$name-restart.log" 2>&1 &
+	# its kill -9 later is no news for the job table
+	disown $!
 	sed -i "s/^$name $srv_down_pid\$/$name $!/" "$CLUSTER_DIR/pids"
 }
 srv_restart() {
@@ -137,6 +139,10 @@ cluster_stop() {
 	if [ -n "${VDIFS_RESULTS:-}" ]; then
 		for m in "$CLUSTER_DIR"/*/log; do
 			[ -f "$m" ] && cp "$m" "$VDIFS_RESULTS/$(basename "$(dirname "$m")").log"
+		done
+		# and those of servers started again (srv_up)
+		for m in "$CLUSTER_DIR"/*-restart.log; do
+			[ -f "$m" ] && cp "$m" "$VDIFS_RESULTS/"
 		done
 	fi
 	if rmmod vdifs; then
