@@ -823,10 +823,16 @@ static int vdifs_conn_handshake(struct vdifs_conn *conn)
 	need_auth = le32_to_cpu(hr->auth_required);
 	memcpy(snonce, hr->nonce, sizeof(snonce));
 	vdifs_req_put(req);
+	if (!need_auth && sbi->hmac) {
+		/* it cannot prove the key it does not ask for: anyone could */
+		pr_warn_ratelimited("vdifs: %s does not ask for the key: not our server\n",
+				    conn->name);
+		return -EACCES;
+	}
 	if (!need_auth)
 		return vdifs_conn_bind(conn);
 	if (!sbi->hmac) {
-		pr_warn_ratelimited("vdifs: %s requires a key (mount -o key=...)\n",
+		pr_warn_ratelimited("vdifs: %s requires a key (mount -o keyfile=PATH)\n",
 				    conn->name);
 		return -EACCES;
 	}

@@ -22,7 +22,6 @@
 
 #define VDIFS_SUPER_MAGIC	0x56444946	/* "VDIF" */
 #define VDIFS_DEFAULT_PORT	7400
-#define VDIFS_KEY_MAX		64		/* bytes of shared key */
 
 /* ---- options.c ---- */
 
@@ -34,7 +33,9 @@
 struct vdifs_mount_opts {
 	struct sockaddr_storage mds;	/* MDS address from the source */
 	char volume[65];		/* volume name, NUL-terminated */
-	u8 key[VDIFS_KEY_MAX];		/* shared authentication key */
+	/* key=NAME: the logon key "vdifs:NAME" in the mounter's keyrings */
+	char key_name[VDIFS_KEY_NAME_MAX + 1];
+	u8 key[VDIFS_KEY_MAX];		/* its bytes, read at get_tree */
 	unsigned int key_len;		/* 0: no authentication */
 	unsigned int timeo_ms;		/* a request fails with EIO after */
 	unsigned int conn_timeo_ms;	/* one connect attempt gives up */
@@ -51,6 +52,7 @@ int vdifs_parse_source(const char *src, struct vdifs_mount_opts *o,
 		       const char **why);
 int vdifs_parse_param(struct fs_context *fc, struct fs_parameter *param);
 int vdifs_validate_opts(struct fs_context *fc);
+int vdifs_key_load(struct fs_context *fc);
 
 /* ---- trans_tcp.c: transports behind an ops table ---- */
 

@@ -7,8 +7,9 @@
  * that in userspace.  ":PORT" may be left out for the default port.
  */
 #include <linux/fs_parser.h>
-#include <linux/hex.h>
 #include <linux/inet.h>
+#include <linux/key.h>
+#include <keys/user-type.h>
 #include <linux/kernel.h>
 #include <linux/string.h>
 #include "internal.h"
@@ -136,18 +137,59 @@ int vdifs_parse_source(const char *src, struct vdifs_mount_opts *o,
 	return 0;
 }
 
+/*
+ * key=NAME names a logon key, "vdifs:NAME", that mount.vdifs (or keyctl)
+ * loaded from a key file: the key itself never passes through a command
+ * line, and a logon key cannot be read back from userspace.
+ */
 static int vdifs_parse_key(struct fs_context *fc, struct vdifs_mount_opts *o,
-			   const char *hex)
+			   const char *name)
 {
-	size_t len = strlen(hex);
+	size_t len = strlen(name);
 
-	if (!len || len % 2 || len / 2 > VDIFS_KEY_MAX)
-		return invalfc(fc, "key must be 2 to %u hex digits, an even count",
-			       VDIFS_KEY_MAX * 2);
-	if (hex2bin(o->key, hex, len / 2))
-		return invalfc(fc, "key must be hex digits");
-	o->key_len = len / 2;
+	if (len > VDIFS_KEY_NAME_MAX ||
+	    wire_check_volname((const u8 *)name, len))
+		return invalfc(fc, "key=NAME: 1-%u of [A-Za-z0-9._-], the logon key vdifs:NAME (mount.vdifs keyfile=PATH loads one)",
+			       VDIFS_KEY_NAME_MAX);
+	memcpy(o->key_name, name, len + 1);
 	return 0;
+}
+
+/* the bytes of the key named at key=, from the mounter's keyrings */
+int vdifs_key_load(struct fs_context *fc)
+{
+	struct vdifs_mount_opts *o = fc->fs_private;
+	const struct user_key_payload *ukp;
+	char desc[sizeof("vdifs:") + VDIFS_KEY_NAME_MAX];
+	struct key *key;
+	int ret = 0;
+
+	if (!o->key_name[0])
+		return 0;
+	snprintf(desc, sizeof(desc), "vdifs:%s", o->key_name);
+	key = request_key(&key_type_logon, desc, NULL);
+	if (IS_ERR(key)) {
+		errorfc(fc, "no logon key %s in the keyring (%ld)", desc,
+			PTR_ERR(key));
+		return PTR_ERR(key);
+	}
+	down_read(&key->sem);
+	ukp = user_key_payload_locked(key);
+	if (!ukp) {
+		errorfc(fc, "key %s was revoked", desc);
+		ret = -EKEYREVOKED;
+	} else if (ukp->datalen < VDIFS_KEY_MIN ||
+		   ukp->datalen > VDIFS_KEY_MAX) {
+		ret = invalfc(fc, "key %s has %u bytes: a key is %u to %u",
+			      desc, ukp->datalen, VDIFS_KEY_MIN,
+			      VDIFS_KEY_MAX);
+	} else {
+		memcpy(o->key, ukp->data, ukp->datalen);
+		o->key_len = ukp->datalen;
+	}
+	up_read(&key->sem);
+	key_put(key);
+	return ret;
 }
 
 static int vdifs_set_timeo(struct fs_context *fc, const char *key, u32 s,
@@ -186,10 +228,7 @@ int vdifs_parse_param(struct fs_context *fc, struct fs_parameter *param)
 
 	switch (opt) {
 	case Opt_key:
-		ret = vdifs_parse_key(fc, o, param->string);
-		/* the key must not linger in freed memory */
-		memzero_explicit(param->string, strlen(param->string));
-		return ret;
+		return vdifs_parse_key(fc, o, param->string);
 	case Opt_timeo:
 		if (!result.uint_32)
 			return invalfc(fc, "timeo must be at least 1 second");

@@ -271,6 +271,8 @@ static int vdifs_get_tree(struct fs_context *fc)
 	int ret;
 
 	ret = vdifs_validate_opts(fc);
+	if (!ret)
+		ret = vdifs_key_load(fc);
 	if (ret)
 		return ret;
 	sbi = kzalloc(sizeof(*sbi), GFP_KERNEL);

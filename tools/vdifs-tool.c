@@ -4,7 +4,7 @@
  * snapshots, clones, space and layouts of files on a mounted vdifs through
  * the ioctls of uapi/vdifs_proto.h.
  *
- *   vdifs-tool [--mds ADDR:PORT] [--key HEX|--key-file F] [--json]
+ *   vdifs-tool [--mds ADDR:PORT] [--key-file F] [--json]
  *              COMMAND ...
  *
  * Exit status: 0 success, 1 the server (or the connection, or the kernel)
@@ -30,14 +30,13 @@
 
 #define PROG		"vdifs-tool"
 #define DEFAULT_MDS	"127.0.0.1:7400"
-#define KEY_MAX		256
 
 #define EXIT_FAIL	1
 #define EXIT_USAGE	2
 
 struct tool {
 	const char *mds;
-	u8 key[KEY_MAX];
+	u8 key[VDIFS_KEY_MAX];
 	size_t key_len;
 	bool json;
 	bool quiet;		/* no progress lines on stderr */
@@ -45,7 +44,7 @@ struct tool {
 };
 
 static const char usage_text[] =
-"usage: vdifs-tool [--mds ADDR:PORT] [--key HEX|--key-file FILE] [--json]\n"
+"usage: vdifs-tool [--mds ADDR:PORT] [--key-file FILE] [--json]\n"
 "                  COMMAND ...\n"
 "\n"
 "Administers a vdifs cluster through its metadata server.\n"
@@ -79,8 +78,8 @@ static const char usage_text[] =
 "Options:\n"
 "  --mds ADDR:PORT   the metadata server (default: $VDIFS_MDS, else "
 DEFAULT_MDS ")\n"
-"  --key HEX         shared key, in hex, when the server requires one\n"
-"  --key-file FILE   read the key (hex) from FILE\n"
+"  --key-file FILE   the cluster's key (hex, 16-64 bytes), when the server\n"
+"                    requires one; FILE must be its owner's alone (mode 600)\n"
 "  --json            print results as JSON\n"
 "  -q, --quiet       no progress lines on stderr\n"
 "  -h, --help        this text; 'vdifs-tool COMMAND --help' for a command\n"
@@ -301,28 +300,11 @@ static void fmt_ms(u64 ms, char *buf, size_t cap)
 
 static int read_key_file(const char *path, struct tool *t)
 {
-	char buf[2 * KEY_MAX + 64];
-	size_t n, i, j = 0;
-	FILE *f;
+	char why[128];
 
-	f = fopen(path, "r");
-	if (!f) {
-		fprintf(stderr, PROG ": --key-file %s: %s\n", path,
-			strerror(errno));
-		exit(EXIT_USAGE);
-	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	if (n == sizeof(buf) - 1)
-		usage_error("--key-file %s: key too long", path);
-	/* drop white space, so a trailing newline or a wrapped key works */
-	for (i = 0; i < n; i++)
-		if (!isspace((unsigned char)buf[i]))
-			buf[j++] = buf[i];
-	buf[j] = '\0';
-	if (vdc_key_parse_hex(buf, t->key, sizeof(t->key), &t->key_len) ||
-	    !t->key_len)
-		usage_error("--key-file %s: not a hex key", path);
+	if (vdc_key_read_file(path, t->key, sizeof(t->key), &t->key_len, why,
+			      sizeof(why)))
+		usage_error("--key-file %s: %s", path, why);
 	return 0;
 }
 
@@ -1908,7 +1890,7 @@ undo:
 int main(int argc, char **argv)
 {
 	struct tool t = { 0 };
-	const char *key_hex = NULL, *key_file = NULL, *cmd;
+	const char *key_file = NULL, *cmd;
 	int i, ret;
 
 	t.mds = getenv("VDIFS_MDS");
@@ -1937,7 +1919,6 @@ int main(int argc, char **argv)
 		eq = strchr(a, '=');
 		nl = eq ? (size_t)(eq - a) : strlen(a);
 		if ((nl == 5 && !strncmp(a, "--mds", nl)) ||
-		    (nl == 5 && !strncmp(a, "--key", nl)) ||
 		    (nl == 10 && !strncmp(a, "--key-file", nl))) {
 			if (eq) {
 				val = eq + 1;
@@ -1952,18 +1933,11 @@ int main(int argc, char **argv)
 		}
 		if (nl == 5 && !strncmp(a, "--mds", 5))
 			t.mds = val;
-		else if (nl == 5)
-			key_hex = val;
 		else
 			key_file = val;
 	}
-	if (key_hex && key_file)
-		usage_error("--key and --key-file exclude each other");
 	if (!*t.mds)
 		usage_error("--mds needs ADDR:PORT");
-	if (key_hex && (vdc_key_parse_hex(key_hex, t.key, sizeof(t.key),
-					  &t.key_len) || !t.key_len))
-		usage_error("--key: not a hex key");
 	if (key_file)
 		read_key_file(key_file, &t);
 	if (i >= argc) {

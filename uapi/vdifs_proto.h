@@ -188,10 +188,17 @@ enum vdifs_op {
  * AUTH.  The client then proves knowledge of the shared key with
  * mac = HMAC-SHA256(key, "vdifs-c" | client_nonce | server_nonce) and the
  * server answers with HMAC-SHA256(key, "vdifs-s" | server_nonce |
- * client_nonce) so that the client authenticates the server too.  Until
+ * client_nonce) so that the client authenticates the server too (a
+ * client holding a key refuses a server that does not ask for it).  Until
  * AUTH succeeds a server that requires it answers -EACCES to everything
  * but HELLO and AUTH.
  */
+/* a shared key's bytes (HMAC-SHA256 keys shorter than 16 are refused) */
+#define VDIFS_KEY_MIN		16u
+#define VDIFS_KEY_MAX		64u
+/* a key's name in the kernel keyring ("vdifs:NAME"), for mount -o key= */
+#define VDIFS_KEY_NAME_MAX	64u
+
 struct vdifs_hello_req {
 	__le32 version_min;
 	__le32 version_max;

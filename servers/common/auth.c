@@ -6,7 +6,11 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include "vdifs_client.h"
@@ -41,7 +45,8 @@ int vdc_key_parse_hex(const char *hex, u8 *key, size_t cap, size_t *len)
 
 	while (n && isspace((unsigned char)hex[n - 1]))
 		n--;
-	if (!n || n % 2 || n / 2 > cap)
+	if (n % 2 || n / 2 < VDIFS_KEY_MIN || n / 2 > VDIFS_KEY_MAX ||
+	    n / 2 > cap)
 		return -EINVAL;
 	for (i = 0; i < n / 2; i++) {
 		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
@@ -52,4 +57,58 @@ int vdc_key_parse_hex(const char *hex, u8 *key, size_t cap, size_t *len)
 	}
 	*len = n / 2;
 	return 0;
+}
+
+/*
+ * A key file: hex digits (white space anywhere is dropped, so a wrapped
+ * key or a trailing newline works), readable by its owner alone, as ssh
+ * wants of a private key: a key others can read is no secret.
+ */
+int vdc_key_read_file(const char *path, u8 *key, size_t cap, size_t *len,
+		      char *why, size_t why_len)
+{
+	char buf[2 * VDIFS_KEY_MAX + 256];
+	struct stat st;
+	ssize_t n;
+	size_t i, j = 0;
+	int fd, ret = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(why, why_len, "%s", strerror(errno));
+		return ret;
+	}
+	if (fstat(fd, &st)) {
+		ret = -errno;
+		snprintf(why, why_len, "%s", strerror(errno));
+		goto out_close;
+	}
+	if (st.st_mode & 077) {
+		snprintf(why, why_len,
+			 "mode %03o: others can read or change it (chmod 600)",
+			 (unsigned int)(st.st_mode & 0777));
+		ret = -EPERM;
+		goto out_close;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0) {
+		ret = -errno;
+		snprintf(why, why_len, "%s", strerror(errno));
+		goto out_close;
+	}
+	for (i = 0; i < (size_t)n; i++)
+		if (!isspace((unsigned char)buf[i]))
+			buf[j++] = buf[i];
+	buf[j] = '\0';
+	if (vdc_key_parse_hex(buf, key, cap, len)) {
+		snprintf(why, why_len, "not a key of %u to %u bytes (%u to %u hex digits)",
+			 VDIFS_KEY_MIN, VDIFS_KEY_MAX, 2 * VDIFS_KEY_MIN,
+			 2 * VDIFS_KEY_MAX);
+		ret = -EINVAL;
+	}
+out_close:
+	memset(buf, 0, sizeof(buf));
+	close(fd);
+	return ret;
 }

@@ -75,8 +75,8 @@ static int cfg_key(const char *what, const struct cfg_item *it,
 		   const char *hex)
 {
 	if (vdc_key_parse_hex(hex, it->dst, it->cap, it->key_len)) {
-		fprintf(stderr, "%s: %s: not 2-%zu hex digits\n", cfg_prog,
-			what, it->cap * 2);
+		fprintf(stderr, "%s: %s: a key is %u to %u hex digits\n",
+			cfg_prog, what, 2 * VDIFS_KEY_MIN, 2 * VDIFS_KEY_MAX);
 		return -1;
 	}
 	return 0;
@@ -89,8 +89,6 @@ static int cfg_set(const struct cfg_item *it, const char *what,
 						"debug" };
 	uint64_t v;
 	char buf[300];
-	FILE *f;
-	size_t n;
 	int i;
 
 	switch (it->type) {
@@ -121,16 +119,13 @@ static int cfg_set(const struct cfg_item *it, const char *what,
 	case CFG_KEY:
 		return cfg_key(what, it, s);
 	case CFG_KEYFILE:
-		f = fopen(s, "r");
-		if (!f) {
+		if (vdc_key_read_file(s, it->dst, it->cap, it->key_len, buf,
+				      sizeof(buf))) {
 			fprintf(stderr, "%s: %s %s: %s\n", cfg_prog, what, s,
-				strerror(errno));
+				buf);
 			return -1;
 		}
-		n = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-		buf[n] = '\0';
-		return cfg_key(what, it, buf);
+		return 0;
 	case CFG_LEVEL:
 		for (i = 0; i < 4; i++) {
 			if (!strcmp(s, levels[i])) {

@@ -128,7 +128,11 @@ static int vdc_handshake(struct vdc_conn *c, const struct vdc_opts *o)
 	memcpy(snonce, hr->nonce, sizeof(snonce));
 	if (!le32_to_cpu(hr->auth_required)) {
 		vdc_msg_free(&m);
-		return 0;
+		/*
+		 * We hold a key and the server does not ask for it: it
+		 * cannot prove it knows it either, so it may be anyone.
+		 */
+		return o->key && o->key_len ? -EACCES : 0;
 	}
 	vdc_msg_free(&m);
 	if (!o->key || !o->key_len)

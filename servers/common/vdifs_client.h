@@ -254,6 +254,10 @@ void vdc_addr_format(const struct vdifs_addr *w, char *buf, size_t cap);
 void vdc_auth_mac(const u8 *key, size_t key_len, const char *label,
 		  const u8 *nonce_a, const u8 *nonce_b, u8 *mac);
 /* key from hex, a file of hex, for configs and --key; -EINVAL if bad */
+/* VDIFS_KEY_MIN to VDIFS_KEY_MAX bytes as hex; -EINVAL otherwise */
 int vdc_key_parse_hex(const char *hex, u8 *key, size_t cap, size_t *len);
+/* a key file, its owner's alone; *why says what is wrong with it */
+int vdc_key_read_file(const char *path, u8 *key, size_t cap, size_t *len,
+		      char *why, size_t why_len);
 
 #endif /* _VDIFS_CLIENT_H */

@@ -32,7 +32,7 @@ struct ds_config {
 	char mds[300];
 	char data[4096];
 	char port_file[4096];
-	u8 key[64];
+	u8 key[VDIFS_KEY_MAX];
 	size_t key_len;
 	u64 capacity;		/* 0: the file system's size */
 	int log_level;

@@ -26,7 +26,6 @@
 #define MDS_DEFAULT_DATA	"vdifs-mds-data"
 #define MDS_MAX_DS		1024
 #define MDS_MAX_SESSIONS	4096
-#define MDS_KEY_MAX		64
 
 /* ---- main.c: configuration ---- */
 
@@ -34,7 +33,7 @@ struct mds_config {
 	char listen[300];
 	char data[4096];
 	char port_file[4096];
-	u8 key[MDS_KEY_MAX];
+	u8 key[VDIFS_KEY_MAX];
 	size_t key_len;			/* 0: no authentication */
 	u32 heartbeat_ms;		/* told to data servers and clients */
 	u32 lease_ms;			/* unheard this long: down */

@@ -232,6 +232,7 @@ struct h_mds {
 	int heartbeat_ms, lease_ms, session_expiry_s;
 	int last_port;		/* a restart listens there again */
 	char key_hex[160];
+	char key_file[PATH_MAX + 16];	/* key_hex, mode 600: --key-file */
 	int last_status;	/* wait status of the last stop */
 };
 
@@ -411,8 +412,8 @@ static inline int h_mds_launch(struct h_mds *m)
 	argv[argc++] = "--lease-ms";
 	argv[argc++] = lease;
 	if (m->key_hex[0]) {
-		argv[argc++] = "--key";
-		argv[argc++] = m->key_hex;
+		argv[argc++] = "--key-file";
+		argv[argc++] = m->key_file;
 	}
 	if (m->session_expiry_s) {
 		snprintf(exp, sizeof(exp), "%d", m->session_expiry_s);
@@ -497,6 +498,19 @@ static inline int h_mds_start(struct h_mds *m, const struct h_mds_opts *o)
 	snprintf(m->log, sizeof(m->log), "%s/mds.log", m->dir);
 	if (mkdir(m->data, 0700))
 		return -errno;
+	if (m->key_hex[0]) {
+		int fd;
+
+		snprintf(m->key_file, sizeof(m->key_file), "%s/key", m->dir);
+		fd = open(m->key_file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd < 0)
+			return -errno;
+		if (write(fd, m->key_hex, strlen(m->key_hex)) < 0) {
+			close(fd);
+			return -EIO;
+		}
+		close(fd);
+	}
 
 	if (!h_atexit_done) {
 		atexit(h_cleanup_all);

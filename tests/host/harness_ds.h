@@ -319,8 +319,8 @@ static inline int h_ds_launch(struct h_ds *d, const char *const *env)
 		argv[argc++] = d->capacity;
 	}
 	if (d->mds->key_hex[0]) {
-		argv[argc++] = "--key";
-		argv[argc++] = d->mds->key_hex;
+		argv[argc++] = "--key-file";
+		argv[argc++] = d->mds->key_file;
 	}
 	if (getenv("VDIFS_DS_VERBOSE"))
 		argv[argc++] = "-v";

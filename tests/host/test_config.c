@@ -62,7 +62,13 @@ static const struct {
 	{ "{\"lease_ms\": 10}", NULL, "lease_ms" },
 	{ "{\"heartbeat_ms\": 5000, \"lease_ms\": 1000}", NULL,
 	  "must be longer than the heartbeat" },
-	{ "{\"key\": \"xyz\"}", NULL, "not 2-128 hex digits" },
+	{ "{\"key\": \"xyz\"}", NULL, "a key is 32 to 128 hex digits" },
+	/* 15 bytes: too short for an HMAC-SHA256 key */
+	{ "{\"key\": \"00112233445566778899aabbccddee\"}", NULL,
+	  "a key is 32 to 128 hex digits" },
+	/* a command line is there for every user to see: no --key (getopt
+	 * takes it for --key-file) */
+	{ NULL, "--key=00112233445566778899aabbccddeeff", "--key-file" },
 	{ "{\"key_file\": \"/nonexistent/key\"}", NULL, "No such file" },
 	{ "{\"log_level\": \"loud\"}", NULL, "is not error, warning" },
 	{ "{\"default_replicas\": 9}", NULL, "default_replicas" },
@@ -81,6 +87,23 @@ START_TEST(bad_setting_refused)
 	ck_assert_msg(st == 2, "case %d: exit %d, stderr: %s", _i, st, err);
 	ck_assert_msg(strstr(err, bad[_i].message),
 		      "case %d: no '%s' in: %s", _i, bad[_i].message, err);
+	free(err);
+}
+END_TEST
+
+/* a key file others can read is no secret: the server will not start */
+START_TEST(key_file_mode)
+{
+	char path[PATH_MAX], flag[PATH_MAX + 16], *err = NULL;
+	int st;
+
+	write_file("key.hex", "00112233445566778899aabbccddeeff\n", path,
+		   sizeof(path));
+	ck_ok(chmod(path, 0644));
+	snprintf(flag, sizeof(flag), "--key-file=%s", path);
+	st = run_mds("{\"listen\": \"127.0.0.1:0\"}", flag, &err);
+	ck_assert_msg(st == 2, "exit %d, stderr: %s", st, err);
+	ck_assert_msg(strstr(err, "chmod 600"), "no 'chmod 600' in: %s", err);
 	free(err);
 }
 END_TEST
@@ -176,6 +199,7 @@ int main(void)
 	tcase_add_loop_test(tc, bad_setting_refused, 0,
 			    (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_test(tc, missing_config_file);
+	tcase_add_test(tc, key_file_mode);
 	tcase_add_test(tc, help_describes_program);
 	tcase_add_test(tc, config_and_flag_override);
 	tcase_set_timeout(tc, 30);

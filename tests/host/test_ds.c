@@ -1848,6 +1848,61 @@ START_TEST(test_failover)
 END_TEST
 
 
+/*
+ * Right after an MDS restart no data server has reported yet: a new chunk
+ * waits for them (-EAGAIN) for the first lease, instead of failing for
+ * want of room (-ENOSPC, which an application sees) or starting with
+ * fewer copies than its volume wants.  Servers that stay silent past the
+ * lease are down: then there is no room.
+ */
+START_TEST(test_alloc_after_restart)
+{
+	struct vdc_params p = { .chunk_size = MiB, .replicas = 3,
+				.repl_mode = VDIFS_REPL_SYNC };
+	struct vdc_conn *tool = h_connect(&g_mds, VDIFS_ROLE_TOOL);
+	struct vdc_conn *cli = h_connect(&g_mds, VDIFS_ROLE_CLIENT);
+	struct vdifs_chunk c;
+	struct vdc_vol v;
+	struct vdc_attr a;
+	u32 cs = 0;
+	int i, ret = 0;
+
+	ck_ok(vdc_vol_create(tool, "rsvol", &p, &v));
+	ck_ok(vdc_create(cli, v.vol, v.root_ino, "f", S_IFREG | 0644, 0, 0, 0,
+			 true, NULL, &a));
+	vdc_close(cli);
+	vdc_close(tool);
+	for (i = 0; i < NDS; i++)
+		h_ds_pause(&g_ds[i]);
+	ck_ok(h_mds_restart(&g_mds, SIGKILL));
+	cli = h_connect(&g_mds, VDIFS_ROLE_CLIENT);
+	ret = vdc_layout_get(cli, v.vol, a.ino, 0, 1, VDIFS_LAYOUT_ALLOC, &c,
+			     1, &cs);
+	ck_assert_msg(ret == -EAGAIN,
+		      "a new chunk before the servers reported: %s",
+		      h_err(ret));
+	/* silent for the whole lease (2 s): down, and no room */
+	usleep(2500 * 1000);
+	ret = vdc_layout_get(cli, v.vol, a.ino, 0, 1, VDIFS_LAYOUT_ALLOC, &c,
+			     1, &cs);
+	ck_assert_msg(ret == -ENOSPC,
+		      "a new chunk with every server silent: %s", h_err(ret));
+	for (i = 0; i < NDS; i++)
+		h_ds_resume(&g_ds[i]);
+	for (i = 0; i < 50; i++) {
+		ret = vdc_layout_get(cli, v.vol, a.ino, 0, 1,
+				     VDIFS_LAYOUT_ALLOC, &c, 1, &cs);
+		if (ret == 1 && c.nrep == 3)
+			break;
+		usleep(200 * 1000);
+	}
+	ck_assert_msg(ret == 1 && c.nrep == 3,
+		      "a new chunk once the servers are back: %s, %u copies",
+		      h_err(ret < 0 ? ret : 0), c.nrep);
+	vdc_close(cli);
+}
+END_TEST
+
 /* one writer of test_stopped_replica: its own connection, its own chunk */
 struct stop_writer {
 	pthread_t th;
@@ -2533,6 +2588,7 @@ static Suite *ds_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_failover);
 	tcase_add_test(tc, test_stopped_replica);
+	tcase_add_test(tc, test_alloc_after_restart);
 	tcase_add_test(tc, test_rereplicate);
 	tcase_add_test(tc, test_serve_without_mds);
 	tcase_add_test(tc, test_drain);

@@ -2663,6 +2663,19 @@ START_TEST(test_auth_none)
 }
 END_TEST
 
+/* a client holding a key does not talk to a server that never asks for it */
+START_TEST(test_auth_unproven_server)
+{
+	struct vdc_conn *c = NULL;
+	u8 key[64];
+	size_t len;
+
+	parse_key(WRONG_KEY, key, &len);
+	ck_ret(h_connect_key(&g_mds, VDIFS_ROLE_TOOL, key, len, &c), -EACCES);
+	ck_assert_ptr_null(c);
+}
+END_TEST
+
 START_TEST(test_auth_raw)
 {
 	struct vdifs_hello_req hr;
@@ -2756,7 +2769,7 @@ START_TEST(test_auth_wrong_key)
 		ck_ret(ret, -EACCES);
 	}
 	/* a shorter key that is a prefix of the right one */
-	parse_key("0011223344556677", key, &len);
+	parse_key("0011223344556677889900aabbccddee", key, &len);
 	ret = h_connect_key(&g_mds, VDIFS_ROLE_TOOL, key, len, &c);
 	if (ret == 0) {
 		ck_ret(vdc_vol_list(c, NULL, NULL), -EACCES);
@@ -2980,32 +2993,65 @@ START_TEST(test_tool_status)
 }
 END_TEST
 
+/* write a key file of mode mode holding text */
+static void key_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f;
+
+	unlink(path);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "%s\n", text);
+	fclose(f);
+	ck_ok(chmod(path, mode));
+}
+
+/*
+ * The tool's key comes from a file its owner alone can read, never from
+ * the command line (where every user sees it), and is 16 to 64 bytes.
+ */
 START_TEST(test_tool_key)
 {
 	char *out, *err;
 	char kf[PATH_MAX + 16];
-	FILE *f;
 
 	ck_assert_int_eq(TOOL(&out, &err, "volume", "list"), 1);
 	ck_assert_ptr_nonnull(strstr(err, "Permission denied"));
 	free(out);
 	free(err);
-	ck_assert_int_eq(TOOL(&out, &err, "--key", TEST_KEY, "volume",
+	snprintf(kf, sizeof(kf), "%s/keyfile", g_mds.dir);
+	key_file(kf, TEST_KEY, 0600);
+	ck_assert_int_eq(TOOL(&out, &err, "--key-file", kf, "volume",
 			      "create", "k1"), 0);
 	free(out);
 	free(err);
-	snprintf(kf, sizeof(kf), "%s/keyfile", g_mds.dir);
-	f = fopen(kf, "w");
-	ck_assert_ptr_nonnull(f);
-	fprintf(f, "%s\n", TEST_KEY);
-	fclose(f);
 	ck_assert_int_eq(TOOL(&out, &err, "--key-file", kf, "volume",
 			      "list"), 0);
 	ck_assert_ptr_nonnull(strstr(out, "k1"));
 	free(out);
 	free(err);
-	ck_assert_int_eq(TOOL(&out, &err, "--key", "xyz", "volume", "list"),
+	/* others can read it: refused before any connection */
+	key_file(kf, TEST_KEY, 0644);
+	ck_assert_int_eq(TOOL(&out, &err, "--key-file", kf, "volume", "list"),
 			 2);
+	ck_assert_ptr_nonnull(strstr(err, "chmod 600"));
+	free(out);
+	free(err);
+	/* too short a key, and not hex */
+	key_file(kf, "00112233445566778899aabbccddee", 0600);
+	ck_assert_int_eq(TOOL(&out, &err, "--key-file", kf, "volume", "list"),
+			 2);
+	ck_assert_ptr_nonnull(strstr(err, "16 to 64 bytes"));
+	free(out);
+	free(err);
+	key_file(kf, "xyz", 0600);
+	ck_assert_int_eq(TOOL(&out, &err, "--key-file", kf, "volume", "list"),
+			 2);
+	free(out);
+	free(err);
+	/* and --key HEX is gone */
+	ck_assert_int_eq(TOOL(&out, &err, "--key", TEST_KEY, "volume",
+			      "list"), 2);
 	free(out);
 	free(err);
 }
@@ -3317,6 +3363,7 @@ static Suite *mds_suite(void)
 	tcase_add_test(tc, test_tool_key);
 
 	tc = tcase(s, "tool", setup);
+	tcase_add_test(tc, test_auth_unproven_server);
 	tcase_add_test(tc, test_tool_help);
 	tcase_add_test(tc, test_tool_volumes);
 	tcase_add_test(tc, test_tool_status);
