@@ -20,7 +20,7 @@ endif
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	  -Wshadow -Wformat=2 -Wvla -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
-	  -Iuapi -Ikmod -Iservers/common $(SAN) -MMD -MP
+	  -Iuapi -Iwire -Iservers/common $(SAN) -MMD -MP
 LDFLAGS += $(SAN)
 
 JSONC_CFLAGS := $(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
@@ -32,7 +32,7 @@ CFLAGS += $(JSONC_CFLAGS)
 # ---- userspace ----
 
 # the shared codec, built from the same source as the module's
-COMMON_SRCS := kmod/wire.c $(wildcard servers/common/*.c)
+COMMON_SRCS := wire/wire.c $(wildcard servers/common/*.c)
 MDS_SRCS := $(wildcard servers/mds/*.c)
 DS_SRCS := $(wildcard servers/ds/*.c)
 TOOL_SRCS := tools/vdifs-tool.c
@@ -80,7 +80,7 @@ $(B)/%: tests/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -lpthread
 
-$(B)/tests/%: tests/host/%.c $(wildcard tests/host/*.h kmod/*.h uapi/*.h servers/common/*.h) $(B)/libvdifs.a
+$(B)/tests/%: tests/host/%.c $(wildcard tests/host/*.h wire/*.h uapi/*.h servers/common/*.h) $(B)/libvdifs.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(B)/libvdifs.a $(LIBS) $(CHECK_LIBS) $(LDFLAGS)
 
@@ -92,13 +92,15 @@ $(B)/tests/%: tests/host/%.c $(wildcard tests/host/*.h kmod/*.h uapi/*.h servers
 # out-of-tree objects would be picked up through VPATH.
 MOD_DIR := $(CURDIR)/build/mod
 KMOD_SRCS := $(wildcard kmod/*.c kmod/*.h) kmod/Makefile kmod/Kconfig
+WIRE_SRCS := $(wildcard wire/*.c wire/*.h)
 
 module: $(MOD_DIR)/kmod/vdifs.ko
-$(MOD_DIR)/kmod/vdifs.ko: $(KMOD_SRCS) uapi/vdifs_proto.h Kbuild
+$(MOD_DIR)/kmod/vdifs.ko: $(KMOD_SRCS) $(WIRE_SRCS) uapi/vdifs_proto.h Kbuild
 	@test -f $(KDIR)/Makefile || { echo "no kernel build dir at $(KDIR): run 'make deps' (or set KDIR)"; exit 1; }
 	@mkdir -p $(MOD_DIR)/kmod
 	@ln -sfn $(CURDIR)/Kbuild $(MOD_DIR)/Kbuild
 	@ln -sfn $(CURDIR)/uapi $(MOD_DIR)/uapi
+	@ln -sfn $(CURDIR)/wire $(MOD_DIR)/wire
 	@for f in $(KMOD_SRCS); do ln -sfn $(CURDIR)/$$f $(MOD_DIR)/$$f; done
 	$(MAKE) -C $(KDIR) M=$(MOD_DIR) W=1 modules
 	@echo "built $@ against $(KDIR)"

@@ -18,7 +18,7 @@
 #include <linux/uio.h>
 #include <linux/rcupdate.h>
 #include "compat.h"
-#include "wire.h"
+#include "../wire/wire.h"
 
 #define VDIFS_SUPER_MAGIC	0x56444946	/* "VDIF" */
 #define VDIFS_DEFAULT_PORT	7400

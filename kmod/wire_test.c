@@ -4,7 +4,7 @@
  * (the userspace suite tests/host/test_wire.c runs the same ones).
  */
 #include <kunit/test.h>
-#include "wire_vectors.h"
+#include "../wire/wire_vectors.h"
 
 static void wire_test_csum(struct kunit *test)
 {

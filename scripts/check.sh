@@ -3,7 +3,7 @@
 # Test driver behind `make check` and its layers.
 #
 #   scripts/check.sh all     deps, build, style, host tests, KUnit, guest tests
-#   scripts/check.sh style   checkpatch.pl over kmod/ and uapi/
+#   scripts/check.sh style   checkpatch.pl over kmod/, wire/ and uapi/
 #   scripts/check.sh host    host tests (tests/host/test_*)
 #   scripts/check.sh kunit   KUnit suites on UML
 #   scripts/check.sh guest   in-guest tests (tests/guest/*.sh) under qemu

@@ -16,7 +16,7 @@ if [ -z "$cp" ]; then
 fi
 cd "$repo" || exit 1
 rc=0
-for f in kmod/*.c kmod/*.h uapi/*.h; do
+for f in kmod/*.c kmod/*.h wire/*.c wire/*.h uapi/*.h; do
 	ignore=
 	# the compat header exists to compare kernel versions
 	[ "$f" = kmod/compat.h ] && ignore=--ignore=LINUX_VERSION_CODE,CONSTANT_COMPARISON

@@ -55,7 +55,7 @@
  * two variable "tails" whose lengths are fields of the fixed struct (names,
  * link targets, xattr values), or by a run of 8-aligned records (directory
  * entries, volumes, chunk maps, status).  Documentation/protocol.rst has the
- * full description; kmod/wire.c is the one codec.
+ * full description; wire/wire.c is the one codec.
  */
 #ifndef _UAPI_VDIFS_PROTO_H
 #define _UAPI_VDIFS_PROTO_H

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Framed message I/O over a blocking socket, for the servers and the
- * client library.  The codec (kmod/wire.c) does the validation; this only
+ * client library.  The codec (wire/wire.c) does the validation; this only
  * moves bytes with bounded waits.
  */
 #ifndef _VDIFS_MSG_H

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The wire codec in userspace, over the same vectors as the KUnit suite
- * (kmod/wire_vectors.h), plus what only userspace can afford: every
+ * (wire/wire_vectors.h), plus what only userspace can afford: every
  * truncation and every single-byte corruption of each vector.
  */
 #include <check.h>

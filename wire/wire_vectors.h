@@ -2,7 +2,7 @@
 /*
  * Wire codec test vectors, shared verbatim by the KUnit suite
  * (kmod/wire_test.c) and the userspace suite (tests/host/test_wire.c), so
- * both builds of kmod/wire.c are held to the same bytes.
+ * both builds of wire/wire.c are held to the same bytes.
  *
  * The messages were produced by wire_msg_encode() once and frozen (their
  * checksums again for protocol v2): a codec change that alters a byte
