@@ -8,7 +8,22 @@
 #include <openssl/crypto.h>
 #include "srv.h"
 
-int srv_hello(struct srv_auth *a, size_t key_len, u64 epoch,
+void srv_keys_init(struct srv_keys *k, const u8 *server, size_t server_len,
+		   const u8 *client, size_t client_len, const u8 *admin,
+		   size_t admin_len)
+{
+	memset(k, 0, sizeof(*k));
+	if (!server_len)
+		return;
+	k->key[VDIFS_ROLE_DS] = server;
+	k->len[VDIFS_ROLE_DS] = server_len;
+	k->key[VDIFS_ROLE_CLIENT] = client_len ? client : server;
+	k->len[VDIFS_ROLE_CLIENT] = client_len ? client_len : server_len;
+	k->key[VDIFS_ROLE_TOOL] = admin_len ? admin : server;
+	k->len[VDIFS_ROLE_TOOL] = admin_len ? admin_len : server_len;
+}
+
+int srv_hello(struct srv_auth *a, const struct srv_keys *k, u64 epoch,
 	      const struct wire_body *b, struct vdifs_hello_rep *rep)
 {
 	const struct vdifs_hello_req *q = b->fixed;
@@ -27,7 +42,7 @@ int srv_hello(struct srv_auth *a, size_t key_len, u64 epoch,
 		return -EIO;
 	a->hello = true;
 	a->role = role;
-	a->authed = key_len == 0;
+	a->authed = k->len[role] == 0;
 	memcpy(a->cnonce, q->nonce, sizeof(a->cnonce));
 	memset(rep, 0, sizeof(*rep));
 	rep->version = cpu_to_le32(vmax < VDIFS_PROTO_VERSION ? vmax :
@@ -39,13 +54,20 @@ int srv_hello(struct srv_auth *a, size_t key_len, u64 epoch,
 	return 0;
 }
 
-int srv_auth(struct srv_auth *a, const u8 *key, size_t key_len,
+int srv_auth(struct srv_auth *a, const struct srv_keys *k,
 	     const struct wire_body *b, struct vdifs_auth_rep *rep)
 {
 	const struct vdifs_auth_req *q = b->fixed;
+	const u8 *key;
+	size_t key_len;
 	u8 mac[VDIFS_MAC_LEN];
 
-	if (!a->hello || !key_len || a->authed)
+	if (!a->hello || a->authed)
+		return -EPROTO;
+	/* the key of the role claimed in HELLO: claiming is not enough */
+	key = k->key[a->role];
+	key_len = k->len[a->role];
+	if (!key_len)
 		return -EPROTO;
 	vdc_auth_mac(key, key_len, "vdifs-c", a->cnonce, a->snonce, mac);
 	if (CRYPTO_memcmp(mac, q->mac, sizeof(mac)))

@@ -17,9 +17,25 @@ struct srv_auth {
 	u8 snonce[VDIFS_NONCE_LEN];
 };
 
-int srv_hello(struct srv_auth *a, size_t key_len, u64 epoch,
+/*
+ * The key each role proves in AUTH, so that a role is a proof and not a
+ * claim: data servers (and the MDS when it calls them) the cluster's
+ * server key, clients the client key, tools the administrators' key.  A
+ * role without a key of its own proves the server key; no key at all,
+ * no authentication.
+ */
+struct srv_keys {
+	const u8 *key[VDIFS_ROLE_TOOL + 1];	/* by VDIFS_ROLE_* */
+	size_t len[VDIFS_ROLE_TOOL + 1];
+};
+
+/* server, client and admin keys (the last two may be empty) */
+void srv_keys_init(struct srv_keys *k, const u8 *server, size_t server_len,
+		   const u8 *client, size_t client_len, const u8 *admin,
+		   size_t admin_len);
+int srv_hello(struct srv_auth *a, const struct srv_keys *k, u64 epoch,
 	      const struct wire_body *b, struct vdifs_hello_rep *rep);
-int srv_auth(struct srv_auth *a, const u8 *key, size_t key_len,
+int srv_auth(struct srv_auth *a, const struct srv_keys *k,
 	     const struct wire_body *b, struct vdifs_auth_rep *rep);
 /* what a request other than HELLO/AUTH gets before the handshake ends */
 int srv_gate(const struct srv_auth *a);

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include "vdifs_client.h"
 #include "log.h"
+#include "srv.h"
 
 #define DS_DEFAULT_LISTEN	"127.0.0.1:7500"
 #define DS_DEFAULT_DATA		"vdifs-ds-data"
@@ -32,8 +33,10 @@ struct ds_config {
 	char mds[300];
 	char data[4096];
 	char port_file[4096];
-	u8 key[VDIFS_KEY_MAX];
+	u8 key[VDIFS_KEY_MAX];		/* the servers' (and all roles') */
 	size_t key_len;
+	u8 client_key[VDIFS_KEY_MAX];	/* clients', if not the above */
+	size_t client_key_len;
 	u64 capacity;		/* 0: the file system's size */
 	int log_level;
 };
@@ -255,6 +258,7 @@ int mds_call_status(struct ds *ds);
 
 struct ds {
 	struct ds_config cfg;
+	struct srv_keys keys;		/* into cfg: which role proves what */
 	struct ds_store st;
 	u32 id;				/* our data-server id */
 	u32 heartbeat_ms;

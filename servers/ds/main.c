@@ -167,12 +167,14 @@ static void run_job(struct ds *ds, struct ds_job *j)
 	}
 	/*
 	 * Only a primary forwards: a client that sets FWD would write a
-	 * replica behind its primary's back.  CHUNK_SYNC is the MDS's.
+	 * replica behind its primary's back.  CHUNK_SYNC (copies) and
+	 * CHUNK_SCRUB are the MDS's.  All of them are the servers' role,
+	 * which proves the server key when clients have a key of their own.
 	 */
-	if (((flags & (VDIFS_CHUNK_FWD | VDIFS_CHUNK_RESYNC)) &&
-	     j->conn->auth.role != VDIFS_ROLE_DS) ||
-	    (h->opcode == VDIFS_OP_CHUNK_SYNC &&
-	     j->conn->auth.role != VDIFS_ROLE_TOOL)) {
+	if (((flags & (VDIFS_CHUNK_FWD | VDIFS_CHUNK_RESYNC)) ||
+	     h->opcode == VDIFS_OP_CHUNK_SYNC ||
+	     h->opcode == VDIFS_OP_CHUNK_SCRUB) &&
+	    j->conn->auth.role != VDIFS_ROLE_DS) {
 		ret = -EPERM;
 		goto out_reply;
 	}
@@ -217,9 +219,8 @@ static void run_job(struct ds *ds, struct ds_job *j)
 		u64 version = 0;
 		u32 ext = 0, bad = 0;
 
-		ret = j->conn->auth.role == VDIFS_ROLE_TOOL ?
-		      store_scrub(ds, le64_to_cpu(q->chunk_id), &version,
-				  &ext, &bad) : -EPERM;
+		ret = store_scrub(ds, le64_to_cpu(q->chunk_id), &version,
+				  &ext, &bad);
 		if (!ret) {
 			sr.version = cpu_to_le64(version);
 			sr.extents = cpu_to_le32(ext);
@@ -345,12 +346,12 @@ static void *conn_reader(void *arg)
 		ret = wire_body_decode(h->opcode, false, 0, j->msg.buf,
 				       h->body_len, &j->body);
 		if (!ret && h->opcode == VDIFS_OP_HELLO) {
-			ret = srv_hello(&c->auth, ds->cfg.key_len, ds_epoch,
+			ret = srv_hello(&c->auth, &ds->keys, ds_epoch,
 					&j->body, (void *)fixed);
 			flen = sizeof(struct vdifs_hello_rep);
 		} else if (!ret && h->opcode == VDIFS_OP_AUTH) {
-			ret = srv_auth(&c->auth, ds->cfg.key, ds->cfg.key_len,
-				       &j->body, (void *)fixed);
+			ret = srv_auth(&c->auth, &ds->keys, &j->body,
+				       (void *)fixed);
 			flen = sizeof(struct vdifs_auth_rep);
 		} else if (!ret) {
 			ret = srv_gate(&c->auth);
@@ -493,6 +494,7 @@ static void *heartbeat_thread(void *arg)
 
 static int cfg_load(struct ds_config *cfg, int argc, char **argv)
 {
+	int ret;
 	const struct cfg_item items[] = {
 		{ .key = "mds", .flag = "mds", .type = CFG_STR, .dst = cfg->mds,
 		  .cap = sizeof(cfg->mds),
@@ -517,6 +519,11 @@ static int cfg_load(struct ds_config *cfg, int argc, char **argv)
 		  .dst = cfg->key, .cap = sizeof(cfg->key),
 		  .key_len = &cfg->key_len,
 		  .help = "read the key (hex) from a file of mode 600" },
+		{ .key = "client_key_file", .flag = "client-key-file",
+		  .type = CFG_KEYFILE, .dst = cfg->client_key,
+		  .cap = sizeof(cfg->client_key),
+		  .key_len = &cfg->client_key_len,
+		  .help = "the key clients prove, if not the server key" },
 		{ .flag = "port-file", .type = CFG_STR, .dst = cfg->port_file,
 		  .cap = sizeof(cfg->port_file),
 		  .help = "write the bound port here once registered" },
@@ -532,11 +539,16 @@ static int cfg_load(struct ds_config *cfg, int argc, char **argv)
 	strcpy(cfg->mds, DS_DEFAULT_MDS);
 	strcpy(cfg->data, DS_DEFAULT_DATA);
 	cfg->log_level = LOG_INFO_L;
-	return cfg_parse("vdifs-ds",
-			 "A vdifs data server: chunk data with extent-granular\n"
-			 "copy-on-write clones, replicated to its peers; it registers\n"
-			 "with the metadata server and heartbeats.",
-			 items, argc, argv);
+	ret = cfg_parse("vdifs-ds",
+			"A vdifs data server: chunk data with extent-granular\n"
+			"copy-on-write clones, replicated to its peers; it registers\n"
+			"with the metadata server and heartbeats.",
+			items, argc, argv);
+	if (!ret && cfg->client_key_len && !cfg->key_len) {
+		fprintf(stderr, "vdifs-ds: a client key needs the server key (key_file)\n");
+		return -1;
+	}
+	return ret;
 }
 
 static void on_signal(int sig)
@@ -558,6 +570,8 @@ int main(int argc, char **argv)
 	if (ret)
 		return ret > 0 ? 0 : 2;
 	log_init("vdifs-ds", ds.cfg.log_level);
+	srv_keys_init(&ds.keys, ds.cfg.key, ds.cfg.key_len, ds.cfg.client_key,
+		      ds.cfg.client_key_len, NULL, 0);
 	signal(SIGPIPE, SIG_IGN);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);

@@ -73,6 +73,16 @@ static int cfg_load(struct mds_config *cfg, int argc, char **argv)
 		  .dst = cfg->key, .cap = sizeof(cfg->key),
 		  .key_len = &cfg->key_len,
 		  .help = "read the key (hex) from a file of mode 600" },
+		{ .key = "client_key_file", .flag = "client-key-file",
+		  .type = CFG_KEYFILE, .dst = cfg->client_key,
+		  .cap = sizeof(cfg->client_key),
+		  .key_len = &cfg->client_key_len,
+		  .help = "the key clients prove, if not the server key" },
+		{ .key = "admin_key_file", .flag = "admin-key-file",
+		  .type = CFG_KEYFILE, .dst = cfg->admin_key,
+		  .cap = sizeof(cfg->admin_key),
+		  .key_len = &cfg->admin_key_len,
+		  .help = "the key vdifs-tool proves, if not the server key" },
 		{ .key = "heartbeat_ms", .flag = "heartbeat-ms",
 		  .type = CFG_U32, .dst = &cfg->heartbeat_ms, .min = 10,
 		  .max = 600000,
@@ -130,6 +140,10 @@ static int cfg_load(struct mds_config *cfg, int argc, char **argv)
 			items, argc, argv);
 	if (ret)
 		return ret;
+	if ((cfg->client_key_len || cfg->admin_key_len) && !cfg->key_len) {
+		fprintf(stderr, "vdifs-mds: client and admin keys need the server key (key_file)\n");
+		return -1;
+	}
 	if (cfg->lease_ms <= cfg->heartbeat_ms) {
 		fprintf(stderr, "vdifs-mds: lease (%u ms) must be longer than the heartbeat (%u ms)\n",
 			cfg->lease_ms, cfg->heartbeat_ms);
@@ -155,6 +169,9 @@ int main(int argc, char **argv)
 	if (ret)
 		return ret > 0 ? 0 : 2;
 	log_init("vdifs-mds", m.cfg.log_level);
+	srv_keys_init(&m.keys, m.cfg.key, m.cfg.key_len, m.cfg.client_key,
+		      m.cfg.client_key_len, m.cfg.admin_key,
+		      m.cfg.admin_key_len);
 	signal(SIGPIPE, SIG_IGN);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
@@ -184,7 +201,10 @@ int main(int argc, char **argv)
 		goto out_db;
 	}
 	log_info("listening on %s (port %d), state in %s%s", m.cfg.listen,
-		 port, m.cfg.data, m.cfg.key_len ? ", authentication on" : "");
+		 port, m.cfg.data, !m.cfg.key_len ? "" :
+		 m.cfg.client_key_len || m.cfg.admin_key_len ?
+		 ", authentication on, a key per role" :
+		 ", authentication on");
 	if (m.cfg.port_file[0]) {
 		ret = net_write_port_file(m.cfg.port_file, port);
 		if (ret) {

@@ -33,8 +33,12 @@ struct mds_config {
 	char listen[300];
 	char data[4096];
 	char port_file[4096];
-	u8 key[VDIFS_KEY_MAX];
+	u8 key[VDIFS_KEY_MAX];		/* the servers' (and all roles') */
 	size_t key_len;			/* 0: no authentication */
+	u8 client_key[VDIFS_KEY_MAX];	/* clients', if not the above */
+	size_t client_key_len;
+	u8 admin_key[VDIFS_KEY_MAX];	/* tools', if not the above */
+	size_t admin_key_len;
 	u32 heartbeat_ms;		/* told to data servers and clients */
 	u32 lease_ms;			/* unheard this long: down */
 	u32 session_expiry_s;		/* unheard this long: session gone */
@@ -170,6 +174,7 @@ struct mds_sess {
 
 struct mds {
 	struct mds_config cfg;
+	struct srv_keys keys;		/* into cfg: which role proves what */
 	struct mds_db db;
 	u64 epoch;			/* changes at every start */
 	long long start_ms;		/* mds_now_ms() at start */

@@ -330,8 +330,9 @@ static const struct mds_op *op_find(u16 op)
 
 /*
  * Who may ask what, by the role a peer gave in HELLO: data servers
- * register and heartbeat, administration is the tools'.  (The role is
- * what the peer says: per-role keys are what will make it a proof.)
+ * register and heartbeat, administration is the tools'.  With a key per
+ * role (client_key_file, admin_key_file) the role is what the peer proved
+ * in AUTH; with one key for all, it is what the peer says.
  */
 static bool op_allowed(u16 op, u32 role)
 {
@@ -353,7 +354,7 @@ static bool op_allowed(u16 op, u32 role)
 static int op_hello(struct mds *m, struct mds_conn *c,
 		    const struct wire_body *b, struct mds_reply *r)
 {
-	int ret = srv_hello(&c->auth, m->cfg.key_len, m->epoch, b,
+	int ret = srv_hello(&c->auth, &m->keys, m->epoch, b,
 			    (struct vdifs_hello_rep *)r->fixed);
 
 	if (!ret) {
@@ -378,7 +379,7 @@ static int conn_request(struct mds *m, struct mds_conn *c,
 	if (op == VDIFS_OP_HELLO)
 		return op_hello(m, c, &j->body, &j->r);
 	if (op == VDIFS_OP_AUTH) {
-		ret = srv_auth(&c->auth, m->cfg.key, m->cfg.key_len, &j->body,
+		ret = srv_auth(&c->auth, &m->keys, &j->body,
 			       (struct vdifs_auth_rep *)j->r.fixed);
 		if (!ret)
 			j->r.flen = sizeof(struct vdifs_auth_rep);

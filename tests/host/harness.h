@@ -217,7 +217,9 @@ static inline void h_tmp_end(void)
 struct h_mds_opts {
 	int heartbeat_ms;	/* 0: 1000 */
 	int lease_ms;		/* 0: 10000 */
-	const char *key_hex;	/* --key, NULL: none */
+	const char *key_hex;	/* --key-file, NULL: none */
+	/* --client-key-file, --admin-key-file: a key per role */
+	const char *client_key_hex, *admin_key_hex;
 	int session_expiry_s;	/* 0: the server's default */
 };
 
@@ -233,6 +235,8 @@ struct h_mds {
 	int last_port;		/* a restart listens there again */
 	char key_hex[160];
 	char key_file[PATH_MAX + 16];	/* key_hex, mode 600: --key-file */
+	char client_key_hex[160], admin_key_hex[160];
+	char client_key_file[PATH_MAX + 16], admin_key_file[PATH_MAX + 16];
 	int last_status;	/* wait status of the last stop */
 };
 
@@ -384,7 +388,7 @@ static inline int h_read_port(const char *path)
 static inline int h_mds_launch(struct h_mds *m)
 {
 	char hb[16], lease[16], exp[16], listen[32], mds[PATH_MAX + 64];
-	const char *argv[20];
+	const char *argv[28];
 	long long end;
 	pid_t parent = getpid(), pid;
 	int argc = 0, status;
@@ -414,6 +418,14 @@ static inline int h_mds_launch(struct h_mds *m)
 	if (m->key_hex[0]) {
 		argv[argc++] = "--key-file";
 		argv[argc++] = m->key_file;
+	}
+	if (m->client_key_hex[0]) {
+		argv[argc++] = "--client-key-file";
+		argv[argc++] = m->client_key_file;
+	}
+	if (m->admin_key_hex[0]) {
+		argv[argc++] = "--admin-key-file";
+		argv[argc++] = m->admin_key_file;
 	}
 	if (m->session_expiry_s) {
 		snprintf(exp, sizeof(exp), "%d", m->session_expiry_s);
@@ -478,6 +490,36 @@ static inline int h_mds_launch(struct h_mds *m)
 }
 
 /* a fresh scratch directory and a server on it */
+/* hex into DIR/NAME, mode 600, its path into path; nothing for "" */
+static inline int h_key_file(const char *dir, const char *name,
+			     const char *hex, char *path)
+{
+	int fd;
+
+	if (!hex[0])
+		return 0;
+	snprintf(path, PATH_MAX + 16, "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, hex, strlen(hex)) < 0) {
+		close(fd);
+		return -EIO;
+	}
+	close(fd);
+	return 0;
+}
+
+/* the key (hex) a peer of role proves to m's servers; "" for none */
+static inline const char *h_role_key_hex(const struct h_mds *m, u32 role)
+{
+	if (role == VDIFS_ROLE_CLIENT && m->client_key_hex[0])
+		return m->client_key_hex;
+	if (role == VDIFS_ROLE_TOOL && m->admin_key_hex[0])
+		return m->admin_key_hex;
+	return m->key_hex;
+}
+
 static inline int h_mds_start(struct h_mds *m, const struct h_mds_opts *o)
 {
 	int i, ret;
@@ -488,6 +530,12 @@ static inline int h_mds_start(struct h_mds *m, const struct h_mds_opts *o)
 	m->session_expiry_s = o ? o->session_expiry_s : 0;
 	if (o && o->key_hex)
 		snprintf(m->key_hex, sizeof(m->key_hex), "%s", o->key_hex);
+	if (o && o->client_key_hex)
+		snprintf(m->client_key_hex, sizeof(m->client_key_hex), "%s",
+			 o->client_key_hex);
+	if (o && o->admin_key_hex)
+		snprintf(m->admin_key_hex, sizeof(m->admin_key_hex), "%s",
+			 o->admin_key_hex);
 	snprintf(m->dir, sizeof(m->dir), "%s/mds.XXXXXX", h_tmp_base());
 	if (!mkdtemp(m->dir)) {
 		m->dir[0] = '\0';
@@ -498,19 +546,15 @@ static inline int h_mds_start(struct h_mds *m, const struct h_mds_opts *o)
 	snprintf(m->log, sizeof(m->log), "%s/mds.log", m->dir);
 	if (mkdir(m->data, 0700))
 		return -errno;
-	if (m->key_hex[0]) {
-		int fd;
-
-		snprintf(m->key_file, sizeof(m->key_file), "%s/key", m->dir);
-		fd = open(m->key_file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (fd < 0)
-			return -errno;
-		if (write(fd, m->key_hex, strlen(m->key_hex)) < 0) {
-			close(fd);
-			return -EIO;
-		}
-		close(fd);
-	}
+	ret = h_key_file(m->dir, "key", m->key_hex, m->key_file);
+	if (!ret)
+		ret = h_key_file(m->dir, "client.key", m->client_key_hex,
+				 m->client_key_file);
+	if (!ret)
+		ret = h_key_file(m->dir, "admin.key", m->admin_key_hex,
+				 m->admin_key_file);
+	if (ret)
+		return ret;
 
 	if (!h_atexit_done) {
 		atexit(h_cleanup_all);
@@ -558,9 +602,11 @@ static inline struct vdc_conn *h_connect(const struct h_mds *m, u32 role)
 	u8 key[80];
 	size_t klen = 0;
 
-	if (m->key_hex[0])
-		ck_assert_int_eq(vdc_key_parse_hex(m->key_hex, key,
-						   sizeof(key), &klen), 0);
+	const char *hex = h_role_key_hex(m, role);
+
+	if (hex[0])
+		ck_assert_int_eq(vdc_key_parse_hex(hex, key, sizeof(key),
+						   &klen), 0);
 	ck_ok(h_connect_key(m, role, klen ? key : NULL, klen, &c));
 	ck_assert_ptr_nonnull(c);
 	return c;

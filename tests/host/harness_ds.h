@@ -212,9 +212,10 @@ static inline int h_mds_tool_conn(const struct h_mds *m,
 	u8 key[80];
 	size_t klen = 0;
 
+	const char *hex = h_role_key_hex(m, VDIFS_ROLE_TOOL);
+
 	*out = NULL;
-	if (m->key_hex[0] &&
-	    vdc_key_parse_hex(m->key_hex, key, sizeof(key), &klen))
+	if (hex[0] && vdc_key_parse_hex(hex, key, sizeof(key), &klen))
 		return -EINVAL;
 	return h_connect_key(m, VDIFS_ROLE_TOOL, klen ? key : NULL, klen,
 			     out);
@@ -321,6 +322,10 @@ static inline int h_ds_launch(struct h_ds *d, const char *const *env)
 	if (d->mds->key_hex[0]) {
 		argv[argc++] = "--key-file";
 		argv[argc++] = d->mds->key_file;
+	}
+	if (d->mds->client_key_hex[0]) {
+		argv[argc++] = "--client-key-file";
+		argv[argc++] = d->mds->client_key_file;
 	}
 	if (getenv("VDIFS_DS_VERBOSE"))
 		argv[argc++] = "-v";
@@ -491,10 +496,11 @@ static inline int h_ds_connect_role(const struct h_ds *d, u32 role,
 	u8 key[80];
 	size_t klen = 0;
 
+	const char *hex = h_role_key_hex(d->mds, role);
+
 	*out = NULL;
-	if (d->mds->key_hex[0]) {
-		if (vdc_key_parse_hex(d->mds->key_hex, key, sizeof(key),
-				      &klen))
+	if (hex[0]) {
+		if (vdc_key_parse_hex(hex, key, sizeof(key), &klen))
 			return -EINVAL;
 		o.key = key;
 		o.key_len = klen;

@@ -1903,6 +1903,116 @@ START_TEST(test_alloc_after_restart)
 }
 END_TEST
 
+/* ---- a key per role ---- */
+
+#define KEY_SERVER	"5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e"
+#define KEY_CLIENT	"c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1"
+#define KEY_ADMIN	"adadadadadadadadadadadadadadadad"
+
+static void setup_role_keys(void)
+{
+	struct h_mds_opts mo = { .heartbeat_ms = 500, .lease_ms = 10000,
+				 .key_hex = KEY_SERVER,
+				 .client_key_hex = KEY_CLIENT,
+				 .admin_key_hex = KEY_ADMIN };
+	int ret, i;
+
+	ret = h_mds_start(&g_mds, &mo);
+	ck_assert_msg(ret == 0, "vdifs-mds did not start: %s", h_err(ret));
+	ret = h_ds_start_n(g_ds, NDS, &g_mds, NULL);
+	ck_assert_msg(ret == 0, "vdifs-ds did not start: %s", h_err(ret));
+	for (i = 0; i < NDS; i++) {
+		g_set[i] = &g_ds[i];
+		g_c[i] = h_ds_connect(&g_ds[i]);
+	}
+}
+
+/* connect to addr as role with the key hex; 0 or -errno */
+static int connect_as(const char *addr, u32 role, const char *hex,
+		      struct vdc_conn **c)
+{
+	struct vdc_opts o = { .role = role, .timeout_ms = 10000 };
+	u8 key[64];
+	size_t len;
+
+	ck_ok(vdc_key_parse_hex(hex, key, sizeof(key), &len));
+	o.key = key;
+	o.key_len = len;
+	*c = NULL;
+	return vdc_connect(addr, &o, c);
+}
+
+/*
+ * With a key per role, a role is what a peer proves, not what it says:
+ * a client host (its key) cannot pass for a data server (register one
+ * at its own address, forward a write to a replica behind its primary)
+ * or for an administrator (delete a volume), and the other way round.
+ * The servers among themselves (registration, heartbeats, forwarded
+ * writes, the MDS's calls) go on with the server key.
+ */
+START_TEST(test_role_keys)
+{
+	static const struct {
+		u32 role;
+		const char *key;
+		int mds, ds;	/* what connecting gets */
+	} tries[] = {
+		{ VDIFS_ROLE_CLIENT, KEY_CLIENT, 0, 0 },
+		{ VDIFS_ROLE_DS, KEY_CLIENT, -EACCES, -EACCES },
+		{ VDIFS_ROLE_TOOL, KEY_CLIENT, -EACCES, -EACCES },
+		{ VDIFS_ROLE_TOOL, KEY_ADMIN, 0, -EACCES },
+		{ VDIFS_ROLE_CLIENT, KEY_ADMIN, -EACCES, -EACCES },
+		{ VDIFS_ROLE_DS, KEY_SERVER, 0, 0 },
+		{ VDIFS_ROLE_CLIENT, KEY_SERVER, -EACCES, -EACCES },
+	};
+	struct vdc_params p = { .chunk_size = MiB, .replicas = 3,
+				.repl_mode = VDIFS_REPL_SYNC };
+	struct vdc_conn *c, *tool = h_connect(&g_mds, VDIFS_ROLE_TOOL);
+	struct vdc_conn *cli = h_connect(&g_mds, VDIFS_ROLE_CLIENT);
+	struct vdifs_chunk ch;
+	struct vdc_chunk_ref r;
+	struct vdc_vol v;
+	struct vdc_attr a;
+	struct model m;
+	u32 cs = 0;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+		ret = connect_as(g_mds.addr, tries[i].role, tries[i].key, &c);
+		ck_assert_msg(ret == tries[i].mds,
+			      "MDS, role %u with key %.4s: %s", tries[i].role,
+			      tries[i].key, h_err(ret));
+		vdc_close(c);
+		ret = connect_as(g_ds[0].addr, tries[i].role, tries[i].key,
+				 &c);
+		ck_assert_msg(ret == tries[i].ds,
+			      "DS, role %u with key %.4s: %s", tries[i].role,
+			      tries[i].key, h_err(ret));
+		vdc_close(c);
+	}
+	/* the administrators' key does what clients' cannot */
+	ck_ret(vdc_vol_create(cli, "nope", &p, &v), -EPERM);
+	ck_ok(vdc_vol_create(tool, "keyvol", &p, &v));
+	/* and the servers' key keeps the cluster working: 3 sync copies */
+	ck_ok(vdc_create(cli, v.vol, v.root_ino, "f", S_IFREG | 0644, 0, 0, 0,
+			 true, NULL, &a));
+	ck_assert_int_eq(vdc_layout_get(cli, v.vol, a.ino, 0, 1,
+					VDIFS_LAYOUT_ALLOC, &ch, 1, &cs), 1);
+	ck_assert_uint_eq(ch.nrep, 3);
+	ref_of(&r, &ch, MiB);
+	m_init(&m, MiB, 64 * KiB);
+	for (i = 0; i < 4; i++)
+		do_write(g_c[ds_index(r.ds[0])], &r, &m, rnd_below(MiB - 8192),
+			 8192);
+	for (i = 0; i < 3; i++)
+		ck_chunk(g_c[ds_index(r.ds[i])], &r, &m, "a replica");
+	m_free(&m);
+	vdc_close(cli);
+	vdc_close(tool);
+}
+END_TEST
+
 /* one writer of test_stopped_replica: its own connection, its own chunk */
 struct stop_writer {
 	pthread_t th;
@@ -2594,6 +2704,12 @@ static Suite *ds_suite(void)
 	tcase_add_test(tc, test_drain);
 	tcase_add_test(tc, test_intents);
 	tcase_add_test(tc, test_scrub);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("keys");
+	tcase_add_checked_fixture(tc, setup_role_keys, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_role_keys);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cluster");
