@@ -301,10 +301,13 @@ struct mds_op {
 		       struct mds_prep **out);
 };
 
-/* ns.c: namespace, volumes, layouts */
-extern const struct mds_op ns_ops[VDIFS_OP_MAX];
+/* vol.c: volumes, layout parameters */
+extern const struct mds_op vol_ops[VDIFS_OP_MAX];
 int ns_check_params(const struct vdifs_layout_params *p, bool allow_zero);
-int reply_attr(struct mds_reply *r, const struct mds_inode *in);
+/* fill the 0 ("inherit") fields of p from base */
+void params_inherit(struct vdifs_layout_params *p,
+		    const struct vdifs_layout_params *base,
+		    bool explicit_mode);
 int vol_get(struct mds *m, MDB_txn *t, u32 vol, struct mds_vol *v);
 /* copies of a chunk below which its writes fail */
 static inline unsigned int vol_min_replicas(const struct mds_vol *v)
@@ -312,6 +315,9 @@ static inline unsigned int vol_min_replicas(const struct mds_vol *v)
 	return v->params.min_replicas ? v->params.min_replicas : 1;
 }
 int vol_adjust(struct mds *m, MDB_txn *t, u32 vol, s64 dinodes, s64 dbytes);
+
+/* inode.c: the inode and directory-entry store, in the caller's txn */
+int reply_attr(struct mds_reply *r, const struct mds_inode *in);
 int inode_get(struct mds *m, MDB_txn *t, u32 vol, u64 ino,
 	      struct mds_inode *in);
 int inode_put(struct mds *m, MDB_txn *t, u32 vol,
@@ -334,6 +340,15 @@ int inode_free(struct mds *m, MDB_txn *t, u32 vol,
 int inode_new(struct mds *m, MDB_txn *t, u32 vol, u32 mode, u32 uid,
 	      u32 gid, u32 rdev, const struct vdifs_layout_params *p,
 	      u64 parent, struct mds_inode *in);
+
+/* xattr.c: user xattrs */
+extern const struct mds_op xattr_ops[VDIFS_OP_MAX];
+
+/* layout.c: chunk geometry, chunk allocation */
+extern const struct mds_op layout_ops[VDIFS_OP_MAX];
+
+/* ns.c: the POSIX namespace */
+extern const struct mds_op ns_ops[VDIFS_OP_MAX];
 
 /* snap.c: snapshots and clones */
 extern const struct mds_op snap_ops[VDIFS_OP_MAX];

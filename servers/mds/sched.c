@@ -315,6 +315,12 @@ static const struct mds_op *op_find(u16 op)
 		return NULL;
 	if (ns_ops[op].fn)
 		return &ns_ops[op];
+	if (vol_ops[op].fn)
+		return &vol_ops[op];
+	if (xattr_ops[op].fn)
+		return &xattr_ops[op];
+	if (layout_ops[op].fn)
+		return &layout_ops[op];
 	if (member_ops[op].fn)
 		return &member_ops[op];
 	if (snap_ops[op].fn)
