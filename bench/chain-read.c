@@ -14,6 +14,9 @@
 #include <time.h>
 #include "vdifs_client.h"
 
+/* a cluster started with --insecure (the bench scripts do) */
+static const struct vdc_opts bench_opts = { .insecure = true };
+
 #define CS	(16u << 20)
 #define ES	(64u << 10)
 #define IO	(1u << 20)
@@ -58,7 +61,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	r.ds[0] = (u32)atoi(argv[2]);
-	ret = vdc_connect(argv[1], NULL, &c);
+	ret = vdc_connect(argv[1], &bench_opts, &c);
 	if (ret) {
 		fprintf(stderr, "connect %s: %s\n", argv[1], strerror(-ret));
 		return 1;

@@ -95,8 +95,10 @@ rm -rf "$DIR"
 SOURCE=$("$SRC/tools/vdifs-cluster" start --ds 3 --mode sync --dir "$DIR" \
 	--bin "$BIN" 2>/dev/null) || die "start the cluster"
 export VDIFS_MDS=${SOURCE%%/*}
+export VDIFS_KEY_FILE=$DIR/key
 mkdir -p "$MNT"
-mount -t vdifs "$SOURCE" "$MNT" || die "mount"
+"$SRC/tools/mount.vdifs" "$SOURCE" "$MNT" -o "keyfile=$VDIFS_KEY_FILE" ||
+	die "mount"
 head -c 64M /dev/urandom >"$DATA"
 
 echo "bench/clone.sh: 3 data servers, 3 replicas, sync replication, 64 MiB chunks;"

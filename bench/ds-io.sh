@@ -9,9 +9,9 @@ make -s -C "$repo" userspace
 dir=$(mktemp -d)
 mount -t tmpfs -o size=2g tmpfs "$dir"
 trap '"$repo/tools/vdifs-cluster" stop --dir "$dir" >/dev/null 2>&1; umount "$dir" 2>/dev/null || umount -l "$dir"; rmdir "$dir"' EXIT
-"$repo/tools/vdifs-cluster" start --ds 1 --dir "$dir" >/dev/null
+"$repo/tools/vdifs-cluster" start --ds 1 --dir "$dir" --insecure >/dev/null
 . "$dir/cluster.env"
-line=$("$repo/build/out/vdifs-tool" --mds "$VDIFS_MDS" --json status |
+line=$("$repo/build/out/vdifs-tool" --mds "$VDIFS_MDS" --insecure --json status |
 	python3 -c 'import json,sys; d=json.load(sys.stdin)["data_servers"][0]; print(d["address"], d["id"])')
 pid=$(awk '$1 == "ds1" { print $2 }' "$dir/pids")
 # shellcheck disable=SC2086

@@ -16,6 +16,9 @@
 #include <time.h>
 #include "vdifs_client.h"
 
+/* a cluster started with --insecure (the bench scripts do) */
+static const struct vdc_opts bench_opts = { .insecure = true };
+
 struct worker {
 	pthread_t th;
 	const char *addr;
@@ -41,7 +44,7 @@ static void *run(void *arg)
 	double t0;
 	int i;
 
-	w->err = vdc_connect(w->addr, NULL, &c);
+	w->err = vdc_connect(w->addr, &bench_opts, &c);
 	if (w->err)
 		return NULL;
 	snprintf(name, sizeof(name), "d%d.%ld", w->idx, (long)time(NULL));
@@ -78,7 +81,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench-mds-create MDS_ADDR [THREADS] [FILES]\n");
 		return 2;
 	}
-	ret = vdc_connect(argv[1], NULL, &c);
+	ret = vdc_connect(argv[1], &bench_opts, &c);
 	if (!ret)
 		ret = vdc_vol_open(c, "vdifs", &v);
 	if (ret) {

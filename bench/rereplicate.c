@@ -72,7 +72,8 @@ static int ds_cb(const struct vdifs_ds_status *d, void *arg)
 
 static struct vdc_conn *ds_conn(const struct ds_addr_cb *a, u32 id)
 {
-	struct vdc_opts o = { .role = VDIFS_ROLE_CLIENT, .timeout_ms = 30000 };
+	struct vdc_opts o = { .role = VDIFS_ROLE_CLIENT, .timeout_ms = 30000,
+			      .insecure = true };
 	struct vdc_conn *c;
 	unsigned int i;
 	int ret;
@@ -133,8 +134,10 @@ static int do_clone(struct vdc_conn *cli, u32 vol, u64 src, u64 dir,
 
 int main(int argc, char **argv)
 {
-	struct vdc_opts o = { .role = VDIFS_ROLE_CLIENT, .timeout_ms = 60000 };
-	struct vdc_opts ot = { .role = VDIFS_ROLE_TOOL, .timeout_ms = 60000 };
+	struct vdc_opts o = { .role = VDIFS_ROLE_CLIENT, .timeout_ms = 60000,
+			      .insecure = true };
+	struct vdc_opts ot = { .role = VDIFS_ROLE_TOOL, .timeout_ms = 60000,
+			       .insecure = true };
 	struct vdc_status_cbs cbs = { .ds = ds_cb };
 	struct vdc_params p = { .replicas = 2, .repl_mode = VDIFS_REPL_SYNC };
 	struct vdifs_status_rep st, st0;

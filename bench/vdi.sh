@@ -380,11 +380,15 @@ vdifs_start() {
 	src=$("$VDIFS_SRC/tools/vdifs-cluster" start --ds 3 --replicas 1 --volume vdi \
 		--dir "$DSDATA/cluster" --bin "$BIN") || return 1
 	export VDIFS_MDS=${src%%/*}
-	mount -t vdifs "$src" "$V1" || return 1
+	# with the cluster's key, as a user runs it (it costs the handshake)
+	export VDIFS_KEY_FILE=$DSDATA/cluster/key
+	"$VDIFS_SRC/tools/mount.vdifs" "$src" "$V1" -o "keyfile=$VDIFS_KEY_FILE" ||
+		return 1
 	if [ "$REPLICAS3" = 1 ]; then
 		"$TOOL" -q volume create vdi3 --replicas 3 --mode sync >/dev/null ||
 			return 1
-		mount -t vdifs "$VDIFS_MDS/vdi3" "$V3" || return 1
+		"$VDIFS_SRC/tools/mount.vdifs" "$VDIFS_MDS/vdi3" "$V3" \
+			-o "keyfile=$VDIFS_KEY_FILE" || return 1
 	fi
 }
 

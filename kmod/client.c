@@ -829,6 +829,12 @@ static int vdifs_conn_handshake(struct vdifs_conn *conn)
 				    conn->name);
 		return -EACCES;
 	}
+	if (!need_auth && !sbi->opts.insecure) {
+		/* nor can a keyless one: taken only when the mount says so */
+		pr_warn_ratelimited("vdifs: %s asks for no key: mount -o insecure to trust it\n",
+				    conn->name);
+		return -EACCES;
+	}
 	if (!need_auth)
 		return vdifs_conn_bind(conn);
 	if (!sbi->hmac) {

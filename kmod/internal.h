@@ -37,6 +37,8 @@ struct vdifs_mount_opts {
 	char key_name[VDIFS_KEY_NAME_MAX + 1];
 	u8 key[VDIFS_KEY_MAX];		/* its bytes, read at get_tree */
 	unsigned int key_len;		/* 0: no authentication */
+	/* no key, and a server that asks for none is taken anyway */
+	bool insecure;
 	unsigned int timeo_ms;		/* a request fails with EIO after */
 	unsigned int conn_timeo_ms;	/* one connect attempt gives up */
 	unsigned int acregmin_ms;	/* attribute cache bounds, files */

@@ -16,7 +16,7 @@
 
 enum vdifs_param {
 	Opt_key, Opt_timeo, Opt_conn_timeo, Opt_actimeo,
-	Opt_acregmin, Opt_acregmax, Opt_acdirmin, Opt_acdirmax,
+	Opt_acregmin, Opt_acregmax, Opt_acdirmin, Opt_acdirmax, Opt_insecure,
 };
 
 const struct fs_parameter_spec vdifs_fs_parameters[] = {
@@ -28,6 +28,7 @@ const struct fs_parameter_spec vdifs_fs_parameters[] = {
 	fsparam_u32("acregmax",		Opt_acregmax),
 	fsparam_u32("acdirmin",		Opt_acdirmin),
 	fsparam_u32("acdirmax",		Opt_acdirmax),
+	fsparam_flag("insecure",	Opt_insecure),
 	{}
 };
 
@@ -229,6 +230,9 @@ int vdifs_parse_param(struct fs_context *fc, struct fs_parameter *param)
 	switch (opt) {
 	case Opt_key:
 		return vdifs_parse_key(fc, o, param->string);
+	case Opt_insecure:
+		o->insecure = true;
+		return 0;
 	case Opt_timeo:
 		if (!result.uint_32)
 			return invalfc(fc, "timeo must be at least 1 second");
@@ -274,5 +278,7 @@ int vdifs_validate_opts(struct fs_context *fc)
 		return invalfc(fc, "acregmin is larger than acregmax");
 	if (o->acdirmin_ms > o->acdirmax_ms)
 		return invalfc(fc, "acdirmin is larger than acdirmax");
+	if (o->insecure && o->key_name[0])
+		return invalfc(fc, "key= and insecure exclude each other");
 	return 0;
 }

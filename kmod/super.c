@@ -154,6 +154,8 @@ static int vdifs_show_options(struct seq_file *m, struct dentry *root)
 		   o->acdirmin_ms / 1000, o->acdirmax_ms / 1000);
 	if (o->key_len)
 		seq_puts(m, ",auth=hmac");
+	else
+		seq_puts(m, ",insecure");
 	return 0;
 }
 

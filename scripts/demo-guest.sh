@@ -125,13 +125,17 @@ SOURCE=$("$SRC/tools/vdifs-cluster" start --ds 3 --mode sync --dir "$DIR" \
 }
 started=1
 export VDIFS_MDS=${SOURCE%%/*}
+# the cluster's key (vdifs-cluster made one): vdifs-tool reads the file,
+# mount.vdifs loads it into the kernel keyring
+export VDIFS_KEY_FILE=$DIR/key
 say "1. cluster up: 1 MDS + 3 data servers, 3 replicas, sync replication," \
-	"volume $SOURCE ($(secs $(($(date +%s%3N) - t0))))"
+	"volume $SOURCE, key $DIR/key ($(secs $(($(date +%s%3N) - t0))))"
 
 mkdir -p "$MNT"
-timed "mount $SOURCE" mount -t vdifs "$SOURCE" "$MNT"
+timed "mount $SOURCE" "$SRC/tools/mount.vdifs" "$SOURCE" "$MNT" \
+	-o "keyfile=$DIR/key"
 mounted=1
-say "   mounted at $MNT ($(secs "$ms"))"
+say "   mounted at $MNT ($(secs "$ms"), keyfile=$DIR/key)"
 
 # ---- 2. base image ----
 timed "qemu-img create" qemu-img create -q -f raw "$BASE" 64M

@@ -40,11 +40,12 @@ struct tool {
 	size_t key_len;
 	bool json;
 	bool quiet;		/* no progress lines on stderr */
+	bool insecure;		/* a keyless MDS is taken */
 	struct vdc_conn *conn;
 };
 
 static const char usage_text[] =
-"usage: vdifs-tool [--mds ADDR:PORT] [--key-file FILE] [--json]\n"
+"usage: vdifs-tool [--mds ADDR:PORT] [--key-file FILE|--insecure] [--json]\n"
 "                  COMMAND ...\n"
 "\n"
 "Administers a vdifs cluster through its metadata server.\n"
@@ -78,8 +79,10 @@ static const char usage_text[] =
 "Options:\n"
 "  --mds ADDR:PORT   the metadata server (default: $VDIFS_MDS, else "
 DEFAULT_MDS ")\n"
-"  --key-file FILE   the cluster's key (hex, 16-64 bytes), when the server\n"
-"                    requires one; FILE must be its owner's alone (mode 600)\n"
+"  --key-file FILE   the administrators' key (hex, 16-64 bytes; default:\n"
+"                    $VDIFS_KEY_FILE); FILE must be its owner's alone (mode 600)\n"
+"  --insecure        no key: talk to an MDS that asks for none (without it\n"
+"                    such a server is refused: it could be anyone)\n"
 "  --json            print results as JSON\n"
 "  -q, --quiet       no progress lines on stderr\n"
 "  -h, --help        this text; 'vdifs-tool COMMAND --help' for a command\n"
@@ -318,7 +321,13 @@ static int tool_connect(struct tool *t)
 	char what[300];
 	int ret;
 
+	o.insecure = t->insecure;
 	ret = vdc_connect(t->mds, &o, &t->conn);
+	if (ret == -EACCES && !t->key_len && !t->insecure) {
+		fprintf(stderr, PROG ": connect %s: refused: no key given (--key-file FILE, or --insecure for a keyless cluster)\n",
+			t->mds);
+		return EXIT_FAIL;
+	}
 	if (ret) {
 		snprintf(what, sizeof(what), "connect %s", t->mds);
 		return fail(what, ret);
@@ -1916,6 +1925,10 @@ int main(int argc, char **argv)
 			t.quiet = true;
 			continue;
 		}
+		if (!strcmp(a, "--insecure")) {
+			t.insecure = true;
+			continue;
+		}
 		eq = strchr(a, '=');
 		nl = eq ? (size_t)(eq - a) : strlen(a);
 		if ((nl == 5 && !strncmp(a, "--mds", nl)) ||
@@ -1938,6 +1951,13 @@ int main(int argc, char **argv)
 	}
 	if (!*t.mds)
 		usage_error("--mds needs ADDR:PORT");
+	if (!key_file && !t.insecure) {
+		key_file = getenv("VDIFS_KEY_FILE");
+		if (key_file && !*key_file)
+			key_file = NULL;
+	}
+	if (key_file && t.insecure)
+		usage_error("--key-file and --insecure exclude each other");
 	if (key_file)
 		read_key_file(key_file, &t);
 	if (i >= argc) {

@@ -175,6 +175,18 @@ static int cfg_load_json(const struct cfg_item *items, const char *path)
 			ret = -1;
 			break;
 		}
+		if (it->type == CFG_FLAG) {
+			/* a flag's setting is true or false */
+			if (ty != json_type_boolean) {
+				fprintf(stderr, "%s: %s: %s must be true or false\n",
+					cfg_prog, path, key);
+				ret = -1;
+				break;
+			}
+			*(int *)it->dst = json_object_get_boolean(val) ?
+					  (int)it->max : 0;
+			continue;
+		}
 		numeric = it->type == CFG_U32 || it->type == CFG_U8 ||
 			  it->type == CFG_MB;
 		if ((numeric && ty != json_type_int) ||

@@ -132,7 +132,10 @@ static int vdc_handshake(struct vdc_conn *c, const struct vdc_opts *o)
 		 * We hold a key and the server does not ask for it: it
 		 * cannot prove it knows it either, so it may be anyone.
 		 */
-		return o->key && o->key_len ? -EACCES : 0;
+		if (o->key && o->key_len)
+			return -EACCES;
+		/* nor one without a key, unless we were told to */
+		return o->insecure ? 0 : -EACCES;
 	}
 	vdc_msg_free(&m);
 	if (!o->key || !o->key_len)

@@ -36,6 +36,12 @@ struct vdc_opts {
 	size_t key_len;
 	int timeout_ms;		/* per request, default 30000 */
 	const char *name;	/* host name sent in HELLO, default hostname */
+	/*
+	 * No key, and a server that asks for none is taken anyway.  Without
+	 * it such a server is refused (-EACCES): it proves nothing, so it
+	 * could be anyone; a keyless cluster is an explicit choice.
+	 */
+	bool insecure;
 };
 
 /* addr is "HOST:PORT" or "[V6]:PORT"; HOST may be a name */

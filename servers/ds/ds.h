@@ -37,6 +37,7 @@ struct ds_config {
 	size_t key_len;
 	u8 client_key[VDIFS_KEY_MAX];	/* clients', if not the above */
 	size_t client_key_len;
+	int insecure;			/* keyless, on purpose */
 	u64 capacity;		/* 0: the file system's size */
 	int log_level;
 };

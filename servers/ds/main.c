@@ -430,7 +430,8 @@ static int mds_register(struct ds *ds, struct vdc_conn **out)
 {
 	struct vdc_opts o = {
 		.role = VDIFS_ROLE_DS, .key = ds->cfg.key,
-		.key_len = ds->cfg.key_len, .timeout_ms = 10000,
+		.key_len = ds->cfg.key_len, .insecure = ds->cfg.insecure,
+		.timeout_ms = 10000,
 	};
 	struct vdifs_ds_register_rep rep;
 	struct vdc_conn *c;
@@ -519,6 +520,9 @@ static int cfg_load(struct ds_config *cfg, int argc, char **argv)
 		  .dst = cfg->key, .cap = sizeof(cfg->key),
 		  .key_len = &cfg->key_len,
 		  .help = "read the key (hex) from a file of mode 600" },
+		{ .key = "insecure", .flag = "insecure", .type = CFG_FLAG,
+		  .dst = &cfg->insecure, .max = 1,
+		  .help = "no key: trust anyone who can reach the port" },
 		{ .key = "client_key_file", .flag = "client-key-file",
 		  .type = CFG_KEYFILE, .dst = cfg->client_key,
 		  .cap = sizeof(cfg->client_key),
@@ -544,6 +548,12 @@ static int cfg_load(struct ds_config *cfg, int argc, char **argv)
 			"copy-on-write clones, replicated to its peers; it registers\n"
 			"with the metadata server and heartbeats.",
 			items, argc, argv);
+	if (!ret && !cfg->key_len == !cfg->insecure) {
+		fprintf(stderr, cfg->key_len ?
+			"vdifs-ds: a key and --insecure exclude each other\n" :
+			"vdifs-ds: no key: give key_file (--key-file), or --insecure to trust anyone who can reach the port\n");
+		return -1;
+	}
 	if (!ret && cfg->client_key_len && !cfg->key_len) {
 		fprintf(stderr, "vdifs-ds: a client key needs the server key (key_file)\n");
 		return -1;

@@ -60,7 +60,8 @@ int mds_call_status(struct ds *ds)
 {
 	struct vdc_opts o = {
 		.role = VDIFS_ROLE_DS, .key = ds->cfg.key,
-		.key_len = ds->cfg.key_len, .timeout_ms = 10000,
+		.key_len = ds->cfg.key_len, .insecure = ds->cfg.insecure,
+		.timeout_ms = 10000,
 	};
 	struct vdc_status_cbs cbs = { .ds = peers_status_ds };
 	struct vdc_conn *c;
@@ -105,7 +106,7 @@ static struct vdc_opts peer_opts(const struct ds *ds)
 {
 	struct vdc_opts o = {
 		.role = VDIFS_ROLE_DS, .key = ds->cfg.key,
-		.key_len = ds->cfg.key_len,
+		.key_len = ds->cfg.key_len, .insecure = ds->cfg.insecure,
 		.timeout_ms = (int)(ds->lease_ms ? ds->lease_ms : 5000) + 1000,
 	};
 

@@ -68,7 +68,8 @@ static int link_call(struct mds *m, u32 id, u16 op,
 {
 	struct vdc_opts o = {
 		.role = VDIFS_ROLE_DS, .key = m->cfg.key,
-		.key_len = m->cfg.key_len, .timeout_ms = 30000,
+		.key_len = m->cfg.key_len, .insecure = m->cfg.insecure,
+		.timeout_ms = 30000,
 	};
 	struct ds_link *l = link_get(id);
 	char addr[80];
@@ -127,7 +128,8 @@ int dsrpc_chunk_sync(struct mds *m, const struct vdifs_chunk *c, u8 mode,
 	/* its own connection: a copy may take long, the link is shared */
 	struct vdc_opts o = {
 		.role = VDIFS_ROLE_DS, .key = m->cfg.key,
-		.key_len = m->cfg.key_len, .timeout_ms = 600000,
+		.key_len = m->cfg.key_len, .insecure = m->cfg.insecure,
+		.timeout_ms = 600000,
 	};
 	struct vdifs_chunk_req q = { 0 };
 	const struct vdifs_chunk_sync_rep *rep;
@@ -213,7 +215,7 @@ int dsrpc_chunk_stat(struct mds *m, u32 ds_id, u64 chunk_id,
 {
 	struct vdc_opts o = {
 		.role = VDIFS_ROLE_DS, .key = m->cfg.key,
-		.key_len = m->cfg.key_len,
+		.key_len = m->cfg.key_len, .insecure = m->cfg.insecure,
 		/* a healthy server answers a STAT at once */
 		.timeout_ms = m->cfg.lease_ms < 1000 ? (int)m->cfg.lease_ms :
 						       1000,

@@ -73,6 +73,9 @@ static int cfg_load(struct mds_config *cfg, int argc, char **argv)
 		  .dst = cfg->key, .cap = sizeof(cfg->key),
 		  .key_len = &cfg->key_len,
 		  .help = "read the key (hex) from a file of mode 600" },
+		{ .key = "insecure", .flag = "insecure", .type = CFG_FLAG,
+		  .dst = &cfg->insecure, .max = 1,
+		  .help = "no key: trust anyone who can reach the port" },
 		{ .key = "client_key_file", .flag = "client-key-file",
 		  .type = CFG_KEYFILE, .dst = cfg->client_key,
 		  .cap = sizeof(cfg->client_key),
@@ -147,6 +150,12 @@ static int cfg_load(struct mds_config *cfg, int argc, char **argv)
 	if (cfg->lease_ms <= cfg->heartbeat_ms) {
 		fprintf(stderr, "vdifs-mds: lease (%u ms) must be longer than the heartbeat (%u ms)\n",
 			cfg->lease_ms, cfg->heartbeat_ms);
+		return -1;
+	}
+	if (!cfg->key_len == !cfg->insecure) {
+		fprintf(stderr, cfg->key_len ?
+			"vdifs-mds: a key and --insecure exclude each other\n" :
+			"vdifs-mds: no key: give key_file (--key-file), or --insecure to trust anyone who can reach the port\n");
 		return -1;
 	}
 	return 0;

@@ -37,6 +37,7 @@ struct mds_config {
 	size_t key_len;			/* 0: no authentication */
 	u8 client_key[VDIFS_KEY_MAX];	/* clients', if not the above */
 	size_t client_key_len;
+	int insecure;			/* keyless, on purpose */
 	u8 admin_key[VDIFS_KEY_MAX];	/* tools', if not the above */
 	size_t admin_key_len;
 	u32 heartbeat_ms;		/* told to data servers and clients */

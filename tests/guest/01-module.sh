@@ -19,8 +19,10 @@ mount_fails "unknown option" EINVAL "nosuchopt" \
 	"127.0.0.1:7400/vol" "nosuchopt=1"
 mount_fails "timeo=0" EINVAL "timeo must be" \
 	"127.0.0.1:7400/vol" "timeo=0"
-mount_fails "key not hex" EINVAL "key must be" \
-	"127.0.0.1:7400/vol" "key=zz"
+mount_fails "a bad key name" EINVAL "key=NAME" \
+	"127.0.0.1:7400/vol" "key=../zz"
+mount_fails "key= with insecure" EINVAL "exclude each other" \
+	"127.0.0.1:7400/vol" "key=zz,insecure"
 mount_fails "acregmin > acregmax" EINVAL "acregmin" \
 	"127.0.0.1:7400/vol" "acregmin=10,acregmax=5"
 mount_fails "no server at the address" EHOSTUNREACH \

@@ -69,6 +69,14 @@ MNT2=/mnt/vdifs2
 
 # cluster_start [vdifs-cluster start options]: MDS + $CLUSTER_DS data
 # servers (3 by default), volume mounted at $MNT; sets SOURCE
+# load_key NAME HEX: the logon key vdifs:NAME in the keyring (mount -o
+# key=NAME), as mount.vdifs keyfile= does
+load_key() {
+	# shellcheck disable=SC2059 # the format is the key's \xHH bytes
+	printf "$(sed 's/../\\x&/g' <<<"$2")" |
+		keyctl padd logon "vdifs:$1" @u >/dev/null
+}
+
 cluster_start() {
 	rm -rf "$CLUSTER_DIR"
 	mkdir -p "$MNT"
@@ -80,6 +88,16 @@ cluster_start() {
 		finish
 	}
 	export VDIFS_MDS=${SOURCE%%/*}
+	# the cluster's key: vdifs-tool reads its file, the kernel takes it
+	# from the keyring; every mount of the test gets it in MOUNT_OPTS
+	if [ -f "$CLUSTER_DIR/key" ]; then
+		export VDIFS_KEY_FILE=$CLUSTER_DIR/key
+		load_key cluster "$(cat "$CLUSTER_DIR/key")"
+		MOUNT_OPTS=key=cluster${MOUNT_OPTS:+,$MOUNT_OPTS}
+	else
+		unset VDIFS_KEY_FILE
+		MOUNT_OPTS=insecure${MOUNT_OPTS:+,$MOUNT_OPTS}
+	fi
 	if ! mount -t vdifs ${MOUNT_OPTS:+-o "$MOUNT_OPTS"} "$SOURCE" "$MNT"; then
 		fail "mount $SOURCE"
 		dmesg | tail -n 20

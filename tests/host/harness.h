@@ -418,6 +418,8 @@ static inline int h_mds_launch(struct h_mds *m)
 	if (m->key_hex[0]) {
 		argv[argc++] = "--key-file";
 		argv[argc++] = m->key_file;
+	} else {
+		argv[argc++] = "--insecure";
 	}
 	if (m->client_key_hex[0]) {
 		argv[argc++] = "--client-key-file";
@@ -590,6 +592,8 @@ static inline int h_connect_key(const struct h_mds *m, u32 role,
 		.key_len = key_len,
 		.timeout_ms = 10000,
 		.name = "test-host",
+		/* the keyless servers of most tests, on purpose */
+		.insecure = !key_len,
 	};
 
 	return vdc_connect(m->addr, &o, out);

@@ -322,6 +322,8 @@ static inline int h_ds_launch(struct h_ds *d, const char *const *env)
 	if (d->mds->key_hex[0]) {
 		argv[argc++] = "--key-file";
 		argv[argc++] = d->mds->key_file;
+	} else {
+		argv[argc++] = "--insecure";
 	}
 	if (d->mds->client_key_hex[0]) {
 		argv[argc++] = "--client-key-file";
@@ -499,6 +501,7 @@ static inline int h_ds_connect_role(const struct h_ds *d, u32 role,
 	const char *hex = h_role_key_hex(d->mds, role);
 
 	*out = NULL;
+	o.insecure = !hex[0];
 	if (hex[0]) {
 		if (vdc_key_parse_hex(hex, key, sizeof(key), &klen))
 			return -EINVAL;

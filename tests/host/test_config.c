@@ -70,6 +70,10 @@ static const struct {
 	 * takes it for --key-file) */
 	{ NULL, "--key=00112233445566778899aabbccddeeff", "--key-file" },
 	{ "{\"key_file\": \"/nonexistent/key\"}", NULL, "No such file" },
+	/* keyless only on purpose, and not both */
+	{ "{\"listen\": \"127.0.0.1:0\"}", NULL, "or --insecure" },
+	{ "{\"key\": \"00112233445566778899aabbccddeeff\", \"insecure\": true}",
+	  NULL, "exclude each other" },
 	{ "{\"log_level\": \"loud\"}", NULL, "is not error, warning" },
 	{ "{\"default_replicas\": 9}", NULL, "default_replicas" },
 	{ "[1, 2]", NULL, "not a JSON object" },
@@ -141,7 +145,7 @@ START_TEST(config_and_flag_override)
 	char cfg[PATH_MAX], text[PATH_MAX * 2], mds[PATH_MAX + 32], pf[PATH_MAX];
 	char dd[PATH_MAX], arg_pf[PATH_MAX + 16], *lease = "--lease-ms=900";
 	struct vdc_conn *c = NULL;
-	struct vdc_opts o = { .role = VDIFS_ROLE_DS };
+	struct vdc_opts o = { .role = VDIFS_ROLE_DS, .insecure = true };
 	struct stat st;
 	char addr[64];
 	pid_t pid;
@@ -152,7 +156,7 @@ START_TEST(config_and_flag_override)
 	snprintf(text, sizeof(text),
 		 "{\"listen\": \"127.0.0.1:0\", \"data\": \"%s\", "
 		 "\"heartbeat_ms\": 100, \"lease_ms\": 60000, "
-		 "\"log_level\": \"warning\"}", dd);
+		 "\"log_level\": \"warning\", \"insecure\": true}", dd);
 	write_file("good.json", text, cfg, sizeof(cfg));
 	snprintf(mds, sizeof(mds), "%s/vdifs-mds", h_bindir());
 	snprintf(arg_pf, sizeof(arg_pf), "--port-file=%s", pf);

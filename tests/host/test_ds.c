@@ -1524,8 +1524,10 @@ START_TEST(test_cluster_script)
 {
 	char root[PATH_MAX], script[PATH_MAX + 32], tool[PATH_MAX + 32];
 	char dir[PATH_MAX], file[PATH_MAX + 32], mds[128] = "";
+	char keyf[PATH_MAX + 32] = "";
 	char *out = NULL, *err = NULL, *env, *pids, *line, *save = NULL;
 	struct json_object *j, *a, *o, *v;
+	struct stat st;
 	pid_t pid[16];
 	int npid = 0, rc, i;
 	regex_t re;
@@ -1560,6 +1562,8 @@ START_TEST(test_cluster_script)
 	     line = strtok_r(NULL, "\n", &save)) {
 		if (!strncmp(line, "VDIFS_MDS=", 10))
 			snprintf(mds, sizeof(mds), "%s", line + 10);
+		if (!strncmp(line, "VDIFS_KEY_FILE=", 15))
+			snprintf(keyf, sizeof(keyf), "%s", line + 15);
 		if (!strncmp(line, "VDIFS_SOURCE=", 13)) {
 			size_t l = strlen(line + 13);
 
@@ -1575,9 +1579,25 @@ START_TEST(test_cluster_script)
 	free(out);
 	free(err);
 
-	/* three up data servers */
+	/* a key of its own, its owner's alone, that the servers want */
+	ck_assert_msg(keyf[0], "no VDIFS_KEY_FILE in cluster.env");
+	ck_ok(stat(keyf, &st));
+	ck_assert_uint_eq(st.st_mode & 0777, 0600);
 	{
 		char *argv[] = { tool, "--json", "status", NULL };
+
+		rc = h_run(argv, mds, &out, &err);
+	}
+	ck_assert_msg(rc == 1 && strstr(err, "no key given"),
+		      "vdifs-tool status without the key: exit %d: %s", rc,
+		      err);
+	free(out);
+	free(err);
+
+	/* three up data servers */
+	{
+		char *argv[] = { tool, "--key-file", keyf, "--json", "status",
+				 NULL };
 
 		rc = h_run(argv, mds, &out, &err);
 	}
@@ -2631,8 +2651,8 @@ START_TEST(test_scrub)
 	/* the operator's command: a pass that finds nothing */
 	snprintf(bin, sizeof(bin), "%s/vdifs-tool", h_bindir());
 	{
-		char *argv[] = { bin, "scrub", "--volume", "scrub", "--wait",
-				 NULL };
+		char *argv[] = { bin, "--insecure", "scrub", "--volume",
+				 "scrub", "--wait", NULL };
 		char *out = NULL, *err = NULL;
 		int rc = h_run(argv, g_mds.addr, &out, &err);
 
