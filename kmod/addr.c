@@ -51,6 +51,7 @@ struct vdifs_io {
 	bool degrade;			/* a server failed: ask the MDS */
 	bool waited;			/* paused for a slow server */
 	unsigned int tries;		/* layouts tried */
+	unsigned long start;		/* jiffies: soft mounts give up */
 	unsigned int replica;		/* read: the one being tried */
 	int error;			/* the last failure */
 	u64 frozen;			/* write: chunk id refused as frozen */
@@ -105,7 +106,27 @@ static void vdifs_io_init(struct vdifs_io *io, struct inode *inode,
 	io->replica = 0;
 	io->error = -EIO;
 	io->frozen = 0;
+	io->start = jiffies;
 	io->complete = complete;
+}
+
+static void vdifs_io_complete(struct vdifs_io *io, int ret);
+
+/*
+ * A soft mount gives up on I/O that has waited timeo for its servers
+ * (EIO, as NFS's soft); a hard one waits on.
+ */
+static bool vdifs_io_give_up(struct vdifs_io *io)
+{
+	const struct vdifs_mount_opts *o = &VDIFS_SB(io->inode->i_sb)->opts;
+
+	if (!o->soft || !time_after(jiffies, io->start +
+				    msecs_to_jiffies(o->timeo_ms)))
+		return false;
+	pr_warn_ratelimited("vdifs: inode %lu: data servers not responding for %u s: giving up (soft)\n",
+			    io->inode->i_ino, o->timeo_ms / 1000);
+	vdifs_io_complete(io, -EIO);
+	return true;
 }
 
 /* go on in the work item, where waiting is allowed */
@@ -120,6 +141,8 @@ static void vdifs_io_defer(struct vdifs_io *io)
  */
 static void vdifs_io_pause(struct vdifs_io *io)
 {
+	if (vdifs_io_give_up(io))
+		return;
 	if (!io->waited)
 		pr_warn_ratelimited("vdifs: inode %lu: data server %u not responding, still trying\n",
 				    io->inode->i_ino,
@@ -131,6 +154,8 @@ static void vdifs_io_pause(struct vdifs_io *io)
 /* the MDS has no data servers to place a new chunk on yet: the same */
 static void vdifs_io_pause_alloc(struct vdifs_io *io)
 {
+	if (vdifs_io_give_up(io))
+		return;
 	if (!io->waited)
 		pr_warn_ratelimited("vdifs: inode %lu: no data servers to place a chunk on yet, still trying\n",
 				    io->inode->i_ino);

@@ -271,6 +271,7 @@ int vdifs_chunk_call(struct inode *inode, u64 index, struct vdifs_chunk *c,
 		     u16 op, struct vdifs_chunk_req *q, struct vdifs_req **rep)
 {
 	struct vdifs_sb_info *sbi = VDIFS_SB(inode->i_sb);
+	unsigned long start = jiffies;
 	bool waited = false;
 	int ret;
 
@@ -299,6 +300,12 @@ int vdifs_chunk_call(struct inode *inode, u64 index, struct vdifs_chunk *c,
 		if (ret != -EAGAIN && !vdifs_server_failed(ret))
 			break;
 		/* all alive: slow, not failed; wait as long as it takes */
+		if (sbi->opts.soft &&
+		    time_after(jiffies, start +
+			       msecs_to_jiffies(sbi->opts.timeo_ms))) {
+			ret = -EIO;
+			break;
+		}
 		if (!waited)
 			pr_warn_ratelimited("vdifs: inode %lu: data server %u not responding, still trying\n",
 					    inode->i_ino, le32_to_cpu(c->ds[0]));

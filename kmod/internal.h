@@ -39,6 +39,12 @@ struct vdifs_mount_opts {
 	unsigned int key_len;		/* 0: no authentication */
 	/* no key, and a server that asks for none is taken anyway */
 	bool insecure;
+	/*
+	 * soft: data I/O that has waited timeo for a slow or unreachable
+	 * data server fails with EIO; hard (the default, as NFS): it waits
+	 * for as long as it takes.
+	 */
+	bool soft;
 	unsigned int timeo_ms;		/* a request fails with EIO after */
 	unsigned int conn_timeo_ms;	/* one connect attempt gives up */
 	unsigned int acregmin_ms;	/* attribute cache bounds, files */

@@ -17,6 +17,7 @@
 enum vdifs_param {
 	Opt_key, Opt_timeo, Opt_conn_timeo, Opt_actimeo,
 	Opt_acregmin, Opt_acregmax, Opt_acdirmin, Opt_acdirmax, Opt_insecure,
+	Opt_soft, Opt_hard,
 };
 
 const struct fs_parameter_spec vdifs_fs_parameters[] = {
@@ -29,6 +30,8 @@ const struct fs_parameter_spec vdifs_fs_parameters[] = {
 	fsparam_u32("acdirmin",		Opt_acdirmin),
 	fsparam_u32("acdirmax",		Opt_acdirmax),
 	fsparam_flag("insecure",	Opt_insecure),
+	fsparam_flag("soft",		Opt_soft),
+	fsparam_flag("hard",		Opt_hard),
 	{}
 };
 
@@ -232,6 +235,10 @@ int vdifs_parse_param(struct fs_context *fc, struct fs_parameter *param)
 		return vdifs_parse_key(fc, o, param->string);
 	case Opt_insecure:
 		o->insecure = true;
+		return 0;
+	case Opt_soft:
+	case Opt_hard:
+		o->soft = opt == Opt_soft;
 		return 0;
 	case Opt_timeo:
 		if (!result.uint_32)

@@ -152,6 +152,8 @@ static int vdifs_show_options(struct seq_file *m, struct dentry *root)
 	seq_printf(m, ",acregmin=%u,acregmax=%u,acdirmin=%u,acdirmax=%u",
 		   o->acregmin_ms / 1000, o->acregmax_ms / 1000,
 		   o->acdirmin_ms / 1000, o->acdirmax_ms / 1000);
+	if (o->soft)
+		seq_puts(m, ",soft");
 	if (o->key_len)
 		seq_puts(m, ",auth=hmac");
 	else

@@ -78,7 +78,18 @@ full_again() {
 		[ "$degraded" = 0 ] && [ "$copied" -gt "$was" ] && break
 	done
 	check "full replication again $(($(date +%s) - since)) s after $what ($((copied - was)) chunks copied, $degraded degraded)" \
-		test "$degraded" = 0 -a "$copied" -gt "$was"
+		test "$degraded" = 0 -a "$copied" -gt "$was" || diagnose
+}
+# diagnose: what the cluster and the kernel are doing, for a failure
+diagnose() {
+	"$TOOL" status
+	tail -n 40 "$CLUSTER_DIR/mds/log"
+	for d in ds1 ds2 ds3 ds4; do
+		echo "== $d"
+		tail -n 15 "$CLUSTER_DIR/$d/log"
+	done
+	echo w >/proc/sysrq-trigger	# blocked tasks, with their stacks
+	dmesg | tail -n 200
 }
 # back to 3 copies of everything, on the 3 servers left
 full_again "a server died" "$t0"
@@ -95,6 +106,16 @@ full_again "a server stalled for 20 s and came back" "$t1"
 # open, see the issue note; not run until that is understood)
 sleep 5
 touch /tmp/fo.stop
+# the runs end within a minute or two; one that does not is stuck
+for ((i = 0; i < 240; i++)); do
+	kill -0 "$fsx_pid" 2>/dev/null || kill -0 "$probe_pid" 2>/dev/null ||
+		break
+	sleep 1
+done
+if kill -0 "$fsx_pid" 2>/dev/null || kill -0 "$probe_pid" 2>/dev/null; then
+	fail "the writers did not finish 4 minutes after they were told to stop"
+	diagnose
+fi
 wait "$fsx_pid" "$probe_pid"
 # the longest gap between probe writes in [from, to) (seconds)
 gap_in() {
