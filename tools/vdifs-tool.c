@@ -41,6 +41,8 @@ struct tool {
 	bool json;
 	bool quiet;		/* no progress lines on stderr */
 	bool insecure;		/* a keyless MDS is taken */
+	/* read when the MDS is called: commands on a mount need no key */
+	const char *key_file;
 	struct vdc_conn *conn;
 };
 
@@ -313,14 +315,17 @@ static int read_key_file(const char *path, struct tool *t)
 
 static int tool_connect(struct tool *t)
 {
-	struct vdc_opts o = {
+	struct vdc_opts o;
+	char what[300];
+	int ret;
+
+	if (t->key_file && !t->key_len)
+		read_key_file(t->key_file, t);
+	o = (struct vdc_opts){
 		.role = VDIFS_ROLE_TOOL,
 		.key = t->key_len ? t->key : NULL,
 		.key_len = t->key_len,
 	};
-	char what[300];
-	int ret;
-
 	o.insecure = t->insecure;
 	ret = vdc_connect(t->mds, &o, &t->conn);
 	if (ret == -EACCES && !t->key_len && !t->insecure) {
@@ -1958,8 +1963,7 @@ int main(int argc, char **argv)
 	}
 	if (key_file && t.insecure)
 		usage_error("--key-file and --insecure exclude each other");
-	if (key_file)
-		read_key_file(key_file, &t);
+	t.key_file = key_file;
 	if (i >= argc) {
 		fputs(usage_text, stderr);
 		return EXIT_USAGE;

@@ -15,7 +15,12 @@ fail() {
 check() {
 	local what=$1
 	shift
-	if "$@"; then pass "$what"; else fail "$what"; fi
+	if "$@"; then
+		pass "$what"
+	else
+		fail "$what"
+		return 1
+	fi
 }
 
 # mount_fails WHAT ERRNO MESSAGE-RE SOURCE [OPTIONS]: mount(2) must fail
