@@ -320,3 +320,23 @@ int cfg_parse(const char *prog, const char *summary,
 	}
 	return 0;
 }
+
+int cfg_check_keys(size_t key_len, int insecure, size_t client_key_len)
+{
+	if (key_len && insecure) {
+		fprintf(stderr, "%s: a key and --insecure exclude each other\n",
+			cfg_prog);
+		return -1;
+	}
+	if (!key_len && !insecure) {
+		fprintf(stderr, "%s: no key: give key_file (--key-file), or --insecure to trust anyone who can reach the port\n",
+			cfg_prog);
+		return -1;
+	}
+	if (client_key_len && !key_len) {
+		fprintf(stderr, "%s: a client key needs the server key (key_file)\n",
+			cfg_prog);
+		return -1;
+	}
+	return 0;
+}

@@ -36,6 +36,32 @@ struct cfg_item {
 };
 
 /*
+ * A server's keys (cfg has key[], key_len, insecure, client_key[],
+ * client_key_len): "key" only in the file (a command line is there for
+ * every user to see), --key-file, --insecure, --client-key-file.
+ */
+#define CFG_SERVER_KEY_ITEMS(cfg)					\
+	{ .key = "key", .type = CFG_KEY, .dst = (cfg)->key,		\
+	  .cap = sizeof((cfg)->key), .key_len = &(cfg)->key_len,	\
+	  .help = "shared authentication key, hex" },			\
+	{ .key = "key_file", .flag = "key-file", .type = CFG_KEYFILE,	\
+	  .dst = (cfg)->key, .cap = sizeof((cfg)->key),			\
+	  .key_len = &(cfg)->key_len,					\
+	  .help = "read the key (hex) from a file of mode 600" },	\
+	{ .key = "insecure", .flag = "insecure", .type = CFG_FLAG,	\
+	  .dst = &(cfg)->insecure, .max = 1,				\
+	  .help = "no key: trust anyone who can reach the port" },	\
+	{ .key = "client_key_file", .flag = "client-key-file",		\
+	  .type = CFG_KEYFILE, .dst = (cfg)->client_key,		\
+	  .cap = sizeof((cfg)->client_key),				\
+	  .key_len = &(cfg)->client_key_len,				\
+	  .help = "the key clients prove, if not the server key" }
+
+/* after cfg_parse: a key or --insecure, one of them; 0 or -1 (said why) */
+int cfg_check_keys(size_t key_len, int insecure, size_t client_key_len);
+
+
+/*
  * Parse argv (with -c/--config FILE) against items; prints a clear error
  * and returns -1 on anything wrong, 1 after printing --help, else 0.
  */

@@ -512,22 +512,7 @@ static int cfg_load(struct ds_config *cfg, int argc, char **argv)
 		{ .key = "capacity", .flag = "capacity", .type = CFG_SIZE,
 		  .dst = &cfg->capacity, .min = 1 << 20, .max = 1ull << 60,
 		  .help = "bytes offered, e.g. 100G (default: the disk)" },
-		/* no --key: a command line is there for every user to see */
-		{ .key = "key", .type = CFG_KEY, .dst = cfg->key,
-		  .cap = sizeof(cfg->key), .key_len = &cfg->key_len,
-		  .help = "shared authentication key, hex" },
-		{ .key = "key_file", .flag = "key-file", .type = CFG_KEYFILE,
-		  .dst = cfg->key, .cap = sizeof(cfg->key),
-		  .key_len = &cfg->key_len,
-		  .help = "read the key (hex) from a file of mode 600" },
-		{ .key = "insecure", .flag = "insecure", .type = CFG_FLAG,
-		  .dst = &cfg->insecure, .max = 1,
-		  .help = "no key: trust anyone who can reach the port" },
-		{ .key = "client_key_file", .flag = "client-key-file",
-		  .type = CFG_KEYFILE, .dst = cfg->client_key,
-		  .cap = sizeof(cfg->client_key),
-		  .key_len = &cfg->client_key_len,
-		  .help = "the key clients prove, if not the server key" },
+		CFG_SERVER_KEY_ITEMS(cfg),
 		{ .flag = "port-file", .type = CFG_STR, .dst = cfg->port_file,
 		  .cap = sizeof(cfg->port_file),
 		  .help = "write the bound port here once registered" },
@@ -548,17 +533,10 @@ static int cfg_load(struct ds_config *cfg, int argc, char **argv)
 			"copy-on-write clones, replicated to its peers; it registers\n"
 			"with the metadata server and heartbeats.",
 			items, argc, argv);
-	if (!ret && !cfg->key_len == !cfg->insecure) {
-		fprintf(stderr, cfg->key_len ?
-			"vdifs-ds: a key and --insecure exclude each other\n" :
-			"vdifs-ds: no key: give key_file (--key-file), or --insecure to trust anyone who can reach the port\n");
-		return -1;
-	}
-	if (!ret && cfg->client_key_len && !cfg->key_len) {
-		fprintf(stderr, "vdifs-ds: a client key needs the server key (key_file)\n");
-		return -1;
-	}
-	return ret;
+	if (ret)
+		return ret;
+	return cfg_check_keys(cfg->key_len, cfg->insecure,
+			      cfg->client_key_len);
 }
 
 static void on_signal(int sig)

@@ -65,22 +65,7 @@ static int cfg_load(struct mds_config *cfg, int argc, char **argv)
 		{ .key = "data", .flag = "data", .type = CFG_STR,
 		  .dst = cfg->data, .cap = sizeof(cfg->data),
 		  .help = "state directory (default ./" MDS_DEFAULT_DATA ")" },
-		/* no --key: a command line is there for every user to see */
-		{ .key = "key", .type = CFG_KEY, .dst = cfg->key,
-		  .cap = sizeof(cfg->key), .key_len = &cfg->key_len,
-		  .help = "shared authentication key, hex" },
-		{ .key = "key_file", .flag = "key-file", .type = CFG_KEYFILE,
-		  .dst = cfg->key, .cap = sizeof(cfg->key),
-		  .key_len = &cfg->key_len,
-		  .help = "read the key (hex) from a file of mode 600" },
-		{ .key = "insecure", .flag = "insecure", .type = CFG_FLAG,
-		  .dst = &cfg->insecure, .max = 1,
-		  .help = "no key: trust anyone who can reach the port" },
-		{ .key = "client_key_file", .flag = "client-key-file",
-		  .type = CFG_KEYFILE, .dst = cfg->client_key,
-		  .cap = sizeof(cfg->client_key),
-		  .key_len = &cfg->client_key_len,
-		  .help = "the key clients prove, if not the server key" },
+		CFG_SERVER_KEY_ITEMS(cfg),
 		{ .key = "admin_key_file", .flag = "admin-key-file",
 		  .type = CFG_KEYFILE, .dst = cfg->admin_key,
 		  .cap = sizeof(cfg->admin_key),
@@ -143,8 +128,8 @@ static int cfg_load(struct mds_config *cfg, int argc, char **argv)
 			items, argc, argv);
 	if (ret)
 		return ret;
-	if ((cfg->client_key_len || cfg->admin_key_len) && !cfg->key_len) {
-		fprintf(stderr, "vdifs-mds: client and admin keys need the server key (key_file)\n");
+	if (cfg->admin_key_len && !cfg->key_len) {
+		fprintf(stderr, "vdifs-mds: an admin key needs the server key (key_file)\n");
 		return -1;
 	}
 	if (cfg->lease_ms <= cfg->heartbeat_ms) {
@@ -152,13 +137,8 @@ static int cfg_load(struct mds_config *cfg, int argc, char **argv)
 			cfg->lease_ms, cfg->heartbeat_ms);
 		return -1;
 	}
-	if (!cfg->key_len == !cfg->insecure) {
-		fprintf(stderr, cfg->key_len ?
-			"vdifs-mds: a key and --insecure exclude each other\n" :
-			"vdifs-mds: no key: give key_file (--key-file), or --insecure to trust anyone who can reach the port\n");
-		return -1;
-	}
-	return 0;
+	return cfg_check_keys(cfg->key_len, cfg->insecure,
+			      cfg->client_key_len);
 }
 
 static void on_signal(int sig)

@@ -74,12 +74,12 @@ static void fill(u8 *p, u32 len)
 
 /* ---- fixtures ---- */
 
-static void setup(void)
+/* the MDS with mo, NDS data servers, a client connection to each */
+static void start_cluster(const struct h_mds_opts *mo)
 {
-	struct h_mds_opts mo = { .heartbeat_ms = 500, .lease_ms = 10000 };
 	int ret, i;
 
-	ret = h_mds_start(&g_mds, &mo);
+	ret = h_mds_start(&g_mds, mo);
 	ck_assert_msg(ret == 0, "vdifs-mds did not start: %s", h_err(ret));
 	ret = h_ds_start_n(g_ds, NDS, &g_mds, NULL);
 	ck_assert_msg(ret == 0, "vdifs-ds did not start: %s", h_err(ret));
@@ -87,6 +87,13 @@ static void setup(void)
 		g_set[i] = &g_ds[i];
 		g_c[i] = h_ds_connect(&g_ds[i]);
 	}
+}
+
+static void setup(void)
+{
+	struct h_mds_opts mo = { .heartbeat_ms = 500, .lease_ms = 10000 };
+
+	start_cluster(&mo);
 }
 
 static void teardown(void)
@@ -1682,16 +1689,8 @@ static void setup_failover(void)
 {
 	/* a short lease: a killed server is down within 2 s */
 	struct h_mds_opts mo = { .heartbeat_ms = 200, .lease_ms = 2000 };
-	int ret, i;
 
-	ret = h_mds_start(&g_mds, &mo);
-	ck_assert_msg(ret == 0, "vdifs-mds did not start: %s", h_err(ret));
-	ret = h_ds_start_n(g_ds, NDS, &g_mds, NULL);
-	ck_assert_msg(ret == 0, "vdifs-ds did not start: %s", h_err(ret));
-	for (i = 0; i < NDS; i++) {
-		g_set[i] = &g_ds[i];
-		g_c[i] = h_ds_connect(&g_ds[i]);
-	}
+	start_cluster(&mo);
 }
 
 static void ref_of(struct vdc_chunk_ref *r, const struct vdifs_chunk *c,
@@ -1936,16 +1935,8 @@ static void setup_role_keys(void)
 				 .key_hex = KEY_SERVER,
 				 .client_key_hex = KEY_CLIENT,
 				 .admin_key_hex = KEY_ADMIN };
-	int ret, i;
 
-	ret = h_mds_start(&g_mds, &mo);
-	ck_assert_msg(ret == 0, "vdifs-mds did not start: %s", h_err(ret));
-	ret = h_ds_start_n(g_ds, NDS, &g_mds, NULL);
-	ck_assert_msg(ret == 0, "vdifs-ds did not start: %s", h_err(ret));
-	for (i = 0; i < NDS; i++) {
-		g_set[i] = &g_ds[i];
-		g_c[i] = h_ds_connect(&g_ds[i]);
-	}
+	start_cluster(&mo);
 }
 
 /* connect to addr as role with the key hex; 0 or -errno */
