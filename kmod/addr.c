@@ -50,6 +50,7 @@ struct vdifs_io {
 	bool have_layout;		/* chunk is this try's layout */
 	bool degrade;			/* a server failed: ask the MDS */
 	bool waited;			/* paused for a slow server */
+	bool plain;			/* read: without block sums (a retry) */
 	unsigned int tries;		/* layouts tried */
 	unsigned long start;		/* jiffies: soft mounts give up */
 	unsigned int replica;		/* read: the one being tried */
@@ -102,6 +103,7 @@ static void vdifs_io_init(struct vdifs_io *io, struct inode *inode,
 	io->have_layout = false;
 	io->degrade = false;
 	io->waited = false;
+	io->plain = false;
 	io->tries = 0;
 	io->replica = 0;
 	io->error = -EIO;
@@ -251,6 +253,19 @@ static void vdifs_read_done(struct vdifs_req *req)
 		io->error = -ENXIO;	/* look again, as if stale */
 		io->replica = io->chunk.nrep;
 		break;
+	case -EBADMSG:
+		/*
+		 * A block that did not match its own sum: rewritten while
+		 * the server sent it, or bad on its disk.  Asked again the
+		 * usual way, the server checks its copy itself (-EUCLEAN).
+		 */
+		if (!io->plain) {
+			io->plain = true;
+			break;
+		}
+		io->error = ret;
+		io->replica++;
+		break;
 	case -EUCLEAN:
 		pr_err_ratelimited("vdifs: inode %lu chunk %llu: data corrupt on data server %u\n",
 				   io->inode->i_ino, (u64)io->pos /
@@ -370,7 +385,9 @@ static void vdifs_read_step(struct vdifs_io *io, bool may_wait)
 			continue;
 		}
 		req = vdifs_chunk_read_req(inode, &io->chunk, io->pos % cs,
-					   io->len, io->iter);
+					   io->len, io->iter, !io->plain &&
+					   (conn->features &
+					    VDIFS_FEAT_READ_SUMS));
 		if (IS_ERR(req)) {
 			vdifs_conn_put(conn);
 			ret = PTR_ERR(req);

@@ -586,12 +586,28 @@ static int vdifs_conn_drop_body(struct vdifs_conn *conn,
 	return ret;
 }
 
-/* a reply whose data tail can go straight into req->rdest */
+/*
+ * A reply whose data tail can go straight into req->rdest: the usual
+ * one, or one with the data's block checksums before it.
+ */
 static bool vdifs_reply_direct(const struct vdifs_req *req,
 			       const struct wire_hdr *h)
 {
-	return req->rdest_len && h->opcode == req->op && !h->status &&
-	       h->body_len == sizeof(req->rfixed) + req->rdest_len;
+	size_t plain = sizeof(req->rfixed) + req->rdest_len;
+
+	if (!req->rdest_len || h->opcode != req->op || h->status)
+		return false;
+	return h->body_len == plain ||
+	       (!(req->rdest_len % VDIFS_SUM_BLOCK) &&
+		h->body_len == plain + wire_sums_bytes(req->rdest_len /
+						       VDIFS_SUM_BLOCK));
+}
+
+static size_t vdifs_sums_step(void *base, size_t progress, size_t len,
+			      void *priv, void *priv2)
+{
+	wire_sums_update(priv, base, len);
+	return 0;
 }
 
 /*
@@ -606,6 +622,8 @@ static int vdifs_conn_recv_direct(struct vdifs_conn *conn,
 	const struct vdifs_chunk_io_rep *rep = (const void *)req->rfixed;
 	struct iov_iter it;
 	struct wire_csum cs;
+	struct wire_sums ws;
+	u32 covered, nsums;
 	int ret;
 
 	ret = vdifs_conn_recv_buf(conn, req->rfixed, sizeof(req->rfixed));
@@ -613,25 +631,53 @@ static int vdifs_conn_recv_direct(struct vdifs_conn *conn,
 		return ret;
 	wire_csum_init(&cs);
 	wire_csum_update(&cs, req->rfixed, sizeof(req->rfixed));
-	if (le32_to_cpu(rep->len) != req->rdest_len) {
+	covered = wire_sums_covered(h, req->rfixed);
+	nsums = le32_to_cpu(rep->nsums);
+	if (le32_to_cpu(rep->len) != req->rdest_len || !covered ||
+	    h->body_len - (nsums ? covered : sizeof(req->rfixed)) !=
+	    req->rdest_len) {
 		/* malformed, as decoding would find; the stream is intact */
-		ret = vdifs_conn_skip(conn, req->rdest_len, &cs);
-		if (!ret && wire_csum_final(&cs) != h->body_csum)
-			ret = -EBADMSG;
+		ret = vdifs_conn_skip(conn, h->body_len - sizeof(req->rfixed),
+				      &cs);
 		*status = -EBADMSG;
 		return ret;
+	}
+	if (nsums) {
+		/* at most 1 KiB: fits the page */
+		ret = vdifs_conn_recv_buf(conn, conn->scratch,
+					  covered - sizeof(req->rfixed));
+		if (ret)
+			return ret;
+		wire_csum_update(&cs, conn->scratch,
+				 covered - sizeof(req->rfixed));
+		if (wire_csum_final(&cs) != h->body_csum)
+			return -EBADMSG;
 	}
 	it = req->rdest;
 	ret = conn->trans->recv(conn, &it);
 	if (ret)
 		return ret;
-	vdifs_csum_iter(&cs, &req->rdest, req->rdest_len);
-	if (wire_csum_final(&cs) != h->body_csum)
-		return -EBADMSG;
+	if (nsums) {
+		/*
+		 * A block that does not match its sum may have been
+		 * rewritten while it was sent: the caller asks again.
+		 */
+		it = req->rdest;
+		wire_sums_init(&ws, conn->scratch, nsums);
+		iterate_and_advance_kernel(&it, req->rdest_len, &ws, NULL,
+					   vdifs_sums_step);
+		*status = wire_sums_final(&ws);
+		if (*status)
+			return 0;
+	} else {
+		vdifs_csum_iter(&cs, &req->rdest, req->rdest_len);
+		if (wire_csum_final(&cs) != h->body_csum)
+			return -EBADMSG;
+	}
 	req->rhdr = *h;
 	req->rbody.fixed = req->rfixed;
 	req->rbody.fixed_len = sizeof(req->rfixed);
-	req->rbody.tail_len[0] = req->rdest_len;
+	req->rbody.tail_len[1] = req->rdest_len;
 	req->rdest_filled = true;
 	*status = 0;
 	return 0;
@@ -820,6 +866,7 @@ static int vdifs_conn_handshake(struct vdifs_conn *conn)
 	}
 	hr = req->rbody.fixed;
 	conn->server_epoch = le64_to_cpu(hr->server_epoch);
+	conn->features = le64_to_cpu(hr->features);
 	need_auth = le32_to_cpu(hr->auth_required);
 	memcpy(snonce, hr->nonce, sizeof(snonce));
 	vdifs_req_put(req);

@@ -320,16 +320,23 @@ int vdifs_chunk_call(struct inode *inode, u64 index, struct vdifs_chunk *c,
 	return ret;
 }
 
-/* CHUNK_READ of [off, off + len) of c; the data lands in dest's pages */
+/*
+ * CHUNK_READ of [off, off + len) of c; the data lands in dest's pages.
+ * sums: checked against the blocks' own checksums, which lets the server
+ * send it from its files untouched (it may still answer the usual way).
+ */
 struct vdifs_req *vdifs_chunk_read_req(struct inode *inode,
 				       const struct vdifs_chunk *c, u32 off,
-				       u32 len, const struct iov_iter *dest)
+				       u32 len, const struct iov_iter *dest,
+				       bool sums)
 {
 	struct vdifs_chunk_req q;
 	struct vdifs_req *req;
 	int ret;
 
 	vdifs_chunk_req(inode, c, &q, off, len);
+	if (sums)
+		q.flags |= cpu_to_le32(VDIFS_CHUNK_SUMS);
 	req = vdifs_req_new(VDIFS_OP_CHUNK_READ, &q, sizeof(q), NULL, 0, NULL,
 			    0);
 	if (IS_ERR(req))

@@ -180,6 +180,7 @@ struct vdifs_conn {
 	wait_queue_head_t window_wait;	/* room in the window, or closing */
 	struct task_struct *thread;
 	u64 server_epoch;
+	u64 features;			/* VDIFS_FEAT_*, agreed at HELLO */
 	/*
 	 * jiffies of the last reply header, or of the first request sent
 	 * to an idle connection: a server that owes replies and has sent
@@ -188,7 +189,7 @@ struct vdifs_conn {
 	 */
 	unsigned long rx_stamp;
 	unsigned int failures;		/* connect attempts since last up */
-	u8 *scratch;			/* receive thread: bodies to drop */
+	u8 *scratch;			/* receive thread: bodies to drop, sums */
 };
 
 struct vdifs_conn *vdifs_conn_create(struct vdifs_sb_info *sbi,
@@ -299,7 +300,8 @@ int vdifs_chunk_call(struct inode *inode, u64 index, struct vdifs_chunk *c,
 		     u16 op, struct vdifs_chunk_req *q, struct vdifs_req **rep);
 struct vdifs_req *vdifs_chunk_read_req(struct inode *inode,
 				       const struct vdifs_chunk *c, u32 off,
-				       u32 len, const struct iov_iter *dest);
+				       u32 len, const struct iov_iter *dest,
+				       bool sums);
 struct vdifs_req *vdifs_chunk_write_req(struct inode *inode,
 					const struct vdifs_chunk *c, u32 off,
 					u32 len, const struct iov_iter *data);

@@ -34,6 +34,20 @@ static void wire_test_vectors(struct kunit *test)
 	}
 }
 
+static void wire_test_sums_vectors(struct kunit *test)
+{
+	u8 *buf = kunit_kmalloc(test, WIRE_SUMS_MSG_LEN, GFP_KERNEL);
+	size_t i;
+	int got, stage;
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	for (i = 0; i < ARRAY_SIZE(wire_sums_vectors); i++) {
+		stage = wire_sums_vector_run(&wire_sums_vectors[i], buf, &got);
+		KUNIT_EXPECT_EQ_MSG(test, stage, 0, "vector '%s': stage %d got %d",
+				    wire_sums_vectors[i].name, stage, got);
+	}
+}
+
 static void wire_test_lookup_fields(struct kunit *test)
 {
 	const u8 *m = wire_vec_lookup_req;
@@ -125,6 +139,7 @@ static void wire_test_names(struct kunit *test)
 static struct kunit_case wire_test_cases[] = {
 	KUNIT_CASE(wire_test_csum),
 	KUNIT_CASE(wire_test_vectors),
+	KUNIT_CASE(wire_test_sums_vectors),
 	KUNIT_CASE(wire_test_lookup_fields),
 	KUNIT_CASE(wire_test_encode_matches),
 	KUNIT_CASE(wire_test_readdir_records),

@@ -49,6 +49,11 @@
  *                 every chunk (CHUNK_SCRUB, 69) and replaces bad ones;
  *                 the STATUS reply counts what it found.
  *                 v2 peers are refused at HELLO.
+ *                 Feature READ_SUMS (2026-11-26, bit 1): a CHUNK_READ
+ *                 with the SUMS flag may be answered with one checksum
+ *                 per 4 KiB block before the data (vdifs_chunk_io_rep's
+ *                 nsums, which was pad), so that a data server sends
+ *                 from its files and never reads the data itself.
  *
  * Framing: every message is a struct vdifs_msg_hdr followed by body_len
  * bytes of body.  A body is the opcode's fixed struct followed by at most
@@ -181,7 +186,8 @@ enum vdifs_op {
 
 /* feature bits, negotiated as the AND of both sides */
 #define VDIFS_FEAT_AUTH_HMAC	(1ull << 0)
-#define VDIFS_FEAT_ALL		(VDIFS_FEAT_AUTH_HMAC)
+#define VDIFS_FEAT_READ_SUMS	(1ull << 1)	/* VDIFS_CHUNK_SUMS */
+#define VDIFS_FEAT_ALL		(VDIFS_FEAT_AUTH_HMAC | VDIFS_FEAT_READ_SUMS)
 
 /*
  * Authentication: the server's HELLO reply says whether it requires
@@ -714,8 +720,24 @@ struct vdifs_session_status {
  * also reports a chunk only clones hold (flag HELD).
  */
 #define VDIFS_CHUNK_RESYNC	(1u << 3)
+/*
+ * SUMS (READ, feature READ_SUMS): the reader checks the data against the
+ * blocks' stored checksums.  A server may then answer a read of whole
+ * 4 KiB blocks (offset and length multiples of VDIFS_SUM_BLOCK) with
+ * vdifs_chunk_io_rep.nsums = len / VDIFS_SUM_BLOCK, followed by nsums
+ * __le32 checksums (wire_csum of each block, padded with zeroes to a
+ * multiple of 8 bytes) and then the data.  The message's body_csum then
+ * covers the fixed part and the checksums only, and every block of the
+ * data is checked against its own.  nsums 0 is the usual reply (the body
+ * checksum covers the data).  A mismatch may be a block rewritten while
+ * it was sent: the reader asks again without SUMS, and the server then
+ * checks its copy itself.
+ */
+#define VDIFS_CHUNK_SUMS	(1u << 4)
+#define VDIFS_SUM_BLOCK		4096u
 #define VDIFS_CHUNK_FLAGS	(VDIFS_CHUNK_FWD | VDIFS_CHUNK_TRUNC | \
-				 VDIFS_CHUNK_NEWBASE | VDIFS_CHUNK_RESYNC)
+				 VDIFS_CHUNK_NEWBASE | VDIFS_CHUNK_RESYNC | \
+				 VDIFS_CHUNK_SUMS)
 
 /*
  * One request struct for every chunk operation, sent to the chunk's
@@ -769,7 +791,7 @@ struct vdifs_chunk_req {
 struct vdifs_chunk_io_rep {
 	__le64 version;		/* chunk version after the operation */
 	__le32 len;		/* READ: bytes in the tail */
-	__le32 pad;
+	__le32 nsums;		/* READ: block checksums before the data */
 };
 
 struct vdifs_chunk_map_rep {

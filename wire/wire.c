@@ -26,6 +26,7 @@ enum wire_tail_kind {
 	WT_PATH,	/* symlink target */
 	WT_HOST,	/* host name, may be empty */
 	WT_BYTES,	/* opaque bytes */
+	WT_SUMS,	/* block checksums: the field counts them */
 };
 
 struct wire_tail_desc {
@@ -389,6 +390,8 @@ static const struct wire_op_desc wire_ops[VDIFS_OP_MAX] = {
 	[VDIFS_OP_CHUNK_READ] = { "CHUNK_READ",
 		.req = { FIX(vdifs_chunk_req) },
 		.rep = { FIX(vdifs_chunk_io_rep), .tail = {
+			T32(WT_SUMS, vdifs_chunk_io_rep, nsums,
+			    wire_sums_bytes(WIRE_SUMS_MAX)),
 			T32(WT_BYTES, vdifs_chunk_io_rep, len,
 			    VDIFS_IO_MAX) } } },
 	[VDIFS_OP_CHUNK_WRITE] = { "CHUNK_WRITE",
@@ -535,11 +538,107 @@ int wire_hdr_decode(const void *buf, struct wire_hdr *h)
 	return 0;
 }
 
+/*
+ * The bytes of a body its checksum covers: all of it, but for a
+ * CHUNK_READ reply with block checksums, whose data they cover.  0: such
+ * a reply whose checksums do not fit the body (malformed).
+ */
+u32 wire_sums_covered(const struct wire_hdr *h, const void *body)
+{
+	const struct vdifs_chunk_io_rep *rep = body;
+	u32 n, covered;
+
+	WIRE_BUILD_BUG_ON(sizeof(*rep) != 16);
+	WIRE_BUILD_BUG_ON(wire_sums_bytes(WIRE_SUMS_MAX) + sizeof(*rep) +
+			  VDIFS_IO_MAX > VDIFS_BODY_MAX);
+	if (h->opcode != VDIFS_OP_CHUNK_READ || !(h->flags & VDIFS_MSG_REPLY) ||
+	    h->status || h->body_len < sizeof(*rep) || !rep->nsums)
+		return h->body_len;
+	n = le32_to_cpu(rep->nsums);
+	if (n > WIRE_SUMS_MAX)
+		return 0;
+	covered = sizeof(*rep) + wire_sums_bytes(n);
+	if ((u64)covered + (u64)n * VDIFS_SUM_BLOCK != h->body_len ||
+	    le32_to_cpu(rep->len) != n * VDIFS_SUM_BLOCK)
+		return 0;
+	return covered;
+}
+
 int wire_body_check_csum(const struct wire_hdr *h, const void *body)
 {
+	const struct vdifs_chunk_io_rep *rep = body;
+	u32 covered;
+
 	if (!h->body_len)
 		return 0;
-	return wire_csum(body, h->body_len) == h->body_csum ? 0 : -EBADMSG;
+	covered = wire_sums_covered(h, body);
+	if (!covered || wire_csum(body, covered) != h->body_csum)
+		return -EBADMSG;
+	if (covered == h->body_len)
+		return 0;
+	return wire_sums_check(rep + 1, le32_to_cpu(rep->nsums),
+			       (const u8 *)body + covered,
+			       h->body_len - covered);
+}
+
+int wire_sums_check(const void *sums, u32 nsums, const void *data, u32 len)
+{
+	const u8 *s = sums, *d = data;
+	__le32 v;
+	u32 i;
+
+	if ((u64)nsums * VDIFS_SUM_BLOCK != len)
+		return -EBADMSG;
+	for (i = 0; i < nsums; i++) {
+		memcpy(&v, s + i * 4, 4);
+		if (wire_csum(d + (size_t)i * VDIFS_SUM_BLOCK,
+			      VDIFS_SUM_BLOCK) != le32_to_cpu(v))
+			return -EBADMSG;
+	}
+	return 0;
+}
+
+void wire_sums_init(struct wire_sums *w, const void *sums, u32 nsums)
+{
+	w->sums = sums;
+	w->nsums = nsums;
+	w->next = 0;
+	w->fill = 0;
+	w->bad = false;
+	wire_csum_init(&w->cs);
+}
+
+void wire_sums_update(struct wire_sums *w, const void *buf, size_t len)
+{
+	const u8 *p = buf;
+
+	while (len && !w->bad) {
+		u32 take = VDIFS_SUM_BLOCK - w->fill;
+
+		if (take > len)
+			take = (u32)len;
+		if (w->next >= w->nsums) {
+			w->bad = true;	/* more data than checksums */
+			break;
+		}
+		wire_csum_update(&w->cs, p, take);
+		w->fill += take;
+		p += take;
+		len -= take;
+		if (w->fill < VDIFS_SUM_BLOCK)
+			break;
+		if (wire_csum_final(&w->cs) !=
+		    le32_to_cpu(w->sums[w->next]))
+			w->bad = true;
+		w->next++;
+		w->fill = 0;
+		wire_csum_init(&w->cs);
+	}
+}
+
+int wire_sums_final(const struct wire_sums *w)
+{
+	return w->bad || w->fill || w->next != w->nsums ? -EBADMSG : 0;
 }
 
 /* ---- name rules ---- */
@@ -630,6 +729,9 @@ static u32 wire_get_len(const u8 *fixed, const struct wire_tail_desc *t)
 		return le16_to_cpu(v16);
 	}
 	memcpy(&v32, fixed + t->len_off, 4);
+	if (t->kind == WT_SUMS)	/* a count: over the limit stays over */
+		return le32_to_cpu(v32) > WIRE_SUMS_MAX ? 0xffffffffu :
+		       wire_sums_bytes(le32_to_cpu(v32));
 	return le32_to_cpu(v32);
 }
 

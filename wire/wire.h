@@ -123,6 +123,35 @@ void wire_hdr_encode(void *buf, const struct wire_hdr *h);
 int wire_hdr_decode(const void *buf, struct wire_hdr *h);
 int wire_body_check_csum(const struct wire_hdr *h, const void *body);
 
+/*
+ * Block checksums (VDIFS_CHUNK_SUMS): a CHUNK_READ reply's nsums
+ * checksums take wire_sums_bytes(nsums) bytes after its fixed part; the
+ * body checksum covers the fixed part and them (wire_sums_covered()), and
+ * each VDIFS_SUM_BLOCK of the data that follows is checked against its
+ * own, in one buffer (wire_sums_check()) or as it arrives in pieces
+ * (struct wire_sums).
+ */
+#define WIRE_SUMS_MAX	(VDIFS_IO_MAX / VDIFS_SUM_BLOCK)
+
+#define wire_sums_bytes(nsums)	((((u32)(nsums)) * 4u + 7u) & ~7u)
+
+u32 wire_sums_covered(const struct wire_hdr *h, const void *body);
+int wire_sums_check(const void *sums, u32 nsums, const void *data, u32 len);
+
+struct wire_sums {
+	const __le32 *sums;	/* the reply's, nsums of them */
+	u32 nsums;
+	u32 next;		/* block being summed */
+	u32 fill;		/* its bytes so far */
+	bool bad;
+	struct wire_csum cs;
+};
+
+void wire_sums_init(struct wire_sums *w, const void *sums, u32 nsums);
+void wire_sums_update(struct wire_sums *w, const void *buf, size_t len);
+/* 0 when every block arrived whole and matched, else -EBADMSG */
+int wire_sums_final(const struct wire_sums *w);
+
 /* ---- bodies ---- */
 
 /*

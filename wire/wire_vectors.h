@@ -262,4 +262,129 @@ static inline int wire_vector_run(const struct wire_vector *v,
 	return 0;
 }
 
+/*
+ * CHUNK_READ replies with block checksums (VDIFS_CHUNK_SUMS): one block of
+ * data, built here rather than spelled out (4 KiB), then mutated.  Both
+ * ways of checking them must agree: in one buffer (wire_body_check_csum,
+ * what userspace does) and as the data arrives in pieces (struct
+ * wire_sums, what the kernel does).
+ */
+#define WIRE_SUMS_MSG_LEN	(32 + 16 + 8 + VDIFS_SUM_BLOCK)
+
+struct wire_sums_vector {
+	const char *name;
+	u8 patch;		/* WV_NONE, WV_U8 or WV_LE32 */
+	bool fix_csum;
+	u32 off;		/* into the message */
+	u32 val;
+	int csum_ret;		/* expected wire_body_check_csum() */
+	int body_ret;		/* expected wire_body_decode() */
+};
+
+#define HDR 32u
+static const struct wire_sums_vector wire_sums_vectors[] = {
+	{ "read reply with block sums", WV_NONE, false, 0, 0, 0, 0 },
+	{ "sums: a data byte changed", WV_U8, false, HDR + 24 + 100, 0x5a,
+	  -EBADMSG, 0 },
+	{ "sums: the block's sum changed", WV_LE32, true, HDR + 16, 1,
+	  -EBADMSG, 0 },
+	{ "sums: more than the data's blocks", WV_LE32, true, HDR + 12, 2,
+	  -EBADMSG, 0 },
+	{ "sums: over the limit", WV_LE32, true, HDR + 12, 257, -EBADMSG, 0 },
+	{ "sums: data length not whole blocks", WV_LE32, true, HDR + 8, 4095,
+	  -EBADMSG, 0 },
+	{ "sums: none, and a body that has them", WV_LE32, true, HDR + 12, 0,
+	  0, -EBADMSG },
+};
+#undef HDR
+
+static inline void wire_sums_fix(u8 *buf)
+{
+	struct vdifs_msg_hdr *m = (struct vdifs_msg_hdr *)buf;
+	struct wire_hdr h = {
+		.opcode = VDIFS_OP_CHUNK_READ, .flags = VDIFS_MSG_REPLY,
+		.body_len = WIRE_SUMS_MSG_LEN - 32,
+	};
+	u32 covered = wire_sums_covered(&h, m + 1);
+
+	m->body_csum = cpu_to_le32(wire_csum(m + 1, covered ? covered : 24));
+	m->hdr_csum = cpu_to_le32(wire_csum(m, 28));
+}
+
+/* the vector's message into buf (WIRE_SUMS_MSG_LEN bytes) */
+static inline void wire_sums_build(const struct wire_sums_vector *v, u8 *buf)
+{
+	struct wire_hdr h = {
+		.opcode = VDIFS_OP_CHUNK_READ, .flags = VDIFS_MSG_REPLY,
+		.req_id = 7, .body_len = WIRE_SUMS_MSG_LEN - 32,
+	};
+	struct vdifs_chunk_io_rep rep = {
+		.version = cpu_to_le64(5),
+		.len = cpu_to_le32(VDIFS_SUM_BLOCK),
+		.nsums = cpu_to_le32(1),
+	};
+	u8 *data = buf + 32 + 16 + 8;
+	__le32 v32;
+	u32 i;
+
+	memset(buf, 0, WIRE_SUMS_MSG_LEN);
+	wire_hdr_encode(buf, &h);
+	memcpy(buf + 32, &rep, sizeof(rep));
+	for (i = 0; i < VDIFS_SUM_BLOCK; i++)
+		data[i] = (u8)(i * 31 + 7);
+	v32 = cpu_to_le32(wire_csum(data, VDIFS_SUM_BLOCK));
+	memcpy(buf + 32 + 16, &v32, 4);
+	wire_sums_fix(buf);
+	if (v->patch == WV_U8) {
+		buf[v->off] = (u8)v->val;
+	} else if (v->patch == WV_LE32) {
+		v32 = cpu_to_le32(v->val);
+		memcpy(buf + v->off, &v32, 4);
+	}
+	if (v->fix_csum)
+		wire_sums_fix(buf);
+}
+
+/*
+ * 0 when every check answered as expected, else the 1-based stage that
+ * did not (1 header, 2 checksums in one buffer, 3 decoding, 4 checksums
+ * in pieces), with its answer in *got.
+ */
+static inline int wire_sums_vector_run(const struct wire_sums_vector *v,
+				       u8 *buf, int *got)
+{
+	const struct vdifs_chunk_io_rep *rep = (const void *)(buf + 32);
+	struct wire_sums ws;
+	struct wire_body b;
+	struct wire_hdr h;
+	u32 covered;
+
+	wire_sums_build(v, buf);
+	*got = wire_hdr_decode(buf, &h);
+	if (*got)
+		return 1;
+	*got = wire_body_check_csum(&h, buf + 32);
+	if (*got != v->csum_ret)
+		return 2;
+	if (!*got) {
+		*got = wire_body_decode(h.opcode, true, 0, buf + 32,
+					h.body_len, &b);
+		if (*got != v->body_ret)
+			return 3;
+	}
+	covered = wire_sums_covered(&h, buf + 32);
+	if (!covered || covered == h.body_len)
+		return 0;
+	/* the kernel's way: the sums first, the data in uneven pieces */
+	wire_sums_init(&ws, rep + 1, le32_to_cpu(rep->nsums));
+	wire_sums_update(&ws, buf + 32 + covered, 1000);
+	wire_sums_update(&ws, buf + 32 + covered + 1000, 3000);
+	wire_sums_update(&ws, buf + 32 + covered + 4000,
+			 h.body_len - covered - 4000);
+	*got = wire_sums_final(&ws);
+	if (*got != v->csum_ret)
+		return 4;
+	return 0;
+}
+
 #endif /* _VDIFS_WIRE_VECTORS_H */

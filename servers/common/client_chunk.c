@@ -30,9 +30,11 @@ static void io_version(const struct vdc_msg *m, u64 *version)
 		*version = le64_to_cpu(rep->version);
 }
 
-int vdc_chunk_read(struct vdc_conn *c, const struct vdc_chunk_ref *r,
-		   u32 off, void *buf, u32 len, u64 *version)
+static int chunk_read(struct vdc_conn *c, const struct vdc_chunk_ref *r,
+		      u32 off, void *buf, u32 len, u32 flags, u64 *version,
+		      u32 *nsums)
 {
+	const struct vdifs_chunk_io_rep *rep;
 	struct vdifs_chunk_req q;
 	struct vdc_msg m;
 	int ret;
@@ -42,18 +44,36 @@ int vdc_chunk_read(struct vdc_conn *c, const struct vdc_chunk_ref *r,
 	vdc_chunk_req_init(&q, r);
 	q.offset = cpu_to_le32(off);
 	q.len = cpu_to_le32(len);
+	q.flags |= cpu_to_le32(flags);
+	/* a block that does not match its sum fails the call (msg_read) */
 	ret = vdc_call(c, VDIFS_OP_CHUNK_READ, &q, sizeof(q), NULL, 0, NULL, 0,
 		       &m);
 	if (ret)
 		return ret;
-	if (m.body.tail_len[0] != len) {
+	if (m.body.tail_len[1] != len) {
 		vdc_msg_free(&m);
 		return -EPROTO;
 	}
-	memcpy(buf, m.body.tail[0], len);
-	io_version(&m, version);
+	memcpy(buf, m.body.tail[1], len);
+	rep = m.body.fixed;
+	if (version)
+		*version = le64_to_cpu(rep->version);
+	if (nsums)
+		*nsums = le32_to_cpu(rep->nsums);
 	vdc_msg_free(&m);
 	return (int)len;
+}
+
+int vdc_chunk_read(struct vdc_conn *c, const struct vdc_chunk_ref *r,
+		   u32 off, void *buf, u32 len, u64 *version)
+{
+	return chunk_read(c, r, off, buf, len, 0, version, NULL);
+}
+
+int vdc_chunk_read_sums(struct vdc_conn *c, const struct vdc_chunk_ref *r,
+			u32 off, void *buf, u32 len, u32 *nsums)
+{
+	return chunk_read(c, r, off, buf, len, VDIFS_CHUNK_SUMS, NULL, nsums);
 }
 
 int vdc_chunk_write(struct vdc_conn *c, const struct vdc_chunk_ref *r,

@@ -33,6 +33,26 @@ int msg_write(int fd, u16 op, u16 flags, u64 req_id, s32 status,
 	      const void *fixed, u32 flen, const void *t1, u32 l1,
 	      const void *t2, u32 l2);
 
+/*
+ * A piece of a message's data sent from a file by reference (sendfile:
+ * the page cache's pages go to the socket, no copy), or zeroes (fd -1).
+ */
+struct msg_seg {
+	int fd;
+	u32 len;
+	u64 off;
+};
+
+/*
+ * Send a message whose body checksum covers fixed and t1 only, followed
+ * by data from segs (dlen bytes in all): a CHUNK_READ reply with block
+ * checksums.  A file shorter than its segment is made up with zeroes, so
+ * the framing holds and the reader's block checksums catch it.
+ */
+int msg_write_segs(int fd, u16 op, u16 flags, u64 req_id,
+		   const void *fixed, u32 flen, const void *t1, u32 l1,
+		   const struct msg_seg *segs, u32 nseg, u32 dlen);
+
 int net_read_full(int fd, void *buf, size_t len, int timeout_ms);
 int net_write_full(int fd, const void *buf, size_t len);
 

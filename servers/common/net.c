@@ -8,6 +8,8 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,13 +112,13 @@ int msg_read_max(int fd, struct vdc_msg *m, int timeout_ms, u32 max_body)
 	return ret;
 }
 
-/* send all of iov[0..n), through short writes */
-static int net_writev_full(int fd, struct iovec *iov, int n)
+/* send all of iov[0..n), through short writes; flags: MSG_MORE or 0 */
+static int net_writev_full(int fd, struct iovec *iov, int n, int flags)
 {
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n };
 
 	while (mh.msg_iovlen) {
-		ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL);
+		ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL | flags);
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -184,7 +186,83 @@ int msg_write(int fd, u16 op, u16 flags, u64 req_id, s32 status,
 		iov[n].iov_base = (void *)t2;
 		iov[n++].iov_len = l2;
 	}
-	return net_writev_full(fd, iov, n);
+	return net_writev_full(fd, iov, n, 0);
+}
+
+/* len zeroes; more: further bytes of the message follow */
+static int net_write_zeroes(int fd, u64 len, bool more)
+{
+	static const u8 zero[64 << 10];
+
+	while (len) {
+		size_t n = len < sizeof(zero) ? (size_t)len : sizeof(zero);
+		ssize_t w = send(fd, zero, n, MSG_NOSIGNAL |
+				 (more || n < len ? MSG_MORE : 0));
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		len -= (u64)w;
+	}
+	return 0;
+}
+
+/* a file's bytes by reference; what the file lacks as zeroes */
+static int net_write_file(int fd, int from, u64 off, u64 len, bool more)
+{
+	while (len) {
+		off_t o = (off_t)off;
+		ssize_t w = sendfile(fd, from, &o, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		if (!w)
+			return net_write_zeroes(fd, len, more);
+		off += (u64)w;
+		len -= (u64)w;
+	}
+	return 0;
+}
+
+int msg_write_segs(int fd, u16 op, u16 flags, u64 req_id,
+		   const void *fixed, u32 flen, const void *t1, u32 l1,
+		   const struct msg_seg *segs, u32 nseg, u32 dlen)
+{
+	u8 hbuf[sizeof(struct vdifs_msg_hdr)];
+	u64 body = (u64)flen + l1 + dlen, left = dlen;
+	struct wire_hdr h = {
+		.opcode = op, .flags = flags, .req_id = req_id,
+	};
+	struct iovec iov[3] = {
+		{ hbuf, sizeof(hbuf) }, { (void *)fixed, flen },
+		{ (void *)t1, l1 },
+	};
+	struct wire_csum cs;
+	u32 i;
+	int ret = 0;
+
+	if (body > VDIFS_BODY_MAX)
+		return -EMSGSIZE;
+	wire_csum_init(&cs);
+	wire_csum_update(&cs, fixed, flen);
+	wire_csum_update(&cs, t1, l1);
+	h.body_len = (u32)body;
+	h.body_csum = wire_csum_final(&cs);
+	wire_hdr_encode(hbuf, &h);
+	ret = net_writev_full(fd, iov, l1 ? 3 : 2, dlen ? MSG_MORE : 0);
+	for (i = 0; i < nseg && !ret && left; i++) {
+		u64 n = segs[i].len < left ? segs[i].len : left;
+
+		left -= n;
+		ret = segs[i].fd < 0 ? net_write_zeroes(fd, n, left) :
+		      net_write_file(fd, segs[i].fd, segs[i].off, n, left);
+	}
+	if (!ret && left)	/* segments short of dlen: keep the framing */
+		ret = net_write_zeroes(fd, left, false);
+	return ret;
 }
 
 void vdc_msg_free(struct vdc_msg *m)

@@ -226,6 +226,13 @@ struct vdc_chunk_ref {
 /* returns bytes read (always len unless -errno); holes read as zeroes */
 int vdc_chunk_read(struct vdc_conn *c, const struct vdc_chunk_ref *r,
 		   u32 off, void *buf, u32 len, u64 *version);
+/*
+ * A read checked block by block against the server's stored checksums
+ * (VDIFS_CHUNK_SUMS), which the server may send from its files; *nsums:
+ * how many it sent (0: it answered the usual way).
+ */
+int vdc_chunk_read_sums(struct vdc_conn *c, const struct vdc_chunk_ref *r,
+			u32 off, void *buf, u32 len, u32 *nsums);
 /* returns 0; acknowledged only once stable on every replica the mode needs */
 int vdc_chunk_write(struct vdc_conn *c, const struct vdc_chunk_ref *r,
 		    u32 off, const void *buf, u32 len, u64 *version);

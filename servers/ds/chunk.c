@@ -186,6 +186,21 @@ int chunk_fd(struct ds *ds, struct ds_chunk *c, bool create)
 	return fd;
 }
 
+int chunk_dup_fd(struct ds *ds, struct ds_chunk *c)
+{
+	int fd = chunk_fd(ds, c, false);
+
+	if (fd < 0)
+		return fd;
+	/* under the lock chunk_forget closes it with */
+	pthread_mutex_lock(&ds->cache_lock);
+	fd = c->fd < 0 ? -EUCLEAN : fcntl(c->fd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0 && c->fd >= 0)
+		fd = -errno;
+	pthread_mutex_unlock(&ds->cache_lock);
+	return fd;
+}
+
 /* ---- blocks ---- */
 
 static int blk_grow(struct ds_chunk *c, u32 nbits)

@@ -19,6 +19,7 @@
 #include "vdifs_client.h"
 #include "log.h"
 #include "srv.h"
+#include "msg.h"
 
 #define DS_DEFAULT_LISTEN	"127.0.0.1:7500"
 #define DS_DEFAULT_DATA		"vdifs-ds-data"
@@ -164,6 +165,8 @@ void chunk_put(struct ds *ds, struct ds_chunk *c);
 /* drop a freed chunk's state (its file is gone) */
 void chunk_forget(struct ds *ds, u64 id);
 int chunk_fd(struct ds *ds, struct ds_chunk *c, bool create);
+/* a descriptor of its file of the caller's own, which chunk_forget leaves */
+int chunk_dup_fd(struct ds *ds, struct ds_chunk *c);
 /* blocks: all under c->mutex */
 int blk_mark(struct ds_chunk *c, u32 b);
 void blk_free(struct ds_chunk *c, u32 b);
@@ -203,6 +206,25 @@ struct ds_op_ctx {
 };
 
 int store_read(struct ds_op_ctx *x);
+
+/*
+ * A read sent from the files (VDIFS_CHUNK_SUMS): what to send, in order,
+ * and each block's stored checksum, gathered under the chunk's lock; the
+ * sending needs no lock.  A block freed and written again meanwhile goes
+ * out with its old checksum, which the reader catches and asks again.
+ */
+struct ds_rplan {
+	struct msg_seg *seg;
+	u32 nseg;
+	__le32 *sums;		/* wire_sums_bytes(nsums), zero-padded */
+	u32 nsums;
+	u64 *owners;		/* the chunks whose files fds are of */
+	int *fds;
+	u32 nfds;
+};
+
+int store_read_plan(struct ds_op_ctx *x, struct ds_rplan *p);
+void store_rplan_free(struct ds_rplan *p);
 int store_mutate(struct ds_op_ctx *x);	/* WRITE, PUNCH, CLONE, DELETE */
 int store_map(struct ds_op_ctx *x);
 int store_stat(struct ds_op_ctx *x);

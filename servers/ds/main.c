@@ -102,6 +102,48 @@ static int reply(struct ds_conn *c, const struct wire_hdr *h, int status,
 	return ret;
 }
 
+/*
+ * A read the reader checks block by block is sent from the chunk files
+ * without passing through this process (no copy, no checksum here);
+ * anything else, and resync copies (another server checks those itself
+ * as it writes them), is read into memory and checked as usual.
+ */
+static bool read_from_files(const struct ds_op_ctx *x, u32 flags)
+{
+	return (flags & VDIFS_CHUNK_SUMS) && !(flags & VDIFS_CHUNK_RESYNC) &&
+	       x->len && !(x->len % VDIFS_SUM_BLOCK) &&
+	       !(le32_to_cpu(x->q->offset) % VDIFS_SUM_BLOCK);
+}
+
+/*
+ * An error before anything was sent is answered as usual; a failure to
+ * send breaks the connection (the message may be half out).
+ */
+static void reply_from_files(struct ds_conn *c, const struct wire_hdr *h,
+			    struct ds_op_ctx *x)
+{
+	struct vdifs_chunk_io_rep io = { 0 };
+	struct ds_rplan p;
+	int ret;
+
+	ret = store_read_plan(x, &p);
+	if (ret) {
+		reply(c, h, ret, NULL, 0, NULL, 0);
+		return;
+	}
+	io.version = cpu_to_le64(x->version);
+	io.len = cpu_to_le32(x->len);
+	io.nsums = cpu_to_le32(p.nsums);
+	pthread_mutex_lock(&c->wlock);
+	ret = msg_write_segs(c->fd, h->opcode, VDIFS_MSG_REPLY, h->req_id,
+			     &io, sizeof(io), p.sums,
+			     wire_sums_bytes(p.nsums), p.seg, p.nseg, x->len);
+	pthread_mutex_unlock(&c->wlock);
+	store_rplan_free(&p);
+	if (ret)
+		shutdown(c->fd, SHUT_RDWR);
+}
+
 static bool is_mutation(u16 op)
 {
 	return op == VDIFS_OP_CHUNK_WRITE || op == VDIFS_OP_CHUNK_PUNCH ||
@@ -190,6 +232,10 @@ static void run_job(struct ds *ds, struct ds_job *j)
 		if (x.len > VDIFS_IO_MAX) {
 			ret = -EINVAL;
 			break;
+		}
+		if (read_from_files(&x, flags)) {
+			reply_from_files(j->conn, h, &x);
+			return;
 		}
 		x.out = malloc(x.len + 1);
 		ret = x.out ? store_read(&x) : -ENOMEM;

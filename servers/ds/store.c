@@ -556,9 +556,112 @@ static int check_range(const struct ds_chunk_rec *r, u32 off, u32 len)
 	return 0;
 }
 
+/* ---- reads sent from the files ---- */
+
+static u32 zero_block_sum;
+
+static void zero_sum_init(void)
+{
+	static const u8 zero[DS_BLOCK];
+
+	zero_block_sum = wire_csum(zero, sizeof(zero));
+}
+
+void store_rplan_free(struct ds_rplan *p)
+{
+	u32 i;
+
+	for (i = 0; i < p->nfds; i++)
+		close(p->fds[i]);
+	free(p->seg);
+	free(p->sums);
+	free(p->owners);
+	free(p->fds);
+	memset(p, 0, sizeof(*p));
+}
+
+static int rplan_alloc(struct ds_rplan *p, u32 nsums)
+{
+	memset(p, 0, sizeof(*p));
+	p->seg = calloc(nsums, sizeof(*p->seg));
+	p->sums = calloc(1, wire_sums_bytes(nsums));
+	p->owners = calloc(nsums, sizeof(*p->owners));
+	p->fds = calloc(nsums, sizeof(*p->fds));
+	if (!p->seg || !p->sums || !p->owners || !p->fds) {
+		store_rplan_free(p);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* the plan's own descriptor of owner's file, opened once per plan */
+static int rplan_fd(struct ds *ds, struct ds_rplan *p, u64 owner)
+{
+	struct ds_chunk *oc;
+	u32 i;
+	int fd;
+
+	for (i = 0; i < p->nfds; i++)
+		if (p->owners[i] == owner)
+			return p->fds[i];
+	oc = chunk_get(ds, owner);
+	if (!oc)
+		return -ENOMEM;
+	fd = chunk_dup_fd(ds, oc);
+	chunk_put(ds, oc);
+	if (fd < 0)
+		return fd;
+	p->owners[p->nfds] = owner;
+	p->fds[p->nfds++] = fd;
+	return fd;
+}
+
+/* one more block to send: from fd at off (fd -1: zeroes), with its sum */
+static void rplan_add(struct ds_rplan *p, int fd, u64 off, u32 sum)
+{
+	struct msg_seg *last = p->nseg ? &p->seg[p->nseg - 1] : NULL;
+
+	p->sums[p->nsums++] = cpu_to_le32(sum);
+	if (last && last->fd == fd && (fd < 0 || last->off + last->len == off)) {
+		last->len += DS_BLOCK;
+		return;
+	}
+	p->seg[p->nseg].fd = fd;
+	p->seg[p->nseg].off = off;
+	p->seg[p->nseg++].len = DS_BLOCK;
+}
+
+/* whole blocks [s, s+n) of one extent (entry x) into the plan */
+static int ext_plan(struct ds *ds, struct ds_rplan *p, const struct ds_ext *x,
+		    u32 s, u32 n)
+{
+	u32 b;
+
+	for (b = s / DS_BLOCK; b < (s + n) / DS_BLOCK; b++) {
+		u32 blk = le32_to_cpu(x->b[b].blk);
+		int fd;
+
+		if (blk == DS_BLK_ZERO) {
+			rplan_add(p, -1, 0, zero_block_sum);
+			continue;
+		}
+		fd = rplan_fd(ds, p, le64_to_cpu(x->h.owner));
+		if (fd < 0)
+			return fd;
+		rplan_add(p, fd, (u64)blk * DS_BLOCK,
+			  le32_to_cpu(x->b[b].csum));
+	}
+	return 0;
+}
+
 /* ---- read, map, stat ---- */
 
-int store_read(struct ds_op_ctx *x)
+/*
+ * A read, into x->out (checked against the blocks' checksums here) or,
+ * with a plan, into a list of what to send from where (checked by the
+ * reader).
+ */
+static int read_walk(struct ds_op_ctx *x, struct ds_rplan *p)
 {
 	struct ds *ds = x->ds;
 	u64 id = le64_to_cpu(x->q->chunk_id);
@@ -596,13 +699,18 @@ int store_read(struct ds_op_ctx *x)
 	while (done < len) {
 		u32 e = (off + done) / es, eoff = (off + done) % es;
 		u32 n = es - eoff < len - done ? es - eoff : len - done;
+		u32 i;
 
 		ret = ext_get(&ds->st, t, id, e, es, xe);
 		if (ret == -ENOENT) {
-			memset(x->out + done, 0, n);
 			ret = 0;
+			if (!p)
+				memset(x->out + done, 0, n);
+			for (i = 0; p && i < n / DS_BLOCK; i++)
+				rplan_add(p, -1, 0, zero_block_sum);
 		} else if (!ret) {
-			ret = ext_read(ds, xe, eoff, n, x->out + done, id);
+			ret = p ? ext_plan(ds, p, xe, eoff, n) :
+				  ext_read(ds, xe, eoff, n, x->out + done, id);
 		}
 		if (ret)
 			break;
@@ -614,6 +722,31 @@ out_unlock:
 	pthread_rwlock_unlock(&c->rw);
 	chunk_put(ds, c);
 	free(xe);
+	return ret;
+}
+
+int store_read(struct ds_op_ctx *x)
+{
+	return read_walk(x, NULL);
+}
+
+/*
+ * Whole blocks only (the caller checks): what the reader cannot check
+ * block by block is read into memory and checked here, as usual.
+ */
+int store_read_plan(struct ds_op_ctx *x, struct ds_rplan *p)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	int ret;
+
+	_Static_assert(DS_BLOCK == VDIFS_SUM_BLOCK, "a block is summed whole");
+	pthread_once(&once, zero_sum_init);
+	ret = rplan_alloc(p, x->len / DS_BLOCK);
+	if (ret)
+		return ret;
+	ret = read_walk(x, p);
+	if (ret)
+		store_rplan_free(p);
 	return ret;
 }
 

@@ -261,7 +261,32 @@ static void ck_read(struct vdc_conn *c, const struct vdc_chunk_ref *r,
 	free(buf);
 }
 
-/* the whole chunk, in pieces of at most VDIFS_IO_MAX */
+/*
+ * The same with block checksums, as the kernel reads: whole blocks come
+ * from the server's files with one sum each, anything else as usual.
+ */
+static void ck_read_sums(struct vdc_conn *c, const struct vdc_chunk_ref *r,
+			 const struct model *m, u32 off, u32 len,
+			 const char *what)
+{
+	bool whole = !(off % VDIFS_SUM_BLOCK) && !(len % VDIFS_SUM_BLOCK);
+	u8 *buf = malloc(len ? len : 1);
+	u32 nsums = 12345;
+	int ret;
+
+	ck_assert_ptr_nonnull(buf);
+	ret = vdc_chunk_read_sums(c, r, off, buf, len, &nsums);
+	ck_assert_msg(ret == (int)len, "%s: read chunk %llx [%u, +%u) with sums: %s",
+		      what, (unsigned long long)r->chunk_id, off, len,
+		      h_err(ret));
+	ck_assert_msg(nsums == (whole ? len / VDIFS_SUM_BLOCK : 0),
+		      "%s: read [%u, +%u) with sums: %u of them", what, off,
+		      len, nsums);
+	ck_same(what, r, m, off, buf, len);
+	free(buf);
+}
+
+/* the whole chunk, in pieces of at most VDIFS_IO_MAX, both ways */
 static void ck_chunk(struct vdc_conn *c, const struct vdc_chunk_ref *r,
 		     const struct model *m, const char *what)
 {
@@ -270,7 +295,11 @@ static void ck_chunk(struct vdc_conn *c, const struct vdc_chunk_ref *r,
 	for (off = 0; off < m->size; off += n) {
 		n = m->size - off < VDIFS_IO_MAX ? m->size - off : VDIFS_IO_MAX;
 		ck_read(c, r, m, off, n, what);
+		ck_read_sums(c, r, m, off, n, what);
 	}
+	/* an odd piece: not whole blocks, answered the usual way */
+	if (m->size > 3 * VDIFS_SUM_BLOCK)
+		ck_read_sums(c, r, m, 100, 2 * VDIFS_SUM_BLOCK, what);
 }
 
 /*
@@ -915,6 +944,7 @@ START_TEST(test_corruption)
 	char path[PATH_MAX + 64];
 	u8 *buf = malloc(4 * EXT), b;
 	const off_t at = 3 * EXT + 777;
+	u32 ns;
 	int fd;
 
 	ck_assert_ptr_nonnull(buf);
@@ -943,6 +973,16 @@ START_TEST(test_corruption)
 	       -EUCLEAN);
 	ck_ret(vdc_chunk_read(g_c[0], &r, 2 * EXT, buf, 3 * EXT, NULL),
 	       -EUCLEAN);
+	/*
+	 * Read with block sums, the server sends the block from its file
+	 * as it is, with the sum it stored: the reader catches it (and the
+	 * kernel then asks again without, to hear -EUCLEAN).
+	 */
+	ck_ret(vdc_chunk_read_sums(g_c[0], &r, 3 * EXT, buf, EXT, &ns),
+	       -EBADMSG);
+	ck_ret(vdc_chunk_read_sums(g_c[0], &r, 0, buf, 4 * EXT, &ns),
+	       -EBADMSG);
+	ck_read_sums(g_c[0], &r, &m, 4 * EXT, EXT, "sums next to a bad one");
 	/* the neighbours are fine */
 	ck_read(g_c[0], &r, &m, 2 * EXT, EXT, "extent 2 next to a bad one");
 	ck_read(g_c[0], &r, &m, 4 * EXT, EXT, "extent 4 next to a bad one");

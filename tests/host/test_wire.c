@@ -57,6 +57,18 @@ START_TEST(vector)
 }
 END_TEST
 
+START_TEST(sums_vector)
+{
+	const struct wire_sums_vector *v = &wire_sums_vectors[_i];
+	static u8 buf[WIRE_SUMS_MSG_LEN];
+	int got, stage;
+
+	stage = wire_sums_vector_run(v, buf, &got);
+	ck_assert_msg(stage == 0, "vector '%s': stage %d got %d", v->name,
+		      stage, got);
+}
+END_TEST
+
 START_TEST(lookup_fields)
 {
 	const u8 *m = wire_vec_lookup_req;
@@ -175,6 +187,9 @@ int main(void)
 	tcase_add_test(tc, csum_check_value);
 	tcase_add_loop_test(tc, vector, 0,
 			    sizeof(wire_vectors) / sizeof(wire_vectors[0]));
+	tcase_add_loop_test(tc, sums_vector, 0,
+			    (int)(sizeof(wire_sums_vectors) /
+				  sizeof(wire_sums_vectors[0])));
 	tcase_add_test(tc, lookup_fields);
 	tcase_add_test(tc, encode_matches_vector);
 	tcase_add_test(tc, every_truncation_refused);
