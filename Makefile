@@ -48,6 +48,7 @@ userspace: $(PROGS) tests
 
 $(B)/libvdifs.a: $(call obj,$(COMMON_SRCS))
 	@mkdir -p $(@D)
+	@rm -f $@
 	$(AR) rcs $@ $^
 
 $(B)/obj/%.o: %.c

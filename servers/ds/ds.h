@@ -20,11 +20,18 @@
 #include "log.h"
 #include "srv.h"
 #include "msg.h"
+#include "connlimit.h"
 
 #define DS_DEFAULT_LISTEN	"127.0.0.1:7500"
 #define DS_DEFAULT_DATA		"vdifs-ds-data"
 #define DS_DEFAULT_MDS		"127.0.0.1:7400"
 #define DS_WORKERS		8
+/*
+ * Requests of one connection queued or running at a time: past it its
+ * reader stops reading (TCP pushes back), so that one client pipelining
+ * reads it does not take in cannot hold every worker.
+ */
+#define DS_CONN_JOBS		(DS_WORKERS * 3 / 4)
 
 /* ---- main.c ---- */
 
@@ -41,6 +48,7 @@ struct ds_config {
 	int insecure;			/* keyless, on purpose */
 	u64 capacity;		/* 0: the file system's size */
 	int log_level;
+	struct srv_limits limits;	/* connections: limits and counts */
 };
 
 struct ds;

@@ -43,13 +43,17 @@ void ds_crash_point(const char *point)
 struct ds_conn {
 	struct ds *ds;
 	int fd;
+	struct sockaddr_storage addr;	/* the peer's, for srv_release() */
 	char peer[64];
 	struct srv_auth auth;
 	pthread_mutex_t wlock;
 	int refs;			/* under ds_conn_lock */
+	int jobs;			/* under ds_conn_lock: in the pool */
 };
 
+/* ds_conn_lock guards refs and jobs; ds_conn_cond: a job is done */
 static pthread_mutex_t ds_conn_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ds_conn_cond = PTHREAD_COND_INITIALIZER;
 
 static void conn_put(struct ds_conn *c)
 {
@@ -60,6 +64,7 @@ static void conn_put(struct ds_conn *c)
 	pthread_mutex_unlock(&ds_conn_lock);
 	if (last) {
 		close(c->fd);
+		srv_release(&c->ds->cfg.limits, &c->addr);
 		free(c);
 	}
 }
@@ -99,6 +104,12 @@ static int reply(struct ds_conn *c, const struct wire_hdr *h, int status,
 			status ? NULL : fixed, status ? 0 : flen,
 			status ? NULL : tail, status ? 0 : tlen, NULL, 0);
 	pthread_mutex_unlock(&c->wlock);
+	/*
+	 * Half a reply may be out (a peer that stopped reading past the
+	 * send timeout): the stream is lost, the reader sees the end.
+	 */
+	if (ret)
+		shutdown(c->fd, SHUT_RDWR);
 	return ret;
 }
 
@@ -106,12 +117,16 @@ static int reply(struct ds_conn *c, const struct wire_hdr *h, int status,
  * A read the reader checks block by block is sent from the chunk files
  * without passing through this process (no copy, no checksum here);
  * anything else, and resync copies (another server checks those itself
- * as it writes them), is read into memory and checked as usual.
+ * as it writes them), is read into memory and checked as usual.  So are
+ * small reads: for a few blocks a copy costs less than the descriptors
+ * and the plan that sending from the files takes.
  */
+#define DS_FILES_READ_MIN	(64u << 10)
+
 static bool read_from_files(const struct ds_op_ctx *x, u32 flags)
 {
 	return (flags & VDIFS_CHUNK_SUMS) && !(flags & VDIFS_CHUNK_RESYNC) &&
-	       x->len && !(x->len % VDIFS_SUM_BLOCK) &&
+	       x->len >= DS_FILES_READ_MIN && !(x->len % VDIFS_SUM_BLOCK) &&
 	       !(le32_to_cpu(x->q->offset) % VDIFS_SUM_BLOCK);
 }
 
@@ -343,6 +358,10 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&jobs_lock);
 		run_job(ds, j);
 		vdc_msg_free(&j->msg);
+		pthread_mutex_lock(&ds_conn_lock);
+		j->conn->jobs--;
+		pthread_cond_broadcast(&ds_conn_cond);
+		pthread_mutex_unlock(&ds_conn_lock);
 		conn_put(j->conn);
 		free(j);
 	}
@@ -355,6 +374,16 @@ static bool conn_idle(int fd)
 	int n = 0;
 
 	return !ioctl(fd, FIONREAD, &n) && n == 0;
+}
+
+/* wait until c has room for one more job in the pool, and take it */
+static void conn_wait_room(struct ds_conn *c)
+{
+	pthread_mutex_lock(&ds_conn_lock);
+	while (c->jobs >= DS_CONN_JOBS)
+		pthread_cond_wait(&ds_conn_cond, &ds_conn_lock);
+	c->jobs++;
+	pthread_mutex_unlock(&ds_conn_lock);
 }
 
 static void *conn_reader(void *arg)
@@ -439,6 +468,7 @@ static void *conn_reader(void *arg)
 					free(j);
 					continue;
 				}
+				conn_wait_room(c);
 				job_queue(j);
 				continue;
 			}
@@ -559,6 +589,7 @@ static int cfg_load(struct ds_config *cfg, int argc, char **argv)
 		  .dst = &cfg->capacity, .min = 1 << 20, .max = 1ull << 60,
 		  .help = "bytes offered, e.g. 100G (default: the disk)" },
 		CFG_SERVER_KEY_ITEMS(cfg),
+		CFG_SERVER_LIMIT_ITEMS(&cfg->limits),
 		{ .flag = "port-file", .type = CFG_STR, .dst = cfg->port_file,
 		  .cap = sizeof(cfg->port_file),
 		  .help = "write the bound port here once registered" },
@@ -571,6 +602,7 @@ static int cfg_load(struct ds_config *cfg, int argc, char **argv)
 
 	memset(cfg, 0, sizeof(*cfg));
 	strcpy(cfg->listen, DS_DEFAULT_LISTEN);
+	srv_limits_init(&cfg->limits);
 	strcpy(cfg->mds, DS_DEFAULT_MDS);
 	strcpy(cfg->data, DS_DEFAULT_DATA);
 	cfg->log_level = LOG_INFO_L;
@@ -703,32 +735,31 @@ int main(int argc, char **argv)
 	while (!ds_stop) {
 		struct pollfd pfd = { .fd = lfd, .events = POLLIN };
 		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
 		struct vdifs_addr wa;
 		struct ds_conn *c;
-		int fd, one = 1;
+		int fd;
 
 		if (poll(&pfd, 1, 500) <= 0)
 			continue;
-		fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+		fd = srv_accept(&ds.cfg.limits, lfd, &ss);
 		if (fd < 0)
 			continue;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c = calloc(1, sizeof(*c));
-		if (!c) {
-			close(fd);
-			continue;
-		}
+		if (!c)
+			goto drop;
 		c->ds = &ds;
 		c->fd = fd;
+		c->addr = ss;
 		c->refs = 1;
 		pthread_mutex_init(&c->wlock, NULL);
 		vdc_addr_to_wire(&ss, &wa);
 		vdc_addr_format(&wa, c->peer, sizeof(c->peer));
-		if (pthread_create(&th, &attr, conn_reader, c)) {
-			close(fd);
-			free(c);
-		}
+		if (!pthread_create(&th, &attr, conn_reader, c))
+			continue;
+		free(c);
+drop:
+		close(fd);
+		srv_release(&ds.cfg.limits, &ss);
 	}
 	log_info("stopping");
 	close(lfd);

@@ -66,6 +66,7 @@ static int cfg_load(struct mds_config *cfg, int argc, char **argv)
 		  .dst = cfg->data, .cap = sizeof(cfg->data),
 		  .help = "state directory (default ./" MDS_DEFAULT_DATA ")" },
 		CFG_SERVER_KEY_ITEMS(cfg),
+		CFG_SERVER_LIMIT_ITEMS(&cfg->limits),
 		{ .key = "admin_key_file", .flag = "admin-key-file",
 		  .type = CFG_KEYFILE, .dst = cfg->admin_key,
 		  .cap = sizeof(cfg->admin_key),
@@ -111,6 +112,7 @@ static int cfg_load(struct mds_config *cfg, int argc, char **argv)
 
 	memset(cfg, 0, sizeof(*cfg));
 	strcpy(cfg->listen, MDS_DEFAULT_LISTEN);
+	srv_limits_init(&cfg->limits);
 	strcpy(cfg->data, MDS_DEFAULT_DATA);
 	cfg->heartbeat_ms = 1000;
 	cfg->lease_ms = 5000;
@@ -222,22 +224,17 @@ int main(int argc, char **argv)
 	while (!mds_stop) {
 		struct pollfd pfd = { .fd = lfd, .events = POLLIN };
 		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		struct vdifs_addr wa;
-		char peer[64];
-		int fd, one = 1;
+		int fd;
 
 		if (poll(&pfd, 1, 500) <= 0)
 			continue;
-		fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+		fd = srv_accept(&m.cfg.limits, lfd, &ss);
 		if (fd < 0)
 			continue;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		vdc_addr_to_wire(&ss, &wa);
-		vdc_addr_format(&wa, peer, sizeof(peer));
-		if (sched_conn_start(&m, fd, peer, &attr)) {
-			log_warn("cannot start a thread for %s", peer);
+		if (sched_conn_start(&m, fd, &ss, &attr)) {
+			log_warn("cannot start a connection thread");
 			close(fd);
+			srv_release(&m.cfg.limits, &ss);
 		}
 	}
 	log_info("stopping");

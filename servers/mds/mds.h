@@ -21,6 +21,7 @@
 #include "be.h"
 #include "log.h"
 #include "srv.h"
+#include "connlimit.h"
 
 #define MDS_DEFAULT_LISTEN	"127.0.0.1:7400"
 #define MDS_DEFAULT_DATA	"vdifs-mds-data"
@@ -49,6 +50,7 @@ struct mds_config {
 	u32 recovery_interval_ms;	/* between passes with nothing to do */
 	u32 scrub_period_h;		/* a scrub pass this often; 0: asked */
 	int log_level;
+	struct srv_limits limits;	/* connections: limits and counts */
 };
 
 /* ---- db.c: persistent state ---- */
@@ -255,6 +257,7 @@ int reply_tail_reserve(struct mds_reply *r, u32 cap);
 struct mds_conn {
 	struct mds *m;
 	int fd;
+	struct sockaddr_storage addr;	/* the peer's, for srv_release() */
 	char peer[64];
 	struct srv_auth auth;
 	pthread_mutex_t wlock;
@@ -270,8 +273,8 @@ struct mds_conn {
 
 /* sched.c: a reader thread for a new connection; workers, committer */
 int sched_start(struct mds *m);
-int sched_conn_start(struct mds *m, int fd, const char *peer,
-		     pthread_attr_t *attr);
+int sched_conn_start(struct mds *m, int fd,
+		     const struct sockaddr_storage *addr, pthread_attr_t *attr);
 
 /*
  * A request handler.  t is a read or write transaction as the op table

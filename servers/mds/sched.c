@@ -76,6 +76,7 @@ static void conn_put(struct mds_conn *c)
 	pthread_mutex_unlock(&conn_lock);
 	if (last) {
 		close(c->fd);
+		srv_release(&c->m->cfg.limits, &c->addr);
 		pthread_mutex_destroy(&c->wlock);
 		free(c);
 	}
@@ -470,19 +471,22 @@ static void *conn_reader(void *arg)
 	return NULL;
 }
 
-int sched_conn_start(struct mds *m, int fd, const char *peer,
-		     pthread_attr_t *attr)
+int sched_conn_start(struct mds *m, int fd,
+		     const struct sockaddr_storage *addr, pthread_attr_t *attr)
 {
 	struct mds_conn *c = calloc(1, sizeof(*c));
+	struct vdifs_addr wa;
 	pthread_t th;
 
 	if (!c)
 		return -ENOMEM;
 	c->m = m;
 	c->fd = fd;
+	c->addr = *addr;
 	c->refs = 1;
 	pthread_mutex_init(&c->wlock, NULL);
-	snprintf(c->peer, sizeof(c->peer), "%s", peer);
+	vdc_addr_to_wire(addr, &wa);
+	vdc_addr_format(&wa, c->peer, sizeof(c->peer));
 	if (pthread_create(&th, attr, conn_reader, c)) {
 		pthread_mutex_destroy(&c->wlock);
 		free(c);

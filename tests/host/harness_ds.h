@@ -33,6 +33,7 @@
 struct h_ds_opts {
 	const char *capacity;		/* --capacity, NULL: not passed */
 	const char *const *env;		/* "NAME=VALUE", NULL-terminated */
+	const char *const *args;	/* more flags, NULL-terminated (static) */
 };
 
 struct h_ds {
@@ -48,6 +49,7 @@ struct h_ds {
 	char port_file[PATH_MAX + 16];
 	char log[PATH_MAX + 16];
 	char capacity[32];
+	const char *const *args;	/* h_ds_opts.args */
 	int last_status;	/* wait status of the last exit */
 };
 
@@ -292,9 +294,10 @@ static inline int h_ds_wait_up(struct h_ds *d, int timeout_ms)
 static inline int h_ds_launch(struct h_ds *d, const char *const *env)
 {
 	char bin[PATH_MAX + 64];
-	const char *argv[24];
+	const char *argv[40];
 	long long end;
 	pid_t parent = getpid(), pid;
+	unsigned int k;
 	int argc = 0, status;
 
 	snprintf(bin, sizeof(bin), "%s/vdifs-ds", h_bindir());
@@ -331,6 +334,8 @@ static inline int h_ds_launch(struct h_ds *d, const char *const *env)
 	}
 	if (getenv("VDIFS_DS_VERBOSE"))
 		argv[argc++] = "-v";
+	for (k = 0; d->args && d->args[k] && argc < 39; k++)
+		argv[argc++] = d->args[k];
 	argv[argc] = NULL;
 
 	fflush(NULL);
@@ -403,6 +408,7 @@ static inline int h_ds_init(struct h_ds *d, const struct h_mds *m,
 	d->mds = m;
 	if (o && o->capacity)
 		snprintf(d->capacity, sizeof(d->capacity), "%s", o->capacity);
+	d->args = o ? o->args : NULL;
 	snprintf(d->dir, sizeof(d->dir), "%s/ds.XXXXXX", h_tmp_base());
 	if (!mkdtemp(d->dir)) {
 		d->dir[0] = '\0';

@@ -12,7 +12,10 @@
  */
 #include <dirent.h>
 #include <json.h>
+#include <poll.h>
 #include <pthread.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <regex.h>
 
 #include "harness_ds.h"
@@ -75,18 +78,24 @@ static void fill(u8 *p, u32 len)
 /* ---- fixtures ---- */
 
 /* the MDS with mo, NDS data servers, a client connection to each */
-static void start_cluster(const struct h_mds_opts *mo)
+static void start_cluster_opts(const struct h_mds_opts *mo,
+			       const struct h_ds_opts *dso)
 {
 	int ret, i;
 
 	ret = h_mds_start(&g_mds, mo);
 	ck_assert_msg(ret == 0, "vdifs-mds did not start: %s", h_err(ret));
-	ret = h_ds_start_n(g_ds, NDS, &g_mds, NULL);
+	ret = h_ds_start_n(g_ds, NDS, &g_mds, dso);
 	ck_assert_msg(ret == 0, "vdifs-ds did not start: %s", h_err(ret));
 	for (i = 0; i < NDS; i++) {
 		g_set[i] = &g_ds[i];
 		g_c[i] = h_ds_connect(&g_ds[i]);
 	}
+}
+
+static void start_cluster(const struct h_mds_opts *mo)
+{
+	start_cluster_opts(mo, NULL);
 }
 
 static void setup(void)
@@ -269,7 +278,9 @@ static void ck_read_sums(struct vdc_conn *c, const struct vdc_chunk_ref *r,
 			 const struct model *m, u32 off, u32 len,
 			 const char *what)
 {
-	bool whole = !(off % VDIFS_SUM_BLOCK) && !(len % VDIFS_SUM_BLOCK);
+	/* and large enough to be worth it (DS_FILES_READ_MIN) */
+	bool whole = !(off % VDIFS_SUM_BLOCK) && !(len % VDIFS_SUM_BLOCK) &&
+		     len >= 64 * KiB;
 	u8 *buf = malloc(len ? len : 1);
 	u32 nsums = 12345;
 	int ret;
@@ -637,6 +648,168 @@ END_TEST
 /* ================================================================== */
 
 #define EXT	(64 * KiB)
+
+/* ================================================================== */
+/* limits: what one peer may take of a data server                    */
+/* ================================================================== */
+
+#define LIM_PER_PEER	8
+#define LIM_SEND_S	2
+
+static void setup_limits(void)
+{
+	static const char *const args[] = {
+		"--max-conns-per-peer", "8", "--send-timeout", "2", NULL,
+	};
+	struct h_mds_opts mo = { .heartbeat_ms = 500, .lease_ms = 10000 };
+	struct h_ds_opts dso = { .args = args };
+
+	start_cluster_opts(&mo, &dso);
+}
+
+/* a bare TCP connection to d, nothing sent */
+static int raw_connect(const struct h_ds *d)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons((u16)d->port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_msg(!connect(fd, (struct sockaddr *)&sa, sizeof(sa)),
+		      "connect: %s", strerror(errno));
+	return fd;
+}
+
+/* the server closed fd (it reads as the end, nothing before it) */
+static bool raw_closed(int fd)
+{
+	char b;
+
+	return recv(fd, &b, 1, MSG_DONTWAIT) == 0;
+}
+
+/*
+ * Connections from one address past max_conns_per_peer are closed as
+ * they come (it used to take every one, a thread each), and the slots
+ * come back when they close.
+ */
+START_TEST(test_conn_limit_per_peer)
+{
+	int fds[2 * LIM_PER_PEER], open = 0, refused = 0, i;
+	struct vdc_chunk_ref r;
+	struct vdc_conn *c;
+	struct model m;
+
+	rnd_seed(30);
+	h_chunk_ref(&r, 0xa002, MiB, EXT, VDIFS_REPL_SYNC, 1, g_set);
+	m_init(&m, MiB, EXT);
+	do_write(g_c[0], &r, &m, 0, 3 * EXT);
+
+	for (i = 0; i < 2 * LIM_PER_PEER; i++)
+		fds[i] = raw_connect(&g_ds[0]);
+	h_sleep_ms(500);
+	for (i = 0; i < 2 * LIM_PER_PEER; i++) {
+		if (raw_closed(fds[i]))
+			refused++;
+		else
+			open++;
+	}
+	/* ours, and whatever the MDS and the other servers hold */
+	ck_assert_msg(open < LIM_PER_PEER && open >= LIM_PER_PEER - 4,
+		      "%d of %d connections taken with a limit of %d", open,
+		      2 * LIM_PER_PEER, LIM_PER_PEER);
+	ck_assert_int_eq(refused, 2 * LIM_PER_PEER - open);
+	/* what was connected before still works */
+	ck_read(g_c[0], &r, &m, 0, 3 * EXT, "beside refused connections");
+	for (i = 0; i < 2 * LIM_PER_PEER; i++)
+		close(fds[i]);
+	h_sleep_ms(300);
+	/* the slots are back */
+	for (i = 0; i < LIM_PER_PEER - 5; i++) {
+		fds[i] = raw_connect(&g_ds[0]);
+		h_sleep_ms(50);
+		ck_assert_msg(!raw_closed(fds[i]),
+			      "connection %d refused after the others closed",
+			      i);
+	}
+	c = h_ds_connect(&g_ds[0]);
+	ck_read(c, &r, &m, 0, 3 * EXT, "on a new connection");
+	vdc_close(c);
+	for (i = 0; i < LIM_PER_PEER - 5; i++)
+		close(fds[i]);
+	m_free(&m);
+}
+END_TEST
+
+/*
+ * A client that pipelines reads and never reads the replies: it holds at
+ * most DS_CONN_JOBS workers (others are served at once meanwhile), and
+ * after the send timeout it is dropped.  It used to take every worker,
+ * for good: every other client of the server waited.
+ */
+START_TEST(test_peer_stops_reading)
+{
+	enum { NREQ = 48 };
+	struct vdc_chunk_ref r;
+	struct vdifs_chunk_req q;
+	struct vdc_conn *stall;
+	struct model m;
+	u64 id, t0, took, got = 0;
+	int i, fd;
+	char *buf = malloc(1 << 20);
+
+	ck_assert_ptr_nonnull(buf);
+	rnd_seed(31);
+	h_chunk_ref(&r, 0xa001, MiB, EXT, VDIFS_REPL_SYNC, 1, g_set);
+	m_init(&m, MiB, EXT);
+	do_write(g_c[0], &r, &m, 0, MiB);
+
+	stall = h_ds_connect(&g_ds[0]);
+	vdc_chunk_req_init(&q, &r);
+	q.len = cpu_to_le32(MiB);
+	for (i = 0; i < NREQ; i++)
+		ck_ok(vdc_call_send(stall, VDIFS_OP_CHUNK_READ, &q, sizeof(q),
+				    NULL, 0, NULL, 0, &id));
+	h_sleep_ms(500);
+	/* the others' reads go on meanwhile, now */
+	t0 = h_now_ms();
+	for (i = 0; i < 4; i++)
+		ck_read(g_c[0], &r, &m, 0, MiB, "read beside a stalled peer");
+	took = h_now_ms() - t0;
+	ck_assert_msg(took < 1000 * LIM_SEND_S / 2,
+		      "4 reads beside a peer that stopped reading took %llu ms",
+		      (unsigned long long)took);
+	/*
+	 * And the stalled peer is dropped: what it can still read ends.
+	 * (A send that made some progress before the timeout returns
+	 * short, the next one times out: up to twice the timeout.)
+	 */
+	h_sleep_ms(1000 * 3 * LIM_SEND_S);
+	fd = vdc_fd(stall);
+	t0 = h_now_ms();
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		ck_assert_msg(h_now_ms() - t0 < 20000,
+			      "a peer that stopped reading not dropped in 20 s");
+		if (poll(&pfd, 1, 1000) <= 0)
+			continue;
+		n = recv(fd, buf, 1 << 20, 0);
+		if (n <= 0)
+			break;
+		got += (u64)n;
+	}
+	ck_assert_msg(got < (u64)NREQ * MiB,
+		      "all %d replies arrived: the peer was not dropped", NREQ);
+	vdc_close(stall);
+	/* the server still serves everyone */
+	ck_read(g_c[0], &r, &m, 0, MiB, "read after a stalled peer");
+	m_free(&m);
+	free(buf);
+}
+END_TEST
 
 START_TEST(test_cow)
 {
@@ -2756,6 +2929,13 @@ static Suite *ds_suite(void)
 	tcase_add_test(tc, test_drain);
 	tcase_add_test(tc, test_intents);
 	tcase_add_test(tc, test_scrub);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("limits");
+	tcase_add_checked_fixture(tc, setup_limits, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_conn_limit_per_peer);
+	tcase_add_test(tc, test_peer_stops_reading);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("keys");
