@@ -554,7 +554,8 @@ loff_t vdifs_remap_file_range(struct file *src, loff_t pos_in,
 	struct vdifs_sb_info *sbi = VDIFS_SB(sin->i_sb);
 	struct vdifs_clone_req q = { 0 };
 	struct vdifs_req *req;
-	loff_t size;
+	loff_t size, plen = len;
+	bool whole;
 	u64 before;
 	int ret;
 
@@ -571,18 +572,24 @@ loff_t vdifs_remap_file_range(struct file *src, loff_t pos_in,
 	if (ret)
 		goto out_unlock;
 	size = i_size_read(sin);
-	if (pos_in > size) {
+	if (pos_in > size || (len && len > size - pos_in)) {
 		ret = -EINVAL;
 		goto out_unlock;
 	}
-	if (!len)
-		len = size - pos_in;
-	if (len > size - pos_in) {
-		ret = -EINVAL;
+	whole = !pos_in && !pos_out && (!len || len == size);
+	/*
+	 * What every file system that remaps checks: swap files and
+	 * immutable targets refused, block alignment, limits, direct I/O
+	 * drained, dirty pages written; and the target's setuid bits and
+	 * times as a write would leave them (file_modified()).
+	 */
+	ret = generic_remap_file_range_prep(src, pos_in, dst, pos_out, &plen,
+					    remap_flags);
+	if (ret)
 		goto out_unlock;
-	}
 	before = vdifs_change_seen(sin);
-	if (pos_in || pos_out || len != size) {
+	if (!whole) {
+		len = plen;
 		if (!len) {
 			size = 0;
 			goto out_unlock;

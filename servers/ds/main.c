@@ -376,6 +376,27 @@ static bool conn_idle(int fd)
 	return !ioctl(fd, FIONREAD, &n) && n == 0;
 }
 
+/*
+ * What another data server asks runs in the reader, in order and outside
+ * the pool: a primary's forwarded mutations (a primary waits for them
+ * with workers of its own busy, and two servers forwarding to each other
+ * through full pools would wait on each other), and the STAT a primary
+ * copying a chunk asks first (it holds its lock on us meanwhile, which
+ * its own writers forwarding to us then wait for: behind a full pool,
+ * that wait could close a circle).
+ */
+static bool peer_inline(const struct wire_hdr *h, const struct wire_body *b)
+{
+	u32 flags;
+
+	if (b->fixed_len != sizeof(struct vdifs_chunk_req))
+		return false;
+	flags = le32_to_cpu(((const struct vdifs_chunk_req *)b->fixed)->flags);
+	if (h->opcode == VDIFS_OP_CHUNK_STAT)
+		return flags & VDIFS_CHUNK_RESYNC;
+	return h->opcode != VDIFS_OP_CHUNK_READ && (flags & VDIFS_CHUNK_FWD);
+}
+
 /* wait until c has room for one more job in the pool, and take it */
 static void conn_wait_room(struct ds_conn *c)
 {
@@ -436,19 +457,8 @@ static void *conn_reader(void *arg)
 				c->refs++;
 				pthread_mutex_unlock(&ds_conn_lock);
 				j->conn = c;
-				/*
-				 * A primary's forwarded mutations run here, in
-				 * order and outside the pool: a primary waits
-				 * for them with workers of its own busy, and
-				 * two servers forwarding to each other through
-				 * full pools would wait on each other.
-				 */
-				if (h->opcode != VDIFS_OP_CHUNK_READ &&
-				    j->body.fixed_len ==
-				    sizeof(struct vdifs_chunk_req) &&
-				    (le32_to_cpu(((const struct vdifs_chunk_req *)
-						  j->body.fixed)->flags) &
-				     VDIFS_CHUNK_FWD)) {
+				/* another server's: here (peer_inline()) */
+				if (peer_inline(h, &j->body)) {
 					run_job(ds, j);
 					vdc_msg_free(&j->msg);
 					conn_put(c);

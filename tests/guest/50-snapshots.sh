@@ -1233,6 +1233,16 @@ def cmd_fdioctl(fdnum, op, name):
     print(ename(e))
 
 
+def cmd_ficlone_into(src, dst):
+    """FICLONE src into dst opened for writing as it is (no O_TRUNC)"""
+    s = os.open(src, os.O_RDONLY)
+    t = os.open(dst, os.O_WRONLY)
+    e = ioc_ptr(t, FICLONE, s)
+    os.close(t)
+    os.close(s)
+    print(ename(e))
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     try:
@@ -1266,6 +1276,8 @@ def run(cmd, args):
         cmd_badargs(*args)
     elif cmd == 'fdioctl':
         cmd_fdioctl(*args)
+    elif cmd == 'ficlone_into':
+        cmd_ficlone_into(*args)
     elif cmd == 'space':
         print(json.dumps(space(args[0])))
     else:
@@ -1665,6 +1677,17 @@ chmod 644 "$N"
 check "another user cannot read nobody's snapshot of a 0644 file" bash -c \
 	"! setpriv --reuid=4242 --regid=4242 --clear-groups cat $MNT/.vdifs-snapshots/$ni/mine >/dev/null 2>&1"
 check "root reads nobody's snapshot" cmp /tmp/nobody.img "$MNT/.vdifs-snapshots/$ni/mine"
+# A reflink is a write: the target's setuid bit goes and its times move,
+# as they would for write(2) (generic_remap_file_range_prep ->
+# file_modified); it used to keep both.
+S=$P/pub/nobody-suid
+asnobody bash -c "echo x >$S && chmod 4755 $S"
+touch -d '2020-01-01' "$S"
+got=$(asnobody "$PY" "$HELPER" ficlone_into "$N" "$S")
+check "nobody: FICLONE into its setuid file ($got)" [ "$got" = success ]
+check "... cmp with the source" cmp "$N" "$S"
+check "... the setuid bit is gone ($(stat -c %a "$S"))" [ "$(stat -c %a "$S")" = 755 ]
+check "... its mtime moved ($(stat -c %y "$S"))" [ "$(stat -c %Y "$S")" -gt 1600000000 ]
 check "nobody: clones its own file" asnobody "$TOOL" -q clone "$N" "$P/pub/nobody-clone.img"
 check "... the clone is nobody's" bash -c "[ \$(stat -c %U $P/pub/nobody-clone.img) = nobody ]"
 check "nobody: clones its snapshot" asnobody "$TOOL" -q clone \
