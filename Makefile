@@ -87,6 +87,28 @@ $(B)/tests/%: tests/host/%.c $(wildcard tests/host/*.h wire/*.h uapi/*.h servers
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 
+# ---- fuzzing: clang's libFuzzer over the codec (tests/fuzz) ----
+FUZZ_DIR := build/fuzz
+FUZZ_CC ?= clang
+FUZZ_CFLAGS := -O1 -g -std=gnu11 -D_GNU_SOURCE -Iuapi -Iwire \
+	       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZERS := $(patsubst tests/fuzz/fuzz_%.c,$(FUZZ_DIR)/fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_DEPS := wire/wire.c $(wildcard wire/*.h uapi/*.h)
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< wire/wire.c -lxxhash
+
+$(FUZZ_DIR)/seed: tests/fuzz/seed.c $(FUZZ_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< wire/wire.c -lxxhash
+
+fuzz-build: $(FUZZERS) $(FUZZ_DIR)/seed
+
+# each fuzzer for FUZZ_SECONDS (default 60); `make check` runs them briefly
+fuzz: fuzz-build
+	@scripts/fuzz.sh $(or $(FUZZ_SECONDS),60)
+
 # ---- kernel module ----
 # Built in a shadow tree of links (build/mod) so that kmod/ never holds
 # objects: the KUnit build links kmod/ into a kernel tree, where stray
@@ -108,7 +130,7 @@ $(MOD_DIR)/kmod/vdifs.ko: $(KMOD_SRCS) $(WIRE_SRCS) uapi/vdifs_proto.h Kbuild
 
 # ---- set-up, tests ----
 
-.PHONY: deps check check-host kunit check-guest checkpatch clean install demo bench
+.PHONY: deps check check-host kunit check-guest checkpatch clean install demo bench fuzz fuzz-build
 deps:
 	@if [ "$$(id -u)" = 0 ]; then scripts/deps.sh; else sudo scripts/deps.sh; fi
 

@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 # Test driver behind `make check` and its layers.
 #
-#   scripts/check.sh all     deps, build, style, host tests, KUnit, guest tests
+#   scripts/check.sh all     deps, build, style, host tests, fuzz, KUnit, guest
 #   scripts/check.sh style   checkpatch.pl over kmod/, wire/ and uapi/
 #   scripts/check.sh host    host tests (tests/host/test_*)
+#   scripts/check.sh fuzz    libFuzzer harnesses (tests/fuzz), 30 s each
 #   scripts/check.sh kunit   KUnit suites on UML
 #   scripts/check.sh guest   in-guest tests (tests/guest/*.sh) under qemu
 #
@@ -89,6 +90,23 @@ run_kunit() {
 	[ "$f" = 0 ]
 }
 
+# the codec under libFuzzer, briefly (make fuzz runs longer): a crash on
+# any input, or a regression input crashing again, fails
+run_fuzz() {
+	local out p f
+	if ! make -s fuzz-build; then
+		layer_counts fuzz 0 1
+		return 1
+	fi
+	out=$(scripts/fuzz.sh "${VDIFS_FUZZ_SECONDS:-30}")
+	echo "$out" | sed 's/^/   /'
+	p=$(grep -c '^PASS: ' <<<"$out")
+	f=$(grep -c '^FAIL: ' <<<"$out")
+	[ "$p" -gt 0 ] || [ "$f" -gt 0 ] || f=1
+	layer_counts fuzz "$p" "$f"
+	[ "$f" = 0 ]
+}
+
 # A guest test prints "PASS: what" / "FAIL: what" lines; the runner's own
 # failure (timeout, oops, no status) counts as one more failure.
 run_guest() {
@@ -151,6 +169,10 @@ style)
 	run_style
 	summary style
 	;;
+fuzz)
+	run_fuzz
+	summary fuzz
+	;;
 guest)
 	run_guest
 	summary guest
@@ -169,9 +191,10 @@ all)
 	fi
 	run_style
 	run_host
+	run_fuzz
 	run_kunit
 	run_guest
-	summary style host kunit guest
+	summary style host fuzz kunit guest
 	;;
 *)
 	echo "usage: check.sh [all|host|kunit|guest]" >&2

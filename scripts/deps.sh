@@ -11,7 +11,7 @@ pkgs=(
 	build-essential pkg-config bc flex bison libelf-dev libssl-dev ccache
 	python3 xz-utils cpio kmod busybox-static qemu-system-x86 qemu-utils
 	liblmdb-dev lmdb-utils libjson-c-dev libxxhash-dev check iproute2 procps psmisc
-	util-linux attr acl e2fsprogs dmsetup keyutils
+	util-linux attr acl e2fsprogs dmsetup keyutils clang libclang-rt-14-dev
 )
 
 log() { echo "deps: $*"; }
