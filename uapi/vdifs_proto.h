@@ -54,6 +54,14 @@
  *                 per 4 KiB block before the data (vdifs_chunk_io_rep's
  *                 nsums, which was pad), so that a data server sends
  *                 from its files and never reads the data itself.
+ *   v4 (2026-11-26): vdifs_chunk_req grows a digest (80 bytes): the
+ *                 XXH64 of a forwarded WRITE's or PUNCH's offset, length
+ *                 and data.  A primary forwards a mutation while it
+ *                 writes its own copy, not after; a replica that already
+ *                 has the version forwarded takes it as a resend only if
+ *                 the digest is the one it applied, else its copy went
+ *                 another way and it marks itself stale.  v3 peers are
+ *                 refused at HELLO.
  *
  * Framing: every message is a struct vdifs_msg_hdr followed by body_len
  * bytes of body.  A body is the opcode's fixed struct followed by at most
@@ -69,8 +77,8 @@
 #include <linux/ioctl.h>
 
 #define VDIFS_PROTO_MAGIC	0x53464456u	/* "VDFS" as LE bytes */
-#define VDIFS_PROTO_VERSION	3u
-#define VDIFS_PROTO_VERSION_MIN	3u
+#define VDIFS_PROTO_VERSION	4u
+#define VDIFS_PROTO_VERSION_MIN	4u
 
 /* Hard limits.  A decoder checks each against its field before using it. */
 #define VDIFS_NAME_MAX		255u	/* one path component */
@@ -785,6 +793,7 @@ struct vdifs_chunk_req {
 	__u8   repl_mode;	/* VDIFS_REPL_* */
 	__le16 pad;
 	__le32 ds[VDIFS_MAX_REPLICAS];
+	__le64 digest;		/* FWD WRITE/PUNCH: the mutation's (v4) */
 };
 
 /* reply of READ (data tail), WRITE, PUNCH, CLONE */
@@ -1024,7 +1033,7 @@ VDIFS_WIRE_SIZE(vdifs_ds_admin_req, 8);
 VDIFS_WIRE_SIZE(vdifs_backup_req, 8);
 VDIFS_WIRE_SIZE(vdifs_backup_rep, 8);
 VDIFS_WIRE_SIZE(vdifs_session_status, 24);
-VDIFS_WIRE_SIZE(vdifs_chunk_req, 72);
+VDIFS_WIRE_SIZE(vdifs_chunk_req, 80);
 VDIFS_WIRE_SIZE(vdifs_chunk_io_rep, 16);
 VDIFS_WIRE_SIZE(vdifs_chunk_map_rep, 16);
 VDIFS_WIRE_SIZE(vdifs_chunk_stat, 64);

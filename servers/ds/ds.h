@@ -93,9 +93,16 @@ struct ds_chunk_rec {
 	 * 8 bytes shorter and read as 0.
 	 */
 	__le64 epoch;
+	/*
+	 * The digest of the last forwarded WRITE or PUNCH applied (0:
+	 * none): a forward of the version we have is a resend only with
+	 * the same one.  Records written before it existed read it as 0.
+	 */
+	__le64 digest;
 };
 
 #define DS_CHUNK_REC_V2	offsetof(struct ds_chunk_rec, epoch)
+#define DS_CHUNK_REC_V3	offsetof(struct ds_chunk_rec, digest)
 
 #define DS_DELETED	(1u << 16)	/* its file dropped it; kept for clones */
 /*
@@ -211,9 +218,12 @@ struct ds_op_ctx {
 	u32 fwd_peers[VDIFS_MAX_REPLICAS];
 	unsigned int nfwd;
 	int fwd_err;
+	u64 digest;		/* the mutation's, at the primary */
 };
 
 int store_read(struct ds_op_ctx *x);
+/* a WRITE's or PUNCH's digest (vdifs_chunk_req.digest), never 0 */
+u64 store_digest(u16 op, u32 off, u32 len, const u8 *data);
 
 /*
  * A read sent from the files (VDIFS_CHUNK_SUMS): what to send, in order,
@@ -270,10 +280,30 @@ struct ds_peer {
 
 #define DS_MAX_PEERS 256
 
-/* forward one mutation to peers[0..n) at once; err[i]: 0 or -errno */
-void repl_forward_all(struct ds *ds, const u32 *peers, unsigned int n,
-		      u16 op, const struct vdifs_chunk_req *q, const u8 *data,
-		      u32 len, int *err);
+/*
+ * One mutation forwarded to peers[0..n) at once: begin sends it to each
+ * (the peers stay locked, in id order), end waits for every reply and
+ * unlocks; err[i]: 0 or -errno.  Between the two the caller writes its
+ * own copy.  q, data and peers must stay valid until end.
+ */
+struct repl_fwd {
+	struct ds_peer *p[VDIFS_MAX_REPLICAS];
+	u64 id[VDIFS_MAX_REPLICAS];
+	bool sent[VDIFS_MAX_REPLICAS];
+	int err[VDIFS_MAX_REPLICAS];	/* by peers[] index */
+	unsigned int np;
+	const u32 *peers;
+	unsigned int n;
+	u16 op;
+	struct vdifs_chunk_req fq;
+	const u8 *data;
+	u32 len;
+};
+
+void repl_forward_begin(struct ds *ds, struct repl_fwd *f, const u32 *peers,
+			unsigned int n, u16 op, const struct vdifs_chunk_req *q,
+			const u8 *data, u32 len);
+void repl_forward_end(struct ds *ds, struct repl_fwd *f, int *err);
 /* append a mutation for peer to the async log inside txn t */
 int repl_log_append(struct ds *ds, MDB_txn *t, u32 peer, u16 op,
 		    const struct vdifs_chunk_req *q, const u8 *data, u32 len);

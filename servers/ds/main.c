@@ -188,6 +188,10 @@ static int do_primary(struct ds *ds, struct ds_op_ctx *x)
 	}
 	if (x->op == VDIFS_OP_CHUNK_WRITE)
 		store_note_write_size(x->len);
+	if (x->nfwd && (x->op == VDIFS_OP_CHUNK_WRITE ||
+			x->op == VDIFS_OP_CHUNK_PUNCH))
+		x->digest = store_digest(x->op, le32_to_cpu(q->offset),
+					 x->len, x->data);
 	ret = store_mutate(x);
 	/*
 	 * Not acknowledged unless every replica the mode asks for has it.

@@ -199,76 +199,89 @@ static int cmp_peer(const void *a, const void *b)
 /*
  * Sync replication: the mutation goes to every replica at once (sent to
  * each, then each reply awaited), so three replicas cost one round trip
- * more than one, not two.  Peers are locked in id order: two primaries
- * forwarding to the same pair cannot wait on each other.  A connection
- * that breaks is retried once on a fresh one, alone.
+ * more than one, not two; and the primary writes its own copy in
+ * between.  Peers are locked in id order: two primaries forwarding to
+ * the same pair cannot wait on each other.  A connection that breaks is
+ * retried once on a fresh one, alone.
  */
-void repl_forward_all(struct ds *ds, const u32 *peers, unsigned int n,
-		      u16 op, const struct vdifs_chunk_req *q, const u8 *data,
-		      u32 len, int *err)
+void repl_forward_begin(struct ds *ds, struct repl_fwd *f, const u32 *peers,
+			unsigned int n, u16 op, const struct vdifs_chunk_req *q,
+			const u8 *data, u32 len)
 {
 	struct vdc_opts o = peer_opts(ds);
-	struct ds_peer *p[VDIFS_MAX_REPLICAS];
-	struct vdifs_chunk_req fq = *q;
-	u64 id[VDIFS_MAX_REPLICAS];
-	bool sent[VDIFS_MAX_REPLICAS];
-	const u8 *d = op == VDIFS_OP_CHUNK_WRITE ? data : NULL;
-	u32 dl = op == VDIFS_OP_CHUNK_WRITE ? len : 0;
-	unsigned int i, k, np = 0;
+	unsigned int i;
 
-	fq.flags = cpu_to_le32(le32_to_cpu(q->flags) | VDIFS_CHUNK_FWD);
+	f->peers = peers;
+	f->n = n;
+	f->op = op;
+	f->fq = *q;
+	f->fq.flags = cpu_to_le32(le32_to_cpu(q->flags) | VDIFS_CHUNK_FWD);
+	f->data = op == VDIFS_OP_CHUNK_WRITE ? data : NULL;
+	f->len = op == VDIFS_OP_CHUNK_WRITE ? len : 0;
+	f->np = 0;
 	for (i = 0; i < n; i++) {
-		err[i] = 0;
-		p[np] = peer_find(ds, peers[i]);
-		if (!p[np]) {
+		f->err[i] = 0;
+		f->p[f->np] = peer_find(ds, peers[i]);
+		if (!f->p[f->np]) {
 			log_warn("replica %u: no address known", peers[i]);
-			err[i] = -EHOSTUNREACH;
+			f->err[i] = -EHOSTUNREACH;
 			continue;
 		}
-		np++;
+		f->np++;
 	}
-	qsort(p, np, sizeof(p[0]), cmp_peer);
-	for (i = 0; i < np; i++) {
-		pthread_mutex_lock(&p[i]->lock);
-		id[i] = 0;
-		sent[i] = false;
-		if (peer_muted(p[i]))
-			continue;
-		if (!p[i]->conn) {
-			int ret = vdc_connect(p[i]->addr, &o, &p[i]->conn);
+	qsort(f->p, f->np, sizeof(f->p[0]), cmp_peer);
+	for (i = 0; i < f->np; i++) {
+		struct ds_peer *p = f->p[i];
 
-			peer_note(ds, p[i], ret);
+		pthread_mutex_lock(&p->lock);
+		f->id[i] = 0;
+		f->sent[i] = false;
+		if (peer_muted(p))
+			continue;
+		if (!p->conn) {
+			int ret = vdc_connect(p->addr, &o, &p->conn);
+
+			peer_note(ds, p, ret);
 			if (ret)
-				p[i]->conn = NULL;
+				p->conn = NULL;
 		}
-		if (p[i]->conn &&
-		    vdc_call_send(p[i]->conn, op, &fq, sizeof(fq), d, dl,
-				  NULL, 0, &id[i])) {
-			vdc_close(p[i]->conn);
-			p[i]->conn = NULL;
-		} else if (p[i]->conn) {
-			sent[i] = true;
+		if (p->conn &&
+		    vdc_call_send(p->conn, op, &f->fq, sizeof(f->fq), f->data,
+				  f->len, NULL, 0, &f->id[i])) {
+			vdc_close(p->conn);
+			p->conn = NULL;
+		} else if (p->conn) {
+			f->sent[i] = true;
 		}
 	}
-	for (i = 0; i < np; i++) {
-		bool muted = peer_muted(p[i]);
-		int ret = muted ? -ETIMEDOUT : -ENOTCONN;
+}
 
-		if (sent[i]) {
-			ret = vdc_call_wait(p[i]->conn, op, id[i], NULL);
-			peer_note(ds, p[i], ret);
+void repl_forward_end(struct ds *ds, struct repl_fwd *f, int *err)
+{
+	unsigned int i, k;
+
+	for (i = 0; i < f->np; i++) {
+		struct ds_peer *p = f->p[i];
+		int ret = peer_muted(p) ? -ETIMEDOUT : -ENOTCONN;
+
+		if (f->sent[i]) {
+			ret = vdc_call_wait(p->conn, f->op, f->id[i], NULL);
+			peer_note(ds, p, ret);
 			if (conn_broken(ret)) {
-				vdc_close(p[i]->conn);
-				p[i]->conn = NULL;
+				vdc_close(p->conn);
+				p->conn = NULL;
 			}
 		}
-		pthread_mutex_unlock(&p[i]->lock);
+		pthread_mutex_unlock(&p->lock);
 		if (conn_broken(ret) && ret != -ETIMEDOUT)
-			ret = peer_call(ds, p[i], op, &fq, d, dl, NULL);
-		for (k = 0; k < n; k++)
-			if (peers[k] == p[i]->id)
-				err[k] = ret;
+			ret = peer_call(ds, p, f->op, &f->fq, f->data, f->len,
+					NULL);
+		for (k = 0; k < f->n; k++)
+			if (f->peers[k] == p->id)
+				f->err[k] = ret;
 	}
+	for (k = 0; k < f->n; k++)
+		err[k] = f->err[k];
 }
 
 /* ---- the async log ---- */

@@ -266,7 +266,8 @@ static int rec_get(struct ds_store *st, MDB_txn *t, u64 id,
 	rc = mdb_get(t, st->chunks, &key, &val);
 	if (rc)
 		return st_err(rc);
-	if (val.mv_size != sizeof(*r) && val.mv_size != DS_CHUNK_REC_V2)
+	if (val.mv_size != sizeof(*r) && val.mv_size != DS_CHUNK_REC_V3 &&
+	    val.mv_size != DS_CHUNK_REC_V2)
 		return -EUCLEAN;
 	memset(r, 0, sizeof(*r));
 	memcpy(r, val.mv_data, val.mv_size);
@@ -1604,6 +1605,59 @@ static int mutate_map(struct ds *ds, MDB_txn *t, u64 id,
 	return ret;
 }
 
+/*
+ * A forward of the version we have already: a resend of what we applied
+ * (same digest), or, when the primary failed after forwarding and then
+ * wrote something else as that version, a copy gone another way.
+ */
+static bool resend_differs(const struct ds_chunk_rec *r,
+			   const struct vdifs_chunk_req *q)
+{
+	return r->version == q->version && q->digest && r->digest &&
+	       r->digest != q->digest;
+}
+
+/*
+ * May a primary's WRITE or PUNCH go to its replicas before it is done
+ * here?  Only if what the write transaction checks again passes now (r:
+ * the record as our mutex holds it), so that ours fails after the
+ * replicas' only when the store itself does.
+ */
+static bool forward_early(const struct ds_op_ctx *x,
+			  const struct ds_chunk_rec *r, bool exists)
+{
+	const struct vdifs_chunk_req *q = x->q;
+	u32 off = le32_to_cpu(q->offset), cs = le32_to_cpu(q->chunk_size);
+
+	if (x->op != VDIFS_OP_CHUNK_WRITE && x->op != VDIFS_OP_CHUNK_PUNCH)
+		return false;
+	if (!exists)
+		return x->op == VDIFS_OP_CHUNK_WRITE &&
+		       !check_geometry(cs, le32_to_cpu(q->extent_size)) &&
+		       (u64)off + x->len <= cs;
+	if (le32_to_cpu(r->flags) & (DS_DELETED | VDIFS_CHUNK_FROZEN))
+		return false;
+	if (cs && cs != le32_to_cpu(r->chunk_size))
+		return false;
+	if (le32_to_cpu(q->flags) & VDIFS_CHUNK_TRUNC)
+		return off <= le32_to_cpu(r->chunk_size) && !rec_check_set(r, q);
+	return !rec_check_set(r, q) && !check_range(r, off, x->len);
+}
+
+u64 store_digest(u16 op, u32 off, u32 len, const u8 *data)
+{
+	__le32 h[2] = { cpu_to_le32(off), cpu_to_le32(len) };
+	XXH64_state_t st;
+	u64 d;
+
+	XXH64_reset(&st, op);
+	XXH64_update(&st, h, sizeof(h));
+	if (op == VDIFS_OP_CHUNK_WRITE && len)
+		XXH64_update(&st, data, len);
+	d = XXH64_digest(&st);
+	return d ? d : 1;
+}
+
 int store_mutate(struct ds_op_ctx *x)
 {
 	struct ds *ds = x->ds;
@@ -1618,6 +1672,9 @@ int store_mutate(struct ds_op_ctx *x)
 	struct ds_chunk_rec r;
 	struct ds_chunk *c, *bc = NULL;
 	struct ds_freed freed = { 0 };
+	struct repl_fwd fw;
+	bool forwarding = false;
+	u64 fw_version = 0;
 	MDB_txn *t = NULL;
 	int ret;
 
@@ -1647,6 +1704,12 @@ int store_mutate(struct ds_op_ctx *x)
 		ret = wait_version(ds, c, id, q, &r, &exists);
 		if (ret == 2) {
 			/* an old set's sender, or our copy is stale already */
+			ret = -ESTALE;
+			goto out_unlock;
+		}
+		if (ret == 1 && resend_differs(&r, q)) {
+			/* our copy went another way: not the primary's */
+			mark_stale(ds, id);
 			ret = -ESTALE;
 			goto out_unlock;
 		}
@@ -1686,9 +1749,28 @@ int store_mutate(struct ds_op_ctx *x)
 		goto out_unlock;
 	}
 
+	/*
+	 * A primary forwards while it writes its own copy (the replicas'
+	 * time and ours overlap), with the version and digest it is about
+	 * to commit, before its write transaction: never a network wait
+	 * inside one (the writer lock is the whole store's).  If ours then
+	 * fails, a replica may have it and we not: ours is marked stale
+	 * below, and the MDS takes it out of the set.  Our mutex keeps the
+	 * version; what the transaction checks again is checked here first.
+	 */
+	if (x->nfwd && !fwd && forward_early(x, &r, exists)) {
+		struct vdifs_chunk_req fq = *q;
+
+		fw_version = (exists ? le64_to_cpu(r.version) : 0) + 1;
+		fq.version = cpu_to_le64(fw_version);
+		fq.digest = cpu_to_le64(x->digest);
+		repl_forward_begin(ds, &fw, x->fwd_peers, x->nfwd, x->op, &fq,
+				   x->data, x->len);
+		forwarding = true;
+	}
 	ret = st_err(mdb_txn_begin(ds->st.env, NULL, 0, &t));
 	if (ret)
-		goto out_unlock;
+		goto out_unalloc;
 	/*
 	 * Read the record again inside the write transaction: our mutex
 	 * keeps other writers of this chunk out, but clones and frees of
@@ -1826,6 +1908,10 @@ int store_mutate(struct ds_op_ctx *x)
 		ret = -EROFS;
 		goto out_abort;
 	}
+	if (forwarding && le64_to_cpu(r.version) + 1 != fw_version) {
+		ret = -EAGAIN;		/* not the version forwarded */
+		goto out_abort;
+	}
 	if (len) {
 		ret = mutate_data(ds, c, t, es, off, len, x->data, &plan);
 		if (!ret)
@@ -1835,6 +1921,7 @@ int store_mutate(struct ds_op_ctx *x)
 	}
 	r.version = cpu_to_le64(fwd ? le64_to_cpu(q->version) :
 				le64_to_cpu(r.version) + 1);
+	r.digest = fwd ? q->digest : cpu_to_le64(x->digest);
 	rec_note_epoch(&r, q);
 	ret = rec_put(&ds->st, t, &r);
 	if (ret)
@@ -1866,12 +1953,17 @@ commit:
 	ds_crash_point("after_meta");
 	x->version = le64_to_cpu(r.version);
 	if (x->nfwd) {
-		struct vdifs_chunk_req fq = *q;
 		int err[VDIFS_MAX_REPLICAS];
 
-		fq.version = r.version;
-		repl_forward_all(ds, x->fwd_peers, x->nfwd, x->op, &fq,
-				 x->data, x->len, err);
+		if (!forwarding) {	/* CLONE, DELETE: once they are done */
+			struct vdifs_chunk_req fq = *q;
+
+			fq.version = r.version;
+			repl_forward_begin(ds, &fw, x->fwd_peers, x->nfwd,
+					   x->op, &fq, x->data, x->len);
+		}
+		forwarding = false;
+		repl_forward_end(ds, &fw, err);
 		for (i = 0; i < x->nfwd; i++) {
 			if (!err[i])
 				continue;
@@ -1900,6 +1992,21 @@ out_unalloc:
 	/* blocks taken for this write return to the free set */
 	for (i = 0; i < plan.ntaken; i++)
 		blk_free(c, plan.taken[i]);
+	if (forwarding) {
+		int err[VDIFS_MAX_REPLICAS];
+		bool applied = false;
+
+		repl_forward_end(ds, &fw, err);
+		for (i = 0; i < x->nfwd; i++)
+			applied |= !err[i];
+		if (applied) {
+			log_err("chunk %016llx: %s failed here (%s) after a replica took it",
+				(unsigned long long)id, wire_op_name(x->op),
+				strerror(-ret));
+			mark_stale(ds, id);
+			ret = -ESTALE;
+		}
+	}
 out_unlock:
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->mutex);

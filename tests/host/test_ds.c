@@ -582,6 +582,65 @@ START_TEST(test_sync_replication)
 }
 END_TEST
 
+/*
+ * A primary forwards while it writes its own copy, so a replica may hold
+ * a version its primary never committed (the primary died, or failed to
+ * write).  A forward of the version a replica has is then a resend only
+ * with the digest it applied: the same mutation is taken as done, another
+ * one marks the replica's copy stale (it went another way) instead of
+ * being acknowledged as if both copies held it.
+ */
+START_TEST(test_forward_resend)
+{
+	struct vdc_chunk_ref r;
+	struct vdifs_chunk_req q;
+	struct vdifs_chunk_stat st;
+	struct vdc_conn *peer = NULL;
+	struct model m;
+	u8 a[4096], b[4096], got[4096];
+	u64 v;
+
+	rnd_seed(41);
+	h_chunk_ref(&r, 0x3101, MiB, 64 * KiB, VDIFS_REPL_SYNC, 2, g_set);
+	m_init(&m, MiB, 64 * KiB);
+	v = do_write(g_c[0], &r, &m, 0, 8192);
+	ck_ok(h_ds_connect_role(&g_ds[1], VDIFS_ROLE_DS, 10000, &peer));
+	memset(a, 0xaa, sizeof(a));
+	memset(b, 0xbb, sizeof(b));
+	vdc_chunk_req_init(&q, &r);
+	q.flags = cpu_to_le32(VDIFS_CHUNK_FWD);
+	q.version = cpu_to_le64(v + 1);
+	q.offset = cpu_to_le32(4096);
+	q.len = cpu_to_le32(sizeof(a));
+	q.digest = cpu_to_le64(0x1111);
+	/* the next version, forwarded: applied */
+	ck_ok(vdc_call(peer, VDIFS_OP_CHUNK_WRITE, &q, sizeof(q), a, sizeof(a),
+		       NULL, 0, NULL));
+	/* again, the same: a resend, done already */
+	ck_ok(vdc_call(peer, VDIFS_OP_CHUNK_WRITE, &q, sizeof(q), a, sizeof(a),
+		       NULL, 0, NULL));
+	st = stat_of(g_c[1], r.chunk_id);
+	ck_assert_uint_eq(le64_to_cpu(st.version), v + 1);
+	ck_assert(!(le32_to_cpu(st.flags) & VDIFS_CHUNK_STALE));
+	ck_assert_int_eq(vdc_chunk_read(g_c[1], &r, 4096, got, sizeof(got),
+					NULL), (int)sizeof(got));
+	ck_assert(!memcmp(got, a, sizeof(a)));
+	/* the same version, another mutation: this copy is not the set's */
+	q.digest = cpu_to_le64(0x2222);
+	ck_ret(vdc_call(peer, VDIFS_OP_CHUNK_WRITE, &q, sizeof(q), b,
+			sizeof(b), NULL, 0, NULL), -ESTALE);
+	st = stat_of(g_c[1], r.chunk_id);
+	ck_assert_msg(le32_to_cpu(st.flags) & VDIFS_CHUNK_STALE,
+		      "a replica that applied another mutation as v%llu is not stale (flags 0x%x)",
+		      (unsigned long long)(v + 1), le32_to_cpu(st.flags));
+	/* and it serves nothing until repaired */
+	ck_ret(vdc_chunk_read(g_c[1], &r, 0, got, sizeof(got), NULL),
+	       -ESTALE);
+	vdc_close(peer);
+	m_free(&m);
+}
+END_TEST
+
 START_TEST(test_async_replication)
 {
 	struct vdc_chunk_ref r;
@@ -2897,6 +2956,7 @@ static Suite *ds_suite(void)
 
 	tc = tcase(s, "replication", 60);
 	tcase_add_test(tc, test_sync_replication);
+	tcase_add_test(tc, test_forward_resend);
 	tcase_add_test(tc, test_async_replication);
 
 	tc = tcase(s, "cow", 60);
