@@ -73,7 +73,7 @@ BENCH := $(patsubst bench/%.c,$(B)/bench-%,$(wildcard bench/*.c))
 
 tests: $(HOST_TESTS) $(FS_TOOLS) $(BENCH)
 
-$(B)/bench-%: bench/%.c $(B)/libvdifs.a
+$(B)/bench-%: bench/%.c $(wildcard bench/*.h) $(B)/libvdifs.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(B)/libvdifs.a $(LIBS) $(LDFLAGS)
 

@@ -12,10 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "vdifs_client.h"
+#include "bench.h"
+
+static const struct vdc_opts bench_client_opts = {
+	.role = VDIFS_ROLE_CLIENT, .timeout_ms = 60000, .insecure = true,
+};
 
 /* a cluster started with --insecure (the bench scripts do) */
-static const struct vdc_opts bench_opts = { .insecure = true };
 
 #define CS	(16u << 20)
 #define ES	(64u << 10)
@@ -61,7 +64,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	r.ds[0] = (u32)atoi(argv[2]);
-	ret = vdc_connect(argv[1], &bench_opts, &c);
+	ret = vdc_connect(argv[1], &bench_client_opts, &c);
 	if (ret) {
 		fprintf(stderr, "connect %s: %s\n", argv[1], strerror(-ret));
 		return 1;

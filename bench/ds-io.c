@@ -23,10 +23,13 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "vdifs_client.h"
+#include "bench.h"
+
+static const struct vdc_opts bench_client_opts = {
+	.role = VDIFS_ROLE_CLIENT, .timeout_ms = 60000, .insecure = true,
+};
 
 /* a cluster started with --insecure (the bench scripts do) */
-static const struct vdc_opts bench_opts = { .insecure = true };
 
 #define CS	(64u << 20)
 #define ES	(64u << 10)
@@ -101,7 +104,7 @@ static void *run(void *arg)
 	}
 	memset(buf, 0x3c ^ w->seed, w->p->io);
 	if (w->fd < 0) {
-		ret = vdc_connect(w->addr, &bench_opts, &c);
+		ret = vdc_connect(w->addr, &bench_client_opts, &c);
 		if (ret) {
 			w->err = ret;
 			free(buf);
@@ -199,7 +202,7 @@ int main(int argc, char **argv)
 	}
 	base.ds[0] = (u32)atoi(argv[2]);
 	pid = atoi(argv[3]);
-	ret = vdc_connect(argv[1], &bench_opts, &c);
+	ret = vdc_connect(argv[1], &bench_client_opts, &c);
 	if (ret) {
 		fprintf(stderr, "connect %s: %s\n", argv[1], strerror(-ret));
 		return 1;

@@ -14,10 +14,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include "vdifs_client.h"
+#include "bench.h"
+
+static const struct vdc_opts bench_client_opts = {
+	.role = VDIFS_ROLE_CLIENT, .timeout_ms = 60000, .insecure = true,
+};
 
 /* a cluster started with --insecure (the bench scripts do) */
-static const struct vdc_opts bench_opts = { .insecure = true };
 
 struct worker {
 	pthread_t th;
@@ -44,7 +47,7 @@ static void *run(void *arg)
 	double t0;
 	int i;
 
-	w->err = vdc_connect(w->addr, &bench_opts, &c);
+	w->err = vdc_connect(w->addr, &bench_client_opts, &c);
 	if (w->err)
 		return NULL;
 	snprintf(name, sizeof(name), "d%d.%ld", w->idx, (long)time(NULL));
@@ -81,7 +84,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench-mds-create MDS_ADDR [THREADS] [FILES]\n");
 		return 2;
 	}
-	ret = vdc_connect(argv[1], &bench_opts, &c);
+	ret = vdc_connect(argv[1], &bench_client_opts, &c);
 	if (!ret)
 		ret = vdc_vol_open(c, "vdifs", &v);
 	if (ret) {

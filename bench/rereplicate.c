@@ -12,29 +12,10 @@
  * is degraded (the lease included), the bytes the copies moved, and the
  * bytes a full copy of every lost chunk would have moved.
  */
-#include <errno.h>
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
-#include "vdifs_client.h"
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what, int ret)
-{
-	fprintf(stderr, "bench-rereplicate: %s: %s\n", what, strerror(-ret));
-	exit(1);
-}
+#include "bench.h"
 
 static void ref_of(struct vdc_chunk_ref *r, const struct vdifs_chunk *c,
 		   u32 cs)
@@ -52,45 +33,7 @@ static void ref_of(struct vdc_chunk_ref *r, const struct vdifs_chunk *c,
 		r->ds[k] = le32_to_cpu(c->ds[k]);
 }
 
-struct ds_addr_cb {
-	u32 id[64];
-	char addr[64][80];
-	unsigned int n;
-};
-
-static int ds_cb(const struct vdifs_ds_status *d, void *arg)
-{
-	struct ds_addr_cb *a = arg;
-
-	if (a->n < 64) {
-		a->id[a->n] = le32_to_cpu(d->ds_id);
-		vdc_addr_format(&d->addr, a->addr[a->n], sizeof(a->addr[0]));
-		a->n++;
-	}
-	return 0;
-}
-
-static struct vdc_conn *ds_conn(const struct ds_addr_cb *a, u32 id)
-{
-	struct vdc_opts o = { .role = VDIFS_ROLE_CLIENT, .timeout_ms = 30000,
-			      .insecure = true };
-	struct vdc_conn *c;
-	unsigned int i;
-	int ret;
-
-	for (i = 0; i < a->n; i++) {
-		if (a->id[i] != id)
-			continue;
-		ret = vdc_connect(a->addr[i], &o, &c);
-		if (ret)
-			die("connect to a data server", ret);
-		return c;
-	}
-	die("no such data server", -ENOENT);
-	return NULL;
-}
-
-static void write_chunk(const struct ds_addr_cb *a, const struct vdifs_chunk *c,
+static void write_chunk(const struct bench_ds_addrs *a, const struct vdifs_chunk *c,
 			u32 cs, u32 off, const u8 *buf, u32 len)
 {
 	struct vdc_chunk_ref r;
@@ -99,13 +42,13 @@ static void write_chunk(const struct ds_addr_cb *a, const struct vdifs_chunk *c,
 	int ret;
 
 	ref_of(&r, c, cs);
-	d = ds_conn(a, r.ds[0]);
+	d = bench_ds_conn(a, r.ds[0]);
 	for (done = 0; done < len; done += VDIFS_IO_MAX) {
 		u32 n = len - done < VDIFS_IO_MAX ? len - done : VDIFS_IO_MAX;
 
 		ret = vdc_chunk_write(d, &r, off + done, buf + done, n, NULL);
 		if (ret)
-			die("chunk write", ret);
+			bench_die("chunk write", ret);
 	}
 	vdc_close(d);
 }
@@ -134,14 +77,9 @@ static int do_clone(struct vdc_conn *cli, u32 vol, u64 src, u64 dir,
 
 int main(int argc, char **argv)
 {
-	struct vdc_opts o = { .role = VDIFS_ROLE_CLIENT, .timeout_ms = 60000,
-			      .insecure = true };
-	struct vdc_opts ot = { .role = VDIFS_ROLE_TOOL, .timeout_ms = 60000,
-			       .insecure = true };
-	struct vdc_status_cbs cbs = { .ds = ds_cb };
 	struct vdc_params p = { .replicas = 2, .repl_mode = VDIFS_REPL_SYNC };
 	struct vdifs_status_rep st, st0;
-	struct ds_addr_cb a = { .n = 0 };
+	struct bench_ds_addrs a = { .n = 0 };
 	struct vdc_conn *cli, *tool;
 	struct vdifs_chunk *ch;
 	struct vdc_attr gold;
@@ -167,25 +105,18 @@ int main(int argc, char **argv)
 		return 2;
 	p.chunk_size = cs;
 	p.extent_size = 64 << 10;
-	ret = vdc_connect(argv[1], &o, &cli);
-	if (!ret)
-		ret = vdc_connect(argv[1], &ot, &tool);
-	if (ret)
-		die("connect to the MDS", ret);
-	ret = vdc_status(tool, &cbs, &a, NULL);
-	if (ret < 0)
-		die("status", ret);
+	bench_mds_connect(argv[1], &cli, &tool, &a);
 	ret = vdc_vol_create(tool, "rrbench", &p, &v);
 	if (!ret)
 		ret = vdc_create(cli, v.vol, v.root_ino, "gold", S_IFREG | 0644,
 				 0, 0, 0, true, NULL, &gold);
 	if (ret)
-		die("volume and golden file", ret);
+		bench_die("volume and golden file", ret);
 	ch = calloc((size_t)nchunks * (nclones + 1), sizeof(*ch));
 	ino = calloc(nclones + 1, sizeof(*ino));
 	buf = malloc(cs);
 	if (!ch || !ino || !buf)
-		die("memory", -ENOMEM);
+		bench_die("memory", -ENOMEM);
 	for (i = 0; i < cs; i++)
 		buf[i] = (u8)(rand() | 1);
 	ino[0] = gold.ino;
@@ -193,7 +124,7 @@ int main(int argc, char **argv)
 		ret = vdc_layout_get(cli, v.vol, gold.ino, i, 1,
 				     VDIFS_LAYOUT_ALLOC, &ch[i], 1, NULL);
 		if (ret != 1)
-			die("layout", ret < 0 ? ret : -EPROTO);
+			bench_die("layout", ret < 0 ? ret : -EPROTO);
 		buf[0] = (u8)i;
 		write_chunk(&a, &ch[i], cs, 0, buf, cs);
 	}
@@ -203,14 +134,14 @@ int main(int argc, char **argv)
 		snprintf(name, sizeof(name), "clone%u", k);
 		ret = do_clone(cli, v.vol, gold.ino, v.root_ino, name, &ino[k]);
 		if (ret)
-			die("clone", ret);
+			bench_die("clone", ret);
 		for (i = 0; i < nchunks; i++) {
 			struct vdifs_chunk *c = &ch[(size_t)k * nchunks + i];
 
 			ret = vdc_layout_get(cli, v.vol, ino[k], i, 1, 0, c, 1,
 					     NULL);
 			if (ret != 1)
-				die("clone layout", ret < 0 ? ret : -EPROTO);
+				bench_die("clone layout", ret < 0 ? ret : -EPROTO);
 			if (own)
 				write_chunk(&a, c, cs, (k * own) % (cs - own + 1),
 					    buf, own);
@@ -234,16 +165,16 @@ int main(int argc, char **argv)
 			pid = atoi(strchr(argv[6 + i], ':') + 1);
 	}
 	if (!pid)
-		die("no pid for the data server to kill", -EINVAL);
+		bench_die("no pid for the data server to kill", -EINVAL);
 	ret = vdc_status(tool, NULL, NULL, &st0);
 	if (ret < 0)
-		die("status", ret);
+		bench_die("status", ret);
 	printf("golden file: %u chunks of %u KiB; %u clones writing %u KiB each into every chunk; 2 copies each\n",
 	       nchunks, cs >> 10, nclones, own >> 10);
 	printf("killing data server %u, which held %llu of the chunk copies\n",
 	       a.id[victim], (unsigned long long)lost);
 	fflush(stdout);
-	t0 = now_s();
+	t0 = bench_now_s();
 	kill(pid, SIGKILL);
 	for (waited = 0; waited < 600 * 10; waited++) {
 		usleep(100 * 1000);
@@ -252,7 +183,7 @@ int main(int argc, char **argv)
 			continue;
 		if (le64_to_cpu(st.copied) - le64_to_cpu(st0.copied) >= lost &&
 		    !st.degraded) {
-			t1 = now_s();
+			t1 = bench_now_s();
 			break;
 		}
 	}
