@@ -180,6 +180,8 @@ int main(int argc, char **argv)
 	ret = mds_chunk_id_init(&m);
 	if (!ret)
 		ret = member_load(&m);
+	if (!ret)
+		ret = session_load(&m);
 	if (ret) {
 		log_err("cannot load membership: %s", strerror(-ret));
 		goto out_db;
@@ -209,7 +211,7 @@ int main(int argc, char **argv)
 	if (!ret)
 		ret = recovery_start(&m);
 	if (!ret)
-		ret = member_start(&m);
+		ret = session_start(&m);
 	if (!ret)
 		ret = intent_start(&m);
 	if (!ret)

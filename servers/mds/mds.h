@@ -158,7 +158,7 @@ struct mds_gc_rec {
 _Static_assert(sizeof(struct mds_gc_rec) == sizeof(struct vdifs_chunk) + 8,
 	       "on-disk size");
 
-/* ---- member.c: data servers and sessions (volatile liveness) ---- */
+/* ---- member.c, session.c: data servers and sessions (volatile liveness) ---- */
 
 struct mds_ds {
 	struct mds_ds_rec rec;
@@ -386,10 +386,9 @@ int dsrpc_chunk_scrub(struct mds *m, u32 ds_id, u64 chunk_id,
 int dsrpc_chunk_stat(struct mds *m, u32 ds_id, u64 chunk_id,
 		     struct vdifs_chunk_stat *out);
 
-/* member.c: data servers, sessions, status */
+/* member.c: data servers, status */
 extern const struct mds_op member_ops[VDIFS_OP_MAX];
 int member_load(struct mds *m);
-bool member_vol_busy(struct mds *m, u32 vol);
 /*
  * Choose n distinct up data servers for a new chunk, or as many as are
  * up if at least min, counting it on them; returns how many or -ENOSPC.
@@ -401,8 +400,15 @@ u64 member_free_bytes(struct mds *m, u64 *total);
 bool member_ds_up(struct mds *m, u32 id);
 /* taken out of service (DS_ADMIN): its copies move elsewhere */
 bool member_ds_out(struct mds *m, u32 id);
-/* the session reaper */
-int member_start(struct mds *m);
+
+/* session.c: client sessions */
+extern const struct mds_op session_ops[VDIFS_OP_MAX];
+int session_load(struct mds *m);
+/* the reaper of expired sessions */
+int session_start(struct mds *m);
+bool session_up(struct mds *m, const struct mds_sess *s, long long now);
+/* a session up on vol */
+bool session_vol_busy(struct mds *m, u32 vol);
 /*
  * Down for sure: unknown, or unheard for a lease (counted from our start
  * when not heard since: it may not have had the time to heartbeat yet)

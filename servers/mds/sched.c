@@ -324,6 +324,8 @@ static const struct mds_op *op_find(u16 op)
 		return &layout_ops[op];
 	if (member_ops[op].fn)
 		return &member_ops[op];
+	if (session_ops[op].fn)
+		return &session_ops[op];
 	if (snap_ops[op].fn)
 		return &snap_ops[op];
 	if (recovery_ops[op].fn)

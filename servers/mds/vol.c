@@ -213,7 +213,7 @@ static int op_vol_delete(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	if (ret)
 		return ret;
 	vol = le32_to_cpu(v.vol);
-	if (member_vol_busy(m, vol))
+	if (session_vol_busy(m, vol))
 		return -EBUSY;
 	put_be32(k, vol);
 	ret = db_del_prefix(t, m->db.chunks, k, 4, gc_chunk, m);
