@@ -120,13 +120,12 @@ static void vdifs_io_complete(struct vdifs_io *io, int ret);
  */
 static bool vdifs_io_give_up(struct vdifs_io *io)
 {
-	const struct vdifs_mount_opts *o = &VDIFS_SB(io->inode->i_sb)->opts;
+	struct vdifs_sb_info *sbi = VDIFS_SB(io->inode->i_sb);
 
-	if (!o->soft || !time_after(jiffies, io->start +
-				    msecs_to_jiffies(o->timeo_ms)))
+	if (!vdifs_soft_expired(sbi, io->start))
 		return false;
 	pr_warn_ratelimited("vdifs: inode %lu: data servers not responding for %u s: giving up (soft)\n",
-			    io->inode->i_ino, o->timeo_ms / 1000);
+			    io->inode->i_ino, sbi->opts.timeo_ms / 1000);
 	vdifs_io_complete(io, -EIO);
 	return true;
 }
@@ -139,30 +138,23 @@ static void vdifs_io_defer(struct vdifs_io *io)
 
 /*
  * Every server of the set is alive as far as the MDS knows (or the MDS
- * itself did not answer): try again in a while, as long as it takes.
+ * itself did not answer), or (alloc) the MDS has no data servers to
+ * place a new chunk on yet: try again in a while, as long as it takes.
  */
-static void vdifs_io_pause(struct vdifs_io *io)
+static void vdifs_io_pause(struct vdifs_io *io, bool alloc)
 {
 	if (vdifs_io_give_up(io))
 		return;
-	if (!io->waited)
+	if (!io->waited && alloc)
+		pr_warn_ratelimited("vdifs: inode %lu: no data servers to place a chunk on yet, still trying\n",
+				    io->inode->i_ino);
+	else if (!io->waited)
 		pr_warn_ratelimited("vdifs: inode %lu: data server %u not responding, still trying\n",
 				    io->inode->i_ino,
 				    le32_to_cpu(io->chunk.ds[0]));
 	io->waited = true;
-	queue_delayed_work(vdifs_io_wq, &io->work, HZ);
-}
-
-/* the MDS has no data servers to place a new chunk on yet: the same */
-static void vdifs_io_pause_alloc(struct vdifs_io *io)
-{
-	if (vdifs_io_give_up(io))
-		return;
-	if (!io->waited)
-		pr_warn_ratelimited("vdifs: inode %lu: no data servers to place a chunk on yet, still trying\n",
-				    io->inode->i_ino);
-	io->waited = true;
-	memset(&io->chunk, 0, sizeof(io->chunk));
+	if (alloc)
+		memset(&io->chunk, 0, sizeof(io->chunk));
 	queue_delayed_work(vdifs_io_wq, &io->work, HZ);
 }
 
@@ -328,7 +320,7 @@ static void vdifs_read_step(struct vdifs_io *io, bool may_wait)
 				io->replica++;
 			} else if (ret == -EAGAIN || vdifs_server_failed(ret)) {
 				io->replica = 0;
-				vdifs_io_pause(io);
+				vdifs_io_pause(io, false);
 				return;
 			} else if (ret == -ENOENT) {
 				/* the chunk left the file: look again */
@@ -515,7 +507,7 @@ static void vdifs_write_step(struct vdifs_io *io, bool may_wait)
 		io->degrade = false;
 		ret = vdifs_chunk_degrade(inode, index, &io->chunk);
 		if (ret == -EAGAIN || vdifs_server_failed(ret)) {
-			vdifs_io_pause(io);
+			vdifs_io_pause(io, false);
 			return;
 		}
 		if (ret == -ENOENT) {
@@ -541,7 +533,7 @@ static void vdifs_write_step(struct vdifs_io *io, bool may_wait)
 		ret = vdifs_chunk_lookup(inode, index, true, &io->chunk);
 		if (ret == -EAGAIN) {
 			/* no servers to place it on yet (an MDS restart) */
-			vdifs_io_pause_alloc(io);
+			vdifs_io_pause(io, true);
 			return;
 		}
 		if (ret)

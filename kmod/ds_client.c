@@ -300,9 +300,7 @@ int vdifs_chunk_call(struct inode *inode, u64 index, struct vdifs_chunk *c,
 		if (ret != -EAGAIN && !vdifs_server_failed(ret))
 			break;
 		/* all alive: slow, not failed; wait as long as it takes */
-		if (sbi->opts.soft &&
-		    time_after(jiffies, start +
-			       msecs_to_jiffies(sbi->opts.timeo_ms))) {
+		if (vdifs_soft_expired(sbi, start)) {
 			ret = -EIO;
 			break;
 		}

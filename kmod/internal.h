@@ -332,6 +332,14 @@ int vdifs_chunk_degrade(struct inode *inode, u64 index,
 			struct vdifs_chunk *c);
 
 /* layout errors that a fresh layout cures: frozen, not the primary */
+/* a soft mount has waited out its timeo for I/O started at start */
+static inline bool vdifs_soft_expired(const struct vdifs_sb_info *sbi,
+				      unsigned long start)
+{
+	return sbi->opts.soft &&
+	       time_after(jiffies, start + msecs_to_jiffies(sbi->opts.timeo_ms));
+}
+
 static inline bool vdifs_layout_stale(int err)
 {
 	return err == -EROFS || err == -ENXIO;
