@@ -35,7 +35,7 @@ CFLAGS += $(JSONC_CFLAGS)
 COMMON_SRCS := wire/wire.c $(wildcard servers/common/*.c)
 MDS_SRCS := $(wildcard servers/mds/*.c)
 DS_SRCS := $(wildcard servers/ds/*.c)
-TOOL_SRCS := tools/vdifs-tool.c
+TOOL_SRCS := tools/vdifs-tool.c tools/tool_keys.c
 HOST_TESTS := $(patsubst tests/host/%.c,$(B)/tests/%,$(wildcard tests/host/test_*.c))
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))

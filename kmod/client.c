@@ -846,6 +846,7 @@ static int vdifs_conn_handshake(struct vdifs_conn *conn)
 	u8 snonce[VDIFS_NONCE_LEN], mac[VDIFS_MAC_LEN];
 	const char *node = utsname()->nodename;
 	u32 nl = strnlen(node, VDIFS_HOSTNAME_MAX);
+	u32 pl = strnlen(sbi->opts.principal, VDIFS_PRINCIPAL_MAX);
 	struct vdifs_req *req;
 	bool need_auth;
 	int ret;
@@ -856,7 +857,9 @@ static int vdifs_conn_handshake(struct vdifs_conn *conn)
 	hq.features = cpu_to_le64(VDIFS_FEAT_ALL);
 	hq.role = cpu_to_le32(VDIFS_ROLE_CLIENT);
 	hq.name_len = cpu_to_le16(nl);
-	req = vdifs_req_new(VDIFS_OP_HELLO, &hq, sizeof(hq), node, nl, NULL, 0);
+	hq.principal_len = cpu_to_le16(pl);
+	req = vdifs_req_new(VDIFS_OP_HELLO, &hq, sizeof(hq), node, nl,
+			    sbi->opts.principal, pl);
 	if (IS_ERR(req))
 		return PTR_ERR(req);
 	ret = vdifs_conn_exchange(conn, req);

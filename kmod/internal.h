@@ -35,6 +35,8 @@ struct vdifs_mount_opts {
 	char volume[65];		/* volume name, NUL-terminated */
 	/* key=NAME: the logon key "vdifs:NAME" in the mounter's keyrings */
 	char key_name[VDIFS_KEY_NAME_MAX + 1];
+	/* name=NAME: the principal whose key that is ("": the clients') */
+	char principal[VDIFS_PRINCIPAL_MAX + 1];
 	u8 key[VDIFS_KEY_MAX];		/* its bytes, read at get_tree */
 	unsigned int key_len;		/* 0: no authentication */
 	/* no key, and a server that asks for none is taken anyway */

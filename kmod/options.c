@@ -17,11 +17,12 @@
 enum vdifs_param {
 	Opt_key, Opt_timeo, Opt_conn_timeo, Opt_actimeo,
 	Opt_acregmin, Opt_acregmax, Opt_acdirmin, Opt_acdirmax, Opt_insecure,
-	Opt_soft, Opt_hard,
+	Opt_soft, Opt_hard, Opt_name,
 };
 
 const struct fs_parameter_spec vdifs_fs_parameters[] = {
 	fsparam_string("key",		Opt_key),
+	fsparam_string("name",		Opt_name),
 	fsparam_u32("timeo",		Opt_timeo),
 	fsparam_u32("conn_timeo",	Opt_conn_timeo),
 	fsparam_u32("actimeo",		Opt_actimeo),
@@ -233,6 +234,13 @@ int vdifs_parse_param(struct fs_context *fc, struct fs_parameter *param)
 	switch (opt) {
 	case Opt_key:
 		return vdifs_parse_key(fc, o, param->string);
+	case Opt_name:
+		if (wire_check_principal((const u8 *)param->string,
+					 strlen(param->string)))
+			return invalfc(fc, "name=NAME: a principal, 1-%u of [A-Za-z0-9._@-]",
+				       VDIFS_PRINCIPAL_MAX);
+		strscpy(o->principal, param->string, sizeof(o->principal));
+		return 0;
 	case Opt_insecure:
 		o->insecure = true;
 		return 0;
@@ -287,5 +295,8 @@ int vdifs_validate_opts(struct fs_context *fc)
 		return invalfc(fc, "acdirmin is larger than acdirmax");
 	if (o->insecure && o->key_name[0])
 		return invalfc(fc, "key= and insecure exclude each other");
+	if (o->principal[0] && !o->key_name[0])
+		return invalfc(fc, "name=%s needs its key: key=NAME or keyfile=PATH",
+			       o->principal);
 	return 0;
 }

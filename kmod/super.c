@@ -158,6 +158,8 @@ static int vdifs_show_options(struct seq_file *m, struct dentry *root)
 		seq_puts(m, ",auth=hmac");
 	else
 		seq_puts(m, ",insecure");
+	if (o->principal[0])
+		seq_show_option(m, "name", o->principal);
 	return 0;
 }
 
@@ -258,6 +260,14 @@ static int vdifs_connect_mds(struct fs_context *fc, struct vdifs_sb_info *sbi)
 		return ret;
 	}
 	vi = req->rbody.fixed;
+	if ((le16_to_cpu(vi->flags) & VDIFS_VOL_RDONLY) &&
+	    !(fc->sb_flags & SB_RDONLY)) {
+		/* mount(8) tries again read-only on EROFS, as for a disk */
+		errorfc(fc, "%s: this client may only read volume '%s'",
+			fc->source, o->volume);
+		vdifs_req_put(req);
+		return -EROFS;
+	}
 	sbi->vol = le32_to_cpu(vi->vol);
 	sbi->root_ino = le64_to_cpu(vi->root_ino);
 	sbi->params = vi->params;

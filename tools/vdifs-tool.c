@@ -26,29 +26,11 @@
 #include <sys/vfs.h>
 #include <json.h>
 
-#include "vdifs_client.h"
-
-#define PROG		"vdifs-tool"
-#define DEFAULT_MDS	"127.0.0.1:7400"
-
-#define EXIT_FAIL	1
-#define EXIT_USAGE	2
-
-struct tool {
-	const char *mds;
-	u8 key[VDIFS_KEY_MAX];
-	size_t key_len;
-	bool json;
-	bool quiet;		/* no progress lines on stderr */
-	bool insecure;		/* a keyless MDS is taken */
-	/* read when the MDS is called: commands on a mount need no key */
-	const char *key_file;
-	struct vdc_conn *conn;
-};
+#include "tool.h"
 
 static const char usage_text[] =
-"usage: vdifs-tool [--mds ADDR:PORT] [--key-file FILE|--insecure] [--json]\n"
-"                  COMMAND ...\n"
+"usage: vdifs-tool [--mds ADDR:PORT] [--key-file FILE|--insecure]\n"
+"                  [--principal NAME] [--json] COMMAND ...\n"
 "\n"
 "Administers a vdifs cluster through its metadata server.\n"
 "\n"
@@ -65,6 +47,16 @@ static const char usage_text[] =
 "                        it serves, into DIR on the MDS's host\n"
 "  scrub [--volume NAME] [--wait]\n"
 "                        check every copy of every chunk, replace bad ones\n"
+"  key add NAME --role client|admin [--out FILE]\n"
+"                        a principal and its key (to FILE, else stdout)\n"
+"  key rotate NAME [--out FILE]   a new key for a principal; the old one\n"
+"                        stops working\n"
+"  key delete NAME       revoke a principal: its connections end\n"
+"  key list              the principals\n"
+"  access set VOLUME PRINCIPAL ro|rw|none\n"
+"                        the volume's access list (empty: open to all\n"
+"                        clients); none takes PRINCIPAL off it\n"
+"  access list VOLUME    the volume's access list\n"
 "\n"
 "On a mounted vdifs (no --mds needed):\n"
 "  snapshot create FILE NAME   a read-only snapshot of FILE\n"
@@ -83,6 +75,8 @@ static const char usage_text[] =
 DEFAULT_MDS ")\n"
 "  --key-file FILE   the administrators' key (hex, 16-64 bytes; default:\n"
 "                    $VDIFS_KEY_FILE); FILE must be its owner's alone (mode 600)\n"
+"  --principal NAME  the key file is principal NAME's (default:\n"
+"                    $VDIFS_PRINCIPAL), not the administrators' shared key\n"
 "  --insecure        no key: talk to an MDS that asks for none (without it\n"
 "                    such a server is refused: it could be anyone)\n"
 "  --json            print results as JSON\n"
@@ -168,8 +162,7 @@ static const char ds_usage[] =
 "'vdifs-tool status' shows the chunks still degraded.  in: back in\n"
 "service.\n";
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-usage_error(const char *fmt, ...)
+void usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -181,13 +174,13 @@ usage_error(const char *fmt, ...)
 	exit(EXIT_USAGE);
 }
 
-static int fail(const char *what, int err)
+int fail(const char *what, int err)
 {
 	fprintf(stderr, PROG ": %s: %s\n", what, strerror(err < 0 ? -err : err));
 	return EXIT_FAIL;
 }
 
-static bool is_help(const char *s)
+bool is_help(const char *s)
 {
 	return !strcmp(s, "--help") || !strcmp(s, "-h");
 }
@@ -313,7 +306,7 @@ static int read_key_file(const char *path, struct tool *t)
 	return 0;
 }
 
-static int tool_connect(struct tool *t)
+int tool_connect(struct tool *t)
 {
 	struct vdc_opts o;
 	char what[300];
@@ -325,6 +318,7 @@ static int tool_connect(struct tool *t)
 		.role = VDIFS_ROLE_TOOL,
 		.key = t->key_len ? t->key : NULL,
 		.key_len = t->key_len,
+		.principal = t->principal,
 	};
 	o.insecure = t->insecure;
 	ret = vdc_connect(t->mds, &o, &t->conn);
@@ -340,33 +334,27 @@ static int tool_connect(struct tool *t)
 	return 0;
 }
 
-static void json_print(struct json_object *o)
+void json_print(struct json_object *o)
 {
 	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
 					    JSON_C_TO_STRING_SPACED));
 	json_object_put(o);
 }
 
-static struct json_object *jint(u64 v)
+struct json_object *jint(u64 v)
 {
 	return json_object_new_uint64(v);
 }
 
 /* ---- volume ---- */
 
-struct opt_arg {
-	const char *name;
-	const char *val;
-};
-
 /*
  * Split argv into positional arguments and "--opt VALUE" / "--opt=VALUE"
  * pairs of the given option names.  Exits on anything else.
  */
-static int split_args(int argc, char **argv, const char *const *known,
-		      const char *usage, const char **pos, int maxpos,
-		      struct opt_arg *opts, int maxopts, int *nopts,
-		      const char *cmd)
+int split_args(int argc, char **argv, const char *const *known,
+	       const char *usage, const char **pos, int maxpos,
+	       struct opt_arg *opts, int maxopts, int *nopts, const char *cmd)
 {
 	int i, npos = 0, k;
 
@@ -1937,6 +1925,7 @@ int main(int argc, char **argv)
 		eq = strchr(a, '=');
 		nl = eq ? (size_t)(eq - a) : strlen(a);
 		if ((nl == 5 && !strncmp(a, "--mds", nl)) ||
+		    (nl == 11 && !strncmp(a, "--principal", nl)) ||
 		    (nl == 10 && !strncmp(a, "--key-file", nl))) {
 			if (eq) {
 				val = eq + 1;
@@ -1951,6 +1940,8 @@ int main(int argc, char **argv)
 		}
 		if (nl == 5 && !strncmp(a, "--mds", 5))
 			t.mds = val;
+		else if (nl == 11)
+			t.principal = val;
 		else
 			key_file = val;
 	}
@@ -1963,6 +1954,19 @@ int main(int argc, char **argv)
 	}
 	if (key_file && t.insecure)
 		usage_error("--key-file and --insecure exclude each other");
+	if (!t.principal) {
+		t.principal = getenv("VDIFS_PRINCIPAL");
+		if (t.principal && !*t.principal)
+			t.principal = NULL;
+	}
+	if (t.principal &&
+	    wire_check_principal((const u8 *)t.principal,
+				 (u32)strnlen(t.principal,
+					      VDIFS_PRINCIPAL_MAX + 1)))
+		usage_error("--principal: invalid name '%s': 1-%u of [A-Za-z0-9._@-]",
+			    t.principal, VDIFS_PRINCIPAL_MAX);
+	if (t.principal && !key_file)
+		usage_error("--principal needs its key: --key-file FILE");
 	t.key_file = key_file;
 	if (i >= argc) {
 		fputs(usage_text, stderr);
@@ -1980,6 +1984,10 @@ int main(int argc, char **argv)
 		ret = cmd_mds(&t, argc - i, argv + i);
 	else if (!strcmp(cmd, "scrub"))
 		ret = cmd_scrub(&t, argc - i, argv + i);
+	else if (!strcmp(cmd, "key"))
+		ret = cmd_key(&t, argc - i, argv + i);
+	else if (!strcmp(cmd, "access"))
+		ret = cmd_access(&t, argc - i, argv + i);
 	else if (!strcmp(cmd, "snapshot"))
 		ret = cmd_snapshot(&t, argc - i, argv + i);
 	else if (!strcmp(cmd, "clone"))

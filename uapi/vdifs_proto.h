@@ -62,6 +62,21 @@
  *                 the digest is the one it applied, else its copy went
  *                 another way and it marks itself stale.  v3 peers are
  *                 refused at HELLO.
+ *   v5 (2026-11-26): principals.  vdifs_hello_req's pad is principal_len,
+ *                 a second tail naming the principal whose key the peer
+ *                 proves in AUTH (0: the key of the role, as before).  A
+ *                 principal's key is derived by the MDS from the server
+ *                 key, its name, role and generation, so data servers
+ *                 check it without holding it.  KEY_ADD (80), KEY_DELETE
+ *                 (81), KEY_LIST (82) manage principals (administrators),
+ *                 KEY_CHECK (83) tells a data server a principal's role
+ *                 and generation; ACCESS_SET (84) and ACCESS_LIST (85)
+ *                 keep per-volume access lists, which the MDS enforces on
+ *                 every request that names a volume; VOL_OPEN and
+ *                 VOL_LIST leave out volumes the peer may not use and
+ *                 flag those it may only read (vdifs_vol_info.flags, which
+ *                 was pad0).  v4 peers are
+ *                 refused at HELLO.
  *
  * Framing: every message is a struct vdifs_msg_hdr followed by body_len
  * bytes of body.  A body is the opcode's fixed struct followed by at most
@@ -77,8 +92,8 @@
 #include <linux/ioctl.h>
 
 #define VDIFS_PROTO_MAGIC	0x53464456u	/* "VDFS" as LE bytes */
-#define VDIFS_PROTO_VERSION	4u
-#define VDIFS_PROTO_VERSION_MIN	4u
+#define VDIFS_PROTO_VERSION	5u
+#define VDIFS_PROTO_VERSION_MIN	5u
 
 /* Hard limits.  A decoder checks each against its field before using it. */
 #define VDIFS_NAME_MAX		255u	/* one path component */
@@ -182,6 +197,13 @@ enum vdifs_op {
 	VDIFS_OP_CLONE_INTO		= 75,
 	VDIFS_OP_CLONE_RANGE		= 76,
 
+	VDIFS_OP_KEY_ADD		= 80,
+	VDIFS_OP_KEY_DELETE		= 81,
+	VDIFS_OP_KEY_LIST		= 82,
+	VDIFS_OP_KEY_CHECK		= 83,
+	VDIFS_OP_ACCESS_SET		= 84,
+	VDIFS_OP_ACCESS_LIST		= 85,
+
 	VDIFS_OP_MAX			= 128	/* table bound, not an opcode */
 };
 
@@ -213,14 +235,27 @@ enum vdifs_op {
 /* a key's name in the kernel keyring ("vdifs:NAME"), for mount -o key= */
 #define VDIFS_KEY_NAME_MAX	64u
 
+/*
+ * Principals (v5): named keys the MDS keeps, each with a role and a
+ * generation.  A peer that gives its principal in HELLO proves
+ *	key = HMAC-SHA256(server key, "vdifs-principal" | le32 role |
+ *			  le32 generation | name)
+ * in AUTH instead of its role's key; a principal that is deleted, or whose
+ * role is not the one claimed, fails AUTH with -EACCES like a wrong key.
+ * Rotating a principal bumps its generation, which changes its key.  A
+ * name is 1 to VDIFS_PRINCIPAL_MAX of [A-Za-z0-9._@-].
+ */
+#define VDIFS_PRINCIPAL_MAX	64u
+#define VDIFS_PRINCIPAL_KEY_LEN	32u
+
 struct vdifs_hello_req {
 	__le32 version_min;
 	__le32 version_max;
 	__le64 features;
 	__u8   nonce[VDIFS_NONCE_LEN];
 	__le32 role;		/* VDIFS_ROLE_* */
-	__le16 name_len;	/* tail: peer's host name, <= VDIFS_HOSTNAME_MAX */
-	__le16 pad;
+	__le16 name_len;	/* tail 1: peer's host name, <= VDIFS_HOSTNAME_MAX */
+	__le16 principal_len;	/* tail 2: principal, <= VDIFS_PRINCIPAL_MAX */
 };
 
 struct vdifs_hello_rep {
@@ -237,6 +272,84 @@ struct vdifs_auth_req {
 
 struct vdifs_auth_rep {
 	__u8 mac[VDIFS_MAC_LEN];
+};
+
+/* vdifs_key_req.flags (KEY_ADD) */
+#define VDIFS_KEY_ROTATE	(1u << 0)	/* exists: next generation */
+
+/* KEY_ADD, KEY_DELETE, KEY_CHECK: the principal as the tail */
+struct vdifs_key_req {
+	__le32 role;		/* KEY_ADD: VDIFS_ROLE_* */
+	__le32 flags;		/* KEY_ADD: VDIFS_KEY_* */
+	__le16 name_len;
+	__le16 pad0;
+	__le32 pad1;
+};
+
+/*
+ * Reply of KEY_ADD and KEY_CHECK.  KEY_ADD's key is sealed for the
+ * administrator who asked: XORed with HMAC-SHA256(the key that connection
+ * proved in AUTH, "vdifs-seal" | server_nonce | client_nonce | le32
+ * generation | name); KEY_CHECK's is zero (a data server derives it).
+ */
+struct vdifs_key_info {
+	__le32 role;
+	__le32 gen;
+	__le64 created_ns;
+	__u8   key[VDIFS_PRINCIPAL_KEY_LEN];
+	__le16 name_len;	/* tail: the principal */
+	__le16 pad0;
+	__le32 pad1;
+};
+
+/* KEY_LIST: principals after the one named in the tail (empty: first) */
+struct vdifs_key_list_req {
+	__le32 max_bytes;	/* reply budget, <= VDIFS_LIST_MAX_BYTES */
+	__le16 name_len;
+	__le16 pad;
+};
+
+/* a KEY_LIST record (vdifs_list_rep then count of these) */
+struct vdifs_key_rec {
+	__le32 role;
+	__le32 gen;
+	__le64 created_ns;
+	__le16 name_len;	/* name follows, record padded to 8 */
+	__le16 pad0;
+	__le32 pad1;
+};
+
+/*
+ * Per-volume access lists.  A volume whose list is empty is open to every
+ * client that authenticates (the default, and what a keyless cluster
+ * has); once it has entries, a client principal not on it gets -EACCES
+ * for every request naming the volume, and one with READ gets -EROFS for
+ * every request that would change it.  Administrators and data servers
+ * are not subject to lists.
+ */
+#define VDIFS_ACCESS_NONE	0u	/* ACCESS_SET: remove the entry */
+#define VDIFS_ACCESS_READ	1u
+#define VDIFS_ACCESS_WRITE	2u	/* read and write */
+#define VDIFS_ACCESS_MAX	256u	/* entries per volume */
+
+struct vdifs_access_req {
+	__le32 vol;
+	__le32 rights;		/* VDIFS_ACCESS_* */
+	__le16 name_len;	/* tail: the principal */
+	__le16 pad0;
+	__le32 pad1;
+};
+
+/* ACCESS_LIST: vol's whole list, vdifs_list_rep then count records */
+struct vdifs_access_list_req {
+	__le32 vol;
+	__le32 pad;
+};
+
+struct vdifs_access_rec {
+	__le32 rights;
+	__le16 name_len;	/* name follows, record padded to 8 */
+	__le16 pad;
 };
 
 /* ---- volumes ---------------------------------------------------------- */
@@ -279,11 +392,14 @@ struct vdifs_vol_name_req {
 	__le32 pad1;
 };
 
+/* vdifs_vol_info.flags (v5) */
+#define VDIFS_VOL_RDONLY	(1u << 0)	/* this peer may only read */
+
 /* one volume, reply of VOL_CREATE / VOL_OPEN, and a VOL_LIST record */
 struct vdifs_vol_info {
 	__le32 vol;
 	__le16 name_len;	/* name follows, record padded to 8 */
-	__le16 pad0;
+	__le16 flags;		/* VDIFS_VOL_* */
 	__le64 root_ino;
 	__le64 inodes;
 	__le64 bytes;		/* logical bytes of all files */
@@ -992,6 +1108,13 @@ VDIFS_WIRE_SIZE(vdifs_hello_req, 56);
 VDIFS_WIRE_SIZE(vdifs_hello_rep, 56);
 VDIFS_WIRE_SIZE(vdifs_auth_req, 32);
 VDIFS_WIRE_SIZE(vdifs_auth_rep, 32);
+VDIFS_WIRE_SIZE(vdifs_key_req, 16);
+VDIFS_WIRE_SIZE(vdifs_key_info, 56);
+VDIFS_WIRE_SIZE(vdifs_key_list_req, 8);
+VDIFS_WIRE_SIZE(vdifs_key_rec, 24);
+VDIFS_WIRE_SIZE(vdifs_access_req, 16);
+VDIFS_WIRE_SIZE(vdifs_access_list_req, 8);
+VDIFS_WIRE_SIZE(vdifs_access_rec, 8);
 VDIFS_WIRE_SIZE(vdifs_layout_params, 16);
 VDIFS_WIRE_SIZE(vdifs_vol_create_req, 24);
 VDIFS_WIRE_SIZE(vdifs_vol_name_req, 8);

@@ -25,6 +25,8 @@ enum wire_tail_kind {
 	WT_XNAME,	/* xattr name */
 	WT_PATH,	/* symlink target */
 	WT_HOST,	/* host name, may be empty */
+	WT_PRINCIPAL,	/* principal (key) name */
+	WT_PRINCIPAL0,	/* principal name, may be empty */
 	WT_BYTES,	/* opaque bytes */
 	WT_SUMS,	/* block checksums: the field counts them */
 };
@@ -215,7 +217,9 @@ static const struct wire_op_desc wire_ops[VDIFS_OP_MAX] = {
 	[VDIFS_OP_HELLO] = { "HELLO",
 		.req = { FIX(vdifs_hello_req), .tail = {
 			T16(WT_HOST, vdifs_hello_req, name_len,
-			    VDIFS_HOSTNAME_MAX) } },
+			    VDIFS_HOSTNAME_MAX),
+			T16(WT_PRINCIPAL0, vdifs_hello_req, principal_len,
+			    VDIFS_PRINCIPAL_MAX) } },
 		.rep = { FIX(vdifs_hello_rep) } },
 	[VDIFS_OP_AUTH] = { "AUTH",
 		.req = { FIX(vdifs_auth_req) },
@@ -455,6 +459,42 @@ static const struct wire_op_desc wire_ops[VDIFS_OP_MAX] = {
 	[VDIFS_OP_CLONE_RANGE] = { "CLONE_RANGE",
 		.req = { FIX(vdifs_clone_range_req) },
 		.rep = { FIX(vdifs_attr_rep) } },
+	[VDIFS_OP_KEY_ADD] = { "KEY_ADD",
+		.req = { FIX(vdifs_key_req), .tail = {
+			T16(WT_PRINCIPAL, vdifs_key_req, name_len,
+			    VDIFS_PRINCIPAL_MAX) } },
+		.rep = { FIX(vdifs_key_info), .tail = {
+			T16(WT_PRINCIPAL, vdifs_key_info, name_len,
+			    VDIFS_PRINCIPAL_MAX) } } },
+	[VDIFS_OP_KEY_DELETE] = { "KEY_DELETE",
+		.req = { FIX(vdifs_key_req), .tail = {
+			T16(WT_PRINCIPAL, vdifs_key_req, name_len,
+			    VDIFS_PRINCIPAL_MAX) } },
+		.rep = { 0 } },
+	[VDIFS_OP_KEY_LIST] = { "KEY_LIST",
+		.req = { FIX(vdifs_key_list_req), .tail = {
+			T16(WT_PRINCIPAL0, vdifs_key_list_req, name_len,
+			    VDIFS_PRINCIPAL_MAX) } },
+		.rep = { FIX(vdifs_list_rep), .recs = {
+			RECS(vdifs_key_rec, vdifs_list_rep, count,
+			     NAME_OFF(vdifs_key_rec)) } } },
+	[VDIFS_OP_KEY_CHECK] = { "KEY_CHECK",
+		.req = { FIX(vdifs_key_req), .tail = {
+			T16(WT_PRINCIPAL, vdifs_key_req, name_len,
+			    VDIFS_PRINCIPAL_MAX) } },
+		.rep = { FIX(vdifs_key_info), .tail = {
+			T16(WT_PRINCIPAL, vdifs_key_info, name_len,
+			    VDIFS_PRINCIPAL_MAX) } } },
+	[VDIFS_OP_ACCESS_SET] = { "ACCESS_SET",
+		.req = { FIX(vdifs_access_req), .tail = {
+			T16(WT_PRINCIPAL, vdifs_access_req, name_len,
+			    VDIFS_PRINCIPAL_MAX) } },
+		.rep = { 0 } },
+	[VDIFS_OP_ACCESS_LIST] = { "ACCESS_LIST",
+		.req = { FIX(vdifs_access_list_req) },
+		.rep = { FIX(vdifs_list_rep), .recs = {
+			RECS(vdifs_access_rec, vdifs_list_rep, count,
+			     NAME_OFF(vdifs_access_rec)) } } },
 };
 
 static const struct wire_op_desc *wire_op(u16 opcode)
@@ -679,6 +719,26 @@ int wire_check_volname(const u8 *name, u32 len)
 	return 0;
 }
 
+/* a principal: 1 to VDIFS_PRINCIPAL_MAX of [A-Za-z0-9._@-] */
+int wire_check_principal(const u8 *name, u32 len)
+{
+	u32 i;
+
+	if (len == 0)
+		return -EINVAL;
+	if (len > VDIFS_PRINCIPAL_MAX)
+		return -ENAMETOOLONG;
+	for (i = 0; i < len; i++) {
+		u8 c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+		      c == '.' || c == '@'))
+			return -EINVAL;
+	}
+	return 0;
+}
+
 int wire_check_xattr_name(const u8 *name, u32 len)
 {
 	if (len == 0)
@@ -714,6 +774,10 @@ static int wire_check_tail(u8 kind, const u8 *p, u32 len)
 		return wire_check_path(p, len);
 	case WT_HOST:
 		return memchr(p, '\0', len) ? -EINVAL : 0;
+	case WT_PRINCIPAL0:
+		return len ? wire_check_principal(p, len) : 0;
+	case WT_PRINCIPAL:
+		return wire_check_principal(p, len);
 	default:
 		return 0;
 	}

@@ -219,6 +219,7 @@ int wire_check_name(const u8 *name, u32 len);		/* dir entry */
 int wire_check_attr(const struct vdifs_attr *a);
 int wire_check_chunk(const struct vdifs_chunk *c);
 int wire_check_volname(const u8 *name, u32 len);
+int wire_check_principal(const u8 *name, u32 len);
 int wire_check_xattr_name(const u8 *name, u32 len);
 int wire_check_path(const u8 *path, u32 len);		/* symlink target */
 

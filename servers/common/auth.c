@@ -29,6 +29,50 @@ void vdc_auth_mac(const u8 *key, size_t key_len, const char *label,
 	     mac, &mlen);
 }
 
+void vdc_principal_key(const u8 *server_key, size_t server_key_len,
+		       const char *name, u32 role, u32 gen, u8 *key)
+{
+	static const char label[] = "vdifs-principal";
+	u8 msg[sizeof(label) - 1 + 8 + VDIFS_PRINCIPAL_MAX];
+	size_t nl = strnlen(name, VDIFS_PRINCIPAL_MAX), off;
+	unsigned int klen = VDIFS_PRINCIPAL_KEY_LEN;
+	__le32 le[2] = { cpu_to_le32(role), cpu_to_le32(gen) };
+
+	memcpy(msg, label, sizeof(label) - 1);
+	off = sizeof(label) - 1;
+	memcpy(msg + off, le, sizeof(le));
+	off += sizeof(le);
+	memcpy(msg + off, name, nl);
+	HMAC(EVP_sha256(), server_key, (int)server_key_len, msg, off + nl,
+	     key, &klen);
+}
+
+void vdc_key_seal(const u8 *conn_key, size_t conn_key_len,
+		  const u8 *snonce, const u8 *cnonce, const char *name,
+		  u32 gen, u8 *key)
+{
+	static const char label[] = "vdifs-seal";
+	u8 msg[sizeof(label) - 1 + 2 * VDIFS_NONCE_LEN + 4 +
+	       VDIFS_PRINCIPAL_MAX];
+	u8 pad[VDIFS_PRINCIPAL_KEY_LEN];
+	size_t nl = strnlen(name, VDIFS_PRINCIPAL_MAX), off, i;
+	unsigned int plen = sizeof(pad);
+	__le32 lgen = cpu_to_le32(gen);
+
+	memcpy(msg, label, sizeof(label) - 1);
+	off = sizeof(label) - 1;
+	memcpy(msg + off, snonce, VDIFS_NONCE_LEN);
+	memcpy(msg + off + VDIFS_NONCE_LEN, cnonce, VDIFS_NONCE_LEN);
+	off += 2 * VDIFS_NONCE_LEN;
+	memcpy(msg + off, &lgen, 4);
+	off += 4;
+	memcpy(msg + off, name, nl);
+	HMAC(EVP_sha256(), conn_key, (int)conn_key_len, msg, off + nl, pad,
+	     &plen);
+	for (i = 0; i < sizeof(pad); i++)
+		key[i] ^= pad[i];
+}
+
 static int hexval(int c)
 {
 	if (c >= '0' && c <= '9')

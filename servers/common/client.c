@@ -15,6 +15,11 @@ struct vdc_conn {
 	int timeout_ms;
 	u64 next_id;
 	u64 server_epoch;
+	/* what AUTH proved, to unseal KEY_ADD replies (vdc_key_add) */
+	u8 key[VDIFS_KEY_MAX];
+	size_t key_len;
+	u8 cnonce[VDIFS_NONCE_LEN];
+	u8 snonce[VDIFS_NONCE_LEN];
 };
 
 int vdc_fd(const struct vdc_conn *c)
@@ -103,9 +108,12 @@ static int vdc_handshake(struct vdc_conn *c, const struct vdc_opts *o)
 	struct vdc_msg m;
 	char host[VDIFS_HOSTNAME_MAX + 1] = "";
 	const char *name = o->name;
+	const char *pr = o->principal ? o->principal : "";
 	u8 snonce[VDIFS_NONCE_LEN], mac[VDIFS_MAC_LEN];
 	int ret;
 
+	if (*pr && wire_check_principal((const u8 *)pr, (u32)strlen(pr)))
+		return -EINVAL;
 	if (!name) {
 		gethostname(host, sizeof(host) - 1);
 		name = host;
@@ -119,8 +127,9 @@ static int vdc_handshake(struct vdc_conn *c, const struct vdc_opts *o)
 	req.features = cpu_to_le64(VDIFS_FEAT_ALL);
 	req.role = cpu_to_le32(o->role ? o->role : VDIFS_ROLE_CLIENT);
 	req.name_len = cpu_to_le16((u16)strlen(name));
+	req.principal_len = cpu_to_le16((u16)strlen(pr));
 	ret = vdc_call(c, VDIFS_OP_HELLO, &req, sizeof(req), name,
-		       (u32)strlen(name), NULL, 0, &m);
+		       (u32)strlen(name), pr, (u32)strlen(pr), &m);
 	if (ret)
 		return ret;
 	hr = m.body.fixed;
@@ -151,7 +160,20 @@ static int vdc_handshake(struct vdc_conn *c, const struct vdc_opts *o)
 	/* a server that cannot prove the key is not our server */
 	ret = CRYPTO_memcmp(mac, arep->mac, sizeof(mac)) ? -EACCES : 0;
 	vdc_msg_free(&m);
+	if (!ret && o->key_len <= sizeof(c->key)) {
+		memcpy(c->key, o->key, o->key_len);
+		c->key_len = o->key_len;
+		memcpy(c->cnonce, req.nonce, sizeof(c->cnonce));
+		memcpy(c->snonce, snonce, sizeof(c->snonce));
+	}
 	return ret;
+}
+
+void vdc_unseal(const struct vdc_conn *c, const char *name, u32 gen,
+		u8 *key)
+{
+	vdc_key_seal(c->key, c->key_len, c->snonce, c->cnonce, name, gen,
+		     key);
 }
 
 int vdc_connect(const char *addr, const struct vdc_opts *opts,
@@ -191,5 +213,6 @@ void vdc_close(struct vdc_conn *c)
 	if (!c)
 		return;
 	close(c->fd);
+	OPENSSL_cleanse(c->key, sizeof(c->key));
 	free(c);
 }

@@ -154,6 +154,7 @@ static void vol_from_wire(struct vdc_vol *v, const struct vdifs_vol_info *w,
 	v->root_ino = le64_to_cpu(w->root_ino);
 	v->inodes = le64_to_cpu(w->inodes);
 	v->bytes = le64_to_cpu(w->bytes);
+	v->rdonly = le16_to_cpu(w->flags) & VDIFS_VOL_RDONLY;
 	vdc_params_from_wire(&v->params, &w->params);
 }
 

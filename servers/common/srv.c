@@ -43,6 +43,11 @@ int srv_hello(struct srv_auth *a, const struct srv_keys *k, u64 epoch,
 	a->hello = true;
 	a->role = role;
 	a->authed = k->len[role] == 0;
+	/* keyless, nobody proves a name: it stays "" */
+	if (b->tail_len[1] && !a->authed) {
+		memcpy(a->principal, b->tail[1], b->tail_len[1]);
+		a->principal[b->tail_len[1]] = 0;
+	}
 	memcpy(a->cnonce, q->nonce, sizeof(a->cnonce));
 	memset(rep, 0, sizeof(*rep));
 	rep->version = cpu_to_le32(vmax < VDIFS_PROTO_VERSION ? vmax :
@@ -62,6 +67,10 @@ int srv_auth(struct srv_auth *a, const struct srv_keys *k,
 	size_t key_len;
 	u8 mac[VDIFS_MAC_LEN];
 
+	u8 pkey[VDIFS_PRINCIPAL_KEY_LEN];
+	u32 role, gen = 0;
+	int ret;
+
 	if (!a->hello || a->authed)
 		return -EPROTO;
 	/* the key of the role claimed in HELLO: claiming is not enough */
@@ -69,11 +78,32 @@ int srv_auth(struct srv_auth *a, const struct srv_keys *k,
 	key_len = k->len[a->role];
 	if (!key_len)
 		return -EPROTO;
+	if (a->principal[0]) {
+		/* a wrong role fails as a wrong key does: no oracle */
+		if (!k->principal)
+			return -EACCES;
+		ret = k->principal(k->principal_arg, a->principal, &role,
+				   &gen);
+		if (ret)
+			return ret == -EACCES || ret == -ENOENT ? -EACCES :
+								   ret;
+		if (role != a->role)
+			return -EACCES;
+		vdc_principal_key(k->key[VDIFS_ROLE_DS],
+				  k->len[VDIFS_ROLE_DS], a->principal, role,
+				  gen, pkey);
+		key = pkey;
+		key_len = sizeof(pkey);
+	}
 	vdc_auth_mac(key, key_len, "vdifs-c", a->cnonce, a->snonce, mac);
 	if (CRYPTO_memcmp(mac, q->mac, sizeof(mac)))
 		return -EACCES;
 	a->authed = true;
+	a->gen = gen;
+	memcpy(a->key, key, key_len);
+	a->key_len = key_len;
 	vdc_auth_mac(key, key_len, "vdifs-s", a->snonce, a->cnonce, rep->mac);
+	OPENSSL_cleanse(pkey, sizeof(pkey));
 	return 0;
 }
 
@@ -87,5 +117,6 @@ int srv_gate(const struct srv_auth *a)
 bool srv_fatal(u16 op, int ret)
 {
 	return (op == VDIFS_OP_HELLO && ret) || ret == -EPROTO ||
+	       ret == -EKEYREVOKED ||
 	       (op == VDIFS_OP_AUTH && ret == -EACCES);
 }

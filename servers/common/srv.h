@@ -15,7 +15,22 @@ struct srv_auth {
 	u32 role;
 	u8 cnonce[VDIFS_NONCE_LEN];
 	u8 snonce[VDIFS_NONCE_LEN];
+	/*
+	 * The principal named in HELLO ("" for a role's key), its generation
+	 * once AUTH proved it, and the key proved (KEY_ADD seals with it).
+	 */
+	char principal[VDIFS_PRINCIPAL_MAX + 1];
+	u32 gen;
+	u8 key[VDIFS_KEY_MAX];
+	size_t key_len;
 };
+
+/*
+ * A principal's role and generation, for AUTH; -EACCES when there is no
+ * such principal.  May sleep (a data server asks the MDS).
+ */
+typedef int (*srv_principal_fn)(void *arg, const char *name, u32 *role,
+				u32 *gen);
 
 /*
  * The key each role proves in AUTH, so that a role is a proof and not a
@@ -27,6 +42,8 @@ struct srv_auth {
 struct srv_keys {
 	const u8 *key[VDIFS_ROLE_TOOL + 1];	/* by VDIFS_ROLE_* */
 	size_t len[VDIFS_ROLE_TOOL + 1];
+	srv_principal_fn principal;	/* NULL: principals refused */
+	void *principal_arg;
 };
 
 /* server, client and admin keys (the last two may be empty) */
@@ -39,7 +56,10 @@ int srv_auth(struct srv_auth *a, const struct srv_keys *k,
 	     const struct wire_body *b, struct vdifs_auth_rep *rep);
 /* what a request other than HELLO/AUTH gets before the handshake ends */
 int srv_gate(const struct srv_auth *a);
-/* errors after which the peer cannot be trusted to stay in step */
+/*
+ * errors after which the peer cannot be trusted to stay in step, or is
+ * no longer who it proved to be (-EKEYREVOKED)
+ */
 bool srv_fatal(u16 op, int ret);
 /*
  * Fault injection for tests: env_name set to "POINT:N" makes the process

@@ -36,6 +36,7 @@ struct vdc_opts {
 	size_t key_len;
 	int timeout_ms;		/* per request, default 30000 */
 	const char *name;	/* host name sent in HELLO, default hostname */
+	const char *principal;	/* key's principal, NULL: the role's key */
 	/*
 	 * No key, and a server that asks for none is taken anyway.  Without
 	 * it such a server is refused (-EACCES): it proves nothing, so it
@@ -48,6 +49,9 @@ struct vdc_opts {
 int vdc_connect(const char *addr, const struct vdc_opts *opts,
 		struct vdc_conn **out);
 void vdc_close(struct vdc_conn *c);
+/* undo KEY_ADD's sealing of key for this connection */
+void vdc_unseal(const struct vdc_conn *c, const char *name, u32 gen,
+		u8 *key);
 int vdc_fd(const struct vdc_conn *c);
 u64 vdc_server_epoch(const struct vdc_conn *c);
 
@@ -95,6 +99,7 @@ struct vdc_vol {
 	char name[65];
 	u64 root_ino, inodes, bytes;
 	struct vdc_params params;
+	bool rdonly;		/* VDIFS_VOL_RDONLY: we may only read it */
 };
 
 void vdc_attr_from_wire(struct vdc_attr *a, const struct vdifs_attr *w);
@@ -113,6 +118,35 @@ int vdc_vol_delete(struct vdc_conn *c, const char *name);
 int vdc_vol_list(struct vdc_conn *c,
 		 int (*cb)(const struct vdc_vol *v, void *arg), void *arg);
 int vdc_statfs(struct vdc_conn *c, u32 vol, struct vdifs_statfs_rep *out);
+
+/* ---- principals and access lists (client_keys.c) ---- */
+
+struct vdc_principal {
+	char name[VDIFS_PRINCIPAL_MAX + 1];
+	u32 role;		/* VDIFS_ROLE_* */
+	u32 gen;
+	u64 created_ns;
+	u8 key[VDIFS_PRINCIPAL_KEY_LEN];	/* vdc_key_add: unsealed */
+};
+
+/* add (or with rotate, give a new key to) a principal; its key in *out */
+int vdc_key_add(struct vdc_conn *c, const char *name, u32 role, bool rotate,
+		struct vdc_principal *out);
+int vdc_key_delete(struct vdc_conn *c, const char *name);
+/* calls cb for every principal (key zero); returns the count or -errno */
+int vdc_key_list(struct vdc_conn *c,
+		 int (*cb)(const struct vdc_principal *p, void *arg),
+		 void *arg);
+/* a data server asks: role and generation of name (key zero) */
+int vdc_key_check(struct vdc_conn *c, const char *name,
+		  struct vdc_principal *out);
+/* rights: VDIFS_ACCESS_*, NONE removes name from vol's list */
+int vdc_access_set(struct vdc_conn *c, u32 vol, const char *name,
+		   u32 rights);
+/* calls cb for each entry of vol's list; returns the count or -errno */
+int vdc_access_list(struct vdc_conn *c, u32 vol,
+		    int (*cb)(const char *name, u32 rights, void *arg),
+		    void *arg);
 
 /* ---- namespace ---- */
 
@@ -268,6 +302,19 @@ void vdc_auth_mac(const u8 *key, size_t key_len, const char *label,
 		  const u8 *nonce_a, const u8 *nonce_b, u8 *mac);
 /* key from hex, a file of hex, for configs and --key; -EINVAL if bad */
 /* VDIFS_KEY_MIN to VDIFS_KEY_MAX bytes as hex; -EINVAL otherwise */
+/*
+ * A principal's key (VDIFS_PRINCIPAL_KEY_LEN bytes), derived from the
+ * server key as uapi/vdifs_proto.h says.
+ */
+void vdc_principal_key(const u8 *server_key, size_t server_key_len,
+		       const char *name, u32 role, u32 gen, u8 *key);
+/*
+ * Seal (or unseal: it is an XOR) a KEY_ADD reply's key for the connection
+ * that proved conn_key with these nonces.
+ */
+void vdc_key_seal(const u8 *conn_key, size_t conn_key_len,
+		  const u8 *snonce, const u8 *cnonce, const char *name,
+		  u32 gen, u8 *key);
 int vdc_key_parse_hex(const char *hex, u8 *key, size_t cap, size_t *len);
 /* a key file, its owner's alone; *why says what is wrong with it */
 int vdc_key_read_file(const char *path, u8 *key, size_t cap, size_t *len,

@@ -317,6 +317,15 @@ int mds_call_status(struct ds *ds);
 
 /* ---- the server ---- */
 
+/* principal.c: what the MDS said of a principal */
+#define DS_PRINCIPALS	256
+struct ds_principal {
+	char name[VDIFS_PRINCIPAL_MAX + 1];	/* "": free */
+	long long checked_ms;	/* ds_now_ms() of the answer */
+	int status;		/* 0 or -EACCES (no such principal) */
+	u32 role, gen;
+};
+
 struct ds {
 	struct ds_config cfg;
 	struct srv_keys keys;		/* into cfg: which role proves what */
@@ -342,7 +351,22 @@ struct ds {
 	pthread_mutex_t rlog_lock;
 	pthread_cond_t rlog_cond;
 	bool rlog_kick;
+	/* principal.c: answers and the MDS connection for them */
+	pthread_mutex_t pr_lock;
+	struct ds_principal pr[DS_PRINCIPALS];
+	struct vdc_conn *pr_mds;
 };
+
+/* principal.c */
+long long ds_now_ms(void);
+/* srv_principal_fn: arg is the struct ds; may ask the MDS */
+int ds_principal_lookup(void *arg, const char *name, u32 *role, u32 *gen);
+/*
+ * A connection's principal still stands (asked again once *checked_ms
+ * is a TTL old): 0 or -EACCES.
+ */
+int ds_principal_stands(struct ds *ds, struct srv_auth *a,
+			long long *checked_ms);
 
 /* crash injection for tests: VDIFS_DS_CRASH_AT=point:n */
 void ds_crash_point(const char *point);

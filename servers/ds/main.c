@@ -46,6 +46,7 @@ struct ds_conn {
 	struct sockaddr_storage addr;	/* the peer's, for srv_release() */
 	char peer[64];
 	struct srv_auth auth;
+	long long pr_checked_ms;	/* reader's: principal last checked */
 	pthread_mutex_t wlock;
 	int refs;			/* under ds_conn_lock */
 	int jobs;			/* under ds_conn_lock: in the pool */
@@ -453,8 +454,12 @@ static void *conn_reader(void *arg)
 			ret = srv_auth(&c->auth, &ds->keys, &j->body,
 				       (void *)fixed);
 			flen = sizeof(struct vdifs_auth_rep);
+			c->pr_checked_ms = ds_now_ms();
 		} else if (!ret) {
 			ret = srv_gate(&c->auth);
+			if (!ret)
+				ret = ds_principal_stands(ds, &c->auth,
+							  &c->pr_checked_ms);
 			if (!ret) {
 				/* the request is the job's now */
 				pthread_mutex_lock(&ds_conn_lock);
@@ -652,6 +657,9 @@ int main(int argc, char **argv)
 	log_init("vdifs-ds", ds.cfg.log_level);
 	srv_keys_init(&ds.keys, ds.cfg.key, ds.cfg.key_len, ds.cfg.client_key,
 		      ds.cfg.client_key_len, NULL, 0);
+	ds.keys.principal = ds_principal_lookup;
+	ds.keys.principal_arg = &ds;
+	pthread_mutex_init(&ds.pr_lock, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);

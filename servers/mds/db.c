@@ -80,6 +80,8 @@ int db_open(struct mds_db *db, const char *dir, u64 map_size)
 		{ "sessions", offsetof(struct mds_db, sessions) },
 		{ "replies", offsetof(struct mds_db, replies) },
 		{ "intents", offsetof(struct mds_db, intents) },
+		{ "principals", offsetof(struct mds_db, principals) },
+		{ "access", offsetof(struct mds_db, access) },
 	};
 	MDB_txn *t;
 	size_t i;
@@ -90,7 +92,7 @@ int db_open(struct mds_db *db, const char *dir, u64 map_size)
 	rc = mdb_env_create(&db->env);
 	if (rc)
 		return db_err(rc);
-	mdb_env_set_maxdbs(db->env, 16);
+	mdb_env_set_maxdbs(db->env, 24);
 	mdb_env_set_mapsize(db->env, map_size);
 	/* 126 default readers is too few for a thread per connection */
 	mdb_env_set_maxreaders(db->env, 4096);

@@ -163,6 +163,8 @@ int main(int argc, char **argv)
 	srv_keys_init(&m.keys, m.cfg.key, m.cfg.key_len, m.cfg.client_key,
 		      m.cfg.client_key_len, m.cfg.admin_key,
 		      m.cfg.admin_key_len);
+	m.keys.principal = principal_lookup;
+	m.keys.principal_arg = &m;
 	signal(SIGPIPE, SIG_IGN);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
@@ -182,6 +184,8 @@ int main(int argc, char **argv)
 		ret = member_load(&m);
 	if (!ret)
 		ret = session_load(&m);
+	if (!ret)
+		ret = access_load(&m);
 	if (ret) {
 		log_err("cannot load membership: %s", strerror(-ret));
 		goto out_db;

@@ -93,6 +93,12 @@ struct mds_ds_rec {
 	__le64 chunks;		/* chunk replicas placed on it */
 };
 
+struct mds_principal {
+	__le32 role;		/* VDIFS_ROLE_CLIENT or _TOOL */
+	__le32 gen;		/* bumped by every rotation: a new key */
+	__le64 created_ns;
+};
+
 struct mds_session_rec {
 	__le64 session;
 	__le32 vol;
@@ -121,6 +127,8 @@ struct mds_db {
 	MDB_dbi sessions;	/* be64 session -> struct mds_session_rec */
 	MDB_dbi replies;	/* be64 session, be64 req id -> kept reply */
 	MDB_dbi intents;	/* be64 intent -> clones prepared (intent.c) */
+	MDB_dbi principals;	/* name -> struct mds_principal */
+	MDB_dbi access;		/* be32 vol, name -> le32 VDIFS_ACCESS_* */
 };
 
 int db_open(struct mds_db *db, const char *dir, u64 map_size);
@@ -199,6 +207,14 @@ struct mds {
 	u64 scrub_checked, scrub_bad, scrub_replaced;
 	u32 scrub_passes;
 	bool scrub_running;
+	/*
+	 * Bumped (atomically) by every change of a principal or an access
+	 * list, so that a connection's cached answers (struct mds_conn)
+	 * are checked again; access_entries counts list entries of all
+	 * volumes (0: every volume is open, nothing to look up).
+	 */
+	u64 access_gen;
+	u64 access_entries;
 };
 
 long long mds_now_ms(void);
@@ -269,6 +285,15 @@ struct mds_conn {
 	 * it as it queues later requests).
 	 */
 	u64 session;
+	/*
+	 * The reader's cache of access.c's answers, valid while
+	 * acc_gen == mds->access_gen: the principal still stands, and
+	 * acc_vol's rights (-1: none looked up).  Reader only.
+	 */
+	u64 acc_gen;
+	long long acc_ms;		/* when acc_gen was taken */
+	u32 acc_vol;
+	int acc_rights;
 };
 
 /* sched.c: a reader thread for a new connection; workers, committer */
@@ -438,6 +463,28 @@ int recovery_start(struct mds *m);
  */
 int chunk_swap(struct mds *m, u32 vol, u64 ino, u64 idx,
 	       const struct vdifs_chunk *was, struct vdifs_chunk *now);
+
+/* principal.c: named keys (KEY_*) */
+extern const struct mds_op principal_ops[VDIFS_OP_MAX];
+/* srv_principal_fn for the handshake: arg is the struct mds */
+int principal_lookup(void *arg, const char *name, u32 *role, u32 *gen);
+
+/* access.c: per-volume access lists (ACCESS_*) */
+extern const struct mds_op access_ops[VDIFS_OP_MAX];
+int access_load(struct mds *m);
+/*
+ * May the peer of c send op (which writes if writes) on what it names?
+ * 0, -EACCES (not on the volume's list), -EROFS (on it to read), or
+ * -EKEYREVOKED (its principal was deleted or rotated since it proved
+ * it: the connection ends).  In c's reader.
+ */
+int access_check(struct mds *m, struct mds_conn *c, u16 op,
+		 const struct wire_body *b, bool writes);
+/* c's rights on vol: VDIFS_ACCESS_*; in a handler, under t */
+int access_rights(struct mds *m, MDB_txn *t, const struct mds_conn *c,
+		  u32 vol);
+/* in t: vol's list goes with the volume */
+int access_drop_vol(struct mds *m, MDB_txn *t, u32 vol);
 
 /* scrub.c: checking every copy (SCRUB) */
 extern const struct mds_op scrub_ops[VDIFS_OP_MAX];

@@ -334,6 +334,10 @@ static const struct mds_op *op_find(u16 op)
 		return &db_ops[op];
 	if (scrub_ops[op].fn)
 		return &scrub_ops[op];
+	if (principal_ops[op].fn)
+		return &principal_ops[op];
+	if (access_ops[op].fn)
+		return &access_ops[op];
 	return NULL;
 }
 
@@ -348,7 +352,13 @@ static bool op_allowed(u16 op, u32 role)
 	switch (op) {
 	case VDIFS_OP_DS_REGISTER:
 	case VDIFS_OP_DS_HEARTBEAT:
+	case VDIFS_OP_KEY_CHECK:
 		return role == VDIFS_ROLE_DS;
+	case VDIFS_OP_KEY_ADD:
+	case VDIFS_OP_KEY_DELETE:
+	case VDIFS_OP_KEY_LIST:
+	case VDIFS_OP_ACCESS_SET:
+	case VDIFS_OP_ACCESS_LIST:
 	case VDIFS_OP_VOL_CREATE:
 	case VDIFS_OP_VOL_DELETE:
 	case VDIFS_OP_DS_ADMIN:
@@ -400,7 +410,12 @@ static int conn_request(struct mds *m, struct mds_conn *c,
 	j->o = op_find(op);
 	if (!j->o)
 		return -EOPNOTSUPP;
-	return op_allowed(op, c->auth.role) ? 0 : -EPERM;
+	if (!op_allowed(op, c->auth.role))
+		return -EPERM;
+	j->txn = j->o->txn;
+	if (j->txn == MDS_TXN_WRITE && j->o->writes && !j->o->writes(&j->body))
+		j->txn = MDS_TXN_READ;
+	return access_check(m, c, op, &j->body, j->txn == MDS_TXN_WRITE);
 }
 
 static void *conn_reader(void *arg)
@@ -455,10 +470,6 @@ static void *conn_reader(void *arg)
 		j->m = m;
 		j->c = c;
 		j->session = __atomic_load_n(&c->session, __ATOMIC_ACQUIRE);
-		j->txn = j->o->txn;
-		if (j->txn == MDS_TXN_WRITE && j->o->writes &&
-		    !j->o->writes(&j->body))
-			j->txn = MDS_TXN_READ;
 		pthread_mutex_lock(&conn_lock);
 		while (c->inflight >= MDS_CONN_INFLIGHT)
 			pthread_cond_wait(&conn_cond, &conn_lock);

@@ -108,10 +108,13 @@ static int vol_by_name(struct mds *m, MDB_txn *t, const u8 *name, u32 len,
 	return vol_get(m, t, get_be32(k), v);
 }
 
-static void vol_info(const struct mds_vol *v, struct vdifs_vol_info *vi)
+static void vol_info(const struct mds_vol *v, int rights,
+		     struct vdifs_vol_info *vi)
 {
 	memset(vi, 0, sizeof(*vi));
 	vi->vol = v->vol;
+	if (rights == VDIFS_ACCESS_READ)
+		vi->flags = cpu_to_le16(VDIFS_VOL_RDONLY);
 	vi->name_len = cpu_to_le16((u16)strlen(v->name));
 	vi->root_ino = v->root;
 	vi->inodes = v->inodes;
@@ -119,12 +122,12 @@ static void vol_info(const struct mds_vol *v, struct vdifs_vol_info *vi)
 	vi->params = v->params;
 }
 
-static int reply_vol(struct mds_reply *r, const struct mds_vol *v)
+static int reply_vol(struct mds_reply *r, const struct mds_vol *v, int rights)
 {
 	size_t nl = strlen(v->name);
 	int ret;
 
-	vol_info(v, (struct vdifs_vol_info *)r->fixed);
+	vol_info(v, rights, (struct vdifs_vol_info *)r->fixed);
 	r->flen = sizeof(struct vdifs_vol_info);
 	ret = reply_tail_reserve(r, (u32)nl);
 	if (ret)
@@ -189,7 +192,7 @@ static int op_vol_create(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	if (ret)
 		return ret;
 	log_info("volume %s created (id %u)", v.name, (u32)id);
-	return reply_vol(r, &v);
+	return reply_vol(r, &v, VDIFS_ACCESS_WRITE);
 }
 
 static int op_vol_open(struct mds *m, struct mds_conn *c, MDB_txn *t,
@@ -198,7 +201,15 @@ static int op_vol_open(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	struct mds_vol v;
 	int ret = vol_by_name(m, t, b->tail[0], b->tail_len[0], &v);
 
-	return ret ? ret : reply_vol(r, &v);
+	if (ret)
+		return ret;
+	ret = access_rights(m, t, c, le32_to_cpu(v.vol));
+	if (ret < 0)
+		return ret;
+	/* a volume one may not use is one not there (as for VOL_LIST) */
+	if (ret == VDIFS_ACCESS_NONE)
+		return -ENOENT;
+	return reply_vol(r, &v, ret);
 }
 
 static int op_vol_delete(struct mds *m, struct mds_conn *c, MDB_txn *t,
@@ -227,6 +238,8 @@ static int op_vol_delete(struct mds *m, struct mds_conn *c, MDB_txn *t,
 		ret = db_del_prefix(t, m->db.xattrs, k, 4, NULL, NULL);
 	if (!ret)
 		ret = db_del_prefix(t, m->db.symlinks, k, 4, NULL, NULL);
+	if (!ret)
+		ret = access_drop_vol(m, t, vol);
 	if (!ret)
 		ret = db_del(t, m->db.vols, k, 4);
 	if (!ret)
@@ -267,13 +280,20 @@ static int op_vol_list(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
 		struct mds_vol v;
 		struct vdifs_vol_info vi;
-		int n;
+		int n, rights;
 
 		/* LMDB values need not be aligned: copy out */
 		if (val.mv_size != sizeof(v))
 			continue;
 		memcpy(&v, val.mv_data, sizeof(v));
-		vol_info(&v, &vi);
+		rights = access_rights(m, t, c, le32_to_cpu(v.vol));
+		if (rights < 0) {
+			mdb_cursor_close(cur);
+			return rights;
+		}
+		if (rights == VDIFS_ACCESS_NONE)
+			continue;
+		vol_info(&v, rights, &vi);
 		n = wire_rec_put(r->tail + r->tlen, budget - r->tlen, &vi,
 				 sizeof(vi), v.name, strlen(v.name));
 		if (n < 0) {

@@ -2297,6 +2297,76 @@ START_TEST(test_role_keys)
 }
 END_TEST
 
+/*
+ * A client host with a principal of its own proves, to a data server,
+ * the key the MDS derived for it, which the data server checks without
+ * holding it (KEY_CHECK tells it the role and generation).  A deleted
+ * principal is cut off there too, within the data server's ten seconds.
+ */
+START_TEST(test_principal_ds)
+{
+	struct vdc_params p = { .chunk_size = MiB, .replicas = 2,
+				.repl_mode = VDIFS_REPL_SYNC };
+	struct vdc_conn *tool = h_connect(&g_mds, VDIFS_ROLE_TOOL);
+	struct vdc_conn *cli, *dc, *c;
+	struct vdc_principal h1;
+	struct vdc_opts o = { .role = VDIFS_ROLE_CLIENT, .timeout_ms = 10000,
+			      .principal = "host1" };
+	struct vdifs_chunk ch;
+	struct vdc_chunk_ref r;
+	struct vdc_vol v;
+	struct vdc_attr a;
+	struct model m;
+	u8 bad[VDIFS_PRINCIPAL_KEY_LEN];
+	u32 cs = 0;
+	int i, ret = 0;
+
+	ck_ok(vdc_key_add(tool, "host1", VDIFS_ROLE_CLIENT, false, &h1));
+	ck_ok(vdc_vol_create(tool, "pvol", &p, &v));
+	ck_ok(vdc_access_set(tool, v.vol, "host1", VDIFS_ACCESS_WRITE));
+	o.key = h1.key;
+	o.key_len = sizeof(h1.key);
+	ck_ok(vdc_connect(g_mds.addr, &o, &cli));
+	ck_ok(vdc_create(cli, v.vol, v.root_ino, "f", S_IFREG | 0644, 0, 0, 0,
+			 true, NULL, &a));
+	ck_assert_int_eq(vdc_layout_get(cli, v.vol, a.ino, 0, 1,
+					VDIFS_LAYOUT_ALLOC, &ch, 1, &cs), 1);
+	ref_of(&r, &ch, MiB);
+	ck_ok(vdc_connect(g_ds[ds_index(r.ds[0])].addr, &o, &dc));
+	m_init(&m, MiB, 64 * KiB);
+	do_write(dc, &r, &m, 4096, 8192);
+	ck_chunk(dc, &r, &m, "written by a principal");
+	/* a wrong key, or the principal passing for a data server */
+	memcpy(bad, h1.key, sizeof(bad));
+	bad[5] ^= 0x40;
+	o.key = bad;
+	ck_ret(vdc_connect(g_ds[0].addr, &o, &c), -EACCES);
+	o.key = h1.key;
+	o.role = VDIFS_ROLE_DS;
+	ck_ret(vdc_connect(g_ds[0].addr, &o, &c), -EACCES);
+	o.role = VDIFS_ROLE_CLIENT;
+	/* deleted: the MDS cuts it off at once, the data server soon */
+	ck_ok(vdc_key_delete(tool, "host1"));
+	ck_ret(vdc_getattr(cli, v.vol, a.ino, &a), -EKEYREVOKED);
+	for (i = 0; i < 60; i++) {
+		u8 buf[512];
+
+		ret = vdc_chunk_read(dc, &r, 0, buf, sizeof(buf), NULL);
+		if (ret < 0)
+			break;
+		usleep(250 * 1000);
+	}
+	ck_assert_msg(ret == -EKEYREVOKED || ret == -ECONNRESET ||
+		      ret == -EPIPE, "a deleted principal still reads: %s",
+		      h_err(ret));
+	ck_ret(vdc_connect(g_ds[0].addr, &o, &c), -EACCES);
+	m_free(&m);
+	vdc_close(dc);
+	vdc_close(cli);
+	vdc_close(tool);
+}
+END_TEST
+
 /* one writer of test_stopped_replica: its own connection, its own chunk */
 struct stop_writer {
 	pthread_t th;
@@ -3002,6 +3072,7 @@ static Suite *ds_suite(void)
 	tcase_add_checked_fixture(tc, setup_role_keys, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_role_keys);
+	tcase_add_test(tc, test_principal_ds);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cluster");

@@ -2800,6 +2800,256 @@ START_TEST(test_auth_right_key)
 END_TEST
 
 /* ================================================================== */
+/* principals and access lists                                         */
+/* ================================================================== */
+
+static int connect_as(const char *principal, u32 role, const u8 *key,
+		      size_t len, struct vdc_conn **out)
+{
+	struct vdc_opts o = {
+		.role = role, .key = key, .key_len = len,
+		.timeout_ms = 10000, .name = "test-host",
+		.principal = principal,
+	};
+
+	*out = NULL;
+	return vdc_connect(g_mds.addr, &o, out);
+}
+
+static struct vdc_conn *as(const struct vdc_principal *p)
+{
+	struct vdc_conn *c;
+
+	ck_ok(connect_as(p->name, p->role, p->key, sizeof(p->key), &c));
+	return c;
+}
+
+/* a role's key proves nothing but the role */
+static void auth_admin(void)
+{
+	g_tool = h_connect(&g_mds, VDIFS_ROLE_TOOL);
+	g_cli = h_connect(&g_mds, VDIFS_ROLE_CLIENT);
+}
+
+START_TEST(test_principal_auth)
+{
+	struct vdc_principal h1, ops, p;
+	struct vdc_conn *c, *a;
+	struct vdc_vol v;
+	u8 key[VDIFS_PRINCIPAL_KEY_LEN];
+
+	auth_admin();
+	ck_ok(vdc_key_add(g_tool, "host1", VDIFS_ROLE_CLIENT, false, &h1));
+	ck_assert_uint_eq(h1.gen, 1);
+	ck_ret(vdc_key_add(g_tool, "host1", VDIFS_ROLE_CLIENT, false, &p),
+	       -EEXIST);
+	/* servers keep the server key: no principals of theirs */
+	ck_ret(vdc_key_add(g_tool, "ds9", VDIFS_ROLE_DS, false, &p), -EINVAL);
+	ck_ret(vdc_key_add(g_tool, "a b", VDIFS_ROLE_CLIENT, false, &p),
+	       -EINVAL);
+	ck_ok(vdc_key_add(g_tool, "ops@site", VDIFS_ROLE_TOOL, false, &ops));
+	/* the key unsealed here is the one the server checks */
+	c = as(&h1);
+	ck_ok(vdc_vol_create(g_tool, "v", NULL, &v));
+	ck_ok(vdc_getattr(c, v.vol, v.root_ino, &(struct vdc_attr){ 0 }));
+	/* a client principal is a client: no administration */
+	ck_ret(vdc_vol_create(c, "w", NULL, NULL), -EPERM);
+	ck_ret(vdc_key_add(c, "host2", VDIFS_ROLE_CLIENT, false, &p), -EPERM);
+	vdc_close(c);
+	a = as(&ops);
+	ck_ok(vdc_vol_create(a, "w", NULL, NULL));
+	ck_assert_int_eq(vdc_key_list(a, NULL, NULL), 2);
+	vdc_close(a);
+	/* a wrong key, a principal claiming another role, an unknown one */
+	memcpy(key, h1.key, sizeof(key));
+	key[0] ^= 1;
+	ck_ret(connect_as("host1", VDIFS_ROLE_CLIENT, key, sizeof(key), &c),
+	       -EACCES);
+	ck_ret(connect_as("host1", VDIFS_ROLE_TOOL, h1.key, sizeof(h1.key),
+			  &c), -EACCES);
+	ck_ret(connect_as("host2", VDIFS_ROLE_CLIENT, h1.key, sizeof(h1.key),
+			  &c), -EACCES);
+	/* nor is the server key a principal's key */
+	ck_ok(vdc_key_parse_hex(TEST_KEY, key, sizeof(key),
+				&(size_t){ 0 }));
+	ck_ret(connect_as("host1", VDIFS_ROLE_CLIENT, key, 16, &c), -EACCES);
+}
+END_TEST
+
+START_TEST(test_principal_revoke)
+{
+	struct vdc_principal h1, h1b, kc;
+	struct vdc_conn *c, *old;
+	struct vdc_vol v;
+	struct vdc_attr at;
+
+	auth_admin();
+	ck_ok(vdc_vol_create(g_tool, "v", NULL, &v));
+	ck_ok(vdc_key_add(g_tool, "host1", VDIFS_ROLE_CLIENT, false, &h1));
+	old = as(&h1);
+	ck_ok(vdc_getattr(old, v.vol, v.root_ino, &at));
+	/* rotation: a new key, and the old one's connection ends */
+	ck_ok(vdc_key_add(g_tool, "host1", 0, true, &h1b));
+	ck_assert_uint_eq(h1b.gen, 2);
+	ck_assert(memcmp(h1.key, h1b.key, sizeof(h1.key)));
+	ck_ret(vdc_getattr(old, v.vol, v.root_ino, &at), -EKEYREVOKED);
+	vdc_close(old);
+	ck_ret(connect_as("host1", VDIFS_ROLE_CLIENT, h1.key, sizeof(h1.key),
+			  &c), -EACCES);
+	c = as(&h1b);
+	ck_ok(vdc_getattr(c, v.vol, v.root_ino, &at));
+	/* a data server's question, and only a data server's */
+	ck_ret(vdc_key_check(g_tool, "host1", &kc), -EPERM);
+	/* deletion, the same */
+	ck_ok(vdc_key_delete(g_tool, "host1"));
+	ck_ret(vdc_key_delete(g_tool, "host1"), -ENOENT);
+	ck_ret(vdc_getattr(c, v.vol, v.root_ino, &at), -EKEYREVOKED);
+	vdc_close(c);
+	ck_ret(connect_as("host1", VDIFS_ROLE_CLIENT, h1b.key,
+			  sizeof(h1b.key), &c), -EACCES);
+	ck_assert_int_eq(vdc_key_list(g_tool, NULL, NULL), 0);
+}
+END_TEST
+
+START_TEST(test_principal_keyless)
+{
+	struct vdc_principal p;
+
+	ck_ret(vdc_key_add(g_tool, "host1", VDIFS_ROLE_CLIENT, false, &p),
+	       -EOPNOTSUPP);
+}
+END_TEST
+
+static int gold_seen;
+
+static int see_gold(const struct vdc_vol *v, void *arg)
+{
+	gold_seen += !strcmp(v->name, "gold");
+	return 0;
+}
+
+static int access_cb(const char *name, u32 rights, void *arg)
+{
+	char *buf = arg;
+
+	snprintf(buf + strlen(buf), 256 - strlen(buf), "%s=%u ", name,
+		 rights);
+	return 0;
+}
+
+START_TEST(test_access_lists)
+{
+	struct vdc_principal h1, h2, ops;
+	struct vdc_conn *c1, *c2, *a;
+	struct vdc_vol v, open, seen;
+	struct vdc_attr at;
+	char list[256] = "";
+
+	auth_admin();
+	ck_ok(vdc_vol_create(g_tool, "gold", NULL, &v));
+	ck_ok(vdc_vol_create(g_tool, "open", NULL, &open));
+	ck_ok(vdc_key_add(g_tool, "host1", VDIFS_ROLE_CLIENT, false, &h1));
+	ck_ok(vdc_key_add(g_tool, "host2", VDIFS_ROLE_CLIENT, false, &h2));
+	ck_ok(vdc_key_add(g_tool, "ops", VDIFS_ROLE_TOOL, false, &ops));
+	c1 = as(&h1);
+	c2 = as(&h2);
+	/* no list: open to both, and to the shared client key */
+	ck_ok(vdc_create(c2, v.vol, v.root_ino, "by-h2", S_IFREG | 0644, 0,
+			 0, 0, true, NULL, &at));
+	ck_ok(vdc_access_set(g_tool, v.vol, "host1", VDIFS_ACCESS_READ));
+	/* only client principals go on lists, and only ones that exist */
+	ck_ret(vdc_access_set(g_tool, v.vol, "ops", VDIFS_ACCESS_READ),
+	       -EINVAL);
+	ck_ret(vdc_access_set(g_tool, v.vol, "host9", VDIFS_ACCESS_READ),
+	       -ENOENT);
+	ck_ret(vdc_access_set(g_tool, v.vol, "host1", 7), -EINVAL);
+	ck_ret(vdc_access_set(g_tool, 999, "host1", VDIFS_ACCESS_READ),
+	       -ENOENT);
+	ck_ret(vdc_access_set(c1, v.vol, "host1", VDIFS_ACCESS_WRITE),
+	       -EPERM);
+	ck_assert_int_eq(vdc_access_list(g_tool, v.vol, access_cb, list), 1);
+	ck_assert_str_eq(list, "host1=1 ");
+
+	/* host1 reads, and may not change a thing */
+	ck_ok(vdc_vol_open(c1, "gold", &seen));
+	ck_assert(seen.rdonly);
+	ck_ok(vdc_lookup(c1, v.vol, v.root_ino, "by-h2", &at));
+	ck_ret(vdc_create(c1, v.vol, v.root_ino, "f", S_IFREG | 0644, 0, 0,
+			  0, true, NULL, &at), -EROFS);
+	ck_ret(vdc_unlink(c1, v.vol, v.root_ino, "by-h2"), -EROFS);
+	ck_ret(vdc_setxattr(c1, v.vol, at.ino, "user.x", "1", 1, 0), -EROFS);
+	/* but keeps a session on the volume, to mount it read-only */
+	ck_ok(vdc_session_open(c1, v.vol, "h1", NULL));
+	/* host2 is not on it: the volume is not there for it */
+	ck_ret(vdc_vol_open(c2, "gold", &seen), -ENOENT);
+	ck_ret(vdc_getattr(c2, v.vol, v.root_ino, &at), -EACCES);
+	ck_ret(vdc_lookup(c2, v.vol, v.root_ino, "by-h2", &at), -EACCES);
+	ck_ret(vdc_session_open(c2, v.vol, "h2", NULL), -EACCES);
+	gold_seen = 0;
+	ck_assert_int_eq(vdc_vol_list(c2, see_gold, NULL), 1);
+	ck_assert_int_eq(gold_seen, 0);
+	ck_assert_int_eq(vdc_vol_list(c1, see_gold, NULL), 2);
+	ck_assert_int_eq(gold_seen, 1);
+	/* nor the shared client key, which names nobody */
+	ck_ret(vdc_getattr(g_cli, v.vol, v.root_ino, &at), -EACCES);
+	/* the other volume has no list: open as before */
+	ck_ok(vdc_create(c2, open.vol, open.root_ino, "x", S_IFREG | 0644, 0,
+			 0, 0, true, NULL, &at));
+	ck_ok(vdc_getattr(g_cli, open.vol, open.root_ino, &at));
+	/* administrators are not subject to lists */
+	a = as(&ops);
+	ck_ok(vdc_vol_open(a, "gold", &seen));
+	ck_assert(!seen.rdonly);
+	vdc_close(a);
+
+	/* read-write, then off the list: changes apply to live connections */
+	ck_ok(vdc_access_set(g_tool, v.vol, "host1", VDIFS_ACCESS_WRITE));
+	ck_ok(vdc_create(c1, v.vol, v.root_ino, "f", S_IFREG | 0644, 0, 0, 0,
+			 true, NULL, &at));
+	ck_ok(vdc_access_set(g_tool, v.vol, "host2", VDIFS_ACCESS_READ));
+	ck_ok(vdc_access_set(g_tool, v.vol, "host1", VDIFS_ACCESS_NONE));
+	ck_ret(vdc_getattr(c1, v.vol, v.root_ino, &at), -EACCES);
+	ck_ok(vdc_getattr(c2, v.vol, v.root_ino, &at));
+	/* a deleted principal leaves every list */
+	ck_ok(vdc_key_delete(g_tool, "host2"));
+	list[0] = 0;
+	ck_assert_int_eq(vdc_access_list(g_tool, v.vol, access_cb, list), 0);
+	/* an empty list again: open to all */
+	ck_ok(vdc_getattr(c1, v.vol, v.root_ino, &at));
+	vdc_close(c1);
+	vdc_close(c2);
+}
+END_TEST
+
+/* lists survive a restart, and go with their volume */
+START_TEST(test_access_restart)
+{
+	struct vdc_principal h1;
+	struct vdc_conn *c1;
+	struct vdc_vol v;
+	struct vdc_attr at;
+
+	auth_admin();
+	ck_ok(vdc_vol_create(g_tool, "gold", NULL, &v));
+	ck_ok(vdc_key_add(g_tool, "host1", VDIFS_ROLE_CLIENT, false, &h1));
+	ck_ok(vdc_access_set(g_tool, v.vol, "host1", VDIFS_ACCESS_READ));
+	vdc_close(g_tool);
+	vdc_close(g_cli);
+	ck_ok(h_mds_restart(&g_mds, SIGKILL));
+	auth_admin();
+	c1 = as(&h1);
+	ck_ret(vdc_create(c1, v.vol, v.root_ino, "f", S_IFREG | 0644, 0, 0,
+			  0, true, NULL, &at), -EROFS);
+	ck_ret(vdc_getattr(g_cli, v.vol, v.root_ino, &at), -EACCES);
+	vdc_close(c1);
+	ck_ok(vdc_vol_delete(g_tool, "gold"));
+	ck_ok(vdc_vol_create(g_tool, "gold", NULL, &v));
+	ck_ok(vdc_getattr(g_cli, v.vol, v.root_ino, &at));
+}
+END_TEST
+
+
+/* ================================================================== */
 /* vdifs-tool                                                          */
 /* ================================================================== */
 
@@ -3055,6 +3305,67 @@ START_TEST(test_tool_key)
 	/* and --key HEX is gone */
 	ck_assert_int_eq(TOOL(&out, &err, "--key", TEST_KEY, "volume",
 			      "list"), 2);
+	free(out);
+	free(err);
+}
+END_TEST
+
+START_TEST(test_tool_principals)
+{
+	char *out, *err;
+	char kf[PATH_MAX + 16], hf[PATH_MAX + 16];
+	struct stat st;
+
+	snprintf(kf, sizeof(kf), "%s/keyfile", g_mds.dir);
+	snprintf(hf, sizeof(hf), "%s/ops.key", g_mds.dir);
+	key_file(kf, TEST_KEY, 0600);
+	ck_assert_int_eq(TOOL(&out, &err, "--key-file", kf, "key", "add",
+			      "ops", "--role", "admin", "--out", hf), 0);
+	free(out);
+	free(err);
+	ck_ok(stat(hf, &st));
+	ck_assert_uint_eq(st.st_mode & 0777, 0600);
+	/* the administrator's own principal does the rest */
+	ck_assert_int_eq(TOOL(&out, &err, "--principal", "ops", "--key-file",
+			      hf, "volume", "create", "gold"), 0);
+	free(out);
+	free(err);
+	ck_assert_int_eq(TOOL(&out, &err, "--principal", "ops", "--key-file",
+			      hf, "key", "add", "host1", "--role", "client"), 0);
+	ck_assert_uint_eq(strlen(out), 65);
+	free(out);
+	free(err);
+	ck_assert_int_eq(TOOL(&out, &err, "--principal", "ops", "--key-file",
+			      hf, "access", "set", "gold", "host1", "ro"), 0);
+	free(out);
+	free(err);
+	ck_assert_int_eq(TOOL(&out, &err, "--principal", "ops", "--key-file",
+			      hf, "--json", "access", "list", "gold"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "\"principal\": \"host1\""));
+	ck_assert_ptr_nonnull(strstr(out, "\"access\": \"ro\""));
+	free(out);
+	free(err);
+	ck_assert_int_eq(TOOL(&out, &err, "--principal", "ops", "--key-file",
+			      hf, "access", "set", "gold", "host1", "rx"), 2);
+	free(out);
+	free(err);
+	ck_assert_int_eq(TOOL(&out, &err, "--key-file", kf, "key", "list"),
+			 0);
+	ck_assert_ptr_nonnull(strstr(out, "host1"));
+	ck_assert_ptr_nonnull(strstr(out, "ops"));
+	free(out);
+	free(err);
+	/* revoked, its key file is worth nothing */
+	ck_assert_int_eq(TOOL(&out, &err, "--key-file", kf, "key", "delete",
+			      "ops"), 0);
+	free(out);
+	free(err);
+	ck_assert_int_eq(TOOL(&out, &err, "--principal", "ops", "--key-file",
+			      hf, "volume", "list"), 1);
+	free(out);
+	free(err);
+	ck_assert_int_eq(TOOL(&out, &err, "--principal", "bad name",
+			      "--key-file", hf, "volume", "list"), 2);
 	free(out);
 	free(err);
 }
@@ -3366,7 +3677,15 @@ static Suite *mds_suite(void)
 	tcase_add_test(tc, test_auth_right_key);
 	tcase_add_test(tc, test_tool_key);
 
+	tc = tcase(s, "principals", setup_auth);
+	tcase_add_test(tc, test_principal_auth);
+	tcase_add_test(tc, test_principal_revoke);
+	tcase_add_test(tc, test_access_lists);
+	tcase_add_test(tc, test_access_restart);
+	tcase_add_test(tc, test_tool_principals);
+
 	tc = tcase(s, "tool", setup);
+	tcase_add_test(tc, test_principal_keyless);
 	tcase_add_test(tc, test_auth_unproven_server);
 	tcase_add_test(tc, test_tool_help);
 	tcase_add_test(tc, test_tool_volumes);

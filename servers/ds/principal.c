@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vdifs-ds principals: a client that names one in HELLO proves the key
+ * the MDS derives for it from the server key (uapi/vdifs_proto.h), so we
+ * need only its role and generation, which KEY_CHECK asks the MDS for.
+ * Answers are kept DS_PRINCIPAL_TTL_MS (a refusal one second), which is
+ * also how long a deleted or rotated principal's connections last here:
+ * each connection checks again once its answer is that old
+ * (ds_principal_stands).
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include "ds.h"
+
+#define DS_PRINCIPAL_TTL_MS	10000
+#define DS_PRINCIPAL_NEG_MS	1000
+
+long long ds_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* ask the MDS, on the one connection kept for it; under pr_lock */
+static int principal_ask(struct ds *ds, const char *name,
+			 struct vdc_principal *p)
+{
+	struct vdc_opts o = {
+		.role = VDIFS_ROLE_DS, .key = ds->cfg.key,
+		.key_len = ds->cfg.key_len, .insecure = ds->cfg.insecure,
+		.timeout_ms = 5000,
+	};
+	int tries, ret = -EIO;
+
+	for (tries = 0; tries < 2; tries++) {
+		if (!ds->pr_mds) {
+			ret = vdc_connect(ds->cfg.mds, &o, &ds->pr_mds);
+			if (ret) {
+				ds->pr_mds = NULL;
+				return ret;
+			}
+		}
+		ret = vdc_key_check(ds->pr_mds, name, p);
+		if (ret != -EPIPE && ret != -ECONNRESET && ret != -ETIMEDOUT &&
+		    ret != -EPROTO && ret != -EIO)
+			return ret;
+		/* the MDS restarted or the line broke: once more, afresh */
+		vdc_close(ds->pr_mds);
+		ds->pr_mds = NULL;
+	}
+	return ret;
+}
+
+/* under pr_lock: name's entry, else the oldest, emptied for it */
+static struct ds_principal *principal_slot(struct ds *ds, const char *name)
+{
+	struct ds_principal *oldest = &ds->pr[0];
+	unsigned int i;
+
+	for (i = 0; i < DS_PRINCIPALS; i++) {
+		struct ds_principal *e = &ds->pr[i];
+
+		if (e->name[0] && !strcmp(e->name, name))
+			return e;
+		if (e->checked_ms < oldest->checked_ms)
+			oldest = e;
+	}
+	memset(oldest, 0, sizeof(*oldest));
+	return oldest;
+}
+
+int ds_principal_lookup(void *arg, const char *name, u32 *role, u32 *gen)
+{
+	struct ds *ds = arg;
+	struct ds_principal *e;
+	struct vdc_principal p;
+	long long now = ds_now_ms();
+	int ret;
+
+	pthread_mutex_lock(&ds->pr_lock);
+	e = principal_slot(ds, name);
+	if (e->name[0] &&
+	    now - e->checked_ms < (e->status ? DS_PRINCIPAL_NEG_MS :
+					       DS_PRINCIPAL_TTL_MS)) {
+		ret = e->status;
+		*role = e->role;
+		*gen = e->gen;
+		pthread_mutex_unlock(&ds->pr_lock);
+		return ret;
+	}
+	ret = principal_ask(ds, name, &p);
+	/* an MDS we cannot reach says nothing: keep no answer */
+	if (ret && ret != -ENOENT && ret != -EACCES) {
+		pthread_mutex_unlock(&ds->pr_lock);
+		log_warn("principal %s: cannot ask the MDS: %s", name,
+			 strerror(-ret));
+		return -EAGAIN;
+	}
+	strcpy(e->name, name);
+	e->checked_ms = now;
+	e->status = ret ? -EACCES : 0;
+	e->role = ret ? 0 : p.role;
+	e->gen = ret ? 0 : p.gen;
+	*role = e->role;
+	*gen = e->gen;
+	pthread_mutex_unlock(&ds->pr_lock);
+	return e->status;
+}
+
+int ds_principal_stands(struct ds *ds, struct srv_auth *a,
+			long long *checked_ms)
+{
+	long long now = ds_now_ms();
+	u32 role, gen;
+	int ret;
+
+	if (!a->principal[0] || now - *checked_ms < DS_PRINCIPAL_TTL_MS)
+		return 0;
+	ret = ds_principal_lookup(ds, a->principal, &role, &gen);
+	/* the MDS out of reach is no reason to cut a client off */
+	if (ret == -EAGAIN)
+		return 0;
+	if (ret || role != a->role || gen != a->gen)
+		return -EKEYREVOKED;
+	*checked_ms = now;
+	return 0;
+}
