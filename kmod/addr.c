@@ -57,6 +57,7 @@ struct vdifs_io {
 	int error;			/* the last failure */
 	u64 frozen;			/* write: chunk id refused as frozen */
 	struct vdifs_chunk chunk;
+	struct vdifs_chunk_cap cap;	/* chunk's, from the same layout */
 	struct delayed_work work;
 	/*
 	 * Called once with the result, in any of the above (may sleep,
@@ -153,8 +154,10 @@ static void vdifs_io_pause(struct vdifs_io *io, bool alloc)
 				    io->inode->i_ino,
 				    le32_to_cpu(io->chunk.ds[0]));
 	io->waited = true;
-	if (alloc)
+	if (alloc) {
 		memset(&io->chunk, 0, sizeof(io->chunk));
+		memset(&io->cap, 0, sizeof(io->cap));
+	}
 	queue_delayed_work(vdifs_io_wq, &io->work, HZ);
 }
 
@@ -310,7 +313,8 @@ static void vdifs_read_step(struct vdifs_io *io, bool may_wait)
 			if (!may_wait)
 				goto defer;
 			io->degrade = false;
-			ret = vdifs_chunk_degrade(inode, index, &io->chunk);
+			ret = vdifs_chunk_degrade(inode, index, &io->chunk,
+						  &io->cap);
 			if (!ret) {
 				io->replica = 0;
 			} else if (ret == -EAGAIN &&
@@ -338,11 +342,11 @@ static void vdifs_read_step(struct vdifs_io *io, bool may_wait)
 			}
 			if (may_wait) {
 				ret = vdifs_chunk_lookup(inode, index, false,
-							 &io->chunk);
+							 &io->chunk, &io->cap);
 				if (ret)
 					goto complete;
 			} else if (!vdifs_chunk_cached(inode, index, false,
-						       &io->chunk)) {
+						       &io->chunk, &io->cap)) {
 				goto defer;
 			}
 			if (!io->chunk.chunk_id) {
@@ -376,8 +380,9 @@ static void vdifs_read_step(struct vdifs_io *io, bool may_wait)
 			io->degrade = true;
 			continue;
 		}
-		req = vdifs_chunk_read_req(inode, &io->chunk, io->pos % cs,
-					   io->len, io->iter, !io->plain &&
+		req = vdifs_chunk_read_req(inode, &io->chunk, &io->cap,
+					   io->pos % cs, io->len, io->iter,
+					   !io->plain &&
 					   (conn->features &
 					    VDIFS_FEAT_READ_SUMS));
 		if (IS_ERR(req)) {
@@ -505,7 +510,7 @@ static void vdifs_write_step(struct vdifs_io *io, bool may_wait)
 		if (!may_wait)
 			goto defer;
 		io->degrade = false;
-		ret = vdifs_chunk_degrade(inode, index, &io->chunk);
+		ret = vdifs_chunk_degrade(inode, index, &io->chunk, &io->cap);
 		if (ret == -EAGAIN || vdifs_server_failed(ret)) {
 			vdifs_io_pause(io, false);
 			return;
@@ -530,7 +535,8 @@ static void vdifs_write_step(struct vdifs_io *io, bool may_wait)
 		goto complete;
 	}
 	if (may_wait) {
-		ret = vdifs_chunk_lookup(inode, index, true, &io->chunk);
+		ret = vdifs_chunk_lookup(inode, index, true, &io->chunk,
+					 &io->cap);
 		if (ret == -EAGAIN) {
 			/* no servers to place it on yet (an MDS restart) */
 			vdifs_io_pause(io, true);
@@ -538,7 +544,8 @@ static void vdifs_write_step(struct vdifs_io *io, bool may_wait)
 		}
 		if (ret)
 			goto complete;
-	} else if (!vdifs_chunk_cached(inode, index, true, &io->chunk)) {
+	} else if (!vdifs_chunk_cached(inode, index, true, &io->chunk,
+				       &io->cap)) {
 		goto defer;
 	}
 	conn = may_wait ? vdifs_ds_conn(sbi, le32_to_cpu(io->chunk.ds[0])) :
@@ -553,8 +560,8 @@ static void vdifs_write_step(struct vdifs_io *io, bool may_wait)
 		io->degrade = true;
 		goto defer;
 	}
-	req = vdifs_chunk_write_req(inode, &io->chunk, io->pos % cs, io->len,
-				    io->iter);
+	req = vdifs_chunk_write_req(inode, &io->chunk, &io->cap, io->pos % cs,
+				    io->len, io->iter);
 	if (IS_ERR(req)) {
 		vdifs_conn_put(conn);
 		ret = PTR_ERR(req);
@@ -762,13 +769,14 @@ int vdifs_punch_range(struct inode *inode, loff_t start, loff_t end)
 
 		for (tries = 0; tries < VDIFS_IO_TRIES; tries++) {
 			struct vdifs_chunk c;
+			struct vdifs_chunk_cap cap;
 			struct vdifs_chunk_req q;
 
-			ret = vdifs_chunk_lookup(inode, index, false, &c);
+			ret = vdifs_chunk_lookup(inode, index, false, &c, &cap);
 			if (ret || !c.chunk_id)
 				break;
-			vdifs_chunk_req(inode, &c, &q, off, len);
-			ret = vdifs_chunk_call(inode, index, &c,
+			vdifs_chunk_req(inode, &c, &cap, &q, off, len);
+			ret = vdifs_chunk_call(inode, index, &c, &cap,
 					       VDIFS_OP_CHUNK_PUNCH, &q, NULL);
 			/* never written, or gone: nothing to do */
 			if (ret == -ENOENT)

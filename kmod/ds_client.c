@@ -249,6 +249,7 @@ void vdifs_ds_stall_check(struct work_struct *work)
 /* ---- chunk requests ---- */
 
 void vdifs_chunk_req(struct inode *inode, const struct vdifs_chunk *c,
+		     const struct vdifs_chunk_cap *cap,
 		     struct vdifs_chunk_req *q, u32 off, u32 len)
 {
 	struct vdifs_inode *vi = VDIFS_I(inode);
@@ -265,10 +266,12 @@ void vdifs_chunk_req(struct inode *inode, const struct vdifs_chunk *c,
 	q->repl_mode = vi->params.repl_mode;
 	for (i = 0; i < VDIFS_MAX_REPLICAS; i++)
 		q->ds[i] = c->ds[i];
+	q->cap = *cap;
 }
 
 int vdifs_chunk_call(struct inode *inode, u64 index, struct vdifs_chunk *c,
-		     u16 op, struct vdifs_chunk_req *q, struct vdifs_req **rep)
+		     struct vdifs_chunk_cap *cap, u16 op,
+		     struct vdifs_chunk_req *q, struct vdifs_req **rep)
 {
 	struct vdifs_sb_info *sbi = VDIFS_SB(inode->i_sb);
 	unsigned long start = jiffies;
@@ -282,6 +285,7 @@ int vdifs_chunk_call(struct inode *inode, u64 index, struct vdifs_chunk *c,
 		q->epoch = c->version;
 		q->nrep = c->nrep;
 		memcpy(q->ds, c->ds, sizeof(q->ds));
+		q->cap = *cap;
 		conn = vdifs_ds_conn(sbi, le32_to_cpu(c->ds[0]));
 		if (IS_ERR(conn)) {
 			ret = PTR_ERR(conn);
@@ -292,7 +296,7 @@ int vdifs_chunk_call(struct inode *inode, u64 index, struct vdifs_chunk *c,
 		}
 		if (!vdifs_server_failed(ret))
 			break;
-		ret = vdifs_chunk_degrade(inode, index, c);
+		ret = vdifs_chunk_degrade(inode, index, c, cap);
 		if (ret == -ENOENT)
 			vdifs_chunk_forget(inode, index);
 		if (!ret)
@@ -324,15 +328,16 @@ int vdifs_chunk_call(struct inode *inode, u64 index, struct vdifs_chunk *c,
  * send it from its files untouched (it may still answer the usual way).
  */
 struct vdifs_req *vdifs_chunk_read_req(struct inode *inode,
-				       const struct vdifs_chunk *c, u32 off,
-				       u32 len, const struct iov_iter *dest,
-				       bool sums)
+				       const struct vdifs_chunk *c,
+				       const struct vdifs_chunk_cap *cap,
+				       u32 off, u32 len,
+				       const struct iov_iter *dest, bool sums)
 {
 	struct vdifs_chunk_req q;
 	struct vdifs_req *req;
 	int ret;
 
-	vdifs_chunk_req(inode, c, &q, off, len);
+	vdifs_chunk_req(inode, c, cap, &q, off, len);
 	if (sums)
 		q.flags |= cpu_to_le32(VDIFS_CHUNK_SUMS);
 	req = vdifs_req_new(VDIFS_OP_CHUNK_READ, &q, sizeof(q), NULL, 0, NULL,
@@ -349,14 +354,16 @@ struct vdifs_req *vdifs_chunk_read_req(struct inode *inode,
 
 /* CHUNK_WRITE of [off, off + len) of c from data's pages, not copied */
 struct vdifs_req *vdifs_chunk_write_req(struct inode *inode,
-					const struct vdifs_chunk *c, u32 off,
-					u32 len, const struct iov_iter *data)
+					const struct vdifs_chunk *c,
+					const struct vdifs_chunk_cap *cap,
+					u32 off, u32 len,
+					const struct iov_iter *data)
 {
 	struct vdifs_chunk_req q;
 	struct vdifs_req *req;
 	int ret;
 
-	vdifs_chunk_req(inode, c, &q, off, len);
+	vdifs_chunk_req(inode, c, cap, &q, off, len);
 	req = vdifs_req_new(VDIFS_OP_CHUNK_WRITE, &q, sizeof(q), NULL, 0,
 			    NULL, 0);
 	if (IS_ERR(req))

@@ -159,7 +159,7 @@ static long vdifs_fallocate(struct file *file, int mode, loff_t offset,
 		for (i = offset / cs; !ret && i <= (end - 1) / cs; i++) {
 			struct vdifs_chunk c;
 
-			ret = vdifs_chunk_lookup(inode, i, true, &c);
+			ret = vdifs_chunk_lookup(inode, i, true, &c, NULL);
 			/* the MDS waits for its data servers (a restart) */
 			while (ret == -EAGAIN) {
 				if (msleep_interruptible(1000) &&
@@ -167,7 +167,8 @@ static long vdifs_fallocate(struct file *file, int mode, loff_t offset,
 					ret = -EINTR;
 					break;
 				}
-				ret = vdifs_chunk_lookup(inode, i, true, &c);
+				ret = vdifs_chunk_lookup(inode, i, true, &c,
+							 NULL);
 			}
 		}
 	}
@@ -209,13 +210,14 @@ static loff_t vdifs_seek_data_hole(struct file *file, loff_t offset,
 	pos = offset;
 	while (pos < size) {
 		struct vdifs_chunk c;
+		struct vdifs_chunk_cap cap;
 		struct vdifs_chunk_req q = { 0 };
 		const struct vdifs_chunk_map_rep *mr;
 		struct vdifs_req *req;
 		u64 index = pos / cs, es, e, ne;
 		loff_t cstart = index * cs;
 
-		ret = vdifs_chunk_lookup(inode, index, false, &c);
+		ret = vdifs_chunk_lookup(inode, index, false, &c, &cap);
 		if (ret)
 			return ret;
 		if (!c.chunk_id) {
@@ -224,8 +226,8 @@ static loff_t vdifs_seek_data_hole(struct file *file, loff_t offset,
 			pos = cstart + cs;
 			continue;
 		}
-		ret = vdifs_chunk_call(inode, index, &c, VDIFS_OP_CHUNK_MAP,
-				       &q, &req);
+		ret = vdifs_chunk_call(inode, index, &c, &cap,
+				       VDIFS_OP_CHUNK_MAP, &q, &req);
 		if (ret == -ENOENT && !retried) {
 			/* a stale layout, or a chunk never written: ask again */
 			vdifs_layout_drop(VDIFS_I(inode));

@@ -290,7 +290,9 @@ void vdifs_ds_stall_check(struct work_struct *work);
 struct vdifs_conn *vdifs_ds_conn(struct vdifs_sb_info *sbi, u32 ds_id);
 /* the same without waiting, or NULL where that would have to wait */
 struct vdifs_conn *vdifs_ds_conn_find(struct vdifs_sb_info *sbi, u32 ds_id);
+/* q for [off, off + len) of chunk c, under capability cap */
 void vdifs_chunk_req(struct inode *inode, const struct vdifs_chunk *c,
+		     const struct vdifs_chunk_cap *cap,
 		     struct vdifs_chunk_req *q, u32 off, u32 len);
 /*
  * One waited-for call (PUNCH, MAP, STAT) about chunk index of inode, to
@@ -299,14 +301,18 @@ void vdifs_chunk_req(struct inode *inode, const struct vdifs_chunk *c,
  * a fatal signal ends the wait for a slow server (-EINTR).
  */
 int vdifs_chunk_call(struct inode *inode, u64 index, struct vdifs_chunk *c,
-		     u16 op, struct vdifs_chunk_req *q, struct vdifs_req **rep);
+		     struct vdifs_chunk_cap *cap, u16 op,
+		     struct vdifs_chunk_req *q, struct vdifs_req **rep);
 struct vdifs_req *vdifs_chunk_read_req(struct inode *inode,
-				       const struct vdifs_chunk *c, u32 off,
-				       u32 len, const struct iov_iter *dest,
-				       bool sums);
+				       const struct vdifs_chunk *c,
+				       const struct vdifs_chunk_cap *cap,
+				       u32 off, u32 len,
+				       const struct iov_iter *dest, bool sums);
 struct vdifs_req *vdifs_chunk_write_req(struct inode *inode,
-					const struct vdifs_chunk *c, u32 off,
-					u32 len, const struct iov_iter *data);
+					const struct vdifs_chunk *c,
+					const struct vdifs_chunk_cap *cap,
+					u32 off, u32 len,
+					const struct iov_iter *data);
 
 /* ---- layout.c: chunk layouts ---- */
 
@@ -314,12 +320,16 @@ struct vdifs_inode;
 
 #define VDIFS_IO_TRIES		4	/* layouts one I/O tries */
 
-/* the chunk at index; allocates it when alloc; may ask the MDS */
+/*
+ * The chunk at index and the capability for it (cap may be NULL);
+ * allocates it when alloc; may ask the MDS.  A cached capability near its
+ * expiry is fetched again.
+ */
 int vdifs_chunk_lookup(struct inode *inode, u64 index, bool alloc,
-		       struct vdifs_chunk *out);
+		       struct vdifs_chunk *out, struct vdifs_chunk_cap *cap);
 /* the same from the cache only, without waiting: false if not there */
 bool vdifs_chunk_cached(struct inode *inode, u64 index, bool alloc,
-			struct vdifs_chunk *out);
+			struct vdifs_chunk *out, struct vdifs_chunk_cap *cap);
 void vdifs_chunk_forget(struct inode *inode, u64 index);
 void vdifs_chunk_refused(struct inode *inode, u64 index,
 			 const struct vdifs_chunk *c, int err, u64 *frozen);
@@ -331,9 +341,12 @@ void vdifs_layout_drop(struct vdifs_inode *vi);
  * and in sync (slow, not failed).  May sleep for an MDS call.
  */
 int vdifs_chunk_degrade(struct inode *inode, u64 index,
-			struct vdifs_chunk *c);
+			struct vdifs_chunk *c, struct vdifs_chunk_cap *cap);
 
-/* layout errors that a fresh layout cures: frozen, not the primary */
+/*
+ * layout errors that a fresh layout cures: frozen, not the primary, a
+ * capability past its time
+ */
 /* a soft mount has waited out its timeo for I/O started at start */
 static inline bool vdifs_soft_expired(const struct vdifs_sb_info *sbi,
 				      unsigned long start)
@@ -344,7 +357,7 @@ static inline bool vdifs_soft_expired(const struct vdifs_sb_info *sbi,
 
 static inline bool vdifs_layout_stale(int err)
 {
-	return err == -EROFS || err == -ENXIO;
+	return err == -EROFS || err == -ENXIO || err == -EKEYEXPIRED;
 }
 
 /*
@@ -394,7 +407,7 @@ struct vdifs_inode {
 	unsigned long attr_time;	/* jiffies */
 	struct vdifs_layout_params params;
 	struct mutex layout_lock;
-	struct xarray chunks;		/* chunk index -> struct vdifs_chunk * */
+	struct xarray chunks;		/* chunk index -> vdifs_layout_ent * */
 	bool size_dirty;		/* writes not yet told to the MDS */
 	u32 size_gen;			/* bumped by every local size change */
 	u32 size_syncing;		/* SETATTRs of our size in flight */

@@ -351,6 +351,7 @@ static long vdifs_ioc_space(struct file *file, void __user *arg)
 	nchunks = DIV_ROUND_UP(s.logical, cs);
 	for (i = 0; i < nchunks; i++) {
 		struct vdifs_chunk c;
+		struct vdifs_chunk_cap cap;
 		struct vdifs_chunk_req q = { 0 };
 		const struct vdifs_chunk_stat *st;
 		struct vdifs_req *req;
@@ -358,14 +359,14 @@ static long vdifs_ioc_space(struct file *file, void __user *arg)
 
 		if (fatal_signal_pending(current))
 			return -EINTR;
-		ret = vdifs_chunk_lookup(inode, i, false, &c);
+		ret = vdifs_chunk_lookup(inode, i, false, &c, &cap);
 		if (ret)
 			return ret;
 		if (!c.chunk_id)
 			continue;
 		s.chunks++;
-		ret = vdifs_chunk_call(inode, i, &c, VDIFS_OP_CHUNK_STAT, &q,
-				       &req);
+		ret = vdifs_chunk_call(inode, i, &c, &cap, VDIFS_OP_CHUNK_STAT,
+				       &q, &req);
 		if (ret == -ENOENT)	/* allocated, never written */
 			continue;
 		if (ret)

@@ -17,6 +17,34 @@
 #include "internal.h"
 
 #define VDIFS_LAYOUT_BATCH	16	/* chunks fetched per LAYOUT_GET */
+/* a capability this close to its expiry is fetched again first */
+#define VDIFS_CAP_RENEW_S	60
+
+/* one cached chunk of a file's layout (vi->chunks), with its capability */
+struct vdifs_layout_ent {
+	struct vdifs_chunk chunk;
+	struct vdifs_chunk_cap cap;
+};
+
+/* usable as it is: allocated if asked, its capability not about to expire */
+static bool vdifs_ent_fresh(const struct vdifs_layout_ent *e, bool alloc)
+{
+	u64 expiry = le64_to_cpu(e->cap.expiry);
+
+	if (alloc && !e->chunk.chunk_id)
+		return false;
+	/* 0: a hole, or a cluster without a key, whose servers check none */
+	return !expiry ||
+	       expiry > (u64)ktime_get_real_seconds() + VDIFS_CAP_RENEW_S;
+}
+
+static void vdifs_ent_out(const struct vdifs_layout_ent *e,
+			  struct vdifs_chunk *out, struct vdifs_chunk_cap *cap)
+{
+	*out = e->chunk;
+	if (cap)
+		*cap = e->cap;
+}
 
 /*
  * The layout of chunk index, from the cache or else the MDS (with the
@@ -24,7 +52,7 @@
  * the file has none there.  May sleep for an MDS call.
  */
 int vdifs_chunk_lookup(struct inode *inode, u64 index, bool alloc,
-		       struct vdifs_chunk *out)
+		       struct vdifs_chunk *out, struct vdifs_chunk_cap *cap)
 {
 	struct vdifs_sb_info *sbi = VDIFS_SB(inode->i_sb);
 	struct vdifs_inode *vi = VDIFS_I(inode);
@@ -32,19 +60,19 @@ int vdifs_chunk_lookup(struct inode *inode, u64 index, bool alloc,
 		.vol = cpu_to_le32(sbi->vol),
 		.ino = cpu_to_le64(inode->i_ino),
 	};
-	struct vdifs_chunk *c;
+	struct vdifs_layout_ent *e;
 	struct vdifs_req *req;
-	const void *rec;
+	const void *rec, *crec;
 	const u8 *name;
-	struct wire_rec_iter it;
+	struct wire_rec_iter it, cit;
 	u64 i;
 	u16 nl;
 	int ret;
 
 	mutex_lock(&vi->layout_lock);
-	c = xa_load(&vi->chunks, index);
-	if (c && (c->chunk_id || !alloc)) {
-		*out = *c;
+	e = xa_load(&vi->chunks, index);
+	if (e && vdifs_ent_fresh(e, alloc)) {
+		vdifs_ent_out(e, out, cap);
 		mutex_unlock(&vi->layout_lock);
 		return 0;
 	}
@@ -55,24 +83,29 @@ int vdifs_chunk_lookup(struct inode *inode, u64 index, bool alloc,
 			 NULL, 0, &req);
 	if (ret)
 		goto out_unlock;
+	/* the chunks, then as many capabilities (the codec counted both) */
 	wire_rec_iter_init(&it, &req->rbody, 0, VDIFS_OP_LAYOUT_GET);
-	for (i = index; wire_rec_next(&it, &rec, &name, &nl) > 0; i++) {
-		struct vdifs_chunk *n = kmemdup(rec, sizeof(*n), GFP_NOFS);
+	wire_rec_iter_init(&cit, &req->rbody, 1, VDIFS_OP_LAYOUT_GET);
+	for (i = index; wire_rec_next(&it, &rec, &name, &nl) > 0 &&
+	     wire_rec_next(&cit, &crec, &name, &nl) > 0; i++) {
+		struct vdifs_layout_ent *n = kmalloc(sizeof(*n), GFP_NOFS);
 
 		if (!n) {
 			ret = -ENOMEM;
 			break;
 		}
 		/* the codec checked every record (wire_check_chunk) */
-		c = xa_store(&vi->chunks, i, n, GFP_NOFS);
-		if (xa_is_err(c)) {
+		memcpy(&n->chunk, rec, sizeof(n->chunk));
+		memcpy(&n->cap, crec, sizeof(n->cap));
+		e = xa_store(&vi->chunks, i, n, GFP_NOFS);
+		if (xa_is_err(e)) {
 			kfree(n);
-			ret = xa_err(c);
+			ret = xa_err(e);
 			break;
 		}
-		kfree(c);
+		kfree(e);
 		if (i == index)
-			*out = *n;
+			vdifs_ent_out(n, out, cap);
 	}
 	vdifs_req_put(req);
 	if (!ret && i == index)
@@ -88,17 +121,17 @@ out_unlock:
  * cache is busy being filled: the caller then asks where it may sleep.
  */
 bool vdifs_chunk_cached(struct inode *inode, u64 index, bool alloc,
-			struct vdifs_chunk *out)
+			struct vdifs_chunk *out, struct vdifs_chunk_cap *cap)
 {
 	struct vdifs_inode *vi = VDIFS_I(inode);
-	struct vdifs_chunk *c;
+	struct vdifs_layout_ent *e;
 	bool found = false;
 
 	if (!mutex_trylock(&vi->layout_lock))
 		return false;
-	c = xa_load(&vi->chunks, index);
-	if (c && (c->chunk_id || !alloc)) {
-		*out = *c;
+	e = xa_load(&vi->chunks, index);
+	if (e && vdifs_ent_fresh(e, alloc)) {
+		vdifs_ent_out(e, out, cap);
 		found = true;
 	}
 	mutex_unlock(&vi->layout_lock);
@@ -106,7 +139,7 @@ bool vdifs_chunk_cached(struct inode *inode, u64 index, bool alloc,
 }
 
 int vdifs_chunk_degrade(struct inode *inode, u64 index,
-			struct vdifs_chunk *c)
+			struct vdifs_chunk *c, struct vdifs_chunk_cap *cap)
 {
 	struct vdifs_sb_info *sbi = VDIFS_SB(inode->i_sb);
 	struct vdifs_inode *vi = VDIFS_I(inode);
@@ -117,7 +150,7 @@ int vdifs_chunk_degrade(struct inode *inode, u64 index,
 		.chunk_id = c->chunk_id,
 		.epoch = c->version,
 	};
-	struct vdifs_chunk *n, *old;
+	struct vdifs_layout_ent *n, *old;
 	struct vdifs_req *req;
 	int ret;
 
@@ -125,11 +158,16 @@ int vdifs_chunk_degrade(struct inode *inode, u64 index,
 			 NULL, 0, NULL, 0, &req);
 	if (ret)
 		return ret;
-	n = kmemdup(req->rbody.fixed, sizeof(*n), GFP_NOFS);
+	n = kmalloc(sizeof(*n), GFP_NOFS);
+	if (n) {
+		/* the codec checked the chunk, and the capability's size */
+		memcpy(&n->chunk, req->rbody.fixed, sizeof(n->chunk));
+		memcpy(&n->cap, req->rbody.tail[0], sizeof(n->cap));
+	}
 	vdifs_req_put(req);
 	if (!n)
 		return -ENOMEM;
-	*c = *n;
+	vdifs_ent_out(n, c, cap);
 	mutex_lock(&vi->layout_lock);
 	old = xa_store(&vi->chunks, index, n, GFP_NOFS);
 	if (xa_is_err(old)) {
@@ -184,6 +222,7 @@ static void vdifs_layout_fork(struct inode *inode, u64 index,
 void vdifs_chunk_refused(struct inode *inode, u64 index,
 			 const struct vdifs_chunk *c, int err, u64 *frozen)
 {
+	/* -EKEYEXPIRED: a capability past its time, however clocks differ */
 	if (err == -EROFS) {
 		if (*frozen == le64_to_cpu(c->chunk_id))
 			vdifs_layout_fork(inode, index, c);
@@ -195,13 +234,13 @@ void vdifs_chunk_refused(struct inode *inode, u64 index,
 /* forget every cached layout of the file */
 void vdifs_layout_drop(struct vdifs_inode *vi)
 {
-	struct vdifs_chunk *c;
+	struct vdifs_layout_ent *e;
 	unsigned long idx;
 
 	mutex_lock(&vi->layout_lock);
-	xa_for_each(&vi->chunks, idx, c) {
+	xa_for_each(&vi->chunks, idx, e) {
 		xa_erase(&vi->chunks, idx);
-		kfree(c);
+		kfree(e);
 	}
 	mutex_unlock(&vi->layout_lock);
 }

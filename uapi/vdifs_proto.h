@@ -77,6 +77,15 @@
  *                 flag those it may only read (vdifs_vol_info.flags, which
  *                 was pad0).  v4 peers are
  *                 refused at HELLO.
+ *   v6 (2026-11-26): capabilities.  Every chunk record of a LAYOUT_GET
+ *                 reply has a struct vdifs_chunk_cap (a second run of
+ *                 records, as many as the first), LAYOUT_DEGRADE's reply
+ *                 one after its chunk, and vdifs_chunk_req carries it
+ *                 (112 bytes): with a cluster key, a data server serves a
+ *                 client's chunk request only under a capability the MDS
+ *                 made for that client, chunk, epoch and rights, and
+ *                 CHUNK_CLONE and CHUNK_DELETE only for servers.  v5
+ *                 peers are refused at HELLO.
  *
  * Framing: every message is a struct vdifs_msg_hdr followed by body_len
  * bytes of body.  A body is the opcode's fixed struct followed by at most
@@ -92,8 +101,8 @@
 #include <linux/ioctl.h>
 
 #define VDIFS_PROTO_MAGIC	0x53464456u	/* "VDFS" as LE bytes */
-#define VDIFS_PROTO_VERSION	5u
-#define VDIFS_PROTO_VERSION_MIN	5u
+#define VDIFS_PROTO_VERSION	6u
+#define VDIFS_PROTO_VERSION_MIN	6u
 
 /* Hard limits.  A decoder checks each against its field before using it. */
 #define VDIFS_NAME_MAX		255u	/* one path component */
@@ -667,8 +676,8 @@ struct vdifs_layout_degrade_req {
 
 struct vdifs_layout_rep {
 	__le64 first;
-	__le32 count;		/* records of struct vdifs_chunk follow */
-	__le32 chunk_size;
+	__le32 count;		/* records of struct vdifs_chunk follow, then */
+	__le32 chunk_size;	/* as many of struct vdifs_chunk_cap (v6) */
 };
 
 /*
@@ -864,6 +873,31 @@ struct vdifs_session_status {
 				 VDIFS_CHUNK_SUMS)
 
 /*
+ * A capability (v6): what the MDS lets one client do to one chunk, until
+ * expiry (seconds since the epoch, CLOCK_REALTIME: servers' clocks are
+ * kept within VDIFS_CAP_SKEW_S of each other).  mac is the first 16 bytes
+ * of HMAC-SHA256(cap key, "vdifs-cap" | le64 chunk_id | le64 epoch |
+ * le64 expiry | le32 rights | principal), where the cap key is
+ * HMAC-SHA256(server key, "vdifs-capkey") and principal the one the
+ * client proved in AUTH ("" for the clients' shared key).  A data server
+ * with a key serves READ, MAP and STAT under READ, WRITE and PUNCH under
+ * WRITE, for the chunk_id and epoch of the request; -EKEYEXPIRED after
+ * expiry (fetch the layout again), -EACCES when the MAC or the rights do
+ * not match.  Without a cluster key, capabilities are zero and unchecked.
+ */
+#define VDIFS_CAP_READ		(1u << 0)
+#define VDIFS_CAP_WRITE		(1u << 1)
+#define VDIFS_CAP_MAC_LEN	16u
+#define VDIFS_CAP_SKEW_S	60u
+
+struct vdifs_chunk_cap {
+	__le64 expiry;
+	__le32 rights;		/* VDIFS_CAP_* */
+	__le32 pad;
+	__u8   mac[VDIFS_CAP_MAC_LEN];
+};
+
+/*
  * One request struct for every chunk operation, sent to the chunk's
  * primary (ds[0]); the primary forwards mutations to ds[1..nrep-1].
  *
@@ -910,6 +944,7 @@ struct vdifs_chunk_req {
 	__le16 pad;
 	__le32 ds[VDIFS_MAX_REPLICAS];
 	__le64 digest;		/* FWD WRITE/PUNCH: the mutation's (v4) */
+	struct vdifs_chunk_cap cap;	/* a client's, from its layout (v6) */
 };
 
 /* reply of READ (data tail), WRITE, PUNCH, CLONE */
@@ -1156,7 +1191,8 @@ VDIFS_WIRE_SIZE(vdifs_ds_admin_req, 8);
 VDIFS_WIRE_SIZE(vdifs_backup_req, 8);
 VDIFS_WIRE_SIZE(vdifs_backup_rep, 8);
 VDIFS_WIRE_SIZE(vdifs_session_status, 24);
-VDIFS_WIRE_SIZE(vdifs_chunk_req, 80);
+VDIFS_WIRE_SIZE(vdifs_chunk_req, 112);
+VDIFS_WIRE_SIZE(vdifs_chunk_cap, 32);
 VDIFS_WIRE_SIZE(vdifs_chunk_io_rep, 16);
 VDIFS_WIRE_SIZE(vdifs_chunk_map_rep, 16);
 VDIFS_WIRE_SIZE(vdifs_chunk_stat, 64);

@@ -210,6 +210,9 @@ static int wire_check_degrade_rep(u16 op, const struct wire_body *b)
 {
 	const struct vdifs_chunk *c = b->fixed;
 
+	/* the chunk's capability follows it (v6) */
+	if (b->tail_len[0] != sizeof(struct vdifs_chunk_cap))
+		return -EPROTO;
 	return c->chunk_id && !wire_check_chunk(c) ? 0 : -EPROTO;
 }
 
@@ -346,14 +349,17 @@ static const struct wire_op_desc wire_ops[VDIFS_OP_MAX] = {
 	[VDIFS_OP_LAYOUT_GET] = { "LAYOUT_GET",
 		.req = { FIX(vdifs_layout_get_req) },
 		.rep = { FIX(vdifs_layout_rep), .recs = {
-			RECS(vdifs_chunk, vdifs_layout_rep, count, -1) },
+			RECS(vdifs_chunk, vdifs_layout_rep, count, -1),
+			RECS(vdifs_chunk_cap, vdifs_layout_rep, count, -1) },
 		  .check = wire_check_layout_rep } },
 	[VDIFS_OP_LAYOUT_FORK] = { "LAYOUT_FORK",
 		.req = { FIX(vdifs_layout_fork_req) },
 		.rep = { 0 } },
 	[VDIFS_OP_LAYOUT_DEGRADE] = { "LAYOUT_DEGRADE",
 		.req = { FIX(vdifs_layout_degrade_req) },
-		.rep = { FIX(vdifs_chunk), .check = wire_check_degrade_rep } },
+		.rep = { FIX(vdifs_chunk), .tail = {
+			TREST(WT_BYTES, sizeof(struct vdifs_chunk_cap)) },
+		  .check = wire_check_degrade_rep } },
 	[VDIFS_OP_DS_REGISTER] = { "DS_REGISTER",
 		.req = { FIX(vdifs_ds_register_req) },
 		.rep = { FIX(vdifs_ds_register_rep) } },

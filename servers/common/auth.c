@@ -73,6 +73,39 @@ void vdc_key_seal(const u8 *conn_key, size_t conn_key_len,
 		key[i] ^= pad[i];
 }
 
+void vdc_cap_key(const u8 *server_key, size_t server_key_len, u8 *cap_key)
+{
+	static const char label[] = "vdifs-capkey";
+	unsigned int klen = VDIFS_PRINCIPAL_KEY_LEN;
+
+	HMAC(EVP_sha256(), server_key, (int)server_key_len,
+	     (const u8 *)label, sizeof(label) - 1, cap_key, &klen);
+}
+
+void vdc_cap_mac(const u8 *cap_key, u64 chunk_id, u64 epoch, u64 expiry,
+		 u32 rights, const char *principal, u8 *mac)
+{
+	static const char label[] = "vdifs-cap";
+	u8 msg[sizeof(label) - 1 + 28 + VDIFS_PRINCIPAL_MAX];
+	u8 full[32];
+	size_t nl = strnlen(principal, VDIFS_PRINCIPAL_MAX), off;
+	unsigned int flen = sizeof(full);
+	__le64 le64[3] = { cpu_to_le64(chunk_id), cpu_to_le64(epoch),
+			   cpu_to_le64(expiry) };
+	__le32 lr = cpu_to_le32(rights);
+
+	memcpy(msg, label, sizeof(label) - 1);
+	off = sizeof(label) - 1;
+	memcpy(msg + off, le64, sizeof(le64));
+	off += sizeof(le64);
+	memcpy(msg + off, &lr, sizeof(lr));
+	off += sizeof(lr);
+	memcpy(msg + off, principal, nl);
+	HMAC(EVP_sha256(), cap_key, VDIFS_PRINCIPAL_KEY_LEN, msg, off + nl,
+	     full, &flen);
+	memcpy(mac, full, VDIFS_CAP_MAC_LEN);
+}
+
 static int hexval(int c)
 {
 	if (c >= '0' && c <= '9')

@@ -20,6 +20,7 @@ void vdc_chunk_req_init(struct vdifs_chunk_req *q,
 	q->repl_mode = r->repl_mode;
 	for (i = 0; i < VDIFS_MAX_REPLICAS; i++)
 		q->ds[i] = cpu_to_le32(r->ds[i]);
+	q->cap = r->cap;
 }
 
 static void io_version(const struct vdc_msg *m, u64 *version)

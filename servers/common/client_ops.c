@@ -812,6 +812,15 @@ int vdc_layout_get(struct vdc_conn *c, u32 vol, u64 ino, u64 first,
 		   u32 count, u32 flags, struct vdifs_chunk *out, u32 max,
 		   u32 *chunk_size)
 {
+	return vdc_layout_get_caps(c, vol, ino, first, count, flags, out,
+				   NULL, max, chunk_size);
+}
+
+int vdc_layout_get_caps(struct vdc_conn *c, u32 vol, u64 ino, u64 first,
+			u32 count, u32 flags, struct vdifs_chunk *out,
+			struct vdifs_chunk_cap *caps, u32 max,
+			u32 *chunk_size)
+{
 	struct vdifs_layout_get_req req;
 	struct vdifs_layout_rep r;
 	struct wire_rec_iter it;
@@ -850,6 +859,17 @@ int vdc_layout_get(struct vdc_conn *c, u32 vol, u64 ino, u64 first,
 	wire_rec_iter_init(&it, &m.body, 0, VDIFS_OP_LAYOUT_GET);
 	while (n < max && (rr = wire_rec_next(&it, &rec, &name, &nlen)) > 0)
 		memcpy(&out[n++], rec, sizeof(*out));
+	if (caps) {
+		u32 i = 0;
+
+		wire_rec_iter_init(&it, &m.body, 1, VDIFS_OP_LAYOUT_GET);
+		while (i < n && wire_rec_next(&it, &rec, &name, &nlen) > 0)
+			memcpy(&caps[i++], rec, sizeof(*caps));
+		if (i != n) {
+			ret = -EPROTO;
+			goto out;
+		}
+	}
 	ret = (int)n;
 out:
 	vdc_msg_free(&m);

@@ -217,6 +217,11 @@ int vdc_layout_degrade(struct vdc_conn *c, u32 vol, u64 ino, u64 index,
 int vdc_layout_get(struct vdc_conn *c, u32 vol, u64 ino, u64 first,
 		   u32 count, u32 flags, struct vdifs_chunk *out, u32 max,
 		   u32 *chunk_size);
+/* the same, and each chunk's capability into caps (max of them) */
+int vdc_layout_get_caps(struct vdc_conn *c, u32 vol, u64 ino, u64 first,
+			u32 count, u32 flags, struct vdifs_chunk *out,
+			struct vdifs_chunk_cap *caps, u32 max,
+			u32 *chunk_size);
 
 /* ---- membership ---- */
 
@@ -255,6 +260,7 @@ struct vdc_chunk_ref {
 	u8 nrep;
 	u8 repl_mode;
 	u32 ds[VDIFS_MAX_REPLICAS];
+	struct vdifs_chunk_cap cap;	/* from the layout, as it came */
 };
 
 /* returns bytes read (always len unless -errno); holes read as zeroes */
@@ -315,6 +321,11 @@ void vdc_principal_key(const u8 *server_key, size_t server_key_len,
 void vdc_key_seal(const u8 *conn_key, size_t conn_key_len,
 		  const u8 *snonce, const u8 *cnonce, const char *name,
 		  u32 gen, u8 *key);
+/* the capability key (32 bytes) the MDS and data servers derive */
+void vdc_cap_key(const u8 *server_key, size_t server_key_len, u8 *cap_key);
+/* a capability's MAC (VDIFS_CAP_MAC_LEN bytes), uapi/vdifs_proto.h */
+void vdc_cap_mac(const u8 *cap_key, u64 chunk_id, u64 epoch, u64 expiry,
+		 u32 rights, const char *principal, u8 *mac);
 int vdc_key_parse_hex(const char *hex, u8 *key, size_t cap, size_t *len);
 /* a key file, its owner's alone; *why says what is wrong with it */
 int vdc_key_read_file(const char *path, u8 *key, size_t cap, size_t *len,

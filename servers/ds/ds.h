@@ -317,6 +317,18 @@ int mds_call_status(struct ds *ds);
 
 /* ---- the server ---- */
 
+/* cap.c: capabilities a connection showed good, by chunk id */
+#define DS_CAP_SEEN	16
+struct ds_cap_seen {
+	u64 chunk_id;
+	u64 epoch;
+	struct vdifs_chunk_cap cap;
+};
+
+struct ds_cap_cache {
+	struct ds_cap_seen seen[DS_CAP_SEEN];
+};
+
 /* principal.c: what the MDS said of a principal */
 #define DS_PRINCIPALS	256
 struct ds_principal {
@@ -355,7 +367,16 @@ struct ds {
 	pthread_mutex_t pr_lock;
 	struct ds_principal pr[DS_PRINCIPALS];
 	struct vdc_conn *pr_mds;
+	/* cap.c: from the server key (unused without one) */
+	u8 cap_key[VDIFS_PRINCIPAL_KEY_LEN];
 };
+
+/*
+ * cap.c: may the peer (a) send chunk request op (b)?  0, -EACCES, -EPERM,
+ * -EKEYEXPIRED.  In the connection's reader, which owns cc.
+ */
+int ds_cap_check(struct ds *ds, const struct srv_auth *a,
+		 struct ds_cap_cache *cc, u16 op, const struct wire_body *b);
 
 /* principal.c */
 long long ds_now_ms(void);

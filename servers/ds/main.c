@@ -47,6 +47,7 @@ struct ds_conn {
 	char peer[64];
 	struct srv_auth auth;
 	long long pr_checked_ms;	/* reader's: principal last checked */
+	struct ds_cap_cache caps;	/* reader's */
 	pthread_mutex_t wlock;
 	int refs;			/* under ds_conn_lock */
 	int jobs;			/* under ds_conn_lock: in the pool */
@@ -460,6 +461,9 @@ static void *conn_reader(void *arg)
 			if (!ret)
 				ret = ds_principal_stands(ds, &c->auth,
 							  &c->pr_checked_ms);
+			if (!ret)
+				ret = ds_cap_check(ds, &c->auth, &c->caps,
+						   h->opcode, &j->body);
 			if (!ret) {
 				/* the request is the job's now */
 				pthread_mutex_lock(&ds_conn_lock);
@@ -657,6 +661,8 @@ int main(int argc, char **argv)
 	log_init("vdifs-ds", ds.cfg.log_level);
 	srv_keys_init(&ds.keys, ds.cfg.key, ds.cfg.key_len, ds.cfg.client_key,
 		      ds.cfg.client_key_len, NULL, 0);
+	if (ds.cfg.key_len)
+		vdc_cap_key(ds.cfg.key, ds.cfg.key_len, ds.cap_key);
 	ds.keys.principal = ds_principal_lookup;
 	ds.keys.principal_arg = &ds;
 	pthread_mutex_init(&ds.pr_lock, NULL);

@@ -161,6 +161,28 @@ int access_check(struct mds *m, struct mds_conn *c, u16 op,
 	return 0;
 }
 
+void access_cap(struct mds *m, const struct mds_conn *c,
+		const struct vdifs_chunk *ch, int rights, bool writable,
+		struct vdifs_chunk_cap *cap)
+{
+	u32 r = 0;
+
+	memset(cap, 0, sizeof(*cap));
+	if (!m->cfg.key_len || !ch->chunk_id)
+		return;
+	if (rights == VDIFS_ACCESS_READ || rights == VDIFS_ACCESS_WRITE)
+		r |= VDIFS_CAP_READ;
+	if (rights == VDIFS_ACCESS_WRITE && writable)
+		r |= VDIFS_CAP_WRITE;
+	/* clients fetch the layout again a minute before it expires */
+	cap->expiry = cpu_to_le64((u64)(mds_now_ns() / 1000000000) +
+				  m->cfg.cap_lifetime_s);
+	cap->rights = cpu_to_le32(r);
+	vdc_cap_mac(m->cap_key, le64_to_cpu(ch->chunk_id),
+		    le64_to_cpu(ch->version), le64_to_cpu(cap->expiry), r,
+		    c->auth.principal, cap->mac);
+}
+
 int access_drop_vol(struct mds *m, MDB_txn *t, u32 vol)
 {
 	u8 k[4];

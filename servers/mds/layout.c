@@ -63,7 +63,8 @@ static int op_layout_get(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	bool alloc = flags & VDIFS_LAYOUT_ALLOC, changed = false;
 	struct mds_vol v = { 0 };
 	struct mds_inode in;
-	int ret;
+	int ret, rights;
+	bool writable;
 
 	if (flags & ~VDIFS_LAYOUT_ALLOC)
 		return -EINVAL;
@@ -82,7 +83,13 @@ static int op_layout_get(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	/* the last byte of the range must be a valid file offset */
 	if (first > (u64)INT64_MAX / cs || first + count > (u64)INT64_MAX / cs)
 		return -EFBIG;
-	ret = reply_tail_reserve(r, count * (u32)sizeof(struct vdifs_chunk));
+	rights = access_rights(m, t, c, vol);
+	if (rights < 0)
+		return rights;
+	writable = !(le32_to_cpu(in.attr.flags) & VDIFS_ATTR_SNAPSHOT);
+	/* the chunks, then their capabilities, in the same order */
+	ret = reply_tail_reserve(r, count * (u32)(sizeof(struct vdifs_chunk) +
+				 sizeof(struct vdifs_chunk_cap)));
 	if (ret)
 		return ret;
 	for (i = 0; i < count; i++) {
@@ -127,6 +134,15 @@ static int op_layout_get(struct mds *m, struct mds_conn *c, MDB_txn *t,
 		}
 		memcpy(r->tail + r->tlen, &ch, sizeof(ch));
 		r->tlen += sizeof(ch);
+	}
+	for (i = 0; i < count; i++) {
+		struct vdifs_chunk ch;
+		struct vdifs_chunk_cap cap;
+
+		memcpy(&ch, r->tail + i * sizeof(ch), sizeof(ch));
+		access_cap(m, c, &ch, rights, writable, &cap);
+		memcpy(r->tail + r->tlen, &cap, sizeof(cap));
+		r->tlen += sizeof(cap);
 	}
 	if (changed) {
 		/* new chunks: other clients' cached layouts are stale now */

@@ -83,6 +83,10 @@ static int cfg_load(struct mds_config *cfg, int argc, char **argv)
 		  .type = CFG_U32, .dst = &cfg->session_expiry_s, .min = 1,
 		  .max = 30 * 86400,
 		  .help = "seconds a client session outlives its last heartbeat (default 600)" },
+		{ .key = "cap_lifetime_s", .flag = "cap-lifetime",
+		  .type = CFG_U32, .dst = &cfg->cap_lifetime_s, .min = 90,
+		  .max = 7 * 86400,
+		  .help = "seconds a chunk capability lasts (default 3600; clients renew it a minute before)" },
 		{ .key = "recovery_bandwidth_mb", .flag = "recovery-bandwidth",
 		  .type = CFG_MB, .dst = &cfg->recovery_bandwidth, .min = 0,
 		  .max = 1 << 20,
@@ -120,6 +124,7 @@ static int cfg_load(struct mds_config *cfg, int argc, char **argv)
 	cfg->default_replicas = 1;
 	cfg->recovery_bandwidth = 64ull << 20;
 	cfg->session_expiry_s = 600;
+	cfg->cap_lifetime_s = 3600;
 	cfg->recovery_interval_ms = 2000;
 	cfg->scrub_period_h = 168;
 	cfg->log_level = LOG_INFO_L;
@@ -163,6 +168,8 @@ int main(int argc, char **argv)
 	srv_keys_init(&m.keys, m.cfg.key, m.cfg.key_len, m.cfg.client_key,
 		      m.cfg.client_key_len, m.cfg.admin_key,
 		      m.cfg.admin_key_len);
+	if (m.cfg.key_len)
+		vdc_cap_key(m.cfg.key, m.cfg.key_len, m.cap_key);
 	m.keys.principal = principal_lookup;
 	m.keys.principal_arg = &m;
 	signal(SIGPIPE, SIG_IGN);

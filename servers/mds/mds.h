@@ -44,6 +44,7 @@ struct mds_config {
 	u32 heartbeat_ms;		/* told to data servers and clients */
 	u32 lease_ms;			/* unheard this long: down */
 	u32 session_expiry_s;		/* unheard this long: session gone */
+	u32 cap_lifetime_s;		/* a chunk capability's life */
 	u64 map_size;			/* LMDB map size, bytes */
 	u8 default_replicas;		/* for volumes created without one */
 	u64 recovery_bandwidth;		/* bytes/s of chunk copies, 0: no limit */
@@ -215,6 +216,8 @@ struct mds {
 	 */
 	u64 access_gen;
 	u64 access_entries;
+	/* capabilities' key, from the server key (0s: no key, no caps) */
+	u8 cap_key[VDIFS_PRINCIPAL_KEY_LEN];
 };
 
 long long mds_now_ms(void);
@@ -485,6 +488,14 @@ int access_rights(struct mds *m, MDB_txn *t, const struct mds_conn *c,
 		  u32 vol);
 /* in t: vol's list goes with the volume */
 int access_drop_vol(struct mds *m, MDB_txn *t, u32 vol);
+/*
+ * The capability for c's peer on chunk ch (zero for a hole or a keyless
+ * cluster); rights: VDIFS_ACCESS_* as access_rights() says, and
+ * writable: false for a snapshot's chunks.
+ */
+void access_cap(struct mds *m, const struct mds_conn *c,
+		const struct vdifs_chunk *ch, int rights, bool writable,
+		struct vdifs_chunk_cap *cap);
 
 /* scrub.c: checking every copy (SCRUB) */
 extern const struct mds_op scrub_ops[VDIFS_OP_MAX];

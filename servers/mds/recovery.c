@@ -220,9 +220,10 @@ static int op_layout_degrade(struct mds *m, struct mds_conn *conn,
 	u32 vol = le32_to_cpu(q->vol);
 	u64 ino = le64_to_cpu(q->ino), idx = le64_to_cpu(q->index);
 	struct vdifs_chunk c;
+	struct vdifs_chunk_cap cap;
 	struct mds_vol v;
 	MDB_txn *t;
-	int ret;
+	int ret, rights = VDIFS_ACCESS_NONE;
 
 	if (q->pad || !q->chunk_id)
 		return -EINVAL;
@@ -232,6 +233,11 @@ static int op_layout_degrade(struct mds *m, struct mds_conn *conn,
 	ret = vol_get(m, t, vol, &v);
 	if (!ret)
 		ret = chunk_get_at(m, t, vol, ino, idx, &c);
+	if (!ret) {
+		rights = access_rights(m, t, conn, vol);
+		if (rights < 0)
+			ret = rights;
+	}
 	mdb_txn_abort(t);
 	if (ret)
 		return ret;
@@ -244,6 +250,13 @@ static int op_layout_degrade(struct mds *m, struct mds_conn *conn,
 	}
 	memcpy(r->fixed, &c, sizeof(c));
 	r->flen = sizeof(c);
+	/* a snapshot's chunks are frozen: the data servers refuse writes */
+	access_cap(m, conn, &c, rights, true, &cap);
+	ret = reply_tail_reserve(r, sizeof(cap));
+	if (ret)
+		return ret;
+	memcpy(r->tail, &cap, sizeof(cap));
+	r->tlen = sizeof(cap);
 	return 0;
 }
 

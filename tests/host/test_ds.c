@@ -1981,6 +1981,16 @@ static void ref_of(struct vdc_chunk_ref *r, const struct vdifs_chunk *c,
 		r->ds[k] = le32_to_cpu(c->ds[k]);
 }
 
+/* ref_of, keeping the capability already in r->cap */
+static void ref_with_cap(struct vdc_chunk_ref *r, const struct vdifs_chunk *c,
+			 u32 cs)
+{
+	struct vdifs_chunk_cap cap = r->cap;
+
+	ref_of(r, c, cs);
+	r->cap = cap;
+}
+
 static bool in_set(const struct vdifs_chunk *c, u32 id)
 {
 	unsigned int k;
@@ -2281,10 +2291,11 @@ START_TEST(test_role_keys)
 	/* and the servers' key keeps the cluster working: 3 sync copies */
 	ck_ok(vdc_create(cli, v.vol, v.root_ino, "f", S_IFREG | 0644, 0, 0, 0,
 			 true, NULL, &a));
-	ck_assert_int_eq(vdc_layout_get(cli, v.vol, a.ino, 0, 1,
-					VDIFS_LAYOUT_ALLOC, &ch, 1, &cs), 1);
+	ck_assert_int_eq(vdc_layout_get_caps(cli, v.vol, a.ino, 0, 1,
+					     VDIFS_LAYOUT_ALLOC, &ch, &r.cap,
+					     1, &cs), 1);
 	ck_assert_uint_eq(ch.nrep, 3);
-	ref_of(&r, &ch, MiB);
+	ref_with_cap(&r, &ch, MiB);
 	m_init(&m, MiB, 64 * KiB);
 	for (i = 0; i < 4; i++)
 		do_write(g_c[ds_index(r.ds[0])], &r, &m, rnd_below(MiB - 8192),
@@ -2329,9 +2340,10 @@ START_TEST(test_principal_ds)
 	ck_ok(vdc_connect(g_mds.addr, &o, &cli));
 	ck_ok(vdc_create(cli, v.vol, v.root_ino, "f", S_IFREG | 0644, 0, 0, 0,
 			 true, NULL, &a));
-	ck_assert_int_eq(vdc_layout_get(cli, v.vol, a.ino, 0, 1,
-					VDIFS_LAYOUT_ALLOC, &ch, 1, &cs), 1);
-	ref_of(&r, &ch, MiB);
+	ck_assert_int_eq(vdc_layout_get_caps(cli, v.vol, a.ino, 0, 1,
+					     VDIFS_LAYOUT_ALLOC, &ch, &r.cap,
+					     1, &cs), 1);
+	ref_with_cap(&r, &ch, MiB);
 	ck_ok(vdc_connect(g_ds[ds_index(r.ds[0])].addr, &o, &dc));
 	m_init(&m, MiB, 64 * KiB);
 	do_write(dc, &r, &m, 4096, 8192);
@@ -2361,6 +2373,105 @@ START_TEST(test_principal_ds)
 		      h_err(ret));
 	ck_ret(vdc_connect(g_ds[0].addr, &o, &c), -EACCES);
 	m_free(&m);
+	vdc_close(dc);
+	vdc_close(cli);
+	vdc_close(tool);
+}
+END_TEST
+
+/*
+ * With a cluster key a data server serves a client only under the
+ * capability the MDS gave it for that chunk, epoch and rights: none, one
+ * for another chunk, one with rights raised, one of another principal,
+ * or an expired one is refused, and a client never clones or deletes.
+ */
+START_TEST(test_capabilities)
+{
+	struct vdc_params p = { .chunk_size = MiB, .replicas = 1,
+				.repl_mode = VDIFS_REPL_SYNC };
+	struct vdc_conn *tool = h_connect(&g_mds, VDIFS_ROLE_TOOL);
+	struct vdc_conn *cli = h_connect(&g_mds, VDIFS_ROLE_CLIENT);
+	struct vdc_conn *rc, *dc, *pc;
+	struct vdc_principal ro;
+	struct vdc_opts o = { .role = VDIFS_ROLE_CLIENT, .timeout_ms = 10000,
+			      .principal = "reader" };
+	struct vdifs_chunk ch[2];
+	struct vdifs_chunk_cap caps[2];
+	struct vdc_chunk_ref r, r2, bad;
+	struct vdc_vol v;
+	struct vdc_attr a;
+	u8 buf[4096], key[64], capkey[32];
+	size_t klen;
+	u32 cs = 0;
+	int i;
+
+	ck_ok(vdc_vol_create(tool, "capvol", &p, &v));
+	ck_ok(vdc_create(cli, v.vol, v.root_ino, "f", S_IFREG | 0644, 0, 0, 0,
+			 true, NULL, &a));
+	for (i = 0; i < 2; i++)
+		ck_assert_int_eq(vdc_layout_get_caps(cli, v.vol, a.ino, i, 1,
+						     VDIFS_LAYOUT_ALLOC,
+						     &ch[i], &caps[i], 1,
+						     &cs), 1);
+	ck_assert_uint_eq(le32_to_cpu(caps[0].rights),
+			  VDIFS_CAP_READ | VDIFS_CAP_WRITE);
+	ref_of(&r, &ch[0], MiB);
+	r.cap = caps[0];
+	ref_of(&r2, &ch[1], MiB);
+	r2.cap = caps[1];
+	dc = h_ds_connect(&g_ds[ds_index(r.ds[0])]);
+	memset(buf, 0x3c, sizeof(buf));
+	ck_ok(vdc_chunk_write(dc, &r, 0, buf, sizeof(buf), NULL));
+	/* no capability, another chunk's, rights raised, MAC changed */
+	bad = r;
+	memset(&bad.cap, 0, sizeof(bad.cap));
+	ck_ret(vdc_chunk_read(dc, &bad, 0, buf, 512, NULL), -EACCES);
+	bad = r;
+	bad.cap = caps[1];
+	ck_ret(vdc_chunk_write(dc, &bad, 0, buf, 512, NULL), -EACCES);
+	bad = r;
+	bad.epoch++;
+	ck_assert_int_lt(vdc_chunk_read(dc, &bad, 0, buf, 512, NULL), 0);
+	bad = r;
+	bad.cap.mac[3] ^= 1;
+	ck_ret(vdc_chunk_read(dc, &bad, 0, buf, 512, NULL), -EACCES);
+	/* a client neither clones nor deletes, capability or not */
+	ck_ret(vdc_chunk_delete(dc, &r), -EPERM);
+	/* an expired capability, well made (the test knows the key) */
+	ck_ok(vdc_key_parse_hex(KEY_SERVER, key, sizeof(key), &klen));
+	vdc_cap_key(key, klen, capkey);
+	bad = r;
+	bad.cap.expiry = cpu_to_le64((u64)time(NULL) - 2 * VDIFS_CAP_SKEW_S);
+	vdc_cap_mac(capkey, bad.chunk_id, bad.epoch,
+		    le64_to_cpu(bad.cap.expiry),
+		    le32_to_cpu(bad.cap.rights), "", bad.cap.mac);
+	ck_ret(vdc_chunk_read(dc, &bad, 0, buf, 512, NULL), -EKEYEXPIRED);
+	/* the same, unexpired, passes: the check is the MAC, not a list */
+	bad.cap.expiry = cpu_to_le64((u64)time(NULL) + 600);
+	vdc_cap_mac(capkey, bad.chunk_id, bad.epoch,
+		    le64_to_cpu(bad.cap.expiry),
+		    le32_to_cpu(bad.cap.rights), "", bad.cap.mac);
+	ck_assert_int_eq(vdc_chunk_read(dc, &bad, 0, buf, 512, NULL), 512);
+
+	/* a read-only principal: its capabilities read and do not write */
+	ck_ok(vdc_key_add(tool, "reader", VDIFS_ROLE_CLIENT, false, &ro));
+	ck_ok(vdc_access_set(tool, v.vol, "reader", VDIFS_ACCESS_READ));
+	o.key = ro.key;
+	o.key_len = sizeof(ro.key);
+	ck_ok(vdc_connect(g_mds.addr, &o, &rc));
+	ck_assert_int_eq(vdc_layout_get_caps(rc, v.vol, a.ino, 0, 1, 0, &ch[0],
+					     &caps[0], 1, &cs), 1);
+	ck_assert_uint_eq(le32_to_cpu(caps[0].rights), VDIFS_CAP_READ);
+	ck_ok(vdc_connect(g_ds[ds_index(r.ds[0])].addr, &o, &pc));
+	bad = r;
+	bad.cap = caps[0];
+	ck_assert_int_eq(vdc_chunk_read(pc, &bad, 0, buf, 512, NULL), 512);
+	ck_assert_uint_eq(buf[100], 0x3c);
+	ck_ret(vdc_chunk_write(pc, &bad, 0, buf, 512, NULL), -EACCES);
+	/* nor does it borrow the shared client key's capability */
+	ck_ret(vdc_chunk_read(pc, &r, 0, buf, 512, NULL), -EACCES);
+	vdc_close(pc);
+	vdc_close(rc);
 	vdc_close(dc);
 	vdc_close(cli);
 	vdc_close(tool);
@@ -3073,6 +3184,7 @@ static Suite *ds_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_role_keys);
 	tcase_add_test(tc, test_principal_ds);
+	tcase_add_test(tc, test_capabilities);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cluster");
