@@ -143,19 +143,37 @@ static int net_writev_full(int fd, struct iovec *iov, int n, int flags)
  * are, with the body checksum summed over the pieces: a 1 MiB read reply is
  * neither copied nor allocated.
  */
+/*
+ * A message's header into hbuf: body_len bytes of body, of which the
+ * checksum covers the pieces given (all of them but for a block-summed
+ * read's data, which its sums cover instead).
+ */
+static void msg_head(u8 *hbuf, u16 op, u16 flags, u64 req_id, s32 status,
+		     u64 body_len, const void *fixed, u32 flen,
+		     const void *t1, u32 l1, const void *t2, u32 l2)
+{
+	struct wire_hdr h = {
+		.opcode = op, .flags = flags, .req_id = req_id,
+		.status = status, .body_len = (u32)body_len,
+	};
+	struct wire_csum cs;
+
+	wire_csum_init(&cs);
+	wire_csum_update(&cs, fixed, flen);
+	wire_csum_update(&cs, t1, l1);
+	wire_csum_update(&cs, t2, l2);
+	h.body_csum = wire_csum_final(&cs);
+	wire_hdr_encode(hbuf, &h);
+}
+
 int msg_write(int fd, u16 op, u16 flags, u64 req_id, s32 status,
 	      const void *fixed, u32 flen, const void *t1, u32 l1,
 	      const void *t2, u32 l2)
 {
 	size_t cap = sizeof(struct vdifs_msg_hdr) + (size_t)flen + l1 + l2;
 	u8 stackbuf[4096];
-	struct wire_hdr h = {
-		.opcode = op, .flags = flags, .req_id = req_id,
-		.status = status,
-	};
 	struct iovec iov[3];
 	u64 body = (u64)flen + l1 + l2;
-	struct wire_csum cs;
 	int n;
 
 	if (cap <= sizeof(stackbuf)) {
@@ -168,13 +186,8 @@ int msg_write(int fd, u16 op, u16 flags, u64 req_id, s32 status,
 		return -EMSGSIZE;
 	if (flen)
 		memcpy(stackbuf + sizeof(struct vdifs_msg_hdr), fixed, flen);
-	wire_csum_init(&cs);
-	wire_csum_update(&cs, fixed, flen);
-	wire_csum_update(&cs, t1, l1);
-	wire_csum_update(&cs, t2, l2);
-	h.body_len = (u32)body;
-	h.body_csum = wire_csum_final(&cs);
-	wire_hdr_encode(stackbuf, &h);
+	msg_head(stackbuf, op, flags, req_id, status, body, fixed, flen, t1,
+		 l1, t2, l2);
 	n = 0;
 	iov[n].iov_base = stackbuf;
 	iov[n++].iov_len = sizeof(struct vdifs_msg_hdr) + flen;
@@ -233,25 +246,17 @@ int msg_write_segs(int fd, u16 op, u16 flags, u64 req_id,
 {
 	u8 hbuf[sizeof(struct vdifs_msg_hdr)];
 	u64 body = (u64)flen + l1 + dlen, left = dlen;
-	struct wire_hdr h = {
-		.opcode = op, .flags = flags, .req_id = req_id,
-	};
 	struct iovec iov[3] = {
 		{ hbuf, sizeof(hbuf) }, { (void *)fixed, flen },
 		{ (void *)t1, l1 },
 	};
-	struct wire_csum cs;
 	u32 i;
 	int ret = 0;
 
 	if (body > VDIFS_BODY_MAX)
 		return -EMSGSIZE;
-	wire_csum_init(&cs);
-	wire_csum_update(&cs, fixed, flen);
-	wire_csum_update(&cs, t1, l1);
-	h.body_len = (u32)body;
-	h.body_csum = wire_csum_final(&cs);
-	wire_hdr_encode(hbuf, &h);
+	msg_head(hbuf, op, flags, req_id, 0, body, fixed, flen, t1, l1, NULL,
+		 0);
 	ret = net_writev_full(fd, iov, l1 ? 3 : 2, dlen ? MSG_MORE : 0);
 	for (i = 0; i < nseg && !ret && left; i++) {
 		u64 n = segs[i].len < left ? segs[i].len : left;

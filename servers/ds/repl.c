@@ -363,7 +363,7 @@ static int rlog_oldest(struct ds *ds, const u32 *skip, unsigned int nskip,
 		u32 peer;
 		unsigned int i;
 
-		if (k.mv_size != 12 || v.mv_size < sizeof(**out))
+		if (k.mv_size != 12)
 			continue;
 		peer = get_be32(k.mv_data);
 		for (i = 0; i < nskip; i++)
@@ -418,6 +418,20 @@ static bool rlog_drain(struct ds *ds)
 			break;
 		busy = true;
 		peer = get_be32(key);
+		/*
+		 * An entry of another size is of another format (the request
+		 * grew with protocol versions): it cannot be replayed, and
+		 * must not be read past its end.  The replica that misses
+		 * it is found out by its version gap and copied again.
+		 */
+		if (size < sizeof(*rec) ||
+		    size != sizeof(*rec) + le32_to_cpu(rec->len)) {
+			log_err("replica %u: dropping a log entry of %zu bytes, not of this format",
+				peer, size);
+			free(rec);
+			rlog_delete(ds, key);
+			continue;
+		}
 		p = peer_find(ds, peer);
 		ret = p ? peer_call(ds, p, le16_to_cpu(rec->op), &rec->q,
 				    (const u8 *)(rec + 1),

@@ -1618,13 +1618,14 @@ static bool resend_differs(const struct ds_chunk_rec *r,
 }
 
 /*
- * May a primary's WRITE or PUNCH go to its replicas before it is done
- * here?  Only if what the write transaction checks again passes now (r:
- * the record as our mutex holds it), so that ours fails after the
- * replicas' only when the store itself does.
+ * Does a WRITE or PUNCH pass, now (r: the record as our mutex holds it),
+ * what the write transaction checks again?  Then a primary may forward
+ * it before it is done here (ours then fails after the replicas' only
+ * when the store itself does), and its data may be written before the
+ * transaction (plan_early()).
  */
-static bool forward_early(const struct ds_op_ctx *x,
-			  const struct ds_chunk_rec *r, bool exists)
+static bool mutation_passes(const struct ds_op_ctx *x,
+			    const struct ds_chunk_rec *r, bool exists)
 {
 	const struct vdifs_chunk_req *q = x->q;
 	u32 off = le32_to_cpu(q->offset), cs = le32_to_cpu(q->chunk_size);
@@ -1642,6 +1643,40 @@ static bool forward_early(const struct ds_op_ctx *x,
 	if (le32_to_cpu(q->flags) & VDIFS_CHUNK_TRUNC)
 		return off <= le32_to_cpu(r->chunk_size) && !rec_check_set(r, q);
 	return !rec_check_set(r, q) && !check_range(r, off, x->len);
+}
+
+/*
+ * The data of a WRITE or PUNCH that mutation_passes(), written and synced
+ * outside the write transaction (in a read one): *es and *len as the
+ * transaction will find them, the plan for mutate_map() in p.
+ */
+static int plan_early(struct ds_op_ctx *x, struct ds_chunk *c,
+		      const struct ds_chunk_rec *r, bool exists, u32 *es,
+		      u32 *len, struct ds_wplan *p)
+{
+	const struct vdifs_chunk_req *q = x->q;
+	u32 off = le32_to_cpu(q->offset);
+	MDB_txn *t;
+	int ret;
+
+	if (exists) {
+		*es = le32_to_cpu(r->extent_size);
+		*len = le32_to_cpu(q->flags) & VDIFS_CHUNK_TRUNC ?
+		       le32_to_cpu(r->chunk_size) - off : x->len;
+	} else {
+		*es = le32_to_cpu(q->extent_size);
+		if (*es == VDIFS_EXTENT_ADAPTIVE)
+			*es = adaptive_extent(le32_to_cpu(q->chunk_size));
+		*len = x->len;
+	}
+	if (!*len)
+		return 0;
+	ret = st_err(mdb_txn_begin(x->ds->st.env, NULL, MDB_RDONLY, &t));
+	if (ret)
+		return ret;
+	ret = mutate_data(x->ds, c, t, *es, off, *len, x->data, p);
+	mdb_txn_abort(t);
+	return ret;
 }
 
 u64 store_digest(u16 op, u32 off, u32 len, const u8 *data)
@@ -1673,8 +1708,9 @@ int store_mutate(struct ds_op_ctx *x)
 	struct ds_chunk *c, *bc = NULL;
 	struct ds_freed freed = { 0 };
 	struct repl_fwd fw;
-	bool forwarding = false;
+	bool forwarding = false, early, planned = false;
 	u64 fw_version = 0;
+	u32 planned_es = 0, planned_len = 0;
 	MDB_txn *t = NULL;
 	int ret;
 
@@ -1758,7 +1794,8 @@ int store_mutate(struct ds_op_ctx *x)
 	 * below, and the MDS takes it out of the set.  Our mutex keeps the
 	 * version; what the transaction checks again is checked here first.
 	 */
-	if (x->nfwd && !fwd && forward_early(x, &r, exists)) {
+	early = !resync && mutation_passes(x, &r, exists);
+	if (early && x->nfwd && !fwd) {
 		struct vdifs_chunk_req fq = *q;
 
 		fw_version = (exists ? le64_to_cpu(r.version) : 0) + 1;
@@ -1767,6 +1804,22 @@ int store_mutate(struct ds_op_ctx *x)
 		repl_forward_begin(ds, &fw, x->fwd_peers, x->nfwd, x->op, &fq,
 				   x->data, x->len);
 		forwarding = true;
+	}
+	/*
+	 * The data goes to the chunk's file (and is synced) before the
+	 * write transaction too, under our mutex alone: the transaction's
+	 * lock is the whole store's, and held across a copy of a MiB and an
+	 * fdatasync it would make every other chunk's writer wait for ours.
+	 * Under our mutex nothing this plan reads can change (the chunk's
+	 * map and geometry are its writers', and a clone freezing it takes
+	 * our mutex).
+	 */
+	if (early) {
+		ret = plan_early(x, c, &r, exists, &planned_es, &planned_len,
+				 &plan);
+		if (ret)
+			goto out_unalloc;
+		planned = planned_len != 0;
 	}
 	ret = st_err(mdb_txn_begin(ds->st.env, NULL, 0, &t));
 	if (ret)
@@ -1864,7 +1917,10 @@ int store_mutate(struct ds_op_ctx *x)
 			ret = check_geometry(cs, es);
 			if (ret)
 				goto out_abort;
-			if (es == VDIFS_EXTENT_ADAPTIVE)
+			/* as planned: the estimate may have moved since */
+			if (planned)
+				es = planned_es;
+			else if (es == VDIFS_EXTENT_ADAPTIVE)
 				es = adaptive_extent(cs);
 			memset(&r, 0, sizeof(r));
 			r.id = cpu_to_le64(id);
@@ -1912,8 +1968,17 @@ int store_mutate(struct ds_op_ctx *x)
 		ret = -EAGAIN;		/* not the version forwarded */
 		goto out_abort;
 	}
+	if (planned && (es != planned_es || len != planned_len)) {
+		ret = -EIO;	/* mutation_passes() and this disagree: a bug */
+		log_err("chunk %016llx: planned %u bytes in extents of %u, found %u in %u",
+			(unsigned long long)id, planned_len, planned_es, len,
+			es);
+		goto out_abort;
+	}
 	if (len) {
-		ret = mutate_data(ds, c, t, es, off, len, x->data, &plan);
+		if (!planned)
+			ret = mutate_data(ds, c, t, es, off, len, x->data,
+					  &plan);
 		if (!ret)
 			ret = mutate_map(ds, t, id, &r, &plan);
 		if (ret)
