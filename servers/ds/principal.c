@@ -6,7 +6,8 @@
  * Answers are kept DS_PRINCIPAL_TTL_MS (a refusal one second), which is
  * also how long a deleted or rotated principal's connections last here:
  * each connection checks again once its answer is that old
- * (ds_principal_stands).
+ * (ds_principal_stands).  While the MDS cannot be reached, the last answer
+ * stands: a data server serves on without its MDS.
  */
 #include <errno.h>
 #include <string.h>
@@ -92,12 +93,20 @@ int ds_principal_lookup(void *arg, const char *name, u32 *role, u32 *gen)
 		return ret;
 	}
 	ret = principal_ask(ds, name, &p);
-	/* an MDS we cannot reach says nothing: keep no answer */
+	/*
+	 * An MDS we cannot reach says nothing new: the last answer stands
+	 * (data servers go on serving while the MDS is down), and without
+	 * one the client tries again later.
+	 */
 	if (ret && ret != -ENOENT && ret != -EACCES) {
+		bool known = e->name[0] && !e->status;
+
+		*role = e->role;
+		*gen = e->gen;
 		pthread_mutex_unlock(&ds->pr_lock);
-		log_warn("principal %s: cannot ask the MDS: %s", name,
-			 strerror(-ret));
-		return -EAGAIN;
+		log_warn("principal %s: cannot ask the MDS: %s%s", name,
+			 strerror(-ret), known ? "; as it was" : "");
+		return known ? 0 : -EAGAIN;
 	}
 	strcpy(e->name, name);
 	e->checked_ms = now;

@@ -2478,6 +2478,53 @@ START_TEST(test_capabilities)
 }
 END_TEST
 
+/*
+ * A data server serves on while its MDS is down: a principal it has heard
+ * of still connects (and reads) after the answer's ten seconds, when the
+ * MDS cannot be asked again.
+ */
+START_TEST(test_principal_ds_no_mds)
+{
+	struct vdc_params p = { .chunk_size = MiB, .replicas = 1,
+				.repl_mode = VDIFS_REPL_SYNC };
+	struct vdc_conn *tool = h_connect(&g_mds, VDIFS_ROLE_TOOL);
+	struct vdc_conn *cli, *dc;
+	struct vdc_principal h1;
+	struct vdc_opts o = { .role = VDIFS_ROLE_CLIENT, .timeout_ms = 10000,
+			      .principal = "host1" };
+	struct vdifs_chunk ch;
+	struct vdc_chunk_ref r;
+	struct vdc_vol v;
+	struct vdc_attr a;
+	u8 buf[4096];
+	u32 cs = 0;
+
+	ck_ok(vdc_key_add(tool, "host1", VDIFS_ROLE_CLIENT, false, &h1));
+	ck_ok(vdc_vol_create(tool, "pvol", &p, &v));
+	o.key = h1.key;
+	o.key_len = sizeof(h1.key);
+	ck_ok(vdc_connect(g_mds.addr, &o, &cli));
+	ck_ok(vdc_create(cli, v.vol, v.root_ino, "f", S_IFREG | 0644, 0, 0, 0,
+			 true, NULL, &a));
+	ck_assert_int_eq(vdc_layout_get_caps(cli, v.vol, a.ino, 0, 1,
+					     VDIFS_LAYOUT_ALLOC, &ch, &r.cap,
+					     1, &cs), 1);
+	ref_with_cap(&r, &ch, MiB);
+	ck_ok(vdc_connect(g_ds[ds_index(r.ds[0])].addr, &o, &dc));
+	memset(buf, 0x11, sizeof(buf));
+	ck_ok(vdc_chunk_write(dc, &r, 0, buf, sizeof(buf), NULL));
+	vdc_close(dc);
+	vdc_close(cli);
+	vdc_close(tool);
+	h_mds_stop(&g_mds, SIGKILL);
+	sleep(11);
+	ck_ok(vdc_connect(g_ds[ds_index(r.ds[0])].addr, &o, &dc));
+	ck_assert_int_eq(vdc_chunk_read(dc, &r, 0, buf, 512, NULL), 512);
+	ck_assert_uint_eq(buf[7], 0x11);
+	vdc_close(dc);
+}
+END_TEST
+
 /* one writer of test_stopped_replica: its own connection, its own chunk */
 struct stop_writer {
 	pthread_t th;
@@ -3185,6 +3232,7 @@ static Suite *ds_suite(void)
 	tcase_add_test(tc, test_role_keys);
 	tcase_add_test(tc, test_principal_ds);
 	tcase_add_test(tc, test_capabilities);
+	tcase_add_test(tc, test_principal_ds_no_mds);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cluster");
