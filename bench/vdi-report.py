@@ -10,7 +10,7 @@ raw.tsv lines (tab-separated):
     param NAME VALUE
     note TEXT
     TEST CONFIG DESKTOPS WORKLOAD REPEAT VALUE UNIT [SECONDS]
-TEST is fio, boot, create, dd or tcp; CONFIG names how the image is
+TEST is fio, boot, create, dd, meta or tcp; CONFIG names how the image is
 reached (nbd, file), what it is (qcow2, raw, clone) and the store (nfs4.2,
 nfs3, vdifs, vdifs-r3), e.g. nbd:qcow2:nfs4.2.  Every VALUE is a rate
 (MiB/s, IOPS, desktops/s), so every ratio vdifs / baseline reads the same
@@ -247,6 +247,34 @@ def main():
                     w(f"  ratio {create_title(a)} / {create_title(base)}: {r:.2f}")
                     ratios.append({"test": "create", "workload": "create", "desktops": ka[2],
                                    "vdifs": a, "baseline": base, "ratio": round(r, 4)})
+
+    # ---- metadata ----
+    meta_stores = [s for s in nfs + ["vdifs"]
+                   if any(k[0] == "meta" and k[1] == s for k in data)]
+    procs = sorted({k[2] for k in data if k[0] == "meta"})
+    if meta_stores:
+        w()
+        w(f"metadata operations/s over two mounts (bench-meta-ops, "
+          f"{params.get('meta_files', '?')} files per process; readdir: entries/s "
+          f"of a 10000-entry directory), median [min-max]")
+        w(f"  {'':<18}" + "".join(f"{store_title(s):>22}" for s in meta_stores)
+          + "".join(f"{'vdifs/' + store_title(n):>14}" for n in nfs))
+        for pr in procs:
+            for wl in ("create", "stat", "readdir", "rename", "unlink"):
+                cells = []
+                for s in meta_stores:
+                    st = stat.get(("meta", s, pr, wl))
+                    cells.append(f"{fmt(st['median'], '') + ' [' + fmt(st['min'], '') + '-' + fmt(st['max'], '') + ']':>22}" if st else f"{'-':>22}")
+                for n in nfs:
+                    va, vb = med("meta", "vdifs", pr, wl), med("meta", n, pr, wl)
+                    if va is not None and vb:
+                        cells.append(f"{va / vb:>14.2f}")
+                        ratios.append({"test": "meta", "workload": wl, "desktops": pr,
+                                       "vdifs": "vdifs", "baseline": n,
+                                       "ratio": round(va / vb, 4)})
+                    else:
+                        cells.append(f"{'-':>14}")
+                w(f"  {str(pr) + ' proc ' + wl:<18}" + "".join(cells))
 
     tcp = sorted(k for k in stat if k[0] == "tcp")
     if tcp:

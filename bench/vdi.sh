@@ -21,7 +21,10 @@
 # a boot storm (every desktop reads its whole image at once through
 # qemu-nbd); the creation of N desktops (vdifs clones, cp --reflink, qemu-img
 # create of QCOW2 overlays); single-stream dd 1 MiB and 4 KiB O_DIRECT; and
-# loopback TCP (iperf3) as the ceiling of the guest.  Every point is
+# loopback TCP (iperf3) as the ceiling of the guest; and metadata
+# operations per second (create, stat, readdir of 10000 entries, rename,
+# unlink) from 1, 4 and 16 processes over two mounts of each store
+# (bench/meta-ops.c).  Every point is
 # repeated; the report gives median [min-max] and the ratios
 # vdifs / baseline of rates (> 1: vdifs is faster).
 #
@@ -39,11 +42,13 @@ usage() {
 	cat <<'EOF'
 usage: bench/vdi.sh [--quick] [--base MB] [--desktops "1 4 8"] [--runtime S]
                     [--repeat N] [--replicas3 0|1] [--create N] [--nfs "4.2 3"]
-                    [--raw-max D] [--mem MB] [--results DIR] [--timeout S]
+                    [--raw-max D] [--meta "1 4 16"] [--meta-files N]
+                    [--mem MB] [--results DIR] [--timeout S]
                     [--no-install] [--no-build] [--plan]
 
   --quick          base 128 MiB, D = 1 2, runtime 3 s, repeat 1, 10 desktops
-                   created, NFS 4.2 only, smaller dd: 5-8 minutes; flags
+                   created, NFS 4.2 only, smaller dd, metadata from 1 and 4
+                   processes on 200 files each: 6-9 minutes; flags
                    given with it override its sizes
   --base MB        golden image size (VDI_BASE_MB, default 1024)
   --desktops LIST  desktop counts (VDI_DESKTOPS, default "1 4 8")
@@ -55,6 +60,9 @@ usage: bench/vdi.sh [--quick] [--base MB] [--desktops "1 4 8"] [--runtime S]
   --nfs LIST       NFS versions (VDI_NFS_VERS, default "4.2 3")
   --raw-max D      raw full copies made at most (VDI_RAW_MAX; default: as
                    many as the largest D, fewer if they do not fit in memory)
+  --meta LIST      process counts of the metadata phase (VDI_META, default
+                   "1 4 16"; "" skips it)
+  --meta-files N   files per process in it (VDI_META_FILES, default 500)
   --mem MB         guest memory (VDI_MEM_MB; default: what the sizes need)
   --results DIR    results (VDI_RESULTS, default build/vm/results/bench-vdi)
   --timeout S      guest time limit (VDI_TIMEOUT; default: from the sizes)
@@ -76,6 +84,8 @@ REPLICAS3=${VDI_REPLICAS3:-1}
 CREATE=${VDI_CREATE:-100}
 NFS_VERS=${VDI_NFS_VERS:-"4.2 3"}
 RAW_MAX=${VDI_RAW_MAX:-}
+META=${VDI_META-"1 4 16"}
+META_FILES=${VDI_META_FILES:-500}
 MEM_MB=${VDI_MEM_MB:-}
 RESULTS=${VDI_RESULTS:-}
 TIMEOUT=${VDI_TIMEOUT:-}
@@ -152,6 +162,7 @@ host_main() {
 		[ "$v" = --quick ] || continue
 		quick=1
 		BASE_MB=128 DESKTOPS="1 2" RUNTIME=3 REPEAT=1 CREATE=10 NFS_VERS=4.2
+		META="1 4" META_FILES=200
 	done
 	while [ $# -gt 0 ]; do
 		case $1 in
@@ -161,7 +172,8 @@ host_main() {
 		--plan) plan=1; shift; continue ;;
 		-h | --help) usage; exit 0 ;;
 		--base | --desktops | --runtime | --repeat | --replicas3 | --create | \
-			--nfs | --raw-max | --mem | --results | --timeout)
+			--nfs | --raw-max | --mem | --results | --timeout | --meta | \
+			--meta-files)
 			[ $# -ge 2 ] || { usage >&2; exit 2; } ;;
 		*) say "unknown argument '$1'"; usage >&2; exit 2 ;;
 		esac
@@ -173,6 +185,8 @@ host_main() {
 		--replicas3) REPLICAS3=$2 ;;
 		--create) CREATE=$2 ;;
 		--nfs) NFS_VERS=$2 ;;
+		--meta) META=$2 ;;
+		--meta-files) META_FILES=$2 ;;
 		--raw-max) RAW_MAX=$2 ;;
 		--mem) MEM_MB=$2 ;;
 		--results) RESULTS=$2 ;;
@@ -246,6 +260,16 @@ host_main() {
 	est=$((est + REPEAT * (CREATE * (nv + 2 + REPLICAS3) / 3 + 4 * RUNTIME + 30)))
 	est=$((est + REPEAT * (nv + 1 + REPLICAS3) * (DD_MB / 10 + DD4K_KB / 100 + 4)))
 	est=$((est + BASE_MB * (1 + 3 * REPLICAS3) / 12 + BASE_MB * RAW_MAX / 100))
+	# metadata: ~300 operations/s per store in TCG, 5 phases, two stores
+	# and more (nv + 1), a 10000-file directory made once per store
+	for d in $META; do
+		is_uint "$d" && [ "$d" -ge 1 ] && [ "$d" -le 64 ] ||
+			die "--meta: process counts, 1 to 64"
+		est=$((est + REPEAT * (nv + 1) * (4 * d * META_FILES / 300 + 20)))
+	done
+	[ -n "$META" ] && est=$((est + (nv + 1) * 10000 / 300))
+	is_uint "$META_FILES" && [ "$META_FILES" -ge 1 ] ||
+		die "--meta-files: a positive number"
 	[ -n "$TIMEOUT" ] || TIMEOUT=$((est * 3 + 600))
 
 	say "base $BASE_MB MiB, desktops $DESKTOPS, ${RUNTIME} s x $REPEAT, NFS $NFS_VERS," \
@@ -283,6 +307,7 @@ host_main() {
 			"$REPLICAS3" "$CREATE" "$NFS_VERS" "$RAW_MAX"
 		printf 'TMPFS_MB=%q\nDD_MB=%q\nDD4K_KB=%q\nIODEPTH=%q\nMEM_MB=%q\nQUICK=%q\n' \
 			"$TMPFS_MB" "$DD_MB" "$DD4K_KB" "$IODEPTH" "$MEM_MB" "$quick"
+		printf 'META=%q\nMETA_FILES=%q\n' "$META" "$META_FILES"
 	} >"$RESULTS/vdi.conf"
 
 	say "results in $RESULTS"
@@ -631,6 +656,46 @@ point() {
 	set_delete
 }
 
+# ---- metadata ----
+
+# meta_mount STORE: a second mount of STORE (a second client), printed
+meta_mount() {
+	local s=$1 m b
+	m=$(mnt_of "$s")
+	b=$m-b
+	if ! grep -q " $b " /proc/mounts; then
+		mkdir -p "$b"
+		case $s in
+		nfs3) mount -t nfs -o vers=3,nosharecache 127.0.0.1:"$EXPORT" "$b" ;;
+		nfs*) mount -t nfs -o "vers=${s#nfs},nosharecache" 127.0.0.1:/ "$b" ;;
+		vdifs) "$VDIFS_SRC/tools/mount.vdifs" "$VDIFS_MDS/vdi" "$b" \
+			-o "keyfile=$VDIFS_KEY_FILE" ;;
+		esac || return 1
+	fi
+	echo "$b"
+}
+
+# meta_point STORE PROCS REP: bench-meta-ops over both mounts of STORE
+meta_point() {
+	local s=$1 procs=$2 rep=$3 m b out op v t
+	m=$(mnt_of "$s")
+	b=$(meta_mount "$s") || { gfail "second mount of $s"; return; }
+	rm -rf "$m/meta"
+	mkdir -p "$m/meta" || { gfail "mkdir $m/meta"; return; }
+	quiesce
+	if ! out=$("$BIN/bench-meta-ops" "$m/meta" "$b/meta" "$procs" \
+		"$META_FILES"); then
+		gfail "metadata on $s, $procs processes"
+	fi
+	while read -r op v t; do
+		[ -n "$op" ] || continue
+		rec meta "$s" "$procs" "$op" "$rep" "$v" ops/s "$t"
+		printf 'bench: %5ds meta %-8s %2d proc %-8s %10s ops/s (%s s)\n' \
+			$((SECONDS - T0)) "$s" "$procs" "$op" "$v" "$t"
+	done <<<"$out"
+	rm -rf "$m/meta"
+}
+
 # ---- creation, dd, TCP ----
 
 # create_desktops REP: N desktops made by each method, timed as a whole
@@ -747,6 +812,8 @@ guest_main() {
 	rec param dd_mb "$DD_MB"
 	rec param dd4k_kb "$DD4K_KB"
 	rec param quick "$QUICK"
+	rec param meta "$META"
+	rec param meta_files "$META_FILES"
 	rec param kernel "$(uname -r)"
 	rec param cpus "$(nproc)"
 	rec param fio "$(fio --version)"
@@ -802,13 +869,18 @@ guest_main() {
 			dd_one "$s" "$rep" 4k $((DD4K_KB / 4))
 		done
 		tcp_loop "$rep"
+		for d in $META; do
+			for s in "${STORES[@]}"; do
+				[ "$s" = vdifs-r3 ] || meta_point "$s" "$d" "$rep"
+			done
+		done
 	done
 	t=$((SECONDS - T0))
 	rec param guest_seconds "$t"
 	rec param quiesce_seconds $((QUIET_US / 1000000))
 	echo "bench: done in $t s ($((QUIET_US / 1000000)) s of it waiting for idle CPUs)"
 
-	for s in "$V3" "$V1"; do
+	for s in "$V3" "$V1-b" "$V1"; do
 		grep -q " $s vdifs " /proc/mounts && umount "$s"
 	done
 	"$VDIFS_SRC/tools/vdifs-cluster" stop --dir "$DSDATA/cluster" >/dev/null 2>&1

@@ -51,6 +51,7 @@ struct vdifs_io {
 	bool degrade;			/* a server failed: ask the MDS */
 	bool waited;			/* paused for a slow server */
 	bool plain;			/* read: without block sums (a retry) */
+	bool corrupt;			/* read: a copy had a bad block */
 	unsigned int tries;		/* layouts tried */
 	unsigned long start;		/* jiffies: soft mounts give up */
 	unsigned int replica;		/* read: the one being tried */
@@ -105,6 +106,7 @@ static void vdifs_io_init(struct vdifs_io *io, struct inode *inode,
 	io->degrade = false;
 	io->waited = false;
 	io->plain = false;
+	io->corrupt = false;
 	io->tries = 0;
 	io->replica = 0;
 	io->error = -EIO;
@@ -266,14 +268,14 @@ static void vdifs_read_done(struct vdifs_req *req)
 				   io->inode->i_ino, (u64)io->pos /
 				   le32_to_cpu(VDIFS_I(io->inode)->params.chunk_size),
 				   le32_to_cpu(io->chunk.ds[io->replica]));
-		/* another copy of the set may be whole (sync: all equal) */
-		if (VDIFS_I(io->inode)->params.repl_mode != VDIFS_REPL_SYNC ||
-		    io->replica + 1 >= io->chunk.nrep) {
-			vdifs_io_complete(io, -EIO);
-			return;
-		}
+		/* the MDS has the copies checked and the bad one replaced */
+		io->corrupt = true;
 		io->error = -EIO;
-		io->replica++;
+		/* another copy of the set may be whole (sync: all equal) */
+		if (VDIFS_I(io->inode)->params.repl_mode != VDIFS_REPL_SYNC)
+			io->replica = io->chunk.nrep;
+		else
+			io->replica++;
 		break;
 	default:
 		io->error = ret;
@@ -309,6 +311,12 @@ static void vdifs_read_step(struct vdifs_io *io, bool may_wait)
 		struct vdifs_req *req;
 		u32 ds;
 
+		if (io->corrupt && io->have_layout) {
+			if (!may_wait)
+				goto defer;
+			io->corrupt = false;
+			vdifs_chunk_corrupt(inode, index, &io->chunk);
+		}
 		if (io->degrade && io->have_layout) {
 			if (!may_wait)
 				goto defer;

@@ -331,6 +331,9 @@ int vdifs_chunk_lookup(struct inode *inode, u64 index, bool alloc,
 bool vdifs_chunk_cached(struct inode *inode, u64 index, bool alloc,
 			struct vdifs_chunk *out, struct vdifs_chunk_cap *cap);
 void vdifs_chunk_forget(struct inode *inode, u64 index);
+/* a copy of c had a bad block: the MDS checks them all; may sleep */
+void vdifs_chunk_corrupt(struct inode *inode, u64 index,
+			 const struct vdifs_chunk *c);
 void vdifs_chunk_refused(struct inode *inode, u64 index,
 			 const struct vdifs_chunk *c, int err, u64 *frozen);
 void vdifs_layout_drop(struct vdifs_inode *vi);

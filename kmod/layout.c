@@ -180,6 +180,31 @@ int vdifs_chunk_degrade(struct inode *inode, u64 index,
 	return ret;
 }
 
+/*
+ * A copy of chunk c at index had a block that failed its checksum: the
+ * MDS checks every copy and replaces the bad ones (read-triggered
+ * repair).  Best effort: a periodic scrub finds it too.  May sleep.
+ */
+void vdifs_chunk_corrupt(struct inode *inode, u64 index,
+			 const struct vdifs_chunk *c)
+{
+	struct vdifs_sb_info *sbi = VDIFS_SB(inode->i_sb);
+	struct vdifs_layout_degrade_req q = {
+		.vol = cpu_to_le32(sbi->vol),
+		.ino = cpu_to_le64(inode->i_ino),
+		.index = cpu_to_le64(index),
+		.chunk_id = c->chunk_id,
+		.epoch = c->version,
+	};
+	int ret;
+
+	ret = vdifs_call(sbi->mds, VDIFS_OP_LAYOUT_CORRUPT, &q, sizeof(q),
+			 NULL, 0, NULL, 0, NULL);
+	if (ret)
+		pr_warn_ratelimited("vdifs: inode %lu chunk %llu: could not report its bad copy (%d)\n",
+				    inode->i_ino, index, ret);
+}
+
 /* forget the cached layout of one chunk */
 void vdifs_chunk_forget(struct inode *inode, u64 index)
 {

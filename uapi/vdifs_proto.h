@@ -85,7 +85,9 @@
  *                 client's chunk request only under a capability the MDS
  *                 made for that client, chunk, epoch and rights, and
  *                 CHUNK_CLONE and CHUNK_DELETE only for servers.  v5
- *                 peers are refused at HELLO.
+ *                 peers are refused at HELLO.  LAYOUT_CORRUPT (44): a
+ *                 reader that met a bad block has the MDS check and
+ *                 repair that chunk's copies.
  *
  * Framing: every message is a struct vdifs_msg_hdr followed by body_len
  * bytes of body.  A body is the opcode's fixed struct followed by at most
@@ -175,6 +177,7 @@ enum vdifs_op {
 	VDIFS_OP_LAYOUT_GET		= 41,
 	VDIFS_OP_LAYOUT_FORK		= 42,
 	VDIFS_OP_LAYOUT_DEGRADE		= 43,
+	VDIFS_OP_LAYOUT_CORRUPT		= 44,
 
 	VDIFS_OP_DS_REGISTER		= 50,
 	VDIFS_OP_DS_HEARTBEAT		= 51,
@@ -664,6 +667,13 @@ struct vdifs_layout_fork_req {
  * when every server is alive and in sync (slow is not failed: try
  * again), -EIO when fewer than the volume's min_replicas would be left.
  * A set already changed since epoch is answered as it is.
+ */
+/*
+ * LAYOUT_CORRUPT (same request): a read of chunk_id found a block that
+ * fails its checksum on a server of the set.  The MDS checks every copy
+ * of the chunk as a scrub does, soon, in the background, and takes bad
+ * ones out of the set, to be copied again from a good one.  Answered at
+ * once (0), also when the chunk has changed since.
  */
 struct vdifs_layout_degrade_req {
 	__le32 vol;

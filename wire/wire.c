@@ -360,6 +360,9 @@ static const struct wire_op_desc wire_ops[VDIFS_OP_MAX] = {
 		.rep = { FIX(vdifs_chunk), .tail = {
 			TREST(WT_BYTES, sizeof(struct vdifs_chunk_cap)) },
 		  .check = wire_check_degrade_rep } },
+	[VDIFS_OP_LAYOUT_CORRUPT] = { "LAYOUT_CORRUPT",
+		.req = { FIX(vdifs_layout_degrade_req) },
+		.rep = { 0 } },
 	[VDIFS_OP_DS_REGISTER] = { "DS_REGISTER",
 		.req = { FIX(vdifs_ds_register_req) },
 		.rep = { FIX(vdifs_ds_register_rep) } },

@@ -808,6 +808,21 @@ int vdc_layout_degrade(struct vdc_conn *c, u32 vol, u64 ino, u64 index,
 	return ret;
 }
 
+int vdc_layout_corrupt(struct vdc_conn *c, u32 vol, u64 ino, u64 index,
+		       const struct vdifs_chunk *chunk)
+{
+	struct vdifs_layout_degrade_req req = {
+		.vol = cpu_to_le32(vol),
+		.ino = cpu_to_le64(ino),
+		.index = cpu_to_le64(index),
+		.chunk_id = chunk->chunk_id,
+		.epoch = chunk->version,
+	};
+
+	return vdc_call(c, VDIFS_OP_LAYOUT_CORRUPT, &req, sizeof(req), NULL,
+			0, NULL, 0, NULL);
+}
+
 int vdc_layout_get(struct vdc_conn *c, u32 vol, u64 ino, u64 first,
 		   u32 count, u32 flags, struct vdifs_chunk *out, u32 max,
 		   u32 *chunk_size)

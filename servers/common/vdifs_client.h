@@ -213,6 +213,9 @@ int vdc_layout_set(struct vdc_conn *c, u32 vol, u64 ino,
  */
 int vdc_layout_degrade(struct vdc_conn *c, u32 vol, u64 ino, u64 index,
 		       struct vdifs_chunk *chunk);
+/* a read of chunk at index met a bad block: the MDS checks its copies */
+int vdc_layout_corrupt(struct vdc_conn *c, u32 vol, u64 ino, u64 index,
+		       const struct vdifs_chunk *chunk);
 /* fills up to max chunks into out; returns the count or -errno */
 int vdc_layout_get(struct vdc_conn *c, u32 vol, u64 ino, u64 first,
 		   u32 count, u32 flags, struct vdifs_chunk *out, u32 max,

@@ -29,7 +29,7 @@ static u32 op_vol(u16 op, const struct wire_body *b)
 	switch (op) {
 	case VDIFS_OP_STATFS:
 	case VDIFS_OP_LOOKUP ... VDIFS_OP_REMOVEXATTR:
-	case VDIFS_OP_LAYOUT_SET ... VDIFS_OP_LAYOUT_DEGRADE:
+	case VDIFS_OP_LAYOUT_SET ... VDIFS_OP_LAYOUT_CORRUPT:
 	case VDIFS_OP_SESSION_OPEN:
 	case VDIFS_OP_SNAP_CREATE ... VDIFS_OP_CLONE_RANGE:
 		/* each of these requests starts with its __le32 vol */

@@ -15,6 +15,9 @@
  * A clone's inherited extents are its base's: they are checked when the
  * base's own record is (a snapshot's chunk); a base that only clones
  * hold is checked through nobody yet.
+ *
+ * A reader that meets a bad block (LAYOUT_CORRUPT) has that one chunk
+ * checked the same way, ahead of any pass: read-triggered repair.
  */
 #include <errno.h>
 #include <string.h>
@@ -33,6 +36,11 @@ struct scrub_item {
 	u64 ino, idx;
 	struct vdifs_chunk c;
 };
+
+/* chunks readers found bad, to check first; under scrub_lock */
+#define SCRUB_ASKED_MAX	64
+static struct scrub_item scrub_asked[SCRUB_ASKED_MAX];
+static unsigned int scrub_nasked;
 
 /* the next records from *cursor on (vol 0: any); 0 at the end */
 static unsigned int scrub_scan(struct mds *m, u32 vol, u8 *cursor,
@@ -161,6 +169,25 @@ static void scrub_pass(struct mds *m, u32 vol)
 	pthread_mutex_unlock(&m->lock);
 }
 
+/*
+ * The chunks readers reported, one at a time.  Called and returns with
+ * scrub_lock held, dropped around each check.
+ */
+static void scrub_asked_run(struct mds *m)
+{
+	struct scrub_item it;
+
+	while (scrub_nasked) {
+		it = scrub_asked[--scrub_nasked];
+		pthread_mutex_unlock(&scrub_lock);
+		log_warn("vol %u inode %llu chunk %llu: a reader found a bad block: checking its copies",
+			 it.vol, (unsigned long long)it.ino,
+			 (unsigned long long)it.idx);
+		scrub_chunk(m, &it);
+		pthread_mutex_lock(&scrub_lock);
+	}
+}
+
 static void *scrubber(void *arg)
 {
 	struct mds *m = arg;
@@ -174,16 +201,16 @@ static void *scrubber(void *arg)
 		ts.tv_sec += m->cfg.scrub_period_h ?
 			     (time_t)m->cfg.scrub_period_h * 3600 : 3600;
 		while (!scrub_wanted) {
+			scrub_asked_run(m);
+			if (scrub_wanted)
+				break;
 			if (pthread_cond_timedwait(&scrub_cond, &scrub_lock,
-						   &ts) &&
-			    m->cfg.scrub_period_h)
-				break;	/* the period is up */
-			if (!scrub_wanted) {
-				clock_gettime(CLOCK_REALTIME, &ts);
-				ts.tv_sec += m->cfg.scrub_period_h ?
-					(time_t)m->cfg.scrub_period_h * 3600 :
-					3600;
-			}
+						   &ts) != ETIMEDOUT)
+				continue;	/* asked, or woken for nothing */
+			if (m->cfg.scrub_period_h)
+				break;		/* the period is up */
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 3600;	/* no period: nothing to do */
 		}
 		vol = scrub_wanted ? scrub_vol : 0;
 		scrub_wanted = false;
@@ -209,8 +236,43 @@ static int op_scrub(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	return 0;
 }
 
+/* LAYOUT_CORRUPT: a reader's report of a bad block; checked soon */
+static int op_layout_corrupt(struct mds *m, struct mds_conn *c, MDB_txn *t,
+			     const struct wire_body *b, struct mds_reply *r)
+{
+	const struct vdifs_layout_degrade_req *q = b->fixed;
+	struct scrub_item it = {
+		.vol = le32_to_cpu(q->vol), .ino = le64_to_cpu(q->ino),
+		.idx = le64_to_cpu(q->index),
+	};
+	u8 k[MDS_KEY_BUF];
+	unsigned int i;
+	int ret;
+
+	if (q->pad || !q->chunk_id)
+		return -EINVAL;
+	ret = db_get(t, m->db.chunks, k, key_u64(k, it.vol, it.ino, it.idx),
+		     &it.c, sizeof(it.c));
+	if (ret < 0)
+		return ret;
+	/* changed since: the report was about copies that are gone */
+	if (it.c.chunk_id != q->chunk_id || it.c.version != q->epoch)
+		return 0;
+	pthread_mutex_lock(&scrub_lock);
+	for (i = 0; i < scrub_nasked; i++)
+		if (scrub_asked[i].c.chunk_id == it.c.chunk_id)
+			break;
+	/* a full list drops the report: the periodic pass finds it too */
+	if (i == scrub_nasked && scrub_nasked < SCRUB_ASKED_MAX)
+		scrub_asked[scrub_nasked++] = it;
+	pthread_cond_signal(&scrub_cond);
+	pthread_mutex_unlock(&scrub_lock);
+	return 0;
+}
+
 const struct mds_op scrub_ops[VDIFS_OP_MAX] = {
 	[VDIFS_OP_SCRUB] = { op_scrub, MDS_TXN_NONE },
+	[VDIFS_OP_LAYOUT_CORRUPT] = { op_layout_corrupt, MDS_TXN_READ },
 };
 
 int scrub_start(struct mds *m)

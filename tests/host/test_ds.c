@@ -3161,6 +3161,80 @@ START_TEST(test_scrub)
 }
 END_TEST
 
+/*
+ * Read-triggered repair: a reader that meets a bad block on one copy
+ * reports it (LAYOUT_CORRUPT, as the kernel does after reading a good
+ * copy), and the MDS checks that chunk's copies at once, takes the bad
+ * one out of the set and has it copied again: no scrub pass needed.
+ */
+START_TEST(test_read_repair)
+{
+	struct vdc_params p = { .chunk_size = MiB, .extent_size = 64 * KiB,
+				.replicas = 2, .repl_mode = VDIFS_REPL_SYNC };
+	struct vdc_conn *tool = h_connect(&g_mds, VDIFS_ROLE_TOOL);
+	struct vdc_conn *cli = h_connect(&g_mds, VDIFS_ROLE_CLIENT);
+	struct vdifs_status_rep st = { 0 };
+	struct vdifs_chunk c, stale;
+	struct vdc_chunk_ref r;
+	struct vdc_attr a;
+	struct vdc_vol v;
+	struct model m;
+	char path[PATH_MAX + 64];
+	u8 *buf = malloc(64 * KiB), b;
+	u32 cs = 0;
+	int bad, fd, waited;
+
+	ck_assert_ptr_nonnull(buf);
+	rnd_seed(41);
+	ck_ok(vdc_vol_create(tool, "repair", &p, &v));
+	ck_ok(vdc_create(cli, v.vol, v.root_ino, "f", S_IFREG | 0644, 0, 0, 0,
+			 true, NULL, &a));
+	ck_assert_int_eq(vdc_layout_get(cli, v.vol, a.ino, 0, 1,
+					VDIFS_LAYOUT_ALLOC, &c, 1, &cs), 1);
+	ref_of(&r, &c, MiB);
+	m_init(&m, MiB, 64 * KiB);
+	do_write(g_c[ds_index(r.ds[0])], &r, &m, 0, MiB);
+
+	bad = ds_index(r.ds[1]);
+	h_ds_chunk_path(&g_ds[bad], r.chunk_id, path, sizeof(path));
+	fd = open(path, O_RDWR);
+	ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
+	ck_assert_int_eq(pread(fd, &b, 1, 7 * 64 * KiB + 5), 1);
+	b ^= 0x08;
+	ck_assert_int_eq(pwrite(fd, &b, 1, 7 * 64 * KiB + 5), 1);
+	close(fd);
+	ck_ret(vdc_chunk_read(g_c[bad], &r, 7 * 64 * KiB, buf, 64 * KiB,
+			      NULL), -EUCLEAN);
+	ck_read(g_c[ds_index(r.ds[0])], &r, &m, 7 * 64 * KiB, 64 * KiB,
+		"the good copy");
+	/* a report about a set gone by is taken and does nothing */
+	stale = c;
+	stale.version = cpu_to_le64(le64_to_cpu(c.version) + 7);
+	ck_ok(vdc_layout_corrupt(cli, v.vol, a.ino, 0, &stale));
+	ck_ok(vdc_layout_corrupt(cli, v.vol, a.ino, 0, &c));
+	for (waited = 0; waited < 30000; waited += 200) {
+		ck_assert_int_eq(vdc_layout_get(cli, v.vol, a.ino, 0, 1, 0, &c,
+						1, &cs), 1);
+		if (c.nrep == 2 && le64_to_cpu(c.version) >= 3)
+			break;
+		usleep(200 * 1000);
+	}
+	ck_assert_msg(c.nrep == 2 && le64_to_cpu(c.version) >= 3,
+		      "the bad copy was not replaced (%u copies, epoch %llu)",
+		      c.nrep, (unsigned long long)le64_to_cpu(c.version));
+	ck_assert_int_ge(vdc_status(tool, NULL, NULL, &st), 0);
+	ck_assert_uint_eq(le64_to_cpu(st.scrub_bad), 1);
+	ck_assert_uint_eq(le32_to_cpu(st.scrub_passes), 0);
+	ref_of(&r, &c, MiB);
+	ck_chunk(g_c[ds_index(r.ds[0])], &r, &m, "after the repair");
+	ck_chunk(g_c[ds_index(r.ds[1])], &r, &m, "the new copy");
+	m_free(&m);
+	free(buf);
+	vdc_close(cli);
+	vdc_close(tool);
+}
+END_TEST
+
 /* ================================================================== */
 
 static TCase *tcase(Suite *s, const char *name, int timeout)
@@ -3217,6 +3291,7 @@ static Suite *ds_suite(void)
 	tcase_add_test(tc, test_drain);
 	tcase_add_test(tc, test_intents);
 	tcase_add_test(tc, test_scrub);
+	tcase_add_test(tc, test_read_repair);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");
