@@ -574,24 +574,32 @@ void store_rplan_free(struct ds_rplan *p)
 
 	for (i = 0; i < p->nfds; i++)
 		close(p->fds[i]);
-	free(p->seg);
-	free(p->sums);
-	free(p->owners);
-	free(p->fds);
+	free(p->seg);		/* the one allocation of rplan_alloc() */
 	memset(p, 0, sizeof(*p));
 }
 
+/*
+ * A plan's arrays in one allocation (a read of 64 KiB and more makes one
+ * per request), laid out by alignment: segments and owners (8), then the
+ * sums (a multiple of 8 bytes) and the descriptors (4).
+ */
 static int rplan_alloc(struct ds_rplan *p, u32 nsums)
 {
+	size_t segs = (size_t)nsums * sizeof(*p->seg);
+	size_t owners = (size_t)nsums * sizeof(*p->owners);
+	size_t sums = wire_sums_bytes(nsums);
+	size_t fds = (size_t)nsums * sizeof(*p->fds);
+	u8 *m;
+
+	_Static_assert(sizeof(struct msg_seg) % 8 == 0, "8-aligned after");
 	memset(p, 0, sizeof(*p));
-	p->seg = calloc(nsums, sizeof(*p->seg));
-	p->sums = calloc(1, wire_sums_bytes(nsums));
-	p->owners = calloc(nsums, sizeof(*p->owners));
-	p->fds = calloc(nsums, sizeof(*p->fds));
-	if (!p->seg || !p->sums || !p->owners || !p->fds) {
-		store_rplan_free(p);
+	m = calloc(1, segs + owners + sums + fds);
+	if (!m)
 		return -ENOMEM;
-	}
+	p->seg = (struct msg_seg *)m;
+	p->owners = (u64 *)(m + segs);
+	p->sums = (__le32 *)(m + segs + owners);
+	p->fds = (int *)(m + segs + owners + sums);
 	return 0;
 }
 
