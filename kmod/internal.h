@@ -251,6 +251,7 @@ struct vdifs_sb_info {
 	struct net *net;
 	struct vdifs_conn *mds;
 	u32 vol;
+	bool vol_rdonly;		/* this client may only read vol */
 	u64 root_ino;
 	struct vdifs_layout_params params;
 	u64 session;

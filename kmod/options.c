@@ -17,12 +17,13 @@
 enum vdifs_param {
 	Opt_key, Opt_timeo, Opt_conn_timeo, Opt_actimeo,
 	Opt_acregmin, Opt_acregmax, Opt_acdirmin, Opt_acdirmax, Opt_insecure,
-	Opt_soft, Opt_hard, Opt_name,
+	Opt_soft, Opt_hard, Opt_name, Opt_auth,
 };
 
 const struct fs_parameter_spec vdifs_fs_parameters[] = {
 	fsparam_string("key",		Opt_key),
 	fsparam_string("name",		Opt_name),
+	fsparam_string("auth",		Opt_auth),
 	fsparam_u32("timeo",		Opt_timeo),
 	fsparam_u32("conn_timeo",	Opt_conn_timeo),
 	fsparam_u32("actimeo",		Opt_actimeo),
@@ -240,6 +241,15 @@ int vdifs_parse_param(struct fs_context *fc, struct fs_parameter *param)
 			return invalfc(fc, "name=NAME: a principal, 1-%u of [A-Za-z0-9._@-]",
 				       VDIFS_PRINCIPAL_MAX);
 		strscpy(o->principal, param->string, sizeof(o->principal));
+		return 0;
+	case Opt_auth:
+		/*
+		 * What /proc/mounts shows for a keyed mount, taken back so
+		 * that a remount, which passes those options again, works;
+		 * the key itself comes from key= alone.
+		 */
+		if (strcmp(param->string, "hmac"))
+			return invalfc(fc, "auth=hmac is the only one (the key: key=NAME)");
 		return 0;
 	case Opt_insecure:
 		o->insecure = true;

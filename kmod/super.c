@@ -269,6 +269,7 @@ static int vdifs_connect_mds(struct fs_context *fc, struct vdifs_sb_info *sbi)
 		return -EROFS;
 	}
 	sbi->vol = le32_to_cpu(vi->vol);
+	sbi->vol_rdonly = le16_to_cpu(vi->flags) & VDIFS_VOL_RDONLY;
 	sbi->root_ino = le64_to_cpu(vi->root_ino);
 	sbi->params = vi->params;
 	vdifs_req_put(req);
@@ -343,9 +344,26 @@ static void vdifs_free_fc(struct fs_context *fc)
 	kfree_sensitive(fc->fs_private);
 }
 
+/*
+ * mount -o remount: read-only and back; the other options stay as they
+ * were mounted.  Not read-write where this client may only read.
+ */
+static int vdifs_reconfigure(struct fs_context *fc)
+{
+	struct vdifs_sb_info *sbi = VDIFS_SB(fc->root->d_sb);
+
+	if (!(fc->sb_flags & SB_RDONLY) && sbi->vol_rdonly) {
+		errorfc(fc, "this client may only read volume '%s'",
+			sbi->opts.volume);
+		return -EROFS;
+	}
+	return 0;
+}
+
 static const struct fs_context_operations vdifs_context_ops = {
 	.parse_param	= vdifs_parse_param,
 	.get_tree	= vdifs_get_tree,
+	.reconfigure	= vdifs_reconfigure,
 	.free		= vdifs_free_fc,
 };
 

@@ -35,6 +35,9 @@ check "the principal shows in the mount options" \
 check "host1 reads the golden image" \
 	bash -c "[ \"\$(md5sum <$MNT2/base.img)\" = '$sum' ]"
 check "host1 cannot write it" bash -c "! echo x 2>/dev/null >>$MNT2/base.img"
+check "nor remount it read-write" bash -c \
+	"! mount -o remount,rw $MNT2 2>/dev/null && grep -q \" $MNT2 vdifs ro,\" /proc/mounts"
+check "a remount that stays read-only is fine" mount -o remount,ro "$MNT2"
 umount "$MNT2" 2>/dev/null
 
 load_key host1 "$(cat /tmp/host1.key)"
