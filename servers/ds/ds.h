@@ -5,9 +5,9 @@
  * Threading: a reader thread per connection runs a request itself when
  * nothing else waits on its socket, and otherwise hands it to a fixed
  * pool of workers, so many requests are in flight per connection and
- * requests for different chunks run in parallel; forwarded mutations run
- * in the reader, in order.  A chunk's mutations are serialised by its
- * struct ds_chunk mutex.  Replies on one connection are written under
+ * requests for different chunks run in parallel; other servers' forwarded
+ * mutations have a pool of their own.  A chunk's mutations are
+ * serialised by its struct ds_chunk mutex.  Replies on one connection are written under
  * that connection's write lock.
  */
 #ifndef _VDIFS_DS_H
@@ -26,6 +26,7 @@
 #define DS_DEFAULT_DATA		"vdifs-ds-data"
 #define DS_DEFAULT_MDS		"127.0.0.1:7400"
 #define DS_WORKERS		8
+#define DS_PEER_WORKERS		4	/* forwarded mutations (main.c) */
 /*
  * Requests of one connection queued or running at a time: past it its
  * reader stops reading (TCP pushes back), so that one client pipelining
@@ -263,35 +264,65 @@ int resync_chunk(struct ds *ds, struct ds_op_ctx *x);
 
 /* ---- repl.c: replication ---- */
 
+/*
+ * A forwarded mutation awaited on a peer's pipe: linked on the peer's
+ * waits while its reply is due; status set when done.
+ */
+struct repl_wait {
+	struct repl_wait *next;
+	u64 id;
+	int status;
+	bool done;
+};
+
 struct ds_peer {
 	u32 id;
 	char addr[80];
-	struct vdc_conn *conn;
 	/*
 	 * A peer that did not answer within its time is not asked again
 	 * before this (CLOCK_MONOTONIC ms): the mutations queued behind the
 	 * first that waited for it fail at once (-ETIMEDOUT), and their
 	 * writers ask the MDS, instead of each waiting its own timeout in
-	 * turn on the lock below, a stopped server's whole stop.
+	 * turn, a stopped server's whole stop.  Read and written atomically:
+	 * both connections below consult it.
 	 */
 	u64 mute_until;
-	pthread_mutex_t lock;	/* serialises use of conn and mute_until */
+	/* one call at a time: the async log's replays, copies, retries */
+	pthread_mutex_t lock;	/* serialises use of conn; held across calls */
+	struct vdc_conn *conn;
+	/*
+	 * The pipe: sync forwards from every worker share one connection,
+	 * many in flight (one each was the bottleneck of three copies); a
+	 * receiver thread completes them by request id.  The peer applies
+	 * them in the order sent, and each chunk's are sent in version
+	 * order under that chunk's mutex.
+	 */
+	pthread_mutex_t send_lock;	/* sends on pipe, its (re)connection */
+	struct vdc_conn *pipe;		/* under send_lock */
+	u64 pipe_next_id;		/* under send_lock */
+	pthread_t pipe_rx;		/* running while pipe is set */
+	pthread_mutex_t pipe_lock;	/* waits, pipe_fd, pipe_dead */
+	pthread_cond_t pipe_cond;	/* a reply came or the pipe died */
+	struct repl_wait *waits;
+	int pipe_fd;			/* -1: none */
+	bool pipe_dead;			/* the receiver has stopped */
 };
 
 #define DS_MAX_PEERS 256
 
 /*
  * One mutation forwarded to peers[0..n) at once: begin sends it to each
- * (the peers stay locked, in id order), end waits for every reply and
- * unlocks; err[i]: 0 or -errno.  Between the two the caller writes its
- * own copy.  q, data and peers must stay valid until end.
+ * on its pipe, end waits for every reply; err[i]: 0 or -errno.  Between
+ * the two the caller writes its own copy.  q, data and peers must stay
+ * valid until end.  Nothing is locked in between: any number of
+ * forwards, to any peers, may be in flight.
  */
 struct repl_fwd {
-	struct ds_peer *p[VDIFS_MAX_REPLICAS];
-	u64 id[VDIFS_MAX_REPLICAS];
+	struct ds_peer *p[VDIFS_MAX_REPLICAS];	/* by peers[] index */
+	struct repl_wait w[VDIFS_MAX_REPLICAS];
 	bool sent[VDIFS_MAX_REPLICAS];
-	int err[VDIFS_MAX_REPLICAS];	/* by peers[] index */
-	unsigned int np;
+	int err[VDIFS_MAX_REPLICAS];
+	u64 deadline_ms;
 	const u32 *peers;
 	unsigned int n;
 	u16 op;

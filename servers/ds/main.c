@@ -78,22 +78,38 @@ struct ds_job {
 	struct ds_job *next;
 };
 
-/* the work queue: jobs_lock guards head/tail, jobs_cond wakes workers */
-static pthread_mutex_t jobs_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t jobs_cond = PTHREAD_COND_INITIALIZER;
-static struct ds_job *jobs_head, *jobs_tail;
+/*
+ * Two work queues.  Clients' requests go to one pool; another server's
+ * forwarded mutations to the other, whose jobs never wait on the
+ * network: a primary waits for its forwards with workers of its own
+ * busy, and two servers forwarding to each other through one full pool
+ * each would wait on each other.  Forwards of different chunks run in
+ * parallel; a primary sends a chunk's next only after this one's reply.
+ */
+struct ds_pool {
+	pthread_mutex_t lock;		/* head, tail */
+	pthread_cond_t cond;		/* a job was queued */
+	struct ds_job *head, *tail;
+};
 
-static void job_queue(struct ds_job *j)
+static struct ds_pool client_pool = {
+	PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL
+};
+static struct ds_pool peer_pool = {
+	PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL
+};
+
+static void job_queue(struct ds_pool *pool, struct ds_job *j)
 {
-	pthread_mutex_lock(&jobs_lock);
+	pthread_mutex_lock(&pool->lock);
 	j->next = NULL;
-	if (jobs_tail)
-		jobs_tail->next = j;
+	if (pool->tail)
+		pool->tail->next = j;
 	else
-		jobs_head = j;
-	jobs_tail = j;
-	pthread_cond_signal(&jobs_cond);
-	pthread_mutex_unlock(&jobs_lock);
+		pool->head = j;
+	pool->tail = j;
+	pthread_cond_signal(&pool->cond);
+	pthread_mutex_unlock(&pool->lock);
 }
 
 static int reply(struct ds_conn *c, const struct wire_hdr *h, int status,
@@ -349,20 +365,20 @@ out_reply:
 
 static void *worker(void *arg)
 {
-	struct ds *ds = arg;
+	struct ds_pool *pool = arg;
 
 	for (;;) {
 		struct ds_job *j;
 
-		pthread_mutex_lock(&jobs_lock);
-		while (!jobs_head)
-			pthread_cond_wait(&jobs_cond, &jobs_lock);
-		j = jobs_head;
-		jobs_head = j->next;
-		if (!jobs_head)
-			jobs_tail = NULL;
-		pthread_mutex_unlock(&jobs_lock);
-		run_job(ds, j);
+		pthread_mutex_lock(&pool->lock);
+		while (!pool->head)
+			pthread_cond_wait(&pool->cond, &pool->lock);
+		j = pool->head;
+		pool->head = j->next;
+		if (!pool->head)
+			pool->tail = NULL;
+		pthread_mutex_unlock(&pool->lock);
+		run_job(j->conn->ds, j);
 		vdc_msg_free(&j->msg);
 		pthread_mutex_lock(&ds_conn_lock);
 		j->conn->jobs--;
@@ -383,24 +399,31 @@ static bool conn_idle(int fd)
 }
 
 /*
- * What another data server asks runs in the reader, in order and outside
- * the pool: a primary's forwarded mutations (a primary waits for them
- * with workers of its own busy, and two servers forwarding to each other
- * through full pools would wait on each other), and the STAT a primary
- * copying a chunk asks first (it holds its lock on us meanwhile, which
- * its own writers forwarding to us then wait for: behind a full pool,
- * that wait could close a circle).
+ * A primary's forwarded mutation: the peer pool's (see struct ds_pool),
+ * never the clients'.
+ */
+static bool peer_forward(const struct wire_hdr *h, const struct wire_body *b)
+{
+	if (b->fixed_len != sizeof(struct vdifs_chunk_req) ||
+	    h->opcode == VDIFS_OP_CHUNK_READ || h->opcode == VDIFS_OP_CHUNK_STAT)
+		return false;
+	return le32_to_cpu(((const struct vdifs_chunk_req *)b->fixed)->flags) &
+	       VDIFS_CHUNK_FWD;
+}
+
+/*
+ * What runs in the reader, in order and outside both pools: the STAT a
+ * primary copying a chunk asks first (it holds its lock on us meanwhile,
+ * which its own writers forwarding to us then wait for: behind a full
+ * pool, that wait could close a circle).
  */
 static bool peer_inline(const struct wire_hdr *h, const struct wire_body *b)
 {
-	u32 flags;
-
-	if (b->fixed_len != sizeof(struct vdifs_chunk_req))
+	if (b->fixed_len != sizeof(struct vdifs_chunk_req) ||
+	    h->opcode != VDIFS_OP_CHUNK_STAT)
 		return false;
-	flags = le32_to_cpu(((const struct vdifs_chunk_req *)b->fixed)->flags);
-	if (h->opcode == VDIFS_OP_CHUNK_STAT)
-		return flags & VDIFS_CHUNK_RESYNC;
-	return h->opcode != VDIFS_OP_CHUNK_READ && (flags & VDIFS_CHUNK_FWD);
+	return le32_to_cpu(((const struct vdifs_chunk_req *)b->fixed)->flags) &
+	       VDIFS_CHUNK_RESYNC;
 }
 
 /* wait until c has room for one more job in the pool, and take it */
@@ -470,21 +493,15 @@ static void *conn_reader(void *arg)
 				c->refs++;
 				pthread_mutex_unlock(&ds_conn_lock);
 				j->conn = c;
-				/* another server's: here (peer_inline()) */
-				if (peer_inline(h, &j->body)) {
-					run_job(ds, j);
-					vdc_msg_free(&j->msg);
-					conn_put(c);
-					free(j);
-					continue;
-				}
 				/*
 				 * Nothing else waiting on the socket: run it
 				 * here, saving two thread switches (most of a
 				 * small request's cost); with more behind it,
-				 * the pool runs it while we read on.
+				 * a pool runs it while we read on.  What the
+				 * pools must not take, here too.
 				 */
-				if (conn_idle(c->fd)) {
+				if (peer_inline(h, &j->body) ||
+				    conn_idle(c->fd)) {
 					run_job(ds, j);
 					vdc_msg_free(&j->msg);
 					conn_put(c);
@@ -492,7 +509,8 @@ static void *conn_reader(void *arg)
 					continue;
 				}
 				conn_wait_room(c);
-				job_queue(j);
+				job_queue(peer_forward(h, &j->body) ?
+					  &peer_pool : &client_pool, j);
 				continue;
 			}
 		}
@@ -748,7 +766,9 @@ int main(int argc, char **argv)
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 512 << 10);
 	for (i = 0; i < DS_WORKERS; i++)
-		pthread_create(&th, &attr, worker, &ds);
+		pthread_create(&th, &attr, worker, &client_pool);
+	for (i = 0; i < DS_PEER_WORKERS; i++)
+		pthread_create(&th, &attr, worker, &peer_pool);
 	pthread_create(&th, &attr, heartbeat_thread, &ds);
 	repl_start(&ds);
 	if (ds.cfg.port_file[0]) {

@@ -50,7 +50,11 @@ static int peers_status_ds(const struct vdifs_ds_status *d, void *arg)
 		ds->npeers++;
 		memset(&ds->peers[i], 0, sizeof(ds->peers[i]));
 		ds->peers[i].id = id;
+		ds->peers[i].pipe_fd = -1;
 		pthread_mutex_init(&ds->peers[i].lock, NULL);
+		pthread_mutex_init(&ds->peers[i].send_lock, NULL);
+		pthread_mutex_init(&ds->peers[i].pipe_lock, NULL);
+		pthread_cond_init(&ds->peers[i].pipe_cond, NULL);
 	}
 	vdc_addr_format(&d->addr, ds->peers[i].addr, sizeof(ds->peers[i].addr));
 	return 0;
@@ -121,22 +125,26 @@ static u64 mono_ms(void)
 	return (u64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* p->lock held: true while a peer that timed out is left alone */
+/* true while a peer that timed out is left alone */
 static bool peer_muted(const struct ds_peer *p)
 {
-	return p->mute_until && mono_ms() < p->mute_until;
+	u64 until = __atomic_load_n(&p->mute_until, __ATOMIC_RELAXED);
+
+	return until && mono_ms() < until;
 }
 
 /*
- * p->lock held.  A timeout mutes the peer for a lease: by then the MDS
- * has either heard it (slow, asked again) or taken it out of its sets.
+ * A timeout mutes the peer for a lease: by then the MDS has either heard
+ * it (slow, asked again) or taken it out of its sets.
  */
 static void peer_note(struct ds *ds, struct ds_peer *p, int ret)
 {
 	if (ret == -ETIMEDOUT)
-		p->mute_until = mono_ms() + (ds->lease_ms ? ds->lease_ms : 5000);
+		__atomic_store_n(&p->mute_until,
+				 mono_ms() + (ds->lease_ms ? ds->lease_ms : 5000),
+				 __ATOMIC_RELAXED);
 	else if (!ret)
-		p->mute_until = 0;
+		__atomic_store_n(&p->mute_until, 0, __ATOMIC_RELAXED);
 }
 
 static int peer_call(struct ds *ds, struct ds_peer *p, u16 op,
@@ -188,27 +196,212 @@ int repl_peer_call(struct ds *ds, u32 peer, u16 op,
 	return p ? peer_call(ds, p, op, q, data, len, rep) : -EHOSTUNREACH;
 }
 
-static int cmp_peer(const void *a, const void *b)
-{
-	u32 x = (*(struct ds_peer *const *)a)->id;
-	u32 y = (*(struct ds_peer *const *)b)->id;
+/* ---- the pipe: sync forwards, many in flight ---- */
 
-	return x < y ? -1 : x > y;
+/* pipe_lock held: every wait still due ends with err */
+static void pipe_fail_waits(struct ds_peer *p, int err)
+{
+	struct repl_wait *w;
+
+	for (w = p->waits; w; w = w->next) {
+		w->status = err;
+		w->done = true;
+	}
+	p->waits = NULL;
+	pthread_cond_broadcast(&p->pipe_cond);
+}
+
+/* pipe_lock held: w off the list of waits, if it is on it */
+static void pipe_unlink(struct ds_peer *p, struct repl_wait *w)
+{
+	struct repl_wait **pp;
+
+	for (pp = &p->waits; *pp; pp = &(*pp)->next) {
+		if (*pp == w) {
+			*pp = w->next;
+			return;
+		}
+	}
+}
+
+/*
+ * The pipe's receiver: completes the wait each reply names.  It ends
+ * when the connection does (the peer closed it, a sender or a timed-out
+ * waiter shut it down), failing whatever is still due; the next sender
+ * reaps it and connects again.
+ */
+static void *pipe_rx(void *arg)
+{
+	struct ds_peer *p = arg;
+	int fd = p->pipe_fd, ret;
+
+	for (;;) {
+		struct vdc_msg m;
+		struct repl_wait *w;
+
+		ret = msg_read(fd, &m, -1);
+		if (ret)
+			break;
+		if (!(m.hdr.flags & VDIFS_MSG_REPLY)) {
+			vdc_msg_free(&m);
+			ret = -EPROTO;
+			break;
+		}
+		pthread_mutex_lock(&p->pipe_lock);
+		for (w = p->waits; w && w->id != m.hdr.req_id; w = w->next)
+			;
+		if (w) {	/* none: it timed out, and went */
+			w->status = m.hdr.status;
+			w->done = true;
+			pipe_unlink(p, w);
+			pthread_cond_broadcast(&p->pipe_cond);
+		}
+		pthread_mutex_unlock(&p->pipe_lock);
+		vdc_msg_free(&m);
+	}
+	pthread_mutex_lock(&p->pipe_lock);
+	p->pipe_dead = true;
+	pipe_fail_waits(p, ret == -ETIMEDOUT ? -ECONNRESET : ret);
+	pthread_mutex_unlock(&p->pipe_lock);
+	return NULL;
+}
+
+/* send_lock held: a pipe whose receiver stopped, closed */
+static void pipe_reap(struct ds_peer *p)
+{
+	bool dead;
+
+	if (!p->pipe)
+		return;
+	pthread_mutex_lock(&p->pipe_lock);
+	dead = p->pipe_dead;
+	pthread_mutex_unlock(&p->pipe_lock);
+	if (!dead)
+		return;
+	pthread_join(p->pipe_rx, NULL);
+	pthread_mutex_lock(&p->pipe_lock);
+	p->pipe_fd = -1;
+	pthread_mutex_unlock(&p->pipe_lock);
+	vdc_close(p->pipe);
+	p->pipe = NULL;
+}
+
+/* send_lock held */
+static int pipe_open(struct ds *ds, struct ds_peer *p)
+{
+	struct vdc_opts o = peer_opts(ds);
+	int ret;
+
+	pipe_reap(p);
+	if (p->pipe)
+		return 0;
+	ret = vdc_connect(p->addr, &o, &p->pipe);
+	peer_note(ds, p, ret);
+	if (ret) {
+		p->pipe = NULL;
+		return ret;
+	}
+	pthread_mutex_lock(&p->pipe_lock);
+	p->pipe_fd = vdc_fd(p->pipe);
+	p->pipe_dead = false;
+	pthread_mutex_unlock(&p->pipe_lock);
+	ret = -pthread_create(&p->pipe_rx, NULL, pipe_rx, p);
+	if (ret) {
+		vdc_close(p->pipe);
+		p->pipe = NULL;
+		pthread_mutex_lock(&p->pipe_lock);
+		p->pipe_fd = -1;
+		pthread_mutex_unlock(&p->pipe_lock);
+	}
+	return ret;
+}
+
+/*
+ * Send one forward on p's pipe, w to be completed by its reply.  The
+ * wait is linked before the send (the reply may beat our return).
+ */
+static int pipe_send(struct ds *ds, struct ds_peer *p, struct repl_fwd *f,
+		     struct repl_wait *w)
+{
+	int ret;
+
+	pthread_mutex_lock(&p->send_lock);
+	/* after the lock: the sender before us may have waited it out */
+	ret = peer_muted(p) ? -ETIMEDOUT : pipe_open(ds, p);
+	if (ret)
+		goto out_unlock;
+	w->id = ++p->pipe_next_id;
+	w->done = false;
+	w->status = 0;
+	pthread_mutex_lock(&p->pipe_lock);
+	w->next = p->waits;
+	p->waits = w;
+	pthread_mutex_unlock(&p->pipe_lock);
+	ret = msg_write(vdc_fd(p->pipe), f->op, 0, w->id, 0, &f->fq,
+			sizeof(f->fq), f->data, f->len, NULL, 0);
+	if (ret) {
+		/* the receiver ends too, and fails the others */
+		shutdown(vdc_fd(p->pipe), SHUT_RDWR);
+		pthread_mutex_lock(&p->pipe_lock);
+		pipe_unlink(p, w);
+		pthread_mutex_unlock(&p->pipe_lock);
+	}
+out_unlock:
+	pthread_mutex_unlock(&p->send_lock);
+	return ret;
+}
+
+/*
+ * Wait for w's reply until deadline.  A peer that has not answered by
+ * then is muted and its pipe shut down: what else waits on it fails now
+ * rather than each at its own deadline.
+ */
+static int pipe_wait(struct ds *ds, struct ds_peer *p, struct repl_wait *w,
+		     u64 deadline_ms)
+{
+	struct timespec ts;
+	int ret = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	{
+		u64 now = mono_ms(), left = deadline_ms > now ?
+					    deadline_ms - now : 0;
+
+		ts.tv_sec += left / 1000;
+		ts.tv_nsec += (long)(left % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+	}
+	pthread_mutex_lock(&p->pipe_lock);
+	while (!w->done && ret != ETIMEDOUT)
+		ret = pthread_cond_timedwait(&p->pipe_cond, &p->pipe_lock, &ts);
+	if (w->done) {
+		ret = w->status;
+	} else {
+		pipe_unlink(p, w);
+		ret = -ETIMEDOUT;
+		if (p->pipe_fd >= 0)
+			shutdown(p->pipe_fd, SHUT_RDWR);
+	}
+	pthread_mutex_unlock(&p->pipe_lock);
+	peer_note(ds, p, ret);
+	return ret;
 }
 
 /*
  * Sync replication: the mutation goes to every replica at once (sent to
  * each, then each reply awaited), so three replicas cost one round trip
  * more than one, not two; and the primary writes its own copy in
- * between.  Peers are locked in id order: two primaries forwarding to
- * the same pair cannot wait on each other.  A connection that breaks is
- * retried once on a fresh one, alone.
+ * between.  A pipe that breaks is retried once on the peer's other
+ * connection, alone: the caller still holds the chunk's mutex, so its
+ * versions stay in order.
  */
 void repl_forward_begin(struct ds *ds, struct repl_fwd *f, const u32 *peers,
 			unsigned int n, u16 op, const struct vdifs_chunk_req *q,
 			const u8 *data, u32 len)
 {
-	struct vdc_opts o = peer_opts(ds);
 	unsigned int i;
 
 	f->peers = peers;
@@ -218,70 +411,35 @@ void repl_forward_begin(struct ds *ds, struct repl_fwd *f, const u32 *peers,
 	f->fq.flags = cpu_to_le32(le32_to_cpu(q->flags) | VDIFS_CHUNK_FWD);
 	f->data = op == VDIFS_OP_CHUNK_WRITE ? data : NULL;
 	f->len = op == VDIFS_OP_CHUNK_WRITE ? len : 0;
-	f->np = 0;
+	f->deadline_ms = mono_ms() + peer_opts(ds).timeout_ms;
 	for (i = 0; i < n; i++) {
-		f->err[i] = 0;
-		f->p[f->np] = peer_find(ds, peers[i]);
-		if (!f->p[f->np]) {
+		f->sent[i] = false;
+		f->p[i] = peer_find(ds, peers[i]);
+		if (!f->p[i]) {
 			log_warn("replica %u: no address known", peers[i]);
 			f->err[i] = -EHOSTUNREACH;
 			continue;
 		}
-		f->np++;
-	}
-	qsort(f->p, f->np, sizeof(f->p[0]), cmp_peer);
-	for (i = 0; i < f->np; i++) {
-		struct ds_peer *p = f->p[i];
-
-		pthread_mutex_lock(&p->lock);
-		f->id[i] = 0;
-		f->sent[i] = false;
-		if (peer_muted(p))
-			continue;
-		if (!p->conn) {
-			int ret = vdc_connect(p->addr, &o, &p->conn);
-
-			peer_note(ds, p, ret);
-			if (ret)
-				p->conn = NULL;
-		}
-		if (p->conn &&
-		    vdc_call_send(p->conn, op, &f->fq, sizeof(f->fq), f->data,
-				  f->len, NULL, 0, &f->id[i])) {
-			vdc_close(p->conn);
-			p->conn = NULL;
-		} else if (p->conn) {
-			f->sent[i] = true;
-		}
+		f->err[i] = pipe_send(ds, f->p[i], f, &f->w[i]);
+		f->sent[i] = !f->err[i];
 	}
 }
 
 void repl_forward_end(struct ds *ds, struct repl_fwd *f, int *err)
 {
-	unsigned int i, k;
+	unsigned int i;
 
-	for (i = 0; i < f->np; i++) {
+	for (i = 0; i < f->n; i++) {
 		struct ds_peer *p = f->p[i];
-		int ret = peer_muted(p) ? -ETIMEDOUT : -ENOTCONN;
+		int ret = f->err[i];
 
-		if (f->sent[i]) {
-			ret = vdc_call_wait(p->conn, f->op, f->id[i], NULL);
-			peer_note(ds, p, ret);
-			if (conn_broken(ret)) {
-				vdc_close(p->conn);
-				p->conn = NULL;
-			}
-		}
-		pthread_mutex_unlock(&p->lock);
-		if (conn_broken(ret) && ret != -ETIMEDOUT)
+		if (f->sent[i])
+			ret = pipe_wait(ds, p, &f->w[i], f->deadline_ms);
+		if (p && conn_broken(ret) && ret != -ETIMEDOUT)
 			ret = peer_call(ds, p, f->op, &f->fq, f->data, f->len,
 					NULL);
-		for (k = 0; k < f->n; k++)
-			if (f->peers[k] == p->id)
-				f->err[k] = ret;
+		err[i] = ret;
 	}
-	for (k = 0; k < f->n; k++)
-		err[k] = f->err[k];
 }
 
 /* ---- the async log ---- */
