@@ -670,8 +670,26 @@ struct sess_rec {
 struct status_ctx {
 	struct vdifs_ds_status *ds;
 	struct sess_rec *sess;
-	size_t nds, nsess, cap_ds, cap_sess;
+	struct vdifs_lost_status *lost;
+	size_t nds, nsess, nlost, cap_ds, cap_sess, cap_lost;
 };
+
+static int status_lost_cb(const struct vdifs_lost_status *l, void *arg)
+{
+	struct status_ctx *sc = arg;
+
+	if (sc->nlost == sc->cap_lost) {
+		size_t cap = sc->cap_lost ? 2 * sc->cap_lost : 16;
+		void *p = realloc(sc->lost, cap * sizeof(*sc->lost));
+
+		if (!p)
+			return -ENOMEM;
+		sc->lost = p;
+		sc->cap_lost = cap;
+	}
+	sc->lost[sc->nlost++] = *l;
+	return 0;
+}
 
 static int status_ds_cb(const struct vdifs_ds_status *d, void *arg)
 {
@@ -718,6 +736,7 @@ static void status_json(const struct tool *t, const struct status_ctx *sc,
 	struct json_object *o = json_object_new_object();
 	struct json_object *ds = json_object_new_array();
 	struct json_object *ss = json_object_new_array();
+	struct json_object *ls = json_object_new_array();
 	char addr[64];
 	size_t i;
 
@@ -761,6 +780,24 @@ static void status_json(const struct tool *t, const struct status_ctx *sc,
 				       jint(le64_to_cpu(r->s.last_seen_ms)));
 		json_object_array_add(ss, e);
 	}
+	for (i = 0; i < sc->nlost; i++) {
+		const struct vdifs_lost_status *l = &sc->lost[i];
+		struct json_object *e = json_object_new_object();
+
+		json_object_object_add(e, "volume", jint(le32_to_cpu(l->vol)));
+		json_object_object_add(e, "inode", jint(le64_to_cpu(l->ino)));
+		json_object_object_add(e, "index", jint(le64_to_cpu(l->index)));
+		json_object_object_add(e, "chunk",
+				       jint(le64_to_cpu(l->chunk_id)));
+		json_object_object_add(e, "data_server",
+				       jint(le32_to_cpu(l->ds_id)));
+		json_object_object_add(e, "when", jint(le64_to_cpu(l->when)));
+		json_object_object_add(e, "certain",
+				       json_object_new_boolean(
+					       le32_to_cpu(l->flags) &
+					       VDIFS_LOST_CERTAIN));
+		json_object_array_add(ls, e);
+	}
 	json_object_object_add(o, "mds", json_object_new_string(t->mds));
 	json_object_object_add(o, "server_epoch",
 			       jint(le64_to_cpu(rep->server_epoch)));
@@ -781,6 +818,7 @@ static void status_json(const struct tool *t, const struct status_ctx *sc,
 	json_object_object_add(o, "chunks", ch);
 	json_object_object_add(o, "data_servers", ds);
 	json_object_object_add(o, "sessions", ss);
+	json_object_object_add(o, "lost_writes", ls);
 	json_print(o);
 }
 
@@ -832,6 +870,27 @@ static void status_text(const struct tool *t, const struct status_ctx *sc,
 		       r->name[0] ? r->name : "-", state_name(r->s.state),
 		       seen);
 	}
+	if (!sc->nlost)
+		return;
+	printf("\nacknowledged async writes lost with their primary:\n");
+	printf("%-6s %-12s %-8s %-16s %-5s %-8s %s\n", "VOLUME", "INODE",
+	       "INDEX", "CHUNK", "DS", "CERTAIN", "WHEN");
+	for (i = 0; i < sc->nlost; i++) {
+		const struct vdifs_lost_status *l = &sc->lost[i];
+		time_t when = (time_t)le64_to_cpu(l->when);
+		char ts[32] = "-";
+		struct tm tm;
+
+		if (gmtime_r(&when, &tm))
+			strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		printf("%-6u %-12" PRIu64 " %-8" PRIu64 " %016" PRIx64 " %-5u %-8s %s\n",
+		       le32_to_cpu(l->vol), le64_to_cpu(l->ino),
+		       le64_to_cpu(l->index), le64_to_cpu(l->chunk_id),
+		       le32_to_cpu(l->ds_id),
+		       le32_to_cpu(l->flags) & VDIFS_LOST_CERTAIN ? "yes" :
+								   "maybe",
+		       ts);
+	}
 }
 
 static int cmd_status(struct tool *t, int argc, char **argv)
@@ -839,6 +898,7 @@ static int cmd_status(struct tool *t, int argc, char **argv)
 	struct vdc_status_cbs cbs = {
 		.ds = status_ds_cb,
 		.session = status_sess_cb,
+		.lost = status_lost_cb,
 	};
 	struct status_ctx sc = { 0 };
 	struct vdifs_status_rep rep = { 0 };
@@ -863,6 +923,7 @@ static int cmd_status(struct tool *t, int argc, char **argv)
 	}
 	free(sc.ds);
 	free(sc.sess);
+	free(sc.lost);
 	return ret;
 }
 

@@ -88,6 +88,17 @@
  *                 peers are refused at HELLO.  LAYOUT_CORRUPT (44): a
  *                 reader that met a bad block has the MDS check and
  *                 repair that chunk's copies.
+ *   v7 (2026-11-26): lost async writes are reported, never silent.
+ *                 DS_HEARTBEAT carries the count of mutations in the
+ *                 server's async replication log and a tail of the
+ *                 chunks they are of, with the newest version logged of
+ *                 each (32 bytes and behind_len); when the MDS takes a
+ *                 primary that was down out of a chunk's set while it
+ *                 listed a version of that chunk newer than the copies
+ *                 left have, those writes are lost, and the STATUS
+ *                 reply lists such chunks in a
+ *                 third run of records (struct vdifs_lost_status; nlost,
+ *                 in a reply of 80 bytes).  v6 peers are refused at HELLO.
  *
  * Framing: every message is a struct vdifs_msg_hdr followed by body_len
  * bytes of body.  A body is the opcode's fixed struct followed by at most
@@ -103,8 +114,8 @@
 #include <linux/ioctl.h>
 
 #define VDIFS_PROTO_MAGIC	0x53464456u	/* "VDFS" as LE bytes */
-#define VDIFS_PROTO_VERSION	6u
-#define VDIFS_PROTO_VERSION_MIN	6u
+#define VDIFS_PROTO_VERSION	7u
+#define VDIFS_PROTO_VERSION_MIN	7u
 
 /* Hard limits.  A decoder checks each against its field before using it. */
 #define VDIFS_NAME_MAX		255u	/* one path component */
@@ -737,11 +748,28 @@ struct vdifs_ds_register_rep {
 	__le32 pad;
 };
 
+/*
+ * DS_HEARTBEAT: nbehind counts the mutations in the server's async
+ * replication log (acknowledged to writers, not yet on every replica);
+ * the tail (behind_len bytes) is a struct vdifs_behind per chunk they are
+ * of, at most VDIFS_BEHIND_MAX, with VDIFS_BEHIND_ALL in flags when that
+ * is every such chunk.
+ */
+#define VDIFS_BEHIND_MAX	1024u
+#define VDIFS_BEHIND_ALL	(1u << 0)
+
+struct vdifs_behind {
+	__le64 chunk_id;
+	__le64 version;		/* the newest the log holds of it */
+};
+
 struct vdifs_ds_heartbeat_req {
 	__le32 ds_id;
-	__le32 pad;
+	__le16 flags;		/* VDIFS_BEHIND_ALL */
+	__le16 behind_len;	/* tail: struct vdifs_behind records */
 	__le64 capacity;
 	__le64 used;
+	__le64 nbehind;
 };
 
 struct vdifs_session_open_req {
@@ -783,6 +811,28 @@ struct vdifs_status_rep {
 	__le64 scrub_replaced;
 	__le32 scrub_passes;	/* finished since the MDS started */
 	__le32 scrub_running;	/* 1 while one goes on */
+	__le32 nlost;		/* struct vdifs_lost_status records, third */
+	__le32 pad;
+};
+
+/*
+ * STATUS: a chunk whose acknowledged async writes were lost: its primary
+ * was taken out of its set (down) while its replication log still held
+ * mutations of it.  CERTAIN: the primary had listed a version of the
+ * chunk newer than any copy left has; without it, the primary had more
+ * chunks behind than it could list, and this one may have lost writes.
+ */
+#define VDIFS_LOST_CERTAIN	(1u << 0)
+
+struct vdifs_lost_status {
+	__le64 chunk_id;
+	__le64 ino;
+	__le64 index;		/* the chunk's index in its file */
+	__le32 vol;
+	__le32 ds_id;		/* the primary that had the writes */
+	__le64 when;		/* seconds since the epoch */
+	__le32 flags;		/* VDIFS_LOST_* */
+	__le32 pad;
 };
 
 /* SCRUB: a pass over vol's chunks (0: every volume) starts now */
@@ -1189,11 +1239,13 @@ VDIFS_WIRE_SIZE(vdifs_chunk, 40);
 VDIFS_WIRE_SIZE(vdifs_addr, 24);
 VDIFS_WIRE_SIZE(vdifs_ds_register_req, 48);
 VDIFS_WIRE_SIZE(vdifs_ds_register_rep, 16);
-VDIFS_WIRE_SIZE(vdifs_ds_heartbeat_req, 24);
+VDIFS_WIRE_SIZE(vdifs_ds_heartbeat_req, 32);
+VDIFS_WIRE_SIZE(vdifs_lost_status, 48);
+VDIFS_WIRE_SIZE(vdifs_behind, 16);
 VDIFS_WIRE_SIZE(vdifs_session_open_req, 8);
 VDIFS_WIRE_SIZE(vdifs_session_rep, 16);
 VDIFS_WIRE_SIZE(vdifs_session_req, 8);
-VDIFS_WIRE_SIZE(vdifs_status_rep, 72);
+VDIFS_WIRE_SIZE(vdifs_status_rep, 80);
 VDIFS_WIRE_SIZE(vdifs_scrub_req, 8);
 VDIFS_WIRE_SIZE(vdifs_chunk_scrub_rep, 16);
 VDIFS_WIRE_SIZE(vdifs_ds_status, 64);

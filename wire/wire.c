@@ -49,7 +49,7 @@ struct wire_body;
 struct wire_msg_desc {
 	u16 fixed;
 	struct wire_tail_desc tail[2];
-	struct wire_recs_desc recs[2];
+	struct wire_recs_desc recs[WIRE_RECS_MAX];
 	/* the values a receiver relies on, once the layout is known good */
 	int (*check)(u16 opcode, const struct wire_body *b);
 };
@@ -204,6 +204,19 @@ static int wire_check_layout_rep(u16 op, const struct wire_body *b)
 		if (wire_check_chunk(rec))
 			return -EPROTO;
 	return ret;
+}
+
+static int wire_check_heartbeat_req(u16 op, const struct wire_body *b)
+{
+	const struct vdifs_ds_heartbeat_req *q = b->fixed;
+
+	u32 n = b->tail_len[0] / sizeof(struct vdifs_behind);
+
+	/* whole records, no more than the count of mutations behind */
+	if (b->tail_len[0] % sizeof(struct vdifs_behind) ||
+	    n > le64_to_cpu(q->nbehind))
+		return -EINVAL;
+	return le16_to_cpu(q->flags) & ~VDIFS_BEHIND_ALL ? -EINVAL : 0;
 }
 
 static int wire_check_degrade_rep(u16 op, const struct wire_body *b)
@@ -367,7 +380,11 @@ static const struct wire_op_desc wire_ops[VDIFS_OP_MAX] = {
 		.req = { FIX(vdifs_ds_register_req) },
 		.rep = { FIX(vdifs_ds_register_rep) } },
 	[VDIFS_OP_DS_HEARTBEAT] = { "DS_HEARTBEAT",
-		.req = { FIX(vdifs_ds_heartbeat_req) },
+		.req = { FIX(vdifs_ds_heartbeat_req), .tail = {
+			T16(WT_BYTES, vdifs_ds_heartbeat_req, behind_len,
+			    VDIFS_BEHIND_MAX *
+			    sizeof(struct vdifs_behind)) },
+		  .check = wire_check_heartbeat_req },
 		.rep = { 0 } },
 	[VDIFS_OP_SESSION_OPEN] = { "SESSION_OPEN",
 		.req = { FIX(vdifs_session_open_req), .tail = {
@@ -399,7 +416,9 @@ static const struct wire_op_desc wire_ops[VDIFS_OP_MAX] = {
 		.rep = { FIX(vdifs_status_rep), .recs = {
 			RECS(vdifs_ds_status, vdifs_status_rep, nds, -1),
 			RECS(vdifs_session_status, vdifs_status_rep, nsess,
-			     NAME_OFF(vdifs_session_status)) } } },
+			     NAME_OFF(vdifs_session_status)),
+			RECS(vdifs_lost_status, vdifs_status_rep, nlost,
+			     -1) } } },
 	[VDIFS_OP_CHUNK_READ] = { "CHUNK_READ",
 		.req = { FIX(vdifs_chunk_req) },
 		.rep = { FIX(vdifs_chunk_io_rep), .tail = {
@@ -884,7 +903,7 @@ int wire_body_decode(u16 opcode, bool reply, s32 status, const void *body,
 		off += tl;
 	}
 
-	for (i = 0; i < 2 && m->recs[i].size; i++) {
+	for (i = 0; i < WIRE_RECS_MAX && m->recs[i].size; i++) {
 		const struct wire_recs_desc *r = &m->recs[i];
 		u32 used = 0, count;
 		__le32 v;
@@ -953,7 +972,7 @@ void wire_rec_iter_init(struct wire_rec_iter *it, const struct wire_body *b,
 
 	memset(it, 0, sizeof(*it));
 	it->name_off = -1;
-	if (!d || which < 0 || which > 1 || !d->rep.recs[which].size)
+	if (!d || which < 0 || which >= WIRE_RECS_MAX || !d->rep.recs[which].size)
 		return;
 	it->p = b->recs[which];
 	it->left = b->recs_len[which];

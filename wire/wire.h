@@ -156,17 +156,19 @@ int wire_sums_final(const struct wire_sums *w);
 
 /*
  * A decoded body: the opcode's fixed struct, up to two variable tails and
- * up to two runs of records, all pointing into the received buffer and
- * all already validated against the opcode's limits.
+ * up to WIRE_RECS_MAX runs of records, all pointing into the received
+ * buffer and all already validated against the opcode's limits.
  */
+#define WIRE_RECS_MAX	3
+
 struct wire_body {
 	const void *fixed;
 	u32 fixed_len;
 	const u8 *tail[2];
 	u32 tail_len[2];
-	const u8 *recs[2];
-	u32 recs_len[2];
-	u32 nrecs[2];
+	const u8 *recs[WIRE_RECS_MAX];
+	u32 recs_len[WIRE_RECS_MAX];
+	u32 nrecs[WIRE_RECS_MAX];
 };
 
 int wire_body_decode(u16 opcode, bool reply, s32 status, const void *body,

@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -926,15 +927,25 @@ int vdc_ds_register(struct vdc_conn *c, u32 ds_id, const char *listen_addr,
 	return ret;
 }
 
-int vdc_ds_heartbeat(struct vdc_conn *c, u32 ds_id, u64 capacity, u64 used)
+int vdc_ds_heartbeat(struct vdc_conn *c, u32 ds_id, u64 capacity, u64 used,
+		     const struct vdc_behind *b)
 {
 	struct vdifs_ds_heartbeat_req req;
+	u32 n = b ? b->n : 0;
 
+	if (n > VDIFS_BEHIND_MAX || (b && n > b->count))
+		return -EINVAL;
 	memset(&req, 0, sizeof(req));
 	req.ds_id = cpu_to_le32(ds_id);
 	req.capacity = cpu_to_le64(capacity);
 	req.used = cpu_to_le64(used);
-	return vdc_call(c, VDIFS_OP_DS_HEARTBEAT, &req, sizeof(req), NULL, 0,
+	if (b) {
+		req.nbehind = cpu_to_le64(b->count);
+		req.flags = cpu_to_le16(b->all ? VDIFS_BEHIND_ALL : 0);
+		req.behind_len = cpu_to_le16((u16)(n * sizeof(*b->recs)));
+	}
+	return vdc_call(c, VDIFS_OP_DS_HEARTBEAT, &req, sizeof(req),
+			n ? b->recs : NULL, n * (u32)sizeof(struct vdifs_behind),
 			NULL, 0, NULL);
 }
 
@@ -1045,6 +1056,22 @@ int vdc_status(struct vdc_conn *c, const struct vdc_status_cbs *cbs,
 		memcpy(host, name, nlen);
 		host[nlen] = '\0';
 		ret = cbs->session(&ss, host, arg);
+		if (ret)
+			goto out_stop;
+	}
+	if (rr < 0) {
+		ret = -EPROTO;
+		goto out;
+	}
+
+	wire_rec_iter_init(&it, &m.body, 2, VDIFS_OP_STATUS);
+	while ((rr = wire_rec_next(&it, &rec, &name, &nlen)) > 0) {
+		struct vdifs_lost_status ls;
+
+		if (!cbs || !cbs->lost)
+			continue;
+		memcpy(&ls, rec, sizeof(ls));
+		ret = cbs->lost(&ls, arg);
 		if (ret)
 			goto out_stop;
 	}

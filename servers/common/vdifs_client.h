@@ -230,7 +230,20 @@ int vdc_layout_get_caps(struct vdc_conn *c, u32 vol, u64 ino, u64 first,
 
 int vdc_ds_register(struct vdc_conn *c, u32 ds_id, const char *listen_addr,
 		    u64 capacity, u64 used, struct vdifs_ds_register_rep *out);
-int vdc_ds_heartbeat(struct vdc_conn *c, u32 ds_id, u64 capacity, u64 used);
+/*
+ * What a data server's async replication log holds: count mutations, of
+ * the chunks recs[0..n) (all of them if all).
+ */
+struct vdc_behind {
+	u64 count;
+	const struct vdifs_behind *recs;	/* wire order */
+	u32 n;		/* <= VDIFS_BEHIND_MAX */
+	bool all;
+};
+
+/* b: NULL when the log is empty */
+int vdc_ds_heartbeat(struct vdc_conn *c, u32 ds_id, u64 capacity, u64 used,
+		     const struct vdc_behind *b);
 int vdc_session_open(struct vdc_conn *c, u32 vol, const char *name,
 		     struct vdifs_session_rep *out);
 int vdc_session_heartbeat(struct vdc_conn *c, u64 session);
@@ -242,6 +255,7 @@ struct vdc_status_cbs {
 	int (*ds)(const struct vdifs_ds_status *d, void *arg);
 	int (*session)(const struct vdifs_session_status *s,
 		       const char *name, void *arg);
+	int (*lost)(const struct vdifs_lost_status *l, void *arg);
 };
 
 /* *rep (may be NULL) gets the reply's fixed part, in wire order */

@@ -339,6 +339,8 @@ void repl_forward_end(struct ds *ds, struct repl_fwd *f, int *err);
 int repl_log_append(struct ds *ds, MDB_txn *t, u32 peer, u16 op,
 		    const struct vdifs_chunk_req *q, const u8 *data, u32 len);
 void repl_kick(struct ds *ds);
+/* the log's content for a heartbeat; recs holds VDIFS_BEHIND_MAX */
+int repl_behind(struct ds *ds, struct vdc_behind *b, struct vdifs_behind *recs);
 /* one call to a peer; *rep (may be NULL) gets the reply */
 int repl_peer_call(struct ds *ds, u32 peer, u16 op,
 		   const struct vdifs_chunk_req *q, const u8 *data, u32 len,

@@ -586,8 +586,12 @@ static void *heartbeat_thread(void *arg)
 {
 	struct ds *ds = arg;
 	struct vdc_conn *c = NULL;
+	struct vdifs_behind *recs = malloc(VDIFS_BEHIND_MAX * sizeof(*recs));
 
+	if (!recs)
+		return NULL;
 	for (;;) {
+		struct vdc_behind b;
 		u64 cap, used;
 		int ret;
 
@@ -597,7 +601,14 @@ static void *heartbeat_thread(void *arg)
 			continue;
 		}
 		ds_space(ds, &cap, &used);
-		ret = vdc_ds_heartbeat(c, ds->id, cap, used);
+		/*
+		 * What only we have yet: should we be taken out of those
+		 * chunks' sets, the MDS reports their writes lost.
+		 */
+		ret = repl_behind(ds, &b, recs);
+		if (!ret)
+			ret = vdc_ds_heartbeat(c, ds->id, cap, used,
+					       b.count ? &b : NULL);
 		if (ret) {
 			log_warn("heartbeat to %s failed: %s; registering again",
 				 ds->cfg.mds, strerror(-ret));

@@ -490,6 +490,77 @@ int repl_log_append(struct ds *ds, MDB_txn *t, u32 peer, u16 op,
 	return 0;
 }
 
+/*
+ * What the log holds, for the MDS (heartbeats): the count of mutations
+ * and the distinct chunks they are of with the newest version of each,
+ * up to VDIFS_BEHIND_MAX chunks, found in at most RLOG_SCAN_MAX entries
+ * (a replica down for long has a long log; the MDS then knows only that
+ * the list is incomplete).
+ */
+#define RLOG_SCAN_MAX	65536u
+#define BEHIND_SLOTS	(2 * VDIFS_BEHIND_MAX)	/* a power of two */
+
+int repl_behind(struct ds *ds, struct vdc_behind *b, struct vdifs_behind *recs)
+{
+	/* open addressing: slot -> 1 + index into recs, 0 empty */
+	u16 slots[BEHIND_SLOTS] = { 0 };
+	MDB_cursor *cur;
+	MDB_stat st;
+	MDB_txn *t;
+	MDB_val k, v;
+	u64 scanned = 0;
+	bool full = false;
+	int rc;
+
+	memset(b, 0, sizeof(*b));
+	b->recs = recs;
+	rc = mdb_txn_begin(ds->st.env, NULL, MDB_RDONLY, &t);
+	if (rc)
+		return -EIO;
+	rc = mdb_stat(t, ds->st.rlog, &st);
+	if (rc || !st.ms_entries)
+		goto out_txn;
+	b->count = st.ms_entries;
+	rc = mdb_cursor_open(t, ds->st.rlog, &cur);
+	if (rc)
+		goto out_txn;
+	while (scanned < RLOG_SCAN_MAX &&
+	       !mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		struct ds_rlog_rec r;
+		u64 id, slot;
+
+		scanned++;
+		if (v.mv_size < sizeof(r))
+			continue;
+		memcpy(&r, v.mv_data, sizeof(r));
+		id = le64_to_cpu(r.q.chunk_id);
+		for (slot = (id * 0x9e3779b97f4a7c15ull) >> 53;
+		     slots[slot] &&
+		     le64_to_cpu(recs[slots[slot] - 1].chunk_id) != id;
+		     slot = (slot + 1) & (BEHIND_SLOTS - 1))
+			;
+		if (slots[slot]) {
+			struct vdifs_behind *e = &recs[slots[slot] - 1];
+
+			if (le64_to_cpu(r.q.version) > le64_to_cpu(e->version))
+				e->version = r.q.version;
+			continue;
+		}
+		if (b->n == VDIFS_BEHIND_MAX) {
+			full = true;
+			break;
+		}
+		recs[b->n].chunk_id = r.q.chunk_id;
+		recs[b->n].version = r.q.version;
+		slots[slot] = (u16)++b->n;
+	}
+	mdb_cursor_close(cur);
+	b->all = !full && scanned == b->count;
+out_txn:
+	mdb_txn_abort(t);
+	return rc ? -EIO : 0;
+}
+
 void repl_kick(struct ds *ds)
 {
 	pthread_mutex_lock(&ds->rlog_lock);

@@ -82,6 +82,8 @@ int db_open(struct mds_db *db, const char *dir, u64 map_size)
 		{ "intents", offsetof(struct mds_db, intents) },
 		{ "principals", offsetof(struct mds_db, principals) },
 		{ "access", offsetof(struct mds_db, access) },
+		{ "behind", offsetof(struct mds_db, behind) },
+		{ "lost", offsetof(struct mds_db, lost) },
 	};
 	MDB_txn *t;
 	size_t i;

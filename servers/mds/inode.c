@@ -169,6 +169,9 @@ int inode_free(struct mds *m, MDB_txn *t, u32 vol,
 	ret = db_del_prefix(t, m->db.chunks, k, kl, gc_chunk, m);
 	if (ret)
 		return ret;
+	ret = lost_forget(m, t, vol, ino);
+	if (ret)
+		return ret;
 	if (S_ISLNK(in_mode(in))) {
 		ret = db_del(t, m->db.symlinks, k, kl);
 		if (ret && ret != -ENOENT)

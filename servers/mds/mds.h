@@ -130,6 +130,8 @@ struct mds_db {
 	MDB_dbi intents;	/* be64 intent -> clones prepared (intent.c) */
 	MDB_dbi principals;	/* name -> struct mds_principal */
 	MDB_dbi access;		/* be32 vol, name -> le32 VDIFS_ACCESS_* */
+	MDB_dbi behind;		/* be32 ds id -> its async log (lost.c) */
+	MDB_dbi lost;		/* be32 vol, be64 ino, be64 idx -> lost_status */
 };
 
 int db_open(struct mds_db *db, const char *dir, u64 map_size);
@@ -416,6 +418,14 @@ int dsrpc_chunk_stat(struct mds *m, u32 ds_id, u64 chunk_id,
 
 /* member.c: data servers, status */
 extern const struct mds_op member_ops[VDIFS_OP_MAX];
+
+/* ---- lost.c: lost async writes ---- */
+
+int lost_heartbeat(struct mds *m, u32 ds, const struct wire_body *b);
+void lost_note(struct mds *m, u32 vol, u64 ino, u64 idx, u64 id,
+	       u32 primary, u64 have);
+int lost_forget(struct mds *m, MDB_txn *t, u32 vol, u64 ino);
+int lost_status(struct mds *m, struct mds_reply *r, u32 *n);
 int member_load(struct mds *m);
 /*
  * Choose n distinct up data servers for a new chunk, or as many as are

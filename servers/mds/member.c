@@ -354,7 +354,7 @@ static int op_ds_heartbeat(struct mds *m, struct mds_conn *c, MDB_txn *t,
 		ret = -ENOENT;
 	}
 	pthread_mutex_unlock(&m->lock);
-	return ret;
+	return ret ? ret : lost_heartbeat(m, le32_to_cpu(q->ds_id), b);
 }
 
 static int op_status(struct mds *m, struct mds_conn *c, MDB_txn *t,
@@ -365,7 +365,7 @@ static int op_status(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	u32 scp;
 	bool scr;
 	long long now = mds_now_ms();
-	u32 nds = 0, nsess = 0;
+	u32 nds = 0, nsess = 0, nlost;
 	size_t i;
 	int ret, n;
 
@@ -426,6 +426,10 @@ static int op_status(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	}
 	pthread_mutex_unlock(&m->lock);
 	memset(sr, 0, sizeof(*sr));
+	ret = lost_status(m, r, &nlost);
+	if (ret)
+		return ret;
+	sr->nlost = cpu_to_le32(nlost);
 	sr->degraded = cpu_to_le64(degraded);
 	sr->copied = cpu_to_le64(copied);
 	sr->copied_bytes = cpu_to_le64(copied_bytes);

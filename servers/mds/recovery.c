@@ -111,12 +111,14 @@ int chunk_swap(struct mds *m, u32 vol, u64 ino, u64 idx,
 
 /*
  * Judge every server of c's set; returns how many come out.  *epoch gets
- * the newest epoch a server of the set has seen.  May sleep for the
- * STAT calls (up to their timeout each).
+ * the newest epoch a server of the set has seen, *have the newest
+ * version of the chunk a server that stays has.  May sleep for the STAT
+ * calls (up to their timeout each).
  */
 static unsigned int degrade_judge(struct mds *m, const struct vdifs_chunk *c,
-				  u8 *why, u64 *epoch)
+				  u8 *why, u64 *epoch, u64 *have)
 {
+	u64 version[VDIFS_MAX_REPLICAS] = { 0 };
 	struct vdifs_chunk_stat st;
 	bool missing[VDIFS_MAX_REPLICAS] = { false };
 	bool someone_has = false;
@@ -124,6 +126,7 @@ static unsigned int degrade_judge(struct mds *m, const struct vdifs_chunk *c,
 	u64 id = le64_to_cpu(c->chunk_id);
 
 	*epoch = 0;
+	*have = 0;
 	for (i = 0; i < c->nrep; i++) {
 		u32 ds = le32_to_cpu(c->ds[i]);
 		int ret;
@@ -142,6 +145,7 @@ static unsigned int degrade_judge(struct mds *m, const struct vdifs_chunk *c,
 				why[i] = DG_STALE;
 			if (le64_to_cpu(st.epoch) > *epoch)
 				*epoch = le64_to_cpu(st.epoch);
+			version[i] = le64_to_cpu(st.version);
 		}
 		/* unreachable from here but heartbeating: slow, not failed */
 	}
@@ -150,6 +154,8 @@ static unsigned int degrade_judge(struct mds *m, const struct vdifs_chunk *c,
 			why[i] = DG_MISSING;
 		if (why[i] != DG_KEEP)
 			out++;
+		else if (version[i] > *have)
+			*have = version[i];
 	}
 	return out;
 }
@@ -165,10 +171,10 @@ static int degrade_chunk(struct mds *m, u32 vol, u64 ino, u64 idx,
 	struct vdifs_chunk was = *c, now;
 	u8 why[VDIFS_MAX_REPLICAS];
 	unsigned int i, n, out, min;
-	u64 epoch;
+	u64 epoch, have;
 	int ret;
 
-	out = degrade_judge(m, c, why, &epoch);
+	out = degrade_judge(m, c, why, &epoch, &have);
 	if (!out && epoch > le64_to_cpu(c->version)) {
 		/* a copy's commit was lost: the record catches up */
 		now = *c;
@@ -201,6 +207,10 @@ static int degrade_chunk(struct mds *m, u32 vol, u64 ino, u64 idx,
 		return 0;
 	if (ret)
 		return ret;
+	/* an async primary's log may have held what only it had */
+	if (why[0] == DG_DOWN)
+		lost_note(m, vol, ino, idx, le64_to_cpu(was.chunk_id),
+			  le32_to_cpu(was.ds[0]), have);
 	for (i = 0; i < was.nrep; i++)
 		if (why[i] != DG_KEEP)
 			log_warn("vol %u inode %llu chunk %llu (%016llx): data server %u out of its set (%s), epoch %llu",

@@ -241,6 +241,8 @@ static int op_vol_delete(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	if (!ret)
 		ret = access_drop_vol(m, t, vol);
 	if (!ret)
+		ret = db_del_prefix(t, m->db.lost, k, 4, NULL, NULL);
+	if (!ret)
 		ret = db_del(t, m->db.vols, k, 4);
 	if (!ret)
 		ret = db_del(t, m->db.volnames, b->tail[0], b->tail_len[0]);

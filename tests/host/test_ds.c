@@ -2149,6 +2149,125 @@ START_TEST(test_failover)
 END_TEST
 
 
+static int lost_cb(const struct vdifs_lost_status *l, void *arg)
+{
+	struct vdifs_lost_status *out = arg;
+
+	if (!out->chunk_id)
+		*out = *l;
+	return 0;
+}
+
+/* STATUS's lost records: how many, the first in *l */
+static u32 lost_list(struct vdc_conn *tool, struct vdifs_lost_status *l)
+{
+	struct vdc_status_cbs cbs = { .lost = lost_cb };
+	struct vdifs_status_rep st;
+
+	memset(l, 0, sizeof(*l));
+	ck_ok(vdc_status(tool, &cbs, l, &st));
+	return le32_to_cpu(st.nlost);
+}
+
+/*
+ * Async mode: the primary acknowledges a write its replica has not got
+ * (the replica is down), then dies.  The MDS promotes the replica,
+ * which lacks the write: STATUS must say so, for that chunk and no other
+ * (a sync chunk of the same primary, degraded the same way, lost
+ * nothing), and forget it with the file.
+ */
+START_TEST(test_async_lost)
+{
+	struct vdc_params pa = { .chunk_size = MiB, .replicas = 2,
+				 .repl_mode = VDIFS_REPL_ASYNC };
+	struct vdc_params ps = { .chunk_size = 64 * KiB, .replicas = 2,
+				 .repl_mode = VDIFS_REPL_SYNC };
+	struct vdc_conn *tool = h_connect(&g_mds, VDIFS_ROLE_TOOL);
+	struct vdc_conn *cli = h_connect(&g_mds, VDIFS_ROLE_CLIENT);
+	struct vdifs_chunk c, c2, sc[24];
+	struct vdifs_lost_status l;
+	struct vdc_chunk_ref r, r2;
+	struct vdc_vol va, vs;
+	struct vdc_attr a, as;
+	struct model m;
+	u8 buf[8192], back[8192];
+	u32 cs = 0;
+	int i, prim, rep, sidx = -1, ret;
+
+	rnd_seed(29);
+	ck_ok(vdc_vol_create(tool, "asyncvol", &pa, &va));
+	ck_ok(vdc_vol_create(tool, "syncvol", &ps, &vs));
+	ck_ok(vdc_create(cli, va.vol, va.root_ino, "f", S_IFREG | 0644, 0, 0,
+			 0, true, NULL, &a));
+	ck_assert_int_eq(vdc_layout_get(cli, va.vol, a.ino, 0, 1,
+					VDIFS_LAYOUT_ALLOC, &c, 1, &cs), 1);
+	ck_assert_uint_eq(c.nrep, 2);
+	ref_of(&r, &c, MiB);
+	r.repl_mode = VDIFS_REPL_ASYNC;
+	prim = ds_index(r.ds[0]);
+	rep = ds_index(r.ds[1]);
+	ck_ok(vdc_create(cli, vs.vol, vs.root_ino, "s", S_IFREG | 0644, 0, 0,
+			 0, true, NULL, &as));
+	ck_assert_int_eq(vdc_layout_get(cli, vs.vol, as.ino, 0, 24,
+					VDIFS_LAYOUT_ALLOC, sc, 24, &cs), 24);
+	for (i = 0; i < 24 && sidx < 0; i++)
+		if (le32_to_cpu(sc[i].ds[0]) == g_ds[prim].id)
+			sidx = i;
+	ck_assert_msg(sidx >= 0, "no sync chunk with primary %u",
+		      g_ds[prim].id);
+
+	/* drained to the replica: nothing is behind, nothing lost */
+	m_init(&m, MiB, 64 * KiB);
+	do_write(g_c[prim], &r, &m, 0, 8192);
+	usleep(1000 * 1000);
+	ck_assert_uint_eq(lost_list(tool, &l), 0);
+
+	/*
+	 * The replica dies: a write only the primary has is acknowledged.
+	 * Then the primary dies, and the replica comes back without it.
+	 */
+	h_ds_kill(&g_ds[rep]);
+	fill(buf, sizeof(buf));
+	ck_ok(vdc_chunk_write(g_c[prim], &r, 0, buf, sizeof(buf), NULL));
+	usleep(1000 * 1000);	/* heartbeats tell the MDS */
+	h_ds_kill(&g_ds[prim]);
+	restart(rep, 0, NULL);
+
+	c2 = c;
+	ret = degrade_until(cli, va.vol, a.ino, 0, &c2, 8000);
+	ck_assert_msg(ret == 0, "degrade of the async primary: %s",
+		      h_err(ret));
+	ck_assert_uint_eq(c2.nrep, 1);
+	ck_assert_uint_eq(le32_to_cpu(c2.ds[0]), g_ds[rep].id);
+	ret = degrade_until(cli, vs.vol, as.ino, sidx, &sc[sidx], 8000);
+	ck_assert_msg(ret == 0, "degrade of the sync chunk: %s", h_err(ret));
+
+	/* the replica has the first write, not the second: reported */
+	ref_of(&r2, &c2, MiB);
+	r2.repl_mode = VDIFS_REPL_ASYNC;
+	ck_chunk(g_c[rep], &r2, &m, "the promoted replica");
+	ck_assert_int_eq(vdc_chunk_read(g_c[rep], &r2, 0, back, sizeof(back),
+					NULL), (int)sizeof(back));
+	ck_assert(memcmp(back, buf, sizeof(buf)));
+	ck_assert_uint_eq(lost_list(tool, &l), 1);
+	ck_assert_uint_eq(le64_to_cpu(l.chunk_id), r.chunk_id);
+	ck_assert_uint_eq(le32_to_cpu(l.vol), va.vol);
+	ck_assert_uint_eq(le64_to_cpu(l.ino), a.ino);
+	ck_assert_uint_eq(le64_to_cpu(l.index), 0);
+	ck_assert_uint_eq(le32_to_cpu(l.ds_id), g_ds[prim].id);
+	ck_assert(le32_to_cpu(l.flags) & VDIFS_LOST_CERTAIN);
+
+	/* the report lasts as long as the file */
+	restart(prim, 0, NULL);
+	ck_assert_uint_eq(lost_list(tool, &l), 1);
+	ck_ok(vdc_unlink(cli, va.vol, va.root_ino, "f"));
+	ck_assert_uint_eq(lost_list(tool, &l), 0);
+	m_free(&m);
+	vdc_close(cli);
+	vdc_close(tool);
+}
+END_TEST
+
 /*
  * Right after an MDS restart no data server has reported yet: a new chunk
  * waits for them (-EAGAIN) for the first lease, instead of failing for
@@ -3284,6 +3403,7 @@ static Suite *ds_suite(void)
 	tcase_add_checked_fixture(tc, setup_failover, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_failover);
+	tcase_add_test(tc, test_async_lost);
 	tcase_add_test(tc, test_stopped_replica);
 	tcase_add_test(tc, test_alloc_after_restart);
 	tcase_add_test(tc, test_rereplicate);

@@ -1849,10 +1849,10 @@ START_TEST(test_ds_expiry)
 	/* a heartbeats, b stays silent (its connection open) */
 	end = h_now_ms() + 1500;
 	while (h_now_ms() < end) {
-		ck_ok(vdc_ds_heartbeat(a, ida, 100 * GiB, 1 * GiB));
+		ck_ok(vdc_ds_heartbeat(a, ida, 100 * GiB, 1 * GiB, NULL));
 		h_sleep_ms(100);
 	}
-	ck_ok(vdc_ds_heartbeat(a, ida, 100 * GiB, 1 * GiB));
+	ck_ok(vdc_ds_heartbeat(a, ida, 100 * GiB, 1 * GiB, NULL));
 	ck_assert_int_eq(status_ds_state(ida), VDIFS_STATE_UP);
 	ck_assert_int_eq(status_ds_state(idb), VDIFS_STATE_DOWN);
 
@@ -1868,7 +1868,7 @@ START_TEST(test_ds_expiry)
 	}
 
 	/* unknown ids */
-	ck_ret(vdc_ds_heartbeat(a, 999999, 1, 0), -ENOENT);
+	ck_ret(vdc_ds_heartbeat(a, 999999, 1, 0, NULL), -ENOENT);
 	vdc_close(a);
 	vdc_close(b);
 }
@@ -1932,14 +1932,14 @@ START_TEST(test_heartbeat_unknown)
 	/* only data servers register and heartbeat; only tools administer */
 	ck_ret(vdc_ds_register(g_cli, 0, "127.0.0.1:21009", GiB, 0, &rep),
 	       -EPERM);
-	ck_ret(vdc_ds_heartbeat(g_tool, 1, GiB, 0), -EPERM);
+	ck_ret(vdc_ds_heartbeat(g_tool, 1, GiB, 0, NULL), -EPERM);
 	ck_ret(vdc_vol_create(g_cli, "notmine", NULL, NULL), -EPERM);
 	ck_ret(vdc_vol_create(d, "notmine", NULL, NULL), -EPERM);
-	ck_ret(vdc_ds_heartbeat(d, 4242, 1, 0), -ENOENT);
+	ck_ret(vdc_ds_heartbeat(d, 4242, 1, 0, NULL), -ENOENT);
 	vdc_close(d);
 	d = ds_join(0, GiB, &id);
-	ck_ok(vdc_ds_heartbeat(d, id, GiB, 0));
-	ck_ret(vdc_ds_heartbeat(d, id + 100, GiB, 0), -ENOENT);
+	ck_ok(vdc_ds_heartbeat(d, id, GiB, 0, NULL));
+	ck_ret(vdc_ds_heartbeat(d, id + 100, GiB, 0, NULL), -ENOENT);
 	vdc_close(d);
 }
 END_TEST
@@ -2794,7 +2794,7 @@ START_TEST(test_auth_right_key)
 	ck_ok(vdc_create(g_cli, v.vol, v.root_ino, "f", S_IFREG | 0644, 0, 0,
 			 0, true, NULL, &a));
 	d = ds_join(0, GiB, &id);
-	ck_ok(vdc_ds_heartbeat(d, id, GiB, 0));
+	ck_ok(vdc_ds_heartbeat(d, id, GiB, 0, NULL));
 	vdc_close(d);
 }
 END_TEST
