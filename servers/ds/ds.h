@@ -292,20 +292,21 @@ struct ds_peer {
 	struct vdc_conn *conn;
 	/*
 	 * The pipe: sync forwards from every worker share one connection,
-	 * many in flight (one each was the bottleneck of three copies); a
-	 * receiver thread completes them by request id.  The peer applies
-	 * them in the order sent, and each chunk's are sent in version
-	 * order under that chunk's mutex.
+	 * many in flight (one at a time per peer held every other chunk's
+	 * forward behind the one in flight).  One waiter at a time reads
+	 * the replies and completes whichever it reads (leader/follower:
+	 * no thread of its own, no extra switch when one waits alone).
+	 * Each chunk's forwards are sent in version order under its mutex.
 	 */
 	pthread_mutex_t send_lock;	/* sends on pipe, its (re)connection */
 	struct vdc_conn *pipe;		/* under send_lock */
 	u64 pipe_next_id;		/* under send_lock */
-	pthread_t pipe_rx;		/* running while pipe is set */
-	pthread_mutex_t pipe_lock;	/* waits, pipe_fd, pipe_dead */
-	pthread_cond_t pipe_cond;	/* a reply came or the pipe died */
+	pthread_mutex_t pipe_lock;	/* the fields below */
+	pthread_cond_t pipe_cond;	/* a reply came, or the reader left */
 	struct repl_wait *waits;
 	int pipe_fd;			/* -1: none */
-	bool pipe_dead;			/* the receiver has stopped */
+	bool pipe_reading;		/* a waiter reads the socket */
+	bool pipe_dead;			/* broken: every wait on it failed */
 };
 
 #define DS_MAX_PEERS 256

@@ -224,64 +224,29 @@ static void pipe_unlink(struct ds_peer *p, struct repl_wait *w)
 	}
 }
 
-/*
- * The pipe's receiver: completes the wait each reply names.  It ends
- * when the connection does (the peer closed it, a sender or a timed-out
- * waiter shut it down), failing whatever is still due; the next sender
- * reaps it and connects again.
- */
-static void *pipe_rx(void *arg)
+/* pipe_lock held: the pipe is broken, every wait on it fails with err */
+static void pipe_break(struct ds_peer *p, int err)
 {
-	struct ds_peer *p = arg;
-	int fd = p->pipe_fd, ret;
-
-	for (;;) {
-		struct vdc_msg m;
-		struct repl_wait *w;
-
-		ret = msg_read(fd, &m, -1);
-		if (ret)
-			break;
-		if (!(m.hdr.flags & VDIFS_MSG_REPLY)) {
-			vdc_msg_free(&m);
-			ret = -EPROTO;
-			break;
-		}
-		pthread_mutex_lock(&p->pipe_lock);
-		for (w = p->waits; w && w->id != m.hdr.req_id; w = w->next)
-			;
-		if (w) {	/* none: it timed out, and went */
-			w->status = m.hdr.status;
-			w->done = true;
-			pipe_unlink(p, w);
-			pthread_cond_broadcast(&p->pipe_cond);
-		}
-		pthread_mutex_unlock(&p->pipe_lock);
-		vdc_msg_free(&m);
-	}
-	pthread_mutex_lock(&p->pipe_lock);
+	if (p->pipe_fd >= 0)
+		shutdown(p->pipe_fd, SHUT_RDWR);
 	p->pipe_dead = true;
-	pipe_fail_waits(p, ret == -ETIMEDOUT ? -ECONNRESET : ret);
-	pthread_mutex_unlock(&p->pipe_lock);
-	return NULL;
+	pipe_fail_waits(p, err);
 }
 
-/* send_lock held: a pipe whose receiver stopped, closed */
+/* send_lock held: a broken pipe nobody reads any more, closed */
 static void pipe_reap(struct ds_peer *p)
 {
-	bool dead;
+	bool gone;
 
 	if (!p->pipe)
 		return;
 	pthread_mutex_lock(&p->pipe_lock);
-	dead = p->pipe_dead;
+	gone = p->pipe_dead && !p->pipe_reading;
+	if (gone)
+		p->pipe_fd = -1;
 	pthread_mutex_unlock(&p->pipe_lock);
-	if (!dead)
+	if (!gone)
 		return;
-	pthread_join(p->pipe_rx, NULL);
-	pthread_mutex_lock(&p->pipe_lock);
-	p->pipe_fd = -1;
-	pthread_mutex_unlock(&p->pipe_lock);
 	vdc_close(p->pipe);
 	p->pipe = NULL;
 }
@@ -305,20 +270,13 @@ static int pipe_open(struct ds *ds, struct ds_peer *p)
 	p->pipe_fd = vdc_fd(p->pipe);
 	p->pipe_dead = false;
 	pthread_mutex_unlock(&p->pipe_lock);
-	ret = -pthread_create(&p->pipe_rx, NULL, pipe_rx, p);
-	if (ret) {
-		vdc_close(p->pipe);
-		p->pipe = NULL;
-		pthread_mutex_lock(&p->pipe_lock);
-		p->pipe_fd = -1;
-		pthread_mutex_unlock(&p->pipe_lock);
-	}
-	return ret;
+	return 0;
 }
 
 /*
  * Send one forward on p's pipe, w to be completed by its reply.  The
- * wait is linked before the send (the reply may beat our return).
+ * wait is linked before the send (another waiter may read the reply
+ * before we return).
  */
 static int pipe_send(struct ds *ds, struct ds_peer *p, struct repl_fwd *f,
 		     struct repl_wait *w)
@@ -340,10 +298,13 @@ static int pipe_send(struct ds *ds, struct ds_peer *p, struct repl_fwd *f,
 	ret = msg_write(vdc_fd(p->pipe), f->op, 0, w->id, 0, &f->fq,
 			sizeof(f->fq), f->data, f->len, NULL, 0);
 	if (ret) {
-		/* the receiver ends too, and fails the others */
-		shutdown(vdc_fd(p->pipe), SHUT_RDWR);
 		pthread_mutex_lock(&p->pipe_lock);
 		pipe_unlink(p, w);
+		/* a reader, if any, meets the shut socket and breaks it */
+		if (p->pipe_reading)
+			shutdown(p->pipe_fd, SHUT_RDWR);
+		else
+			pipe_break(p, -ECONNRESET);
 		pthread_mutex_unlock(&p->pipe_lock);
 	}
 out_unlock:
@@ -351,40 +312,94 @@ out_unlock:
 	return ret;
 }
 
+static void abs_deadline(struct timespec *ts, u64 deadline_ms)
+{
+	u64 now = mono_ms(), left = deadline_ms > now ? deadline_ms - now : 0;
+
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += left / 1000;
+	ts->tv_nsec += (long)(left % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 /*
- * Wait for w's reply until deadline.  A peer that has not answered by
- * then is muted and its pipe shut down: what else waits on it fails now
- * rather than each at its own deadline.
+ * pipe_lock held, and dropped while we read: one reply off the pipe,
+ * to whichever wait it names.  An error breaks the pipe; a timeout is
+ * ours (the peer did not answer us in time), and breaks it too: what
+ * else waits on it would wait as long.
  */
+static void pipe_read_one(struct ds_peer *p, u64 deadline_ms)
+{
+	u64 now = mono_ms();
+	int tmo = deadline_ms > now ? (int)(deadline_ms - now) : 0;
+	int fd = p->pipe_fd, ret;
+	struct repl_wait *w;
+	struct vdc_msg m;
+
+	p->pipe_reading = true;
+	pthread_mutex_unlock(&p->pipe_lock);
+	ret = tmo ? msg_read(fd, &m, tmo) : -ETIMEDOUT;
+	if (!ret && !(m.hdr.flags & VDIFS_MSG_REPLY)) {
+		vdc_msg_free(&m);
+		ret = -EPROTO;
+	}
+	pthread_mutex_lock(&p->pipe_lock);
+	p->pipe_reading = false;
+	if (ret) {
+		pipe_break(p, ret);
+		return;
+	}
+	for (w = p->waits; w && w->id != m.hdr.req_id; w = w->next)
+		;
+	if (w) {	/* none: it timed out, and went */
+		w->status = m.hdr.status;
+		w->done = true;
+		pipe_unlink(p, w);
+	}
+	/* theirs came, or someone else must read now */
+	pthread_cond_broadcast(&p->pipe_cond);
+	vdc_msg_free(&m);
+}
+
+/*
+ * Wait for w's reply until deadline, reading the pipe ourselves while
+ * nobody else does.  A peer that has not answered by then is muted and
+ * its pipe broken: what else waits on it fails now rather than each at
+ * its own deadline.  A writer waits for its peers one after another, so
+ * the deadline is at least PIPE_GRACE_MS from now: a reply that came
+ * while it waited for the peer before is still read, not timed out.
+ */
+#define PIPE_GRACE_MS	1000u
+
 static int pipe_wait(struct ds *ds, struct ds_peer *p, struct repl_wait *w,
 		     u64 deadline_ms)
 {
 	struct timespec ts;
-	int ret = 0;
+	int ret;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	{
-		u64 now = mono_ms(), left = deadline_ms > now ?
-					    deadline_ms - now : 0;
-
-		ts.tv_sec += left / 1000;
-		ts.tv_nsec += (long)(left % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
+	if (deadline_ms < mono_ms() + PIPE_GRACE_MS)
+		deadline_ms = mono_ms() + PIPE_GRACE_MS;
+	abs_deadline(&ts, deadline_ms);
+	pthread_mutex_lock(&p->pipe_lock);
+	while (!w->done) {
+		if (!p->pipe_reading && !p->pipe_dead) {
+			pipe_read_one(p, deadline_ms);
+			continue;
+		}
+		if (pthread_cond_timedwait(&p->pipe_cond, &p->pipe_lock,
+					   &ts) == ETIMEDOUT && !w->done) {
+			pipe_unlink(p, w);
+			w->status = -ETIMEDOUT;
+			w->done = true;
+			/* the reader meets the shut socket and breaks it */
+			if (p->pipe_fd >= 0)
+				shutdown(p->pipe_fd, SHUT_RDWR);
 		}
 	}
-	pthread_mutex_lock(&p->pipe_lock);
-	while (!w->done && ret != ETIMEDOUT)
-		ret = pthread_cond_timedwait(&p->pipe_cond, &p->pipe_lock, &ts);
-	if (w->done) {
-		ret = w->status;
-	} else {
-		pipe_unlink(p, w);
-		ret = -ETIMEDOUT;
-		if (p->pipe_fd >= 0)
-			shutdown(p->pipe_fd, SHUT_RDWR);
-	}
+	ret = w->status;
 	pthread_mutex_unlock(&p->pipe_lock);
 	peer_note(ds, p, ret);
 	return ret;
