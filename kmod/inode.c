@@ -376,6 +376,28 @@ const struct dentry_operations vdifs_dentry_ops = {
 
 /* ---- namespace operations ---- */
 
+/*
+ * A rename's target, or a name to be created exclusively (O_EXCL, mkdir,
+ * mknod, symlink, link): the MDS answers for the name in the RENAME or
+ * the create itself (EEXIST, ENOTEMPTY, EISDIR, ENOTDIR), so a LOOKUP
+ * first only costs a round trip, as fs/nfs reasons too.  Only where the
+ * VFS's checks of an existing target add nothing to those of a new name:
+ * the caller may write the directory (else EEXIST must win over EACCES)
+ * and it is not sticky (the MDS does not check who may replace whose
+ * file there; the VFS does, on the target it looked up).  The dentry is
+ * left unhashed: no negative entry we never asked about is cached, and a
+ * create that succeeds hashes it (vdifs_instantiate()).
+ */
+static bool vdifs_lookup_skip(struct inode *dir, unsigned int flags)
+{
+	if (!(flags & LOOKUP_RENAME_TARGET) &&
+	    (flags & (LOOKUP_CREATE | LOOKUP_EXCL)) !=
+	    (LOOKUP_CREATE | LOOKUP_EXCL))
+		return false;
+	return !(dir->i_mode & S_ISVTX) &&
+	       !inode_permission(&nop_mnt_idmap, dir, MAY_WRITE | MAY_EXEC);
+}
+
 static struct dentry *vdifs_lookup(struct inode *dir, struct dentry *dentry,
 				   unsigned int flags)
 {
@@ -392,6 +414,8 @@ static struct dentry *vdifs_lookup(struct inode *dir, struct dentry *dentry,
 
 	if (dentry->d_name.len > VDIFS_NAME_MAX)
 		return ERR_PTR(-ENAMETOOLONG);
+	if (vdifs_lookup_skip(dir, flags))
+		return NULL;
 	ret = vdifs_call(sbi->mds, VDIFS_OP_LOOKUP, &q, sizeof(q),
 			 dentry->d_name.name, dentry->d_name.len, NULL, 0,
 			 &req);
@@ -420,6 +444,16 @@ static void vdifs_new_owner(struct inode *dir, umode_t *mode, u32 *uid,
 	} else {
 		*gid = from_kgid(&init_user_ns, current_fsgid());
 	}
+}
+
+/* a name created here: vdifs_lookup() may have left it unhashed */
+static void vdifs_instantiate(struct dentry *dentry, struct inode *inode)
+{
+	vdifs_dentry_stamp(dentry);
+	if (d_unhashed(dentry))
+		d_add(dentry, inode);
+	else
+		d_instantiate(dentry, inode);
 }
 
 /* after a change to dir's entries, its attributes are stale */
@@ -465,8 +499,7 @@ static int vdifs_create_common(struct inode *dir, struct dentry *dentry,
 	vdifs_dir_changed(dir);
 	if (S_ISDIR(mode))
 		inc_nlink(dir);
-	vdifs_dentry_stamp(dentry);
-	d_instantiate(dentry, inode);
+	vdifs_instantiate(dentry, inode);
 	return 0;
 }
 
@@ -521,8 +554,7 @@ static int vdifs_symlink(struct mnt_idmap *idmap, struct inode *dir,
 	if (IS_ERR(inode))
 		return PTR_ERR(inode);
 	vdifs_dir_changed(dir);
-	vdifs_dentry_stamp(dentry);
-	d_instantiate(dentry, inode);
+	vdifs_instantiate(dentry, inode);
 	return 0;
 }
 
@@ -553,8 +585,7 @@ static int vdifs_link(struct dentry *old, struct inode *dir,
 	vdifs_req_put(req);
 	vdifs_dir_changed(dir);
 	ihold(inode);
-	vdifs_dentry_stamp(dentry);
-	d_instantiate(dentry, inode);
+	vdifs_instantiate(dentry, inode);
 	return 0;
 }
 

@@ -131,7 +131,8 @@ static const char status_usage[] =
 "Shows the cluster as the MDS sees it: each data server (id, address,\n"
 "state up/down and in/out of service, capacity, used, chunks, time since\n"
 "its last heartbeat), each client session, and how many chunks have\n"
-"fewer copies than they should (and how many were copied back).\n";
+"fewer copies than they should (and how many were copied back).  Chunks\n"
+"that lost acknowledged async writes with their primary are listed.\n";
 
 static const char mds_usage[] =
 "usage: vdifs-tool mds backup DIR\n"

@@ -397,9 +397,14 @@ struct ds {
 	pthread_mutex_t rlog_lock;
 	pthread_cond_t rlog_cond;
 	bool rlog_kick;
-	/* principal.c: answers and the MDS connection for them */
-	pthread_mutex_t pr_lock;
+	/*
+	 * principal.c: answers, and the MDS connection they come on.  A
+	 * question to the MDS (up to its timeout, while it is away) holds
+	 * pr_ask_lock alone: answers already here are served meanwhile.
+	 */
+	pthread_mutex_t pr_lock;	/* pr[]; never held across a call */
 	struct ds_principal pr[DS_PRINCIPALS];
+	pthread_mutex_t pr_ask_lock;	/* pr_mds; held across calls */
 	struct vdc_conn *pr_mds;
 	/* cap.c: from the server key (unused without one) */
 	u8 cap_key[VDIFS_PRINCIPAL_KEY_LEN];

@@ -695,6 +695,7 @@ int main(int argc, char **argv)
 	ds.keys.principal = ds_principal_lookup;
 	ds.keys.principal_arg = &ds;
 	pthread_mutex_init(&ds.pr_lock, NULL);
+	pthread_mutex_init(&ds.pr_ask_lock, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);

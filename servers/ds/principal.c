@@ -25,7 +25,7 @@ long long ds_now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-/* ask the MDS, on the one connection kept for it; under pr_lock */
+/* ask the MDS, on the one connection kept for it; under pr_ask_lock */
 static int principal_ask(struct ds *ds, const char *name,
 			 struct vdc_principal *p)
 {
@@ -73,26 +73,54 @@ static struct ds_principal *principal_slot(struct ds *ds, const char *name)
 	return oldest;
 }
 
+/* under pr_lock: a fresh enough answer for name, 1 if there is one */
+static int principal_cached(struct ds *ds, const char *name, long long now,
+			    u32 *role, u32 *gen, int *status)
+{
+	struct ds_principal *e = NULL;
+	unsigned int i;
+
+	for (i = 0; i < DS_PRINCIPALS && !e; i++)
+		if (ds->pr[i].name[0] && !strcmp(ds->pr[i].name, name))
+			e = &ds->pr[i];
+	if (!e ||
+	    now - e->checked_ms >= (e->status ? DS_PRINCIPAL_NEG_MS :
+						DS_PRINCIPAL_TTL_MS))
+		return 0;
+	*status = e->status;
+	*role = e->role;
+	*gen = e->gen;
+	return 1;
+}
+
 int ds_principal_lookup(void *arg, const char *name, u32 *role, u32 *gen)
 {
 	struct ds *ds = arg;
 	struct ds_principal *e;
 	struct vdc_principal p;
 	long long now = ds_now_ms();
-	int ret;
+	int ret, status;
+
+	pthread_mutex_lock(&ds->pr_lock);
+	ret = principal_cached(ds, name, now, role, gen, &status);
+	pthread_mutex_unlock(&ds->pr_lock);
+	if (ret)
+		return status;
+
+	pthread_mutex_lock(&ds->pr_ask_lock);
+	/* whoever held the line before us may have asked for us */
+	pthread_mutex_lock(&ds->pr_lock);
+	ret = principal_cached(ds, name, ds_now_ms(), role, gen, &status);
+	pthread_mutex_unlock(&ds->pr_lock);
+	if (ret) {
+		pthread_mutex_unlock(&ds->pr_ask_lock);
+		return status;
+	}
+	ret = principal_ask(ds, name, &p);
+	pthread_mutex_unlock(&ds->pr_ask_lock);
 
 	pthread_mutex_lock(&ds->pr_lock);
 	e = principal_slot(ds, name);
-	if (e->name[0] &&
-	    now - e->checked_ms < (e->status ? DS_PRINCIPAL_NEG_MS :
-					       DS_PRINCIPAL_TTL_MS)) {
-		ret = e->status;
-		*role = e->role;
-		*gen = e->gen;
-		pthread_mutex_unlock(&ds->pr_lock);
-		return ret;
-	}
-	ret = principal_ask(ds, name, &p);
 	/*
 	 * An MDS we cannot reach says nothing new: the last answer stands
 	 * (data servers go on serving while the MDS is down), and without
@@ -109,14 +137,15 @@ int ds_principal_lookup(void *arg, const char *name, u32 *role, u32 *gen)
 		return known ? 0 : -EAGAIN;
 	}
 	strcpy(e->name, name);
-	e->checked_ms = now;
+	e->checked_ms = ds_now_ms();
 	e->status = ret ? -EACCES : 0;
 	e->role = ret ? 0 : p.role;
 	e->gen = ret ? 0 : p.gen;
 	*role = e->role;
 	*gen = e->gen;
+	status = e->status;
 	pthread_mutex_unlock(&ds->pr_lock);
-	return e->status;
+	return status;
 }
 
 int ds_principal_stands(struct ds *ds, struct srv_auth *a,

@@ -2598,42 +2598,61 @@ START_TEST(test_capabilities)
 END_TEST
 
 /*
+ * Principal name (made here, its key in *pr) writes a 4 KiB of byte fill
+ * to the first chunk of a file of a new volume: *o connects as it, *r is
+ * that chunk with its capability.  The data server has its answer now.
+ */
+static void principal_chunk(struct vdc_conn *tool, const char *name,
+			    const char *vol, u8 fill, struct vdc_principal *pr,
+			    struct vdc_opts *o, struct vdc_chunk_ref *r)
+{
+	struct vdc_params p = { .chunk_size = MiB, .replicas = 1,
+				.repl_mode = VDIFS_REPL_SYNC };
+	struct vdc_conn *cli, *dc;
+	struct vdifs_chunk ch;
+	struct vdc_vol v;
+	struct vdc_attr a;
+	u8 buf[4096];
+	u32 cs = 0;
+
+	ck_ok(vdc_key_add(tool, name, VDIFS_ROLE_CLIENT, false, pr));
+	ck_ok(vdc_vol_create(tool, vol, &p, &v));
+	memset(o, 0, sizeof(*o));
+	o->role = VDIFS_ROLE_CLIENT;
+	o->timeout_ms = 10000;
+	o->principal = name;
+	o->key = pr->key;
+	o->key_len = sizeof(pr->key);
+	ck_ok(vdc_connect(g_mds.addr, o, &cli));
+	ck_ok(vdc_create(cli, v.vol, v.root_ino, "f", S_IFREG | 0644, 0, 0, 0,
+			 true, NULL, &a));
+	memset(r, 0, sizeof(*r));
+	ck_assert_int_eq(vdc_layout_get_caps(cli, v.vol, a.ino, 0, 1,
+					     VDIFS_LAYOUT_ALLOC, &ch, &r->cap,
+					     1, &cs), 1);
+	ref_with_cap(r, &ch, MiB);
+	ck_ok(vdc_connect(g_ds[ds_index(r->ds[0])].addr, o, &dc));
+	memset(buf, fill, sizeof(buf));
+	ck_ok(vdc_chunk_write(dc, r, 0, buf, sizeof(buf), NULL));
+	vdc_close(dc);
+	vdc_close(cli);
+}
+
+/*
  * A data server serves on while its MDS is down: a principal it has heard
  * of still connects (and reads) after the answer's ten seconds, when the
  * MDS cannot be asked again.
  */
 START_TEST(test_principal_ds_no_mds)
 {
-	struct vdc_params p = { .chunk_size = MiB, .replicas = 1,
-				.repl_mode = VDIFS_REPL_SYNC };
 	struct vdc_conn *tool = h_connect(&g_mds, VDIFS_ROLE_TOOL);
-	struct vdc_conn *cli, *dc;
 	struct vdc_principal h1;
-	struct vdc_opts o = { .role = VDIFS_ROLE_CLIENT, .timeout_ms = 10000,
-			      .principal = "host1" };
-	struct vdifs_chunk ch;
+	struct vdc_opts o;
 	struct vdc_chunk_ref r;
-	struct vdc_vol v;
-	struct vdc_attr a;
+	struct vdc_conn *dc;
 	u8 buf[4096];
-	u32 cs = 0;
 
-	ck_ok(vdc_key_add(tool, "host1", VDIFS_ROLE_CLIENT, false, &h1));
-	ck_ok(vdc_vol_create(tool, "pvol", &p, &v));
-	o.key = h1.key;
-	o.key_len = sizeof(h1.key);
-	ck_ok(vdc_connect(g_mds.addr, &o, &cli));
-	ck_ok(vdc_create(cli, v.vol, v.root_ino, "f", S_IFREG | 0644, 0, 0, 0,
-			 true, NULL, &a));
-	ck_assert_int_eq(vdc_layout_get_caps(cli, v.vol, a.ino, 0, 1,
-					     VDIFS_LAYOUT_ALLOC, &ch, &r.cap,
-					     1, &cs), 1);
-	ref_with_cap(&r, &ch, MiB);
-	ck_ok(vdc_connect(g_ds[ds_index(r.ds[0])].addr, &o, &dc));
-	memset(buf, 0x11, sizeof(buf));
-	ck_ok(vdc_chunk_write(dc, &r, 0, buf, sizeof(buf), NULL));
-	vdc_close(dc);
-	vdc_close(cli);
+	principal_chunk(tool, "host1", "pvol", 0x11, &h1, &o, &r);
 	vdc_close(tool);
 	h_mds_stop(&g_mds, SIGKILL);
 	sleep(11);
@@ -2674,6 +2693,66 @@ static u64 now_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (u64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+struct slow_conn {
+	pthread_t th;
+	const char *addr;
+	struct vdc_opts o;
+	int ret;
+};
+
+static void *slow_conn_run(void *arg)
+{
+	struct slow_conn *sc = arg;
+	struct vdc_conn *c = NULL;
+
+	sc->ret = vdc_connect(sc->addr, &sc->o, &c);
+	if (!sc->ret)
+		vdc_close(c);
+	return NULL;
+}
+
+/*
+ * The MDS stops answering while a data server asks it about a principal
+ * it has not seen (that question waits out its timeouts): a principal
+ * whose answer the server has is served meanwhile, not held behind it.
+ */
+START_TEST(test_principal_ds_slow_mds)
+{
+	struct vdc_conn *tool = h_connect(&g_mds, VDIFS_ROLE_TOOL);
+	struct vdc_principal h1, h2;
+	struct slow_conn sc = { 0 };
+	struct vdc_chunk_ref r;
+	struct vdc_conn *dc;
+	struct vdc_opts o;
+	u8 buf[4096];
+	u64 t0, took;
+
+	principal_chunk(tool, "host1", "slowvol", 0x22, &h1, &o, &r);
+	ck_ok(vdc_key_add(tool, "host2", VDIFS_ROLE_CLIENT, false, &h2));
+
+	ck_assert_int_eq(kill(g_mds.pid, SIGSTOP), 0);
+	sc.addr = g_ds[ds_index(r.ds[0])].addr;
+	sc.o = o;
+	sc.o.principal = "host2";
+	sc.o.key = h2.key;
+	sc.o.timeout_ms = 30000;
+	ck_assert_int_eq(pthread_create(&sc.th, NULL, slow_conn_run, &sc), 0);
+	usleep(300 * 1000);	/* its question is on its way */
+	t0 = now_ms();
+	ck_ok(vdc_connect(g_ds[ds_index(r.ds[0])].addr, &o, &dc));
+	ck_assert_int_eq(vdc_chunk_read(dc, &r, 0, buf, 512, NULL), 512);
+	took = now_ms() - t0;
+	vdc_close(dc);
+	kill(g_mds.pid, SIGCONT);
+	pthread_join(sc.th, NULL);
+	ck_assert_uint_eq(buf[7], 0x22);
+	ck_assert_msg(took < 2000,
+		      "a known principal waited %llu ms behind an unknown one",
+		      (unsigned long long)took);
+	vdc_close(tool);
+}
+END_TEST
 
 /*
  * A replica stops (SIGSTOP) under many writers of one primary: the
@@ -3428,6 +3507,7 @@ static Suite *ds_suite(void)
 	tcase_add_test(tc, test_principal_ds);
 	tcase_add_test(tc, test_capabilities);
 	tcase_add_test(tc, test_principal_ds_no_mds);
+	tcase_add_test(tc, test_principal_ds_slow_mds);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cluster");
