@@ -2638,6 +2638,127 @@ START_TEST(test_random_connections)
 }
 END_TEST
 
+/*
+ * Requests that pass the codec, so that every handler sees them: for
+ * each opcode, fixed parts made of values that mean something here (0,
+ * 1, a volume, a directory, a file, small counts, all ones) and tails of
+ * letters, kept only if wire_body_decode() takes them, sent as a client
+ * and as a tool.  The MDS must answer each with a well-formed reply (any
+ * status), never die, and keep what it had.  The targets live in a
+ * volume of their own, and no tail can spell "keep" or "kf".
+ */
+static struct vdc_vol g_fz;
+static struct vdc_attr g_fzf, g_fzd;
+
+static u32 fuzz_word(void)
+{
+	switch (rand() % 9) {
+	case 0:
+		return 0;
+	case 1:
+		return 1;
+	case 2:
+		return g_fz.vol;
+	case 3:
+		return (u32)g_fz.root_ino;
+	case 4:
+		return (u32)g_fzf.ino;
+	case 5:
+		return (u32)g_fzd.ino;
+	case 6:
+		return (u32)(rand() % 16);
+	case 7:
+		return 0xffffffffu;
+	default:
+		return (u32)rand();
+	}
+}
+
+/* a request body of op the codec accepts, in body; its length or -1 */
+static int fuzz_body(u16 op, u8 *body)
+{
+	int fl = wire_fixed_len(op, false), tries;
+	struct wire_body b;
+
+	for (tries = 0; tries < 400; tries++) {
+		u32 i, tl = rand() % 3 ? (u32)(rand() % 12) : 0;
+
+		for (i = 0; i + 4 <= (u32)fl; i += 4) {
+			u32 v = fuzz_word();
+
+			/* the high half of a 64-bit id is mostly 0 */
+			if (i % 8 == 4 && rand() % 4)
+				v = 0;
+			memcpy(body + i, &v, 4);
+		}
+		for (; i < (u32)fl; i++)
+			body[i] = (u8)rand();
+		for (i = 0; i < tl; i++)
+			body[fl + i] = (u8)('q' + rand() % 10);
+		if (!wire_body_decode(op, false, 0, body, (u32)fl + tl, &b))
+			return fl + (int)tl;
+	}
+	return -1;
+}
+
+START_TEST(test_handler_fuzz)
+{
+	static const u16 never[] = {
+		VDIFS_OP_HELLO, VDIFS_OP_AUTH,
+		/* writes a directory on the MDS's host */
+		VDIFS_OP_MDS_BACKUP,
+	};
+	u32 roles[2] = { VDIFS_ROLE_CLIENT, VDIFS_ROLE_TOOL };
+	unsigned int r, k, sent = 0, answered = 0, done = 0;
+	u8 body[512];
+	u16 op;
+
+	ck_ok(vdc_vol_create(g_tool, "fz", NULL, &g_fz));
+	ck_ok(vdc_create(g_cli, g_fz.vol, g_fz.root_ino, "f", S_IFREG | 0644,
+			 0, 0, 0, true, NULL, &g_fzf));
+	ck_ok(vdc_create(g_cli, g_fz.vol, g_fz.root_ino, "d", S_IFDIR | 0755,
+			 0, 0, 0, true, NULL, &g_fzd));
+	for (r = 0; r < 2; r++) {
+		struct vdc_conn *c = h_connect(&g_mds, roles[r]);
+
+		for (op = 1; op < VDIFS_OP_MAX; op++) {
+			bool skip = wire_fixed_len(op, false) < 0;
+
+			for (k = 0; k < sizeof(never) / sizeof(never[0]); k++)
+				skip |= op == never[k];
+			for (k = 0; k < 40 && !skip; k++) {
+				int len = fuzz_body(op, body), ret;
+
+				if (len < 0)
+					break;
+				sent++;
+				ret = vdc_call(c, op, body, (u32)len, NULL, 0,
+					       NULL, 0, NULL);
+				/* a reply we could not decode is the server's bug */
+				ck_assert_msg(ret != -EBADMSG && ret != -EPROTO,
+					      "%s as role %u: reply %s",
+					      wire_op_name(op), roles[r],
+					      h_err(ret));
+				if (ret == -ECONNRESET || ret == -EPIPE ||
+				    ret == -ETIMEDOUT) {
+					vdc_close(c);
+					c = h_connect(&g_mds, roles[r]);
+					continue;
+				}
+				answered++;
+				done += !ret;
+			}
+		}
+		vdc_close(c);
+	}
+	/* and enough of them went through to the end */
+	ck_assert_msg(sent > 500 && answered > sent / 2 && done > 50,
+		      "only %u requests sent, %u answered, %u done", sent,
+		      answered, done);
+	check_intact();
+}
+END_TEST
+
 /* ================================================================== */
 /* authentication                                                      */
 /* ================================================================== */
@@ -3669,6 +3790,7 @@ static Suite *mds_suite(void)
 	tcase_add_test(tc, test_raw_names);
 	tcase_add_test(tc, test_cross_volume);
 	tcase_add_test(tc, test_random_connections);
+	tcase_add_test(tc, test_handler_fuzz);
 
 	tc = tcase(s, "auth", setup_auth);
 	tcase_add_test(tc, test_auth_none);
