@@ -98,7 +98,14 @@
  *                 left have, those writes are lost, and the STATUS
  *                 reply lists such chunks in a
  *                 third run of records (struct vdifs_lost_status; nlost,
- *                 in a reply of 80 bytes).  v6 peers are refused at HELLO.
+ *                 in a reply of 80 bytes).  A CHUNK_WRITE may carry one
+ *                 checksum per 4 KiB block before its data
+ *                 (vdifs_chunk_req.nsums, which was pad), as a READ_SUMS
+ *                 reply does: the body checksum covers the request and
+ *                 the sums, each sum its block, and the receiver stores
+ *                 them instead of summing the data again.  A primary
+ *                 forwards block-aligned writes so.  v6 peers are
+ *                 refused at HELLO.
  *
  * Framing: every message is a struct vdifs_msg_hdr followed by body_len
  * bytes of body.  A body is the opcode's fixed struct followed by at most
@@ -1001,7 +1008,12 @@ struct vdifs_chunk_req {
 	__le32 flags;		/* VDIFS_CHUNK_* */
 	__u8   nrep;		/* replica set size, 1..MAX_REPLICAS */
 	__u8   repl_mode;	/* VDIFS_REPL_* */
-	__le16 pad;
+	/*
+	 * WRITE (v7): 0, or len / VDIFS_SUM_BLOCK block checksums (wire_csum
+	 * of each 4 KiB) between this and the data, offset a multiple of
+	 * VDIFS_SUM_BLOCK; the body checksum then covers this and the sums.
+	 */
+	__le16 nsums;
 	__le32 ds[VDIFS_MAX_REPLICAS];
 	__le64 digest;		/* FWD WRITE/PUNCH: the mutation's (v4) */
 	struct vdifs_chunk_cap cap;	/* a client's, from its layout (v6) */

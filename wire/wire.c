@@ -206,6 +206,18 @@ static int wire_check_layout_rep(u16 op, const struct wire_body *b)
 	return ret;
 }
 
+static int wire_check_write_req(u16 op, const struct wire_body *b)
+{
+	const struct vdifs_chunk_req *q = b->fixed;
+	u32 n = le16_to_cpu(q->nsums);
+
+	/* sums: one per whole block of data, from a block boundary */
+	if (n && ((u64)n * VDIFS_SUM_BLOCK != le32_to_cpu(q->len) ||
+		  le32_to_cpu(q->offset) % VDIFS_SUM_BLOCK))
+		return -EINVAL;
+	return 0;
+}
+
 static int wire_check_heartbeat_req(u16 op, const struct wire_body *b)
 {
 	const struct vdifs_ds_heartbeat_req *q = b->fixed;
@@ -428,7 +440,10 @@ static const struct wire_op_desc wire_ops[VDIFS_OP_MAX] = {
 			    VDIFS_IO_MAX) } } },
 	[VDIFS_OP_CHUNK_WRITE] = { "CHUNK_WRITE",
 		.req = { FIX(vdifs_chunk_req), .tail = {
-			T32(WT_BYTES, vdifs_chunk_req, len, VDIFS_IO_MAX) } },
+			T16(WT_SUMS, vdifs_chunk_req, nsums,
+			    wire_sums_bytes(WIRE_SUMS_MAX)),
+			T32(WT_BYTES, vdifs_chunk_req, len, VDIFS_IO_MAX) },
+		  .check = wire_check_write_req },
 		.rep = { FIX(vdifs_chunk_io_rep) } },
 	[VDIFS_OP_CHUNK_PUNCH] = { "CHUNK_PUNCH",
 		.req = { FIX(vdifs_chunk_req) },
@@ -611,6 +626,26 @@ int wire_hdr_decode(const void *buf, struct wire_hdr *h)
  * CHUNK_READ reply with block checksums, whose data they cover.  0: such
  * a reply whose checksums do not fit the body (malformed).
  */
+/* a CHUNK_WRITE request with block checksums (v7), as a READ reply */
+static u32 wire_write_sums_covered(const struct wire_hdr *h, const void *body)
+{
+	const struct vdifs_chunk_req *q = body;
+	u32 n, covered;
+
+	WIRE_BUILD_BUG_ON(wire_sums_bytes(WIRE_SUMS_MAX) + sizeof(*q) +
+			  VDIFS_IO_MAX > VDIFS_BODY_MAX);
+	if (h->body_len < sizeof(*q) || !q->nsums)
+		return h->body_len;
+	n = le16_to_cpu(q->nsums);
+	if (n > WIRE_SUMS_MAX)
+		return 0;
+	covered = sizeof(*q) + wire_sums_bytes(n);
+	if ((u64)covered + (u64)n * VDIFS_SUM_BLOCK != h->body_len ||
+	    le32_to_cpu(q->len) != n * VDIFS_SUM_BLOCK)
+		return 0;
+	return covered;
+}
+
 u32 wire_sums_covered(const struct wire_hdr *h, const void *body)
 {
 	const struct vdifs_chunk_io_rep *rep = body;
@@ -619,6 +654,8 @@ u32 wire_sums_covered(const struct wire_hdr *h, const void *body)
 	WIRE_BUILD_BUG_ON(sizeof(*rep) != 16);
 	WIRE_BUILD_BUG_ON(wire_sums_bytes(WIRE_SUMS_MAX) + sizeof(*rep) +
 			  VDIFS_IO_MAX > VDIFS_BODY_MAX);
+	if (h->opcode == VDIFS_OP_CHUNK_WRITE && !(h->flags & VDIFS_MSG_REPLY))
+		return wire_write_sums_covered(h, body);
 	if (h->opcode != VDIFS_OP_CHUNK_READ || !(h->flags & VDIFS_MSG_REPLY) ||
 	    h->status || h->body_len < sizeof(*rep) || !rep->nsums)
 		return h->body_len;
@@ -644,6 +681,13 @@ int wire_body_check_csum(const struct wire_hdr *h, const void *body)
 		return -EBADMSG;
 	if (covered == h->body_len)
 		return 0;
+	if (h->opcode == VDIFS_OP_CHUNK_WRITE) {
+		const struct vdifs_chunk_req *q = body;
+
+		return wire_sums_check(q + 1, le16_to_cpu(q->nsums),
+				       (const u8 *)body + covered,
+				       h->body_len - covered);
+	}
 	return wire_sums_check(rep + 1, le32_to_cpu(rep->nsums),
 			       (const u8 *)body + covered,
 			       h->body_len - covered);
@@ -815,16 +859,18 @@ static u32 wire_get_len(const u8 *fixed, const struct wire_tail_desc *t)
 {
 	__le16 v16;
 	__le32 v32;
+	u32 v;
 
 	if (t->len_size == 2) {
 		memcpy(&v16, fixed + t->len_off, 2);
-		return le16_to_cpu(v16);
+		v = le16_to_cpu(v16);
+	} else {
+		memcpy(&v32, fixed + t->len_off, 4);
+		v = le32_to_cpu(v32);
 	}
-	memcpy(&v32, fixed + t->len_off, 4);
 	if (t->kind == WT_SUMS)	/* a count: over the limit stays over */
-		return le32_to_cpu(v32) > WIRE_SUMS_MAX ? 0xffffffffu :
-		       wire_sums_bytes(le32_to_cpu(v32));
-	return le32_to_cpu(v32);
+		return v > WIRE_SUMS_MAX ? 0xffffffffu : wire_sums_bytes(v);
+	return v;
 }
 
 static int wire_recs_validate(const struct wire_recs_desc *r, const u8 *p,

@@ -335,7 +335,12 @@ static inline int wire_vector_run(const struct wire_vector *v,
  * what userspace does) and as the data arrives in pieces (struct
  * wire_sums, what the kernel does).
  */
-#define WIRE_SUMS_MSG_LEN	(32 + 16 + 8 + VDIFS_SUM_BLOCK)
+/*
+ * Block-summed messages: a CHUNK_READ reply (vdifs_chunk_io_rep) or, with
+ * write set, a CHUNK_WRITE request (vdifs_chunk_req, v7), each of one
+ * 4 KiB block with its sum.  WIRE_SUMS_MSG_LEN holds either.
+ */
+#define WIRE_SUMS_MSG_LEN	(32 + 112 + 8 + VDIFS_SUM_BLOCK)
 
 struct wire_sums_vector {
 	const char *name;
@@ -345,62 +350,112 @@ struct wire_sums_vector {
 	u32 val;
 	int csum_ret;		/* expected wire_body_check_csum() */
 	int body_ret;		/* expected wire_body_decode() */
+	bool write;		/* a CHUNK_WRITE request, not a READ reply */
 };
 
 #define HDR 32u
+#define WQ (HDR + 112u)		/* a write's sums */
 static const struct wire_sums_vector wire_sums_vectors[] = {
-	{ "read reply with block sums", WV_NONE, false, 0, 0, 0, 0 },
+	{ "read reply with block sums", WV_NONE, false, 0, 0, 0, 0, false },
 	{ "sums: a data byte changed", WV_U8, false, HDR + 24 + 100, 0x5a,
-	  -EBADMSG, 0 },
+	  -EBADMSG, 0, false },
 	{ "sums: the block's sum changed", WV_LE32, true, HDR + 16, 1,
-	  -EBADMSG, 0 },
+	  -EBADMSG, 0, false },
 	{ "sums: more than the data's blocks", WV_LE32, true, HDR + 12, 2,
-	  -EBADMSG, 0 },
-	{ "sums: over the limit", WV_LE32, true, HDR + 12, 257, -EBADMSG, 0 },
+	  -EBADMSG, 0, false },
+	{ "sums: over the limit", WV_LE32, true, HDR + 12, 257, -EBADMSG, 0,
+	  false },
 	{ "sums: data length not whole blocks", WV_LE32, true, HDR + 8, 4095,
-	  -EBADMSG, 0 },
+	  -EBADMSG, 0, false },
 	{ "sums: none, and a body that has them", WV_LE32, true, HDR + 12, 0,
-	  0, -EBADMSG },
+	  0, -EBADMSG, false },
+	{ "write with block sums", WV_NONE, false, 0, 0, 0, 0, true },
+	{ "write sums: a data byte changed", WV_U8, false, WQ + 8 + 100, 0x5a,
+	  -EBADMSG, 0, true },
+	{ "write sums: the block's sum changed", WV_LE32, true, WQ, 1,
+	  -EBADMSG, 0, true },
+	/* nrep, repl_mode, nsums: the word at 52; 2 sums, 1 block */
+	{ "write sums: more than the data's blocks", WV_LE32, true, HDR + 52,
+	  0x00020101, -EBADMSG, 0, true },
+	{ "write sums: an offset inside a block", WV_LE32, true, HDR + 32,
+	  8192 + 512, 0, -EINVAL, true },
+	{ "write sums: none, and a body that has them", WV_LE32, true,
+	  HDR + 52, 0x00000101, 0, -EBADMSG, true },
 };
+#undef WQ
 #undef HDR
 
-static inline void wire_sums_fix(u8 *buf)
+/* the vector's message's length and fixed part's */
+static inline u32 wire_sums_fixed(const struct wire_sums_vector *v)
+{
+	return v->write ? sizeof(struct vdifs_chunk_req) :
+			  sizeof(struct vdifs_chunk_io_rep);
+}
+
+static inline u32 wire_sums_len(const struct wire_sums_vector *v)
+{
+	return 32 + wire_sums_fixed(v) + 8 + VDIFS_SUM_BLOCK;
+}
+
+static inline void wire_sums_hdr(const struct wire_sums_vector *v,
+				 struct wire_hdr *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->opcode = v->write ? VDIFS_OP_CHUNK_WRITE : VDIFS_OP_CHUNK_READ;
+	h->flags = v->write ? 0 : VDIFS_MSG_REPLY;
+	h->req_id = 7;
+	h->body_len = wire_sums_len(v) - 32;
+}
+
+static inline void wire_sums_fix(const struct wire_sums_vector *v, u8 *buf)
 {
 	struct vdifs_msg_hdr *m = (struct vdifs_msg_hdr *)buf;
-	struct wire_hdr h = {
-		.opcode = VDIFS_OP_CHUNK_READ, .flags = VDIFS_MSG_REPLY,
-		.body_len = WIRE_SUMS_MSG_LEN - 32,
-	};
-	u32 covered = wire_sums_covered(&h, m + 1);
+	struct wire_hdr h;
+	u32 covered;
 
-	m->body_csum = cpu_to_le32(wire_csum(m + 1, covered ? covered : 24));
+	wire_sums_hdr(v, &h);
+	covered = wire_sums_covered(&h, m + 1);
+	m->body_csum = cpu_to_le32(wire_csum(m + 1, covered ? covered :
+					     wire_sums_fixed(v) + 8));
 	m->hdr_csum = cpu_to_le32(wire_csum(m, 28));
 }
 
-/* the vector's message into buf (WIRE_SUMS_MSG_LEN bytes) */
+/* the vector's message into buf (wire_sums_len(v) bytes) */
 static inline void wire_sums_build(const struct wire_sums_vector *v, u8 *buf)
 {
-	struct wire_hdr h = {
-		.opcode = VDIFS_OP_CHUNK_READ, .flags = VDIFS_MSG_REPLY,
-		.req_id = 7, .body_len = WIRE_SUMS_MSG_LEN - 32,
-	};
+	struct wire_hdr h;
 	struct vdifs_chunk_io_rep rep = {
 		.version = cpu_to_le64(5),
 		.len = cpu_to_le32(VDIFS_SUM_BLOCK),
 		.nsums = cpu_to_le32(1),
 	};
-	u8 *data = buf + 32 + 16 + 8;
+	struct vdifs_chunk_req q = {
+		.chunk_id = cpu_to_le64(9),
+		.offset = cpu_to_le32(8192),
+		.len = cpu_to_le32(VDIFS_SUM_BLOCK),
+		.chunk_size = cpu_to_le32(1u << 20),
+		.extent_size = cpu_to_le32(64u << 10),
+		.nrep = 1,
+		.repl_mode = 1,
+		.nsums = cpu_to_le16(1),
+	};
+	u32 fl = wire_sums_fixed(v);
+	u8 *data = buf + 32 + fl + 8;
 	__le32 v32;
 	u32 i;
 
-	memset(buf, 0, WIRE_SUMS_MSG_LEN);
+	memset(buf, 0, wire_sums_len(v));
+	wire_sums_hdr(v, &h);
 	wire_hdr_encode(buf, &h);
-	memcpy(buf + 32, &rep, sizeof(rep));
+	if (v->write)
+		memcpy(buf + 32, &q, sizeof(q));
+	else
+		memcpy(buf + 32, &rep, sizeof(rep));
 	for (i = 0; i < VDIFS_SUM_BLOCK; i++)
 		data[i] = (u8)(i * 31 + 7);
 	v32 = cpu_to_le32(wire_csum(data, VDIFS_SUM_BLOCK));
-	memcpy(buf + 32 + 16, &v32, 4);
-	wire_sums_fix(buf);
+	memcpy(buf + 32 + fl, &v32, 4);
+	wire_sums_fix(v, buf);
 	if (v->patch == WV_U8) {
 		buf[v->off] = (u8)v->val;
 	} else if (v->patch == WV_LE32) {
@@ -408,7 +463,7 @@ static inline void wire_sums_build(const struct wire_sums_vector *v, u8 *buf)
 		memcpy(buf + v->off, &v32, 4);
 	}
 	if (v->fix_csum)
-		wire_sums_fix(buf);
+		wire_sums_fix(v, buf);
 }
 
 /*
@@ -419,7 +474,6 @@ static inline void wire_sums_build(const struct wire_sums_vector *v, u8 *buf)
 static inline int wire_sums_vector_run(const struct wire_sums_vector *v,
 				       u8 *buf, int *got)
 {
-	const struct vdifs_chunk_io_rep *rep = (const void *)(buf + 32);
 	struct wire_sums ws;
 	struct wire_body b;
 	struct wire_hdr h;
@@ -433,7 +487,7 @@ static inline int wire_sums_vector_run(const struct wire_sums_vector *v,
 	if (*got != v->csum_ret)
 		return 2;
 	if (!*got) {
-		*got = wire_body_decode(h.opcode, true, 0, buf + 32,
+		*got = wire_body_decode(h.opcode, !v->write, 0, buf + 32,
 					h.body_len, &b);
 		if (*got != v->body_ret)
 			return 3;
@@ -442,7 +496,7 @@ static inline int wire_sums_vector_run(const struct wire_sums_vector *v,
 	if (!covered || covered == h.body_len)
 		return 0;
 	/* the kernel's way: the sums first, the data in uneven pieces */
-	wire_sums_init(&ws, rep + 1, le32_to_cpu(rep->nsums));
+	wire_sums_init(&ws, buf + 32 + wire_sums_fixed(v), 1);
 	wire_sums_update(&ws, buf + 32 + covered, 1000);
 	wire_sums_update(&ws, buf + 32 + covered + 1000, 3000);
 	wire_sums_update(&ws, buf + 32 + covered + 4000,

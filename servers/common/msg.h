@@ -53,6 +53,14 @@ int msg_write_segs(int fd, u16 op, u16 flags, u64 req_id,
 		   const void *fixed, u32 flen, const void *t1, u32 l1,
 		   const struct msg_seg *segs, u32 nseg, u32 dlen);
 
+/*
+ * Send a CHUNK_WRITE with block checksums (vdifs_chunk_req.nsums): the
+ * body checksum covers fixed and the sums (slen bytes, zero-padded to 8),
+ * the sums cover the data (dlen bytes), which is not summed again here.
+ */
+int msg_write_sums(int fd, u16 op, u64 req_id, const void *fixed, u32 flen,
+		   const void *sums, u32 slen, const void *data, u32 dlen);
+
 int net_read_full(int fd, void *buf, size_t len, int timeout_ms);
 int net_write_full(int fd, const void *buf, size_t len);
 

@@ -202,6 +202,33 @@ int msg_write(int fd, u16 op, u16 flags, u64 req_id, s32 status,
 	return net_writev_full(fd, iov, n, 0);
 }
 
+int msg_write_sums(int fd, u16 op, u64 req_id, const void *fixed, u32 flen,
+		   const void *sums, u32 slen, const void *data, u32 dlen)
+{
+	u8 stackbuf[sizeof(struct vdifs_msg_hdr) + 256];
+	u64 body = (u64)flen + slen + dlen;
+	struct iovec iov[3];
+	int n = 0;
+
+	if (body > VDIFS_BODY_MAX ||
+	    flen > sizeof(stackbuf) - sizeof(struct vdifs_msg_hdr))
+		return -EMSGSIZE;
+	memcpy(stackbuf + sizeof(struct vdifs_msg_hdr), fixed, flen);
+	msg_head(stackbuf, op, 0, req_id, 0, body, fixed, flen, sums, slen,
+		 NULL, 0);
+	iov[n].iov_base = stackbuf;
+	iov[n++].iov_len = sizeof(struct vdifs_msg_hdr) + flen;
+	if (slen) {
+		iov[n].iov_base = (void *)sums;
+		iov[n++].iov_len = slen;
+	}
+	if (dlen) {
+		iov[n].iov_base = (void *)data;
+		iov[n++].iov_len = dlen;
+	}
+	return net_writev_full(fd, iov, n, 0);
+}
+
 /* len zeroes; more: further bytes of the message follow */
 static int net_write_zeroes(int fd, u64 len, bool more)
 {

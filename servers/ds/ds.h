@@ -199,6 +199,13 @@ struct ds_op_ctx {
 	struct ds *ds;
 	const struct vdifs_chunk_req *q;
 	const u8 *data;		/* WRITE payload */
+	/*
+	 * WRITE: the checksum of each 4 KiB block of data (len is whole
+	 * blocks from a block boundary), checked already, or NULL: what
+	 * came with the request, or own_sums, summed by a primary
+	 */
+	const __le32 *sums;
+	__le32 *own_sums;
 	u32 len;
 	u16 op;
 	/* output */
@@ -225,6 +232,8 @@ struct ds_op_ctx {
 int store_read(struct ds_op_ctx *x);
 /* a WRITE's or PUNCH's digest (vdifs_chunk_req.digest), never 0 */
 u64 store_digest(u16 op, u32 off, u32 len, const u8 *data);
+/* the same for a WRITE of whole blocks, from their checksums */
+u64 store_digest_sums(u32 off, u32 len, const __le32 *sums);
 
 /*
  * A read sent from the files (VDIFS_CHUNK_SUMS): what to send, in order,
@@ -329,12 +338,13 @@ struct repl_fwd {
 	u16 op;
 	struct vdifs_chunk_req fq;
 	const u8 *data;
+	const __le32 *sums;	/* fq.nsums of them, or NULL */
 	u32 len;
 };
 
 void repl_forward_begin(struct ds *ds, struct repl_fwd *f, const u32 *peers,
 			unsigned int n, u16 op, const struct vdifs_chunk_req *q,
-			const u8 *data, u32 len);
+			const u8 *data, u32 len, const __le32 *sums);
 void repl_forward_end(struct ds *ds, struct repl_fwd *f, int *err);
 /* append a mutation for peer to the async log inside txn t */
 int repl_log_append(struct ds *ds, MDB_txn *t, u32 peer, u16 op,

@@ -183,6 +183,22 @@ static bool is_mutation(u16 op)
 	       op == VDIFS_OP_CHUNK_CLONE || op == VDIFS_OP_CHUNK_DELETE;
 }
 
+/* x's data's block checksums, into x->own_sums (freed by the caller) */
+static int block_sums(struct ds_op_ctx *x)
+{
+	u32 i, n = x->len / VDIFS_SUM_BLOCK;
+
+	x->own_sums = calloc(1, wire_sums_bytes(n));
+	if (!x->own_sums)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		x->own_sums[i] = cpu_to_le32(wire_csum(x->data +
+						       (size_t)i * VDIFS_SUM_BLOCK,
+						       VDIFS_SUM_BLOCK));
+	x->sums = x->own_sums;
+	return 0;
+}
+
 /* a mutation from a client, at the chunk's primary */
 static int do_primary(struct ds *ds, struct ds_op_ctx *x)
 {
@@ -206,9 +222,24 @@ static int do_primary(struct ds *ds, struct ds_op_ctx *x)
 	}
 	if (x->op == VDIFS_OP_CHUNK_WRITE)
 		store_note_write_size(x->len);
+	/*
+	 * Whole blocks forwarded go with their checksums: summed once here,
+	 * they cover the data on the wire (no body checksum of it per
+	 * replica), and every copy stores them as they are.
+	 */
+	if (x->nfwd && x->op == VDIFS_OP_CHUNK_WRITE && !x->sums &&
+	    x->len && !(x->len % VDIFS_SUM_BLOCK) &&
+	    !(le32_to_cpu(q->offset) % VDIFS_SUM_BLOCK)) {
+		ret = block_sums(x);
+		if (ret)
+			return ret;
+	}
 	if (x->nfwd && (x->op == VDIFS_OP_CHUNK_WRITE ||
 			x->op == VDIFS_OP_CHUNK_PUNCH))
-		x->digest = store_digest(x->op, le32_to_cpu(q->offset),
+		x->digest = x->sums ?
+			    store_digest_sums(le32_to_cpu(q->offset), x->len,
+					      x->sums) :
+			    store_digest(x->op, le32_to_cpu(q->offset),
 					 x->len, x->data);
 	ret = store_mutate(x);
 	/*
@@ -263,7 +294,10 @@ static void run_job(struct ds *ds, struct ds_job *j)
 		goto out_reply;
 	}
 	x.len = le32_to_cpu(q->len);
-	x.data = j->body.tail[0];
+	/* WRITE: its block checksums (if any), then its data */
+	x.data = j->body.tail[1];
+	if (q->nsums)
+		x.sums = (const __le32 *)j->body.tail[0];
 	switch (h->opcode) {
 	case VDIFS_OP_CHUNK_READ:
 		if (x.len > VDIFS_IO_MAX) {
@@ -346,14 +380,18 @@ static void run_job(struct ds *ds, struct ds_job *j)
 			ret = -EOPNOTSUPP;
 			break;
 		}
-		if (h->opcode == VDIFS_OP_CHUNK_WRITE && x.len != j->body.tail_len[0]) {
+		if (h->opcode == VDIFS_OP_CHUNK_WRITE &&
+		    x.len != j->body.tail_len[1]) {
 			ret = -EBADMSG;
 			break;
 		}
-		if (h->opcode != VDIFS_OP_CHUNK_WRITE)
+		if (h->opcode != VDIFS_OP_CHUNK_WRITE) {
 			x.data = NULL;
+			x.sums = NULL;
+		}
 		ret = (flags & VDIFS_CHUNK_FWD) ? store_mutate(&x) :
 						  do_primary(ds, &x);
+		free(x.own_sums);
 		io.version = cpu_to_le64(x.version);
 		break;
 	}

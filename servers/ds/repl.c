@@ -295,8 +295,14 @@ static int pipe_send(struct ds *ds, struct ds_peer *p, struct repl_fwd *f,
 	w->next = p->waits;
 	p->waits = w;
 	pthread_mutex_unlock(&p->pipe_lock);
-	ret = msg_write(vdc_fd(p->pipe), f->op, 0, w->id, 0, &f->fq,
-			sizeof(f->fq), f->data, f->len, NULL, 0);
+	if (f->sums)
+		ret = msg_write_sums(vdc_fd(p->pipe), f->op, w->id, &f->fq,
+				     sizeof(f->fq), f->sums,
+				     wire_sums_bytes(le16_to_cpu(f->fq.nsums)),
+				     f->data, f->len);
+	else
+		ret = msg_write(vdc_fd(p->pipe), f->op, 0, w->id, 0, &f->fq,
+				sizeof(f->fq), NULL, 0, f->data, f->len);
 	if (ret) {
 		pthread_mutex_lock(&p->pipe_lock);
 		pipe_unlink(p, w);
@@ -415,7 +421,7 @@ static int pipe_wait(struct ds *ds, struct ds_peer *p, struct repl_wait *w,
  */
 void repl_forward_begin(struct ds *ds, struct repl_fwd *f, const u32 *peers,
 			unsigned int n, u16 op, const struct vdifs_chunk_req *q,
-			const u8 *data, u32 len)
+			const u8 *data, u32 len, const __le32 *sums)
 {
 	unsigned int i;
 
@@ -426,6 +432,8 @@ void repl_forward_begin(struct ds *ds, struct repl_fwd *f, const u32 *peers,
 	f->fq.flags = cpu_to_le32(le32_to_cpu(q->flags) | VDIFS_CHUNK_FWD);
 	f->data = op == VDIFS_OP_CHUNK_WRITE ? data : NULL;
 	f->len = op == VDIFS_OP_CHUNK_WRITE ? len : 0;
+	f->sums = op == VDIFS_OP_CHUNK_WRITE && len ? sums : NULL;
+	f->fq.nsums = cpu_to_le16(f->sums ? len / VDIFS_SUM_BLOCK : 0);
 	f->deadline_ms = mono_ms() + peer_opts(ds).timeout_ms;
 	for (i = 0; i < n; i++) {
 		f->sent[i] = false;
@@ -450,9 +458,14 @@ void repl_forward_end(struct ds *ds, struct repl_fwd *f, int *err)
 
 		if (f->sent[i])
 			ret = pipe_wait(ds, p, &f->w[i], f->deadline_ms);
-		if (p && conn_broken(ret) && ret != -ETIMEDOUT)
-			ret = peer_call(ds, p, f->op, &f->fq, f->data, f->len,
+		if (p && conn_broken(ret) && ret != -ETIMEDOUT) {
+			/* alone, as a plain request: summed whole */
+			struct vdifs_chunk_req rq = f->fq;
+
+			rq.nsums = 0;
+			ret = peer_call(ds, p, f->op, &rq, f->data, f->len,
 					NULL);
+		}
 		err[i] = ret;
 	}
 }
@@ -489,6 +502,7 @@ int repl_log_append(struct ds *ds, MDB_txn *t, u32 peer, u16 op,
 	rec->len = cpu_to_le32(dl);
 	rec->q = *q;
 	rec->q.flags = cpu_to_le32(le32_to_cpu(q->flags) | VDIFS_CHUNK_FWD);
+	rec->q.nsums = 0;	/* replayed as a plain request (peer_call) */
 	if (dl)
 		memcpy(rec + 1, data, dl);
 	put_be32(key, peer);

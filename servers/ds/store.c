@@ -1361,6 +1361,9 @@ struct ds_blkio {
 };
 
 struct ds_wplan {
+	/* the request's data and its blocks' checksums (or NULL) */
+	const u8 *data0;
+	const __le32 *sums;
 	struct ds_change *ch;
 	unsigned int nch;
 	u32 *taken, ntaken;	/* allocated for this mutation */
@@ -1485,7 +1488,14 @@ static int plan_extent(struct ds *ds, struct ds_chunk *c, MDB_txn *t,
 			io->data = blk;
 		}
 		ch->x.b[i].blk = cpu_to_le32(io->blk);
-		ch->x.b[i].csum = cpu_to_le32(wire_csum(io->data, DS_BLOCK));
+		/* a whole block of the request: its checksum came with it */
+		if (in && whole && p->sums &&
+		    !((io->data - p->data0) % VDIFS_SUM_BLOCK))
+			ch->x.b[i].csum =
+				p->sums[(io->data - p->data0) / VDIFS_SUM_BLOCK];
+		else
+			ch->x.b[i].csum = cpu_to_le32(wire_csum(io->data,
+								DS_BLOCK));
 		if (ch->was_own && !zero)
 			p->old[p->nold++] = le32_to_cpu(old.b[i].blk);
 	}
@@ -1687,6 +1697,20 @@ static int plan_early(struct ds_op_ctx *x, struct ds_chunk *c,
 	return ret;
 }
 
+u64 store_digest_sums(u32 off, u32 len, const __le32 *sums)
+{
+	__le32 h[2] = { cpu_to_le32(off), cpu_to_le32(len) };
+	XXH64_state_t st;
+	u64 d;
+
+	/* seeded apart from store_digest()'s: one mutation, one kind */
+	XXH64_reset(&st, 0x5355u << 16 | VDIFS_OP_CHUNK_WRITE);
+	XXH64_update(&st, h, sizeof(h));
+	XXH64_update(&st, sums, (size_t)(len / VDIFS_SUM_BLOCK) * 4);
+	d = XXH64_digest(&st);
+	return d ? d : 1;
+}
+
 u64 store_digest(u16 op, u32 off, u32 len, const u8 *data)
 {
 	__le32 h[2] = { cpu_to_le32(off), cpu_to_le32(len) };
@@ -1710,7 +1734,7 @@ int store_mutate(struct ds_op_ctx *x)
 	bool fwd = flags & VDIFS_CHUNK_FWD, exists = false, created = false;
 	bool resync = fwd && (flags & VDIFS_CHUNK_RESYNC);
 	u32 off = le32_to_cpu(q->offset), len = x->len, es = 0, cs;
-	struct ds_wplan plan = { 0 };
+	struct ds_wplan plan = { .data0 = x->data, .sums = x->sums };
 	unsigned int i;
 	struct ds_chunk_rec r;
 	struct ds_chunk *c, *bc = NULL;
@@ -1810,7 +1834,7 @@ int store_mutate(struct ds_op_ctx *x)
 		fq.version = cpu_to_le64(fw_version);
 		fq.digest = cpu_to_le64(x->digest);
 		repl_forward_begin(ds, &fw, x->fwd_peers, x->nfwd, x->op, &fq,
-				   x->data, x->len);
+				   x->data, x->len, x->sums);
 		forwarding = true;
 	}
 	/*
@@ -2033,7 +2057,7 @@ commit:
 
 			fq.version = r.version;
 			repl_forward_begin(ds, &fw, x->fwd_peers, x->nfwd,
-					   x->op, &fq, x->data, x->len);
+					   x->op, &fq, x->data, x->len, NULL);
 		}
 		forwarding = false;
 		repl_forward_end(ds, &fw, err);

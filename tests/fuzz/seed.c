@@ -51,12 +51,14 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < sizeof(wire_sums_vectors) /
 		    sizeof(wire_sums_vectors[0]); i++) {
-		u8 sel[4] = { VDIFS_OP_CHUNK_READ, 1, 0, 7 };
+		const struct wire_sums_vector *v = &wire_sums_vectors[i];
+		u8 sel[4] = { v->write ? VDIFS_OP_CHUNK_WRITE :
+					 VDIFS_OP_CHUNK_READ, !v->write, 0, 7 };
+		u32 len = wire_sums_len(v);
 
-		wire_sums_build(&wire_sums_vectors[i], buf);
-		if (put(argv[1], "sums", i, buf, sizeof(buf), NULL, 0) ||
-		    put(argv[1], "sumsbody", i, sel, 4, buf + 32,
-			sizeof(buf) - 32))
+		wire_sums_build(v, buf);
+		if (put(argv[1], "sums", i, buf, len, NULL, 0) ||
+		    put(argv[1], "sumsbody", i, sel, 4, buf + 32, len - 32))
 			return 1;
 	}
 	return 0;
