@@ -56,6 +56,49 @@ static void vdifs_csum_iter(struct wire_csum *c, const struct iov_iter *iter,
 	iterate_and_advance_kernel(&it, len, c, NULL, vdifs_csum_step);
 }
 
+/* one checksum per VDIFS_SUM_BLOCK, over pieces that straddle blocks */
+struct vdifs_sums_state {
+	struct wire_csum cs;
+	__le32 *sums;
+	u32 fill;		/* bytes of the current block summed */
+};
+
+static size_t vdifs_sums_make_step(void *base, size_t progress, size_t len,
+			      void *priv, void *priv2)
+{
+	struct vdifs_sums_state *st = priv;
+	u8 *p = base;
+
+	while (len) {
+		size_t n = min_t(size_t, len, VDIFS_SUM_BLOCK - st->fill);
+
+		wire_csum_update(&st->cs, p, n);
+		st->fill += n;
+		p += n;
+		len -= n;
+		if (st->fill == VDIFS_SUM_BLOCK) {
+			*st->sums++ = cpu_to_le32(wire_csum_final(&st->cs));
+			wire_csum_init(&st->cs);
+			st->fill = 0;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The checksum of each 4 KiB block of the next len bytes of iter (a
+ * multiple of VDIFS_SUM_BLOCK) into sums, iter left where it is: what a
+ * block-summed CHUNK_WRITE carries instead of a checksum of its data.
+ */
+void vdifs_sums_iter(const struct iov_iter *iter, size_t len, __le32 *sums)
+{
+	struct vdifs_sums_state st = { .sums = sums };
+	struct iov_iter it = *iter;
+
+	wire_csum_init(&st.cs);
+	iterate_and_advance_kernel(&it, len, &st, NULL, vdifs_sums_make_step);
+}
+
 /*
  * May these pages go to the socket by reference?  Only refcounted,
  * non-slab pages (sendpage_ok(), as net/ceph checks): page cache folios
@@ -159,8 +202,8 @@ out_free_req:
  * change until done() (netfs keeps writeback pages stable and pinned
  * until the subrequest terminates).
  */
-int vdifs_req_set_data(struct vdifs_req *req, const struct iov_iter *data,
-		       size_t len)
+static int vdifs_req_data(struct vdifs_req *req, const struct iov_iter *data,
+			  size_t len, bool summed)
 {
 	struct vdifs_msg_hdr *m = (struct vdifs_msg_hdr *)req->msg;
 	u32 body = le32_to_cpu(m->body_len);
@@ -172,10 +215,11 @@ int vdifs_req_set_data(struct vdifs_req *req, const struct iov_iter *data,
 		return -EINVAL;
 	if (len > VDIFS_BODY_MAX - body)
 		return -EMSGSIZE;
-	/* the encoded body, then the pages after it */
+	/* the encoded body, then (unless its block sums cover them) pages */
 	wire_csum_init(&cs);
 	wire_csum_update(&cs, req->msg + VDIFS_HDR_LEN, body);
-	vdifs_csum_iter(&cs, data, len);
+	if (!summed)
+		vdifs_csum_iter(&cs, data, len);
 	req->data = *data;
 	iov_iter_truncate(&req->data, len);
 	req->data_len = len;
@@ -184,6 +228,22 @@ int vdifs_req_set_data(struct vdifs_req *req, const struct iov_iter *data,
 	h.body_csum = wire_csum_final(&cs);
 	wire_hdr_encode(req->msg, &h);
 	return 0;
+}
+
+int vdifs_req_set_data(struct vdifs_req *req, const struct iov_iter *data,
+		       size_t len)
+{
+	return vdifs_req_data(req, data, len, false);
+}
+
+/*
+ * The same for data whose block checksums are in the encoded body
+ * already (a block-summed CHUNK_WRITE): the body checksum stays theirs.
+ */
+int vdifs_req_set_summed_data(struct vdifs_req *req,
+			      const struct iov_iter *data, size_t len)
+{
+	return vdifs_req_data(req, data, len, true);
 }
 
 /*

@@ -352,23 +352,43 @@ struct vdifs_req *vdifs_chunk_read_req(struct inode *inode,
 	return req;
 }
 
-/* CHUNK_WRITE of [off, off + len) of c from data's pages, not copied */
+/* what a block-summed write's request is encoded with, then summed into */
+static const u8 vdifs_no_sums[wire_sums_bytes(WIRE_SUMS_MAX)];
+
+/*
+ * CHUNK_WRITE of [off, off + len) of c from data's pages, not copied.
+ * Whole blocks go with their checksums (protocol v7): summed once here
+ * (as the whole body would have been), checked once by the data server,
+ * which stores them, and forwarded as they are to its replicas.
+ */
+
 struct vdifs_req *vdifs_chunk_write_req(struct inode *inode,
 					const struct vdifs_chunk *c,
 					const struct vdifs_chunk_cap *cap,
 					u32 off, u32 len,
 					const struct iov_iter *data)
 {
+	bool summed = len && !(off % VDIFS_SUM_BLOCK) &&
+		      !(len % VDIFS_SUM_BLOCK) && len <= VDIFS_IO_MAX &&
+		      iov_iter_count(data) >= len;
+	u32 nsums = summed ? len / VDIFS_SUM_BLOCK : 0;
 	struct vdifs_chunk_req q;
 	struct vdifs_req *req;
 	int ret;
 
 	vdifs_chunk_req(inode, c, cap, &q, off, len);
-	req = vdifs_req_new(VDIFS_OP_CHUNK_WRITE, &q, sizeof(q), NULL, 0,
-			    NULL, 0);
+	q.nsums = cpu_to_le16(nsums);
+	/* room for the sums, made in place (the body's checksum after) */
+	req = vdifs_req_new(VDIFS_OP_CHUNK_WRITE, &q, sizeof(q), vdifs_no_sums,
+			    wire_sums_bytes(nsums), NULL, 0);
 	if (IS_ERR(req))
 		return req;
-	ret = vdifs_req_set_data(req, data, len);
+	if (summed)
+		vdifs_sums_iter(data, len, (__le32 *)(req->msg +
+						      sizeof(struct vdifs_msg_hdr) +
+						      sizeof(q)));
+	ret = summed ? vdifs_req_set_summed_data(req, data, len) :
+		       vdifs_req_set_data(req, data, len);
 	if (ret) {
 		vdifs_req_put(req);
 		return ERR_PTR(ret);

@@ -209,6 +209,9 @@ bool vdifs_in_receive_thread(void);
 
 struct vdifs_req *vdifs_req_new(u16 op, const void *fixed, u32 flen,
 				const void *t1, u32 l1, const void *t2, u32 l2);
+int vdifs_req_set_summed_data(struct vdifs_req *req,
+			      const struct iov_iter *data, size_t len);
+void vdifs_sums_iter(const struct iov_iter *iter, size_t len, __le32 *sums);
 int vdifs_req_set_data(struct vdifs_req *req, const struct iov_iter *data,
 		       size_t len);
 int vdifs_req_set_dest(struct vdifs_req *req, const struct iov_iter *dest,
