@@ -106,6 +106,12 @@
  *                 them instead of summing the data again.  A primary
  *                 forwards block-aligned writes so.  v6 peers are
  *                 refused at HELLO.
+ *                 CHUNK_SUMS (90, 2026-11-27): a copy's extents and block
+ *                 checksums over a range, for catching a returning
+ *                 server's copy up (a server without it answers
+ *                 -EOPNOTSUPP); a RESYNC transfer leaves the copy STALE
+ *                 until the final one, so a copy cut short never passes
+ *                 for a whole one.
  *
  * Framing: every message is a struct vdifs_msg_hdr followed by body_len
  * bytes of body.  A body is the opcode's fixed struct followed by at most
@@ -233,6 +239,8 @@ enum vdifs_op {
 	VDIFS_OP_KEY_CHECK		= 83,
 	VDIFS_OP_ACCESS_SET		= 84,
 	VDIFS_OP_ACCESS_LIST		= 85,
+
+	VDIFS_OP_CHUNK_SUMS		= 90,
 
 	VDIFS_OP_MAX			= 128	/* table bound, not an opcode */
 };
@@ -1070,6 +1078,30 @@ struct vdifs_chunk_stat {
 
 #define VDIFS_MAP_MAX_BYTES	(VDIFS_CHUNK_MAX / VDIFS_EXTENT_MIN / 8)
 
+/*
+ * CHUNK_SUMS (90, v7 2026-11-27), between data servers: what a copy holds
+ * in [offset, offset + len) of a chunk, so that a primary catches a
+ * returning server's copy up by what differs instead of copying it whole
+ * (CHUNK_SYNC).  offset is a multiple of the chunk's extent size, len one
+ * too or up to the chunk's end, at most VDIFS_SUMS_SPAN.  The reply's
+ * first tail is a bitmap of the range's extents the copy has (bit i:
+ * extent offset / extent_size + i), its second one __le32 checksum per
+ * 4 KiB block of each of those extents, in order: wire_csum of the block
+ * (of 4 KiB of zeroes for a block that reads as zeroes).  A server
+ * without it answers -EOPNOTSUPP and the copy is made whole elsewhere.
+ */
+struct vdifs_chunk_sums_rep {
+	__le64 version;
+	__le32 extent_size;
+	__le32 nbytes;		/* bitmap bytes */
+	__le32 sums_len;	/* checksum bytes, 4 per block */
+	__le32 pad;
+};
+
+#define VDIFS_SUMS_SPAN		(16u << 20)
+#define VDIFS_SUMS_MAP_MAX	(VDIFS_SUMS_SPAN / VDIFS_EXTENT_MIN / 8)
+#define VDIFS_SUMS_MAX_BYTES	(VDIFS_SUMS_SPAN / VDIFS_SUM_BLOCK * 4)
+
 /* ---- snapshots and clones ---------------------------------------------- */
 
 /*
@@ -1271,6 +1303,7 @@ VDIFS_WIRE_SIZE(vdifs_chunk_io_rep, 16);
 VDIFS_WIRE_SIZE(vdifs_chunk_map_rep, 16);
 VDIFS_WIRE_SIZE(vdifs_chunk_stat, 64);
 VDIFS_WIRE_SIZE(vdifs_chunk_sync_rep, 16);
+VDIFS_WIRE_SIZE(vdifs_chunk_sums_rep, 24);
 VDIFS_WIRE_SIZE(vdifs_snap_req, 16);
 VDIFS_WIRE_SIZE(vdifs_snap_list_req, 24);
 VDIFS_WIRE_SIZE(vdifs_snap_ent, 40);

@@ -241,6 +241,23 @@ static int wire_check_degrade_rep(u16 op, const struct wire_body *b)
 	return c->chunk_id && !wire_check_chunk(c) ? 0 : -EPROTO;
 }
 
+/* a copy's sums: one per block of each extent the bitmap says it has */
+static int wire_check_sums_rep(u16 op, const struct wire_body *b)
+{
+	const struct vdifs_chunk_sums_rep *r = b->fixed;
+	u32 es = le32_to_cpu(r->extent_size), i, n = 0;
+	const u8 *map = b->tail[0];
+
+	if (r->pad || es < VDIFS_EXTENT_MIN || es > VDIFS_EXTENT_MAX ||
+	    (es & (es - 1)))
+		return -EPROTO;
+	for (i = 0; i < b->tail_len[0] * 8; i++)
+		n += (map[i / 8] >> (i % 8)) & 1;
+	if ((u64)n * (es / VDIFS_SUM_BLOCK) * 4 != b->tail_len[1])
+		return -EPROTO;
+	return 0;
+}
+
 static const struct wire_op_desc wire_ops[VDIFS_OP_MAX] = {
 	[VDIFS_OP_HELLO] = { "HELLO",
 		.req = { FIX(vdifs_hello_req), .tail = {
@@ -468,6 +485,14 @@ static const struct wire_op_desc wire_ops[VDIFS_OP_MAX] = {
 	[VDIFS_OP_CHUNK_SCRUB] = { "CHUNK_SCRUB",
 		.req = { FIX(vdifs_chunk_req) },
 		.rep = { FIX(vdifs_chunk_scrub_rep) } },
+	[VDIFS_OP_CHUNK_SUMS] = { "CHUNK_SUMS",
+		.req = { FIX(vdifs_chunk_req) },
+		.rep = { FIX(vdifs_chunk_sums_rep), .tail = {
+			T32(WT_BYTES, vdifs_chunk_sums_rep, nbytes,
+			    VDIFS_SUMS_MAP_MAX),
+			T32(WT_BYTES, vdifs_chunk_sums_rep, sums_len,
+			    VDIFS_SUMS_MAX_BYTES) },
+		  .check = wire_check_sums_rep } },
 	[VDIFS_OP_CHUNK_SYNC] = { "CHUNK_SYNC",
 		.req = { FIX(vdifs_chunk_req) },
 		.rep = { FIX(vdifs_chunk_sync_rep) } },

@@ -128,6 +128,16 @@ static const u8 wire_vec_status_lost_rep[] = {
 	0x00, 0x00, 0x00, 0x00,
 };
 
+/* CHUNK_SUMS (90): extents 0 and 2 of a range, one block each */
+static const u8 wire_vec_chunk_sums_rep[] = {
+	0x56, 0x44, 0x46, 0x53, 0x5a, 0x00, 0x01, 0x00, 0x46, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x21, 0x00, 0x00, 0x00, 0xfe, 0xde, 0x08, 0x10,
+	0x00, 0x00, 0x00, 0x00, 0x60, 0x72, 0x26, 0xaa, 0x09, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
+	0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0x44, 0x33, 0x22,
+	0x11, 0x88, 0x77, 0x66, 0x55,
+};
+
 enum wire_vec_patch { WV_NONE, WV_U8, WV_LE16, WV_LE32, WV_TRUNC };
 
 struct wire_vector {
@@ -248,6 +258,16 @@ static const struct wire_vector wire_vectors[] = {
 	{ "status with a lost chunk", WV(wire_vec_status_lost_rep) },
 	{ "status: two lost, one sent", WV(wire_vec_status_lost_rep),
 	  WV_LE32, true, HDR + 72, 2, 0, 0, -EBADMSG },
+	{ "chunk sums reply", WV(wire_vec_chunk_sums_rep) },
+	{ "chunk sums: three extents, two sums", WV(wire_vec_chunk_sums_rep),
+	  WV_U8, true, HDR + 24, 0x07, 0, 0, -EPROTO },
+	{ "chunk sums: pad", WV(wire_vec_chunk_sums_rep), WV_LE32, true,
+	  HDR + 20, 1, 0, 0, -EPROTO },
+	{ "chunk sums: extent size not a power of two",
+	  WV(wire_vec_chunk_sums_rep), WV_LE32, true, HDR + 8, 5000, 0, 0,
+	  -EPROTO },
+	{ "chunk sums: more sums than the body", WV(wire_vec_chunk_sums_rep),
+	  WV_LE32, true, HDR + 16, 12, 0, 0, -EBADMSG },
 };
 
 #undef WV

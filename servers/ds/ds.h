@@ -120,7 +120,14 @@ struct ds_chunk_rec {
 struct ds_ext_hdr {
 	__le64 owner;		/* the chunk whose file holds the blocks */
 	__le32 nblk;
-	__le32 pad;
+	/*
+	 * The low 32 bits of the chunk version that last wrote the entry
+	 * (1 for 0), so that a copy at an older version is caught up by the
+	 * entries newer than it (resync.c); 0: written before stamps, as
+	 * new as any.  A clone's entries copied from its base are its
+	 * version 1.
+	 */
+	__le32 stamp;
 };
 
 struct ds_blk {
@@ -211,8 +218,10 @@ struct ds_op_ctx {
 	/* output */
 	u64 version;
 	u8 *out;		/* READ: the buffer to fill (len bytes) */
-	u8 *map;		/* MAP: bitmap buffer */
+	u8 *map;		/* MAP, SUMS: bitmap buffer */
 	u32 map_len;
+	__le32 *sums_out;	/* SUMS: the blocks' checksums */
+	u32 sums_len;		/* bytes */
 	u32 extent_size;
 	struct vdifs_chunk_stat stat;
 	u64 sync_bytes;		/* SYNC: data bytes sent */
@@ -264,6 +273,18 @@ int store_scrub(struct ds *ds, u64 id, u64 *version, u32 *extents,
 		u32 *bad);
 int store_delta(struct ds *ds, const struct ds_chunk_rec *r, u8 **own,
 		u8 **drop, u32 *next);
+/* CHUNK_SUMS: the extents a copy has in a range, their blocks' sums */
+int store_sums(struct ds_op_ctx *x);
+/*
+ * Catching up a copy at version since (resync.c): of the n extents from
+ * first of chunk r, send[] those to write there (written here after
+ * since, or not as the copy's sums say), punch[] those the copy has and
+ * we do not.  map/sums: the copy's, as CHUNK_SUMS gave them.  all: the
+ * copy is too far behind for stamps, every extent we have is sent.
+ */
+int store_changed(struct ds *ds, const struct ds_chunk_rec *r, u64 since,
+		  bool all, u32 first, u32 n, const u8 *map,
+		  const __le32 *sums, u32 nsums, u8 *send, u8 *punch);
 /* the chunk's newest epoch, durably; the caller holds its mutex */
 int store_set_epoch(struct ds *ds, u64 id, u64 epoch);
 
@@ -286,7 +307,7 @@ struct repl_wait {
 
 struct ds_peer {
 	u32 id;
-	char addr[80];
+	char addr[80];		/* under ds->peers_lock */
 	/*
 	 * A peer that did not answer within its time is not asked again
 	 * before this (CLOCK_MONOTONIC ms): the mutations queued behind the
@@ -296,6 +317,8 @@ struct ds_peer {
 	 * both connections below consult it.
 	 */
 	u64 mute_until;
+	/* when the MDS was last asked for its address (ms, atomically) */
+	u64 addr_checked;
 	/* one call at a time: the async log's replays, copies, retries */
 	pthread_mutex_t lock;	/* serialises use of conn; held across calls */
 	struct vdc_conn *conn;

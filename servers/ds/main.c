@@ -283,6 +283,7 @@ static void run_job(struct ds *ds, struct ds_job *j)
 	 */
 	if (((flags & (VDIFS_CHUNK_FWD | VDIFS_CHUNK_RESYNC)) ||
 	     h->opcode == VDIFS_OP_CHUNK_SYNC ||
+	     h->opcode == VDIFS_OP_CHUNK_SUMS ||
 	     h->opcode == VDIFS_OP_CHUNK_SCRUB) &&
 	    j->conn->auth.role != VDIFS_ROLE_DS) {
 		ret = -EPERM;
@@ -331,6 +332,28 @@ static void run_job(struct ds *ds, struct ds_job *j)
 			return;
 		}
 		break;
+	case VDIFS_OP_CHUNK_SUMS: {
+		struct vdifs_chunk_sums_rep sm = { 0 };
+
+		ret = store_sums(&x);
+		if (!ret) {
+			sm.version = cpu_to_le64(x.version);
+			sm.extent_size = cpu_to_le32(x.extent_size);
+			sm.nbytes = cpu_to_le32(x.map_len);
+			sm.sums_len = cpu_to_le32(x.sums_len);
+			pthread_mutex_lock(&j->conn->wlock);
+			ret = msg_write(j->conn->fd, h->opcode, VDIFS_MSG_REPLY,
+					h->req_id, 0, &sm, sizeof(sm), x.map,
+					x.map_len, x.sums_out, x.sums_len);
+			pthread_mutex_unlock(&j->conn->wlock);
+			if (ret)
+				shutdown(j->conn->fd, SHUT_RDWR);
+			free(x.map);
+			free(x.sums_out);
+			return;
+		}
+		break;
+	}
 	case VDIFS_OP_CHUNK_SCRUB: {
 		struct vdifs_chunk_scrub_rep sr = { 0 };
 		u64 version = 0;

@@ -147,6 +147,39 @@ static void peer_note(struct ds *ds, struct ds_peer *p, int ret)
 		__atomic_store_n(&p->mute_until, 0, __ATOMIC_RELAXED);
 }
 
+/*
+ * Connect to p; refused, its address may be old (a server back on
+ * another port): the MDS's table again, at most once a second per peer,
+ * and one more try if the address changed.
+ */
+static int peer_connect(struct ds *ds, struct ds_peer *p,
+			const struct vdc_opts *o, struct vdc_conn **out)
+{
+	char was[sizeof(p->addr)], now[sizeof(p->addr)];
+	u64 t = mono_ms(), last;
+	int ret;
+
+	pthread_mutex_lock(&ds->peers_lock);
+	memcpy(was, p->addr, sizeof(was));
+	pthread_mutex_unlock(&ds->peers_lock);
+	ret = vdc_connect(was, o, out);
+	if (ret != -ECONNREFUSED)
+		return ret;
+	last = __atomic_load_n(&p->addr_checked, __ATOMIC_RELAXED);
+	if (last && t - last < 1000)
+		return ret;
+	__atomic_store_n(&p->addr_checked, t, __ATOMIC_RELAXED);
+	if (mds_call_status(ds))
+		return ret;
+	pthread_mutex_lock(&ds->peers_lock);
+	memcpy(now, p->addr, sizeof(now));
+	pthread_mutex_unlock(&ds->peers_lock);
+	if (!strcmp(was, now))
+		return ret;
+	log_info("data server %u: now at %s", p->id, now);
+	return vdc_connect(now, o, out);
+}
+
 static int peer_call(struct ds *ds, struct ds_peer *p, u16 op,
 		     const struct vdifs_chunk_req *q, const u8 *data, u32 len,
 		     struct vdc_msg *rep)
@@ -161,7 +194,7 @@ static int peer_call(struct ds *ds, struct ds_peer *p, u16 op,
 			break;
 		}
 		if (!p->conn) {
-			ret = vdc_connect(p->addr, &o, &p->conn);
+			ret = peer_connect(ds, p, &o, &p->conn);
 			peer_note(ds, p, ret);
 			if (ret) {
 				p->conn = NULL;
@@ -260,7 +293,7 @@ static int pipe_open(struct ds *ds, struct ds_peer *p)
 	pipe_reap(p);
 	if (p->pipe)
 		return 0;
-	ret = vdc_connect(p->addr, &o, &p->pipe);
+	ret = peer_connect(ds, p, &o, &p->pipe);
 	peer_note(ds, p, ret);
 	if (ret) {
 		p->pipe = NULL;

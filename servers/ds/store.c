@@ -347,6 +347,20 @@ static int ext_put(struct ds_store *st, MDB_txn *t, u64 id, u32 e,
 	return st_err(mdb_put(t, st->extents, &key, &val, 0));
 }
 
+/* what a mutation to version v stamps the entries it writes with */
+static __le32 ext_stamp(u64 v)
+{
+	return cpu_to_le32((u32)v ? (u32)v : 1);
+}
+
+/* was entry x written after version since (or before stamps)? */
+static bool ext_newer(const struct ds_ext *x, u64 since)
+{
+	u32 s = le32_to_cpu(x->h.stamp);
+
+	return !s || (s32)(s - (u32)since) > 0;
+}
+
 int store_exists(struct ds *ds, u64 id)
 {
 	struct ds_chunk_rec r;
@@ -1076,6 +1090,140 @@ out_free:
 	return ret;
 }
 
+static u32 zero_sum(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, zero_sum_init);
+	return zero_block_sum;
+}
+
+/* the checksums of entry x's nb blocks into out */
+static void ext_sums(const struct ds_ext *x, u32 nb, __le32 *out)
+{
+	u32 i;
+
+	for (i = 0; i < nb; i++)
+		out[i] = le32_to_cpu(x->b[i].blk) == DS_BLK_ZERO ?
+			 cpu_to_le32(zero_sum()) : x->b[i].csum;
+}
+
+/* [off, off + len) of chunk r as whole extents, in a CHUNK_SUMS span */
+static int sums_range(const struct ds_chunk_rec *r, u32 off, u32 len,
+		      u32 *first, u32 *n)
+{
+	u32 cs = le32_to_cpu(r->chunk_size), es = le32_to_cpu(r->extent_size);
+
+	if (!len || len > VDIFS_SUMS_SPAN || off >= cs || len > cs - off ||
+	    off % es || (len % es && off + len != cs))
+		return -EINVAL;
+	*first = off / es;
+	*n = (len + es - 1) / es;
+	return 0;
+}
+
+int store_sums(struct ds_op_ctx *x)
+{
+	struct ds *ds = x->ds;
+	u64 id = le64_to_cpu(x->q->chunk_id);
+	struct ds_chunk_rec r;
+	u32 first, n, nb, i, k = 0;
+	MDB_txn *t;
+	int ret;
+
+	ret = st_err(mdb_txn_begin(ds->st.env, NULL, MDB_RDONLY, &t));
+	if (ret)
+		return ret;
+	ret = rec_get(&ds->st, t, id, &r);
+	if (!ret && (le32_to_cpu(r.flags) & DS_DELETED))
+		ret = -ENOENT;
+	if (!ret)
+		ret = sums_range(&r, le32_to_cpu(x->q->offset),
+				 le32_to_cpu(x->q->len), &first, &n);
+	if (ret)
+		goto out_txn;
+	x->version = le64_to_cpu(r.version);
+	x->extent_size = le32_to_cpu(r.extent_size);
+	nb = x->extent_size / DS_BLOCK;
+	x->map_len = (n + 7) / 8;
+	x->map = calloc(1, x->map_len);
+	x->sums_out = calloc((size_t)n * nb, sizeof(__le32));
+	if (!x->map || !x->sums_out) {
+		ret = -ENOMEM;
+		goto out_txn;
+	}
+	for (i = 0; i < n && !ret; i++) {
+		struct ds_ext ex;
+
+		ret = ext_get(&ds->st, t, id, first + i, x->extent_size, &ex);
+		if (ret == -ENOENT) {
+			ret = 0;
+			continue;
+		}
+		if (ret)
+			break;
+		x->map[i / 8] |= 1 << (i % 8);
+		ext_sums(&ex, nb, x->sums_out + (size_t)k++ * nb);
+	}
+	x->sums_len = k * nb * 4;
+out_txn:
+	mdb_txn_abort(t);
+	if (ret) {
+		free(x->map);
+		free(x->sums_out);
+		x->map = NULL;
+		x->sums_out = NULL;
+	}
+	return ret;
+}
+
+int store_changed(struct ds *ds, const struct ds_chunk_rec *r, u64 since,
+		  bool all, u32 first, u32 n, const u8 *map,
+		  const __le32 *sums, u32 nsums, u8 *send, u8 *punch)
+{
+	u64 id = le64_to_cpu(r->id);
+	u32 es = le32_to_cpu(r->extent_size), nb = es / DS_BLOCK, i, k = 0;
+	__le32 ours[DS_EXT_BLOCKS];
+	MDB_txn *t;
+	int ret;
+
+	ret = st_err(mdb_txn_begin(ds->st.env, NULL, MDB_RDONLY, &t));
+	if (ret)
+		return ret;
+	for (i = 0; i < n; i++) {
+		bool there = map[i / 8] & (1 << (i % 8));
+		const __le32 *theirs = there ? sums + (size_t)k * nb : NULL;
+		struct ds_ext ex;
+
+		if (there && ++k * nb > nsums) {
+			ret = -EPROTO;
+			break;
+		}
+		ret = ext_get(&ds->st, t, id, first + i, es, &ex);
+		if (ret == -ENOENT) {
+			ret = 0;
+			if (there)
+				punch[i / 8] |= 1 << (i % 8);
+			continue;
+		}
+		if (ret)
+			break;
+		/*
+		 * Written since: sent, whatever the sums say (a changed
+		 * block may keep its 32-bit sum).  Older: the copy has it
+		 * unless its copy went another way at its last versions
+		 * (a primary that failed after forwarding), which the sums
+		 * show.
+		 */
+		ext_sums(&ex, nb, ours);
+		if (all || !there || ext_newer(&ex, since) ||
+		    memcmp(ours, theirs, nb * sizeof(ours[0])))
+			send[i / 8] |= 1 << (i % 8);
+	}
+	mdb_txn_abort(t);
+	return ret;
+}
+
 int store_set_epoch(struct ds *ds, u64 id, u64 epoch)
 {
 	struct ds_chunk_rec r;
@@ -1229,9 +1377,18 @@ static int clone_chunk(struct ds_op_ctx *x, MDB_txn *t, struct ds_chunk_rec *nr)
 	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); !rc;
 	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
 		MDB_val nkey = { 12, nk };
+		struct ds_ext ex;
 
 		if (key.mv_size != 12 || memcmp(key.mv_data, k, 8))
 			break;
+		if (val.mv_size < sizeof(ex.h) || val.mv_size > sizeof(ex)) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		/* the clone's own from its first version on */
+		memcpy(&ex, val.mv_data, val.mv_size);
+		ex.h.stamp = ext_stamp(1);
+		val.mv_data = &ex;
 		key_ext(nk, id, get_be32((u8 *)key.mv_data + 8));
 		rc = mdb_put(t, ds->st.extents, &nkey, &val, 0);
 		if (rc)
@@ -1418,7 +1575,7 @@ static int plan_extent(struct ds *ds, struct ds_chunk *c, MDB_txn *t,
 	}
 	ch->x = old;
 	ch->x.h.owner = cpu_to_le64(c->id);
-	ch->x.h.pad = 0;
+	ch->x.h.stamp = 0;	/* mutate_map() knows the version */
 
 	/* count the blocks that need a new home */
 	for (i = 0; i < nb; i++) {
@@ -1589,15 +1746,15 @@ static int mutate_data(struct ds *ds, struct ds_chunk *c, MDB_txn *t,
 	return ret;
 }
 
-/* the map now points at the new, stable blocks */
+/* the map now points at the new, stable blocks, of version v */
 static int mutate_map(struct ds *ds, MDB_txn *t, u64 id,
-		      struct ds_chunk_rec *r, const struct ds_wplan *p)
+		      struct ds_chunk_rec *r, struct ds_wplan *p, u64 v)
 {
 	unsigned int i;
 	int ret = 0;
 
 	for (i = 0; i < p->nch && !ret; i++) {
-		const struct ds_change *ch = &p->ch[i];
+		struct ds_change *ch = &p->ch[i];
 		u32 map = le32_to_cpu(r->map_extents);
 		u32 own = le32_to_cpu(r->own_extents);
 
@@ -1613,6 +1770,7 @@ static int mutate_map(struct ds *ds, MDB_txn *t, u64 id,
 				own -= ch->was_own;
 			}
 		} else {
+			ch->x.h.stamp = ext_stamp(v);
 			ret = ext_put(&ds->st, t, id, ch->e, &ch->x);
 			map += !ch->had;
 			own += !ch->was_own;
@@ -1741,7 +1899,7 @@ int store_mutate(struct ds_op_ctx *x)
 	struct ds_freed freed = { 0 };
 	struct repl_fwd fw;
 	bool forwarding = false, early, planned = false;
-	u64 fw_version = 0;
+	u64 fw_version = 0, nv;
 	u32 planned_es = 0, planned_len = 0;
 	MDB_txn *t = NULL;
 	int ret;
@@ -1899,6 +2057,8 @@ int store_mutate(struct ds_op_ctx *x)
 	if (resync && exists && x->op == VDIFS_OP_CHUNK_WRITE && !len) {
 		/* the copy is whole: the primary's version, and frozen too */
 		r.version = q->version;
+		r.flags = cpu_to_le32(le32_to_cpu(r.flags) &
+				      ~VDIFS_CHUNK_STALE);
 		if (flags & VDIFS_CHUNK_NEWBASE)
 			r.flags = cpu_to_le32(le32_to_cpu(r.flags) |
 					      VDIFS_CHUNK_FROZEN);
@@ -1919,8 +2079,9 @@ int store_mutate(struct ds_op_ctx *x)
 			goto out_abort;
 		}
 		ret = clone_chunk(x, t, &r);
-		if (!ret && resync)
-			r.version = q->version;
+		if (!ret && resync)	/* whole once the last transfer is in */
+			r.flags = cpu_to_le32(le32_to_cpu(r.flags) |
+					      VDIFS_CHUNK_STALE);
 		rec_note_epoch(&r, q);
 		if (!ret)
 			ret = rec_put(&ds->st, t, &r);
@@ -2007,17 +2168,27 @@ int store_mutate(struct ds_op_ctx *x)
 			es);
 		goto out_abort;
 	}
+	nv = fwd ? le64_to_cpu(q->version) : le64_to_cpu(r.version) + 1;
 	if (len) {
 		if (!planned)
 			ret = mutate_data(ds, c, t, es, off, len, x->data,
 					  &plan);
 		if (!ret)
-			ret = mutate_map(ds, t, id, &r, &plan);
+			ret = mutate_map(ds, t, id, &r, &plan, nv);
 		if (ret)
 			goto out_abort;
 	}
-	r.version = cpu_to_le64(fwd ? le64_to_cpu(q->version) :
-				le64_to_cpu(r.version) + 1);
+	if (resync) {
+		/*
+		 * A copy being made whole serves nothing until the last
+		 * transfer (a WRITE of len 0) gives it the version: one cut
+		 * short must not pass for a whole one at that version.
+		 */
+		r.flags = cpu_to_le32(le32_to_cpu(r.flags) |
+				      VDIFS_CHUNK_STALE);
+	} else {
+		r.version = cpu_to_le64(nv);
+	}
 	r.digest = fwd ? q->digest : cpu_to_le64(x->digest);
 	rec_note_epoch(&r, q);
 	ret = rec_put(&ds->st, t, &r);

@@ -18,15 +18,27 @@
  * round.  A delete may be sent twice (a batch confirmed after the next
  * scan saw the record): the data server answers ENOENT for a chunk it
  * already dropped, which counts as confirmed.
+ *
+ * The copies of servers taken out of a live chunk's set are kept for
+ * down_out_s (the record's keep_until): if a server returns within it,
+ * the recovery catches its copy up and puts it back in the set
+ * (gc_cancel in the same transaction) rather than copying the chunk
+ * whole elsewhere.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "mds.h"
 
 #define GC_BATCH	64	/* deletes handed to a worker at once */
 #define GC_SCAN		4096	/* records looked at per round */
+
+static u32 now_s(void)
+{
+	return (u32)time(NULL);
+}
 
 struct gc_worker {
 	u32 ds_id;
@@ -219,6 +231,7 @@ static bool gc_scan(struct mds *m, u64 *from)
 	u8 key[8];
 	unsigned int seen = 0, i;
 	bool work = false;
+	u32 now = now_s();
 	int rc;
 
 	if (mdb_txn_begin(m->db.env, NULL, MDB_RDONLY, &t))
@@ -243,6 +256,9 @@ static bool gc_scan(struct mds *m, u64 *from)
 		id = get_be64(k.mv_data);
 		*from = id + 1;
 		pend = gc_pending(&v, &rec);
+		/* copies kept for their servers' return: not yet */
+		if (le32_to_cpu(rec.keep_until) > now)
+			continue;
 		for (r = 0; r < rec.c.nrep; r++) {
 			u32 ds = le32_to_cpu(rec.c.ds[r]);
 			struct gc_worker *w;
@@ -294,9 +310,12 @@ int gc_start(struct mds *m)
 	return 0;
 }
 
-int gc_record(struct mds *m, MDB_txn *t, const struct vdifs_chunk *c)
+int gc_record(struct mds *m, MDB_txn *t, const struct vdifs_chunk *c,
+	      bool keep)
 {
 	struct mds_gc_rec rec = { .c = *c }, old = { 0 };
+	u32 until = keep && m->cfg.down_out_s ?
+		    now_s() + m->cfg.down_out_s : 0;
 	MDB_val k8, v;
 	unsigned int i, k;
 	u8 key[8];
@@ -305,6 +324,7 @@ int gc_record(struct mds *m, MDB_txn *t, const struct vdifs_chunk *c)
 	if (!c->chunk_id || c->nrep > VDIFS_MAX_REPLICAS)
 		return 0;
 	rec.pending = cpu_to_le32((1u << c->nrep) - 1);
+	rec.keep_until = cpu_to_le32(until);
 	put_be64(key, le64_to_cpu(c->chunk_id));
 	k8.mv_size = 8;
 	k8.mv_data = key;
@@ -340,6 +360,98 @@ int gc_record(struct mds *m, MDB_txn *t, const struct vdifs_chunk *c)
 			rec.pending = cpu_to_le32(le32_to_cpu(rec.pending) |
 						  1u << k);
 		}
+		/* a chunk freed keeps nothing; leavers, the later time */
+		if (until && le32_to_cpu(rec.keep_until) > until)
+			until = le32_to_cpu(rec.keep_until);
+		rec.keep_until = cpu_to_le32(until);
 	}
 	return db_put(t, m->db.gc, key, 8, &rec, sizeof(rec), 0);
+}
+
+/* chunk id's record in t into *rec; its pending bits, or -errno */
+static int gc_get(struct mds *m, MDB_txn *t, u64 id, struct mds_gc_rec *rec)
+{
+	MDB_val k8, v;
+	u8 key[8];
+	int rc;
+
+	put_be64(key, id);
+	k8.mv_size = 8;
+	k8.mv_data = key;
+	rc = mdb_get(t, m->db.gc, &k8, &v);
+	if (rc)
+		return db_err(rc);
+	return (int)gc_pending(&v, rec);
+}
+
+int gc_cancel(struct mds *m, MDB_txn *t, u64 id, u32 ds)
+{
+	struct mds_gc_rec rec;
+	unsigned int r;
+	u8 key[8];
+	int pend;
+
+	pend = gc_get(m, t, id, &rec);
+	if (pend == -ENOENT)
+		return 0;
+	if (pend < 0)
+		return pend;
+	for (r = 0; r < rec.c.nrep; r++)
+		if (le32_to_cpu(rec.c.ds[r]) == ds)
+			pend &= ~(1 << r);
+	put_be64(key, id);
+	if (!pend)
+		return db_del(t, m->db.gc, key, 8);
+	rec.pending = cpu_to_le32((u32)pend);
+	return db_put(t, m->db.gc, key, 8, &rec, sizeof(rec), 0);
+}
+
+int gc_pending_of(struct mds *m, u64 id, u32 *ds, unsigned int max,
+		  u32 *keep_until)
+{
+	struct mds_gc_rec rec;
+	unsigned int r, n = 0;
+	MDB_txn *t;
+	int pend;
+
+	*keep_until = 0;
+	pend = db_err(mdb_txn_begin(m->db.env, NULL, MDB_RDONLY, &t));
+	if (pend)
+		return pend;
+	pend = gc_get(m, t, id, &rec);
+	mdb_txn_abort(t);
+	if (pend == -ENOENT)
+		return 0;
+	if (pend < 0)
+		return pend;
+	for (r = 0; r < rec.c.nrep && n < max; r++)
+		if (pend & (1 << r))
+			ds[n++] = le32_to_cpu(rec.c.ds[r]);
+	*keep_until = le32_to_cpu(rec.keep_until);
+	return (int)n;
+}
+
+int gc_keep(struct mds *m, u64 id, u32 until)
+{
+	struct mds_gc_rec rec;
+	MDB_txn *t;
+	u8 key[8];
+	int ret;
+
+	ret = db_err(mdb_txn_begin(m->db.env, NULL, 0, &t));
+	if (ret)
+		return ret;
+	ret = gc_get(m, t, id, &rec);
+	if (ret > 0 && le32_to_cpu(rec.keep_until) < until) {
+		rec.keep_until = cpu_to_le32(until);
+		put_be64(key, id);
+		ret = db_put(t, m->db.gc, key, 8, &rec, sizeof(rec), 0);
+	} else if (ret > 0) {
+		ret = 0;
+	}
+	if (ret) {
+		mdb_txn_abort(t);
+		return ret == -ENOENT ? 0 : ret;
+	}
+	return db_err(mdb_txn_commit(t));
 }

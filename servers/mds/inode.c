@@ -148,7 +148,7 @@ int gc_chunk(MDB_txn *t, const MDB_val *k, const MDB_val *v,
 		return 0;
 	memcpy(&c, v->mv_data, sizeof(c));
 	/* the data servers' space is reclaimed from this list later */
-	return gc_record(m, t, &c);
+	return gc_record(m, t, &c, false);
 }
 
 /* drop an inode whose last link is gone, with everything it owns */

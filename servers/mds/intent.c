@@ -353,7 +353,7 @@ int prep_commit(struct mds *m, MDB_txn *t, struct mds_prep *p)
 		if (p->v[i].used)
 			continue;
 		c.chunk_id = cpu_to_le64(p->v[i].id);
-		ret = gc_record(m, t, &c);
+		ret = gc_record(m, t, &c, false);
 	}
 	put_be64(k, p->intent);
 	return ret ? ret : db_del(t, m->db.intents, k, 8);
@@ -389,7 +389,7 @@ static void reconcile(struct mds *m)
 			memcpy(&e, (u8 *)val.mv_data + i * sizeof(e),
 			       sizeof(e));
 			e.base.chunk_id = e.clone_id;
-			if (gc_record(m, t, &e.base))
+			if (gc_record(m, t, &e.base, false))
 				goto out_abort;
 		}
 		if (mdb_cursor_del(cur, 0))

@@ -95,6 +95,9 @@ static int cfg_load(struct mds_config *cfg, int argc, char **argv)
 		  .type = CFG_U32, .dst = &cfg->scrub_period_h, .min = 0,
 		  .max = 24 * 365,
 		  .help = "hours between scrubs of every copy (default 168; 0: only when asked)" },
+		{ .key = "down_out_s", .flag = "down-out", .type = CFG_U32,
+		  .dst = &cfg->down_out_s, .min = 0, .max = 7 * 86400,
+		  .help = "seconds the copies of a server out of a chunk's set are kept to catch it up when it returns, before the chunk is copied whole elsewhere (default 300; 0: at once)" },
 		{ .key = "recovery_interval_ms", .type = CFG_U32,
 		  .dst = &cfg->recovery_interval_ms, .min = 100,
 		  .max = 3600000 },
@@ -126,6 +129,7 @@ static int cfg_load(struct mds_config *cfg, int argc, char **argv)
 	cfg->session_expiry_s = 600;
 	cfg->cap_lifetime_s = 3600;
 	cfg->recovery_interval_ms = 2000;
+	cfg->down_out_s = 300;
 	cfg->scrub_period_h = 168;
 	cfg->log_level = LOG_INFO_L;
 

@@ -49,6 +49,7 @@ struct mds_config {
 	u8 default_replicas;		/* for volumes created without one */
 	u64 recovery_bandwidth;		/* bytes/s of chunk copies, 0: no limit */
 	u32 recovery_interval_ms;	/* between passes with nothing to do */
+	u32 down_out_s;			/* leavers' copies kept to catch up */
 	u32 scrub_period_h;		/* a scrub pass this often; 0: asked */
 	int log_level;
 	struct srv_limits limits;	/* connections: limits and counts */
@@ -163,7 +164,13 @@ size_t key_u64(u8 *buf, u32 vol, u64 ino, u64 v);
 struct mds_gc_rec {
 	struct vdifs_chunk c;
 	__le32 pending;
-	__le32 pad;
+	/*
+	 * Not before this (CLOCK_REALTIME seconds; 0: at once): the copies
+	 * of servers taken out of a live chunk's set are kept down_out_s
+	 * for the recovery to catch them up should their servers return,
+	 * instead of copying the chunk whole elsewhere.
+	 */
+	__le32 keep_until;
 };
 
 _Static_assert(sizeof(struct mds_gc_rec) == sizeof(struct vdifs_chunk) + 8,
@@ -392,8 +399,23 @@ int snap_free_all(struct mds *m, MDB_txn *t, u32 vol, u64 ino);
 
 /* gc.c: the chunk collector */
 int gc_start(struct mds *m);
-/* in t: c is to be freed on its data servers, every replica */
-int gc_record(struct mds *m, MDB_txn *t, const struct vdifs_chunk *c);
+/*
+ * In t: c is to be freed on its data servers, every replica; keep: not
+ * before down_out_s (copies of a live chunk's leavers; 0 for a chunk
+ * freed, which also ends any keeping of its copies).
+ */
+int gc_record(struct mds *m, MDB_txn *t, const struct vdifs_chunk *c,
+	      bool keep);
+/* in t: ds has a copy of chunk id in its set again: not to be freed */
+int gc_cancel(struct mds *m, MDB_txn *t, u64 id, u32 ds);
+/*
+ * The servers whose copies of chunk id wait for the collector, and until
+ * when (0: not kept); the count, or -errno
+ */
+int gc_pending_of(struct mds *m, u64 id, u32 *ds, unsigned int max,
+		  u32 *keep_until);
+/* keep chunk id's pending copies at least until then (realtime s) */
+int gc_keep(struct mds *m, u64 id, u32 until);
 
 /* dsrpc.c: calls to data servers (may sleep up to their timeout) */
 /* one chunk op on c's primary (c->ds[0]); it forwards to the replicas */
@@ -475,7 +497,8 @@ int recovery_start(struct mds *m);
  * to the collector.  Its own write transaction.
  */
 int chunk_swap(struct mds *m, u32 vol, u64 ino, u64 idx,
-	       const struct vdifs_chunk *was, struct vdifs_chunk *now);
+	       const struct vdifs_chunk *was, struct vdifs_chunk *now,
+	       bool keep);
 
 /* principal.c: named keys (KEY_*) */
 extern const struct mds_op principal_ops[VDIFS_OP_MAX];

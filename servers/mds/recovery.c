@@ -36,6 +36,10 @@
  * rendezvous hashing on the chunk's index in its file, so that the
  * chunks of clones that share a base go to the same server and the base
  * crosses the network once.  Copies are paced to recovery_bandwidth.
+ * A server that left the set down or stale keeps its copy for
+ * down_out_s (the collector's keep_until): while it is down the chunk
+ * waits for it, and once it is back it is the new server, whose copy its
+ * primary catches up by what changed (rr_returning).
  *
  * Data servers are asked before, never inside, a write transaction, which
  * then checks that the set is still the one asked about.  If the commit
@@ -70,10 +74,13 @@ static int chunk_get_at(struct mds *m, MDB_txn *t, u32 vol, u64 ino,
  * Replace the record of (vol, ino, idx), if it is still was, with now;
  * -EAGAIN if it changed meanwhile (now then holds it as it is).  The
  * copies on servers of was that now leaves out go to the collector: a
- * server out of a set drops its copy when it is back.
+ * server out of a set drops its copy when it is back (keep: not before
+ * down_out_s, so that it may be caught up instead); a server now adds
+ * has nothing of the chunk to drop any more.
  */
 int chunk_swap(struct mds *m, u32 vol, u64 ino, u64 idx,
-	       const struct vdifs_chunk *was, struct vdifs_chunk *now)
+	       const struct vdifs_chunk *was, struct vdifs_chunk *now,
+	       bool keep)
 {
 	struct vdifs_chunk gone = { .chunk_id = was->chunk_id };
 	unsigned int i, j;
@@ -101,7 +108,15 @@ int chunk_swap(struct mds *m, u32 vol, u64 ino, u64 idx,
 			gone.ds[gone.nrep++] = was->ds[i];
 	}
 	if (!ret && gone.nrep)
-		ret = gc_record(m, t, &gone);
+		ret = gc_record(m, t, &gone, keep);
+	for (j = 0; j < now->nrep && !ret; j++) {
+		for (i = 0; i < was->nrep; i++)
+			if (now->ds[j] == was->ds[i])
+				break;
+		if (i == was->nrep)
+			ret = gc_cancel(m, t, le64_to_cpu(was->chunk_id),
+					le32_to_cpu(now->ds[j]));
+	}
 	if (ret) {
 		mdb_txn_abort(t);
 		return ret;
@@ -179,7 +194,7 @@ static int degrade_chunk(struct mds *m, u32 vol, u64 ino, u64 idx,
 		/* a copy's commit was lost: the record catches up */
 		now = *c;
 		now.version = cpu_to_le64(epoch);
-		ret = chunk_swap(m, vol, ino, idx, &was, &now);
+		ret = chunk_swap(m, vol, ino, idx, &was, &now, false);
 		*c = now;
 		return ret == -EAGAIN ? 0 : ret;
 	}
@@ -201,7 +216,8 @@ static int degrade_chunk(struct mds *m, u32 vol, u64 ino, u64 idx,
 		now.ds[i] = 0;
 	now.nrep = n;
 	now.version = cpu_to_le64(le64_to_cpu(c->version) + 1);
-	ret = chunk_swap(m, vol, ino, idx, &was, &now);
+	/* down or stale: kept, to be caught up should it return in time */
+	ret = chunk_swap(m, vol, ino, idx, &was, &now, true);
 	*c = now;
 	if (ret == -EAGAIN)	/* changed while we asked: answer it */
 		return 0;
@@ -412,41 +428,75 @@ static u32 rr_target(struct mds *m, const struct vdifs_chunk *c, u64 idx,
 }
 
 /*
- * Servers whose copy of chunk id waits for the collector: never a target
- * for it, or the copy would be taken for a good one (its version may be
- * the set's) and then freed under the set.
+ * A catch-up must finish well before the collector may take the copy:
+ * it is chosen only with this long left, and the keeping extended by
+ * RR_CATCH_UP_S before it starts.
  */
-static unsigned int rr_doomed(struct mds *m, __le64 id, u32 *skip,
-			      unsigned int max)
-{
-	struct mds_gc_rec g;
-	unsigned int n = 0, k;
-	MDB_txn *t;
-	u8 key[8];
+#define RR_KEEP_MARGIN_S	10
+#define RR_CATCH_UP_S		600
 
-	if (mdb_txn_begin(m->db.env, NULL, MDB_RDONLY, &t))
+/*
+ * Whom to give chunk it.c's next copy to, of the servers whose copies of
+ * it wait for the collector (doomed[0..n), kept until keep_until): one
+ * that is back (its copy is caught up: what changed since it left), or
+ * 0 to copy it elsewhere; -EAGAIN: wait, one that is down may be back
+ * within down_out_s.  Those doomed are never targets otherwise: a copy
+ * about to be freed must not pass for a good one.
+ */
+static s64 rr_returning(struct mds *m, const struct rr_item *it,
+			const u32 *doomed, unsigned int n, u32 keep_until)
+{
+	u32 now = (u32)time(NULL);
+	bool wait = false;
+	unsigned int i;
+
+	if (keep_until <= now + RR_KEEP_MARGIN_S)
 		return 0;
-	put_be64(key, le64_to_cpu(id));
-	if (db_get(t, m->db.gc, key, 8, &g, sizeof(g)) == sizeof(g) &&
-	    g.c.nrep <= VDIFS_MAX_REPLICAS)
-		for (k = 0; k < g.c.nrep && n < max; k++)
-			if (le32_to_cpu(g.pending) & (1u << k))
-				skip[n++] = le32_to_cpu(g.c.ds[k]);
-	mdb_txn_abort(t);
-	return n;
+	for (i = 0; i < n; i++) {
+		if (member_ds_out(m, doomed[i]))
+			continue;
+		if (!member_ds_failed(m, doomed[i]) &&
+		    member_ds_up(m, doomed[i]))
+			return doomed[i];
+		wait = true;
+	}
+	return wait ? -EAGAIN : 0;
 }
 
 /* copy it.c's chunk to one more server; returns bytes sent or -errno */
 static s64 rr_copy(struct mds *m, struct rr_item *it)
 {
 	struct vdifs_chunk now = it->c;
-	u32 skip[4 + VDIFS_MAX_REPLICAS], t;
+	u32 skip[4 + VDIFS_MAX_REPLICAS], t = 0, keep_until;
 	unsigned int nskip, tries = 0;
 	u64 bytes = 0;
-	int ret = -ENOSPC;
+	s64 back;
+	int ret = -ENOSPC, n;
 
-	nskip = rr_doomed(m, it->c.chunk_id, skip, VDIFS_MAX_REPLICAS);
-	while (tries++ < 4) {
+	n = gc_pending_of(m, le64_to_cpu(it->c.chunk_id), skip,
+			  VDIFS_MAX_REPLICAS, &keep_until);
+	nskip = n > 0 ? (unsigned int)n : 0;
+	back = rr_returning(m, it, skip, nskip, keep_until);
+	if (back == -EAGAIN)
+		return -EAGAIN;	/* degraded, for a while: not copied yet */
+	if (back > 0 && !gc_keep(m, le64_to_cpu(it->c.chunk_id),
+				 (u32)time(NULL) + RR_CATCH_UP_S)) {
+		now = it->c;
+		now.ds[now.nrep++] = cpu_to_le32((u32)back);
+		now.version = cpu_to_le64(le64_to_cpu(it->c.version) + 1);
+		ret = dsrpc_chunk_sync(m, &now, it->mode, &bytes);
+		if (!ret)
+			t = (u32)back;
+		else
+			log_warn("chunk %016llx: catching data server %u up failed: %s",
+				 (unsigned long long)le64_to_cpu(it->c.chunk_id),
+				 (u32)back, strerror(-ret));
+		/* a copy that cannot be caught up: whole, elsewhere */
+		if (ret && ret != -EEXIST && ret != -EHOSTUNREACH &&
+		    ret != -ECONNREFUSED && ret != -ETIMEDOUT)
+			return ret;
+	}
+	while (!t && tries++ < 4) {
 		t = rr_target(m, &it->c, it->idx, skip, nskip);
 		if (!t)
 			break;
@@ -463,10 +513,11 @@ static s64 rr_copy(struct mds *m, struct rr_item *it)
 		    ret != -ECONNREFUSED && ret != -ETIMEDOUT)
 			return ret;	/* the primary's trouble, not t's */
 		skip[nskip++] = t;
+		t = 0;
 	}
 	if (ret)
 		return ret;
-	ret = chunk_swap(m, it->vol, it->ino, it->idx, &it->c, &now);
+	ret = chunk_swap(m, it->vol, it->ino, it->idx, &it->c, &now, false);
 	if (ret)
 		return ret == -EAGAIN ? 0 : ret;
 	pthread_mutex_lock(&m->lock);
@@ -508,7 +559,8 @@ static int rr_drain(struct mds *m, struct rr_item *it)
 		now.ds[i] = 0;
 	now.nrep = n;
 	now.version = cpu_to_le64(le64_to_cpu(it->c.version) + 1);
-	ret = chunk_swap(m, it->vol, it->ino, it->idx, &it->c, &now);
+	/* copied elsewhere already: theirs go */
+	ret = chunk_swap(m, it->vol, it->ino, it->idx, &it->c, &now, false);
 	if (ret)
 		return ret;
 	log_info("vol %u inode %llu chunk %llu (%016llx): off %u server(s) out of service, epoch %llu",

@@ -131,7 +131,8 @@ static void scrub_chunk(struct mds *m, struct scrub_item *it)
 		now.ds[i] = 0;
 	now.nrep = n;
 	now.version = cpu_to_le64(le64_to_cpu(it->c.version) + 1);
-	if (chunk_swap(m, it->vol, it->ino, it->idx, &it->c, &now))
+	/* a bad copy is never caught up: its stored sums pass for good */
+	if (chunk_swap(m, it->vol, it->ino, it->idx, &it->c, &now, false))
 		return;		/* changed meanwhile: the next pass sees it */
 	pthread_mutex_lock(&m->lock);
 	m->scrub_replaced += nbad;

@@ -221,6 +221,11 @@ struct h_mds_opts {
 	/* --client-key-file, --admin-key-file: a key per role */
 	const char *client_key_hex, *admin_key_hex;
 	int session_expiry_s;	/* 0: the server's default */
+	/*
+	 * --down-out: 0 copies a chunk that lost a server elsewhere at once,
+	 * as the tests before catch-up expect (the server's default is 300)
+	 */
+	int down_out_s;
 };
 
 struct h_mds {
@@ -231,7 +236,7 @@ struct h_mds {
 	char data[PATH_MAX + 16];
 	char port_file[PATH_MAX + 16];
 	char log[PATH_MAX + 16];
-	int heartbeat_ms, lease_ms, session_expiry_s;
+	int heartbeat_ms, lease_ms, session_expiry_s, down_out_s;
 	int last_port;		/* a restart listens there again */
 	char key_hex[160];
 	char key_file[PATH_MAX + 16];	/* key_hex, mode 600: --key-file */
@@ -387,7 +392,8 @@ static inline int h_read_port(const char *path)
  */
 static inline int h_mds_launch(struct h_mds *m)
 {
-	char hb[16], lease[16], exp[16], listen[32], mds[PATH_MAX + 64];
+	char hb[16], lease[16], exp[16], dout[16], listen[32];
+	char mds[PATH_MAX + 64];
 	const char *argv[28];
 	long long end;
 	pid_t parent = getpid(), pid;
@@ -415,6 +421,9 @@ static inline int h_mds_launch(struct h_mds *m)
 	argv[argc++] = hb;
 	argv[argc++] = "--lease-ms";
 	argv[argc++] = lease;
+	snprintf(dout, sizeof(dout), "%d", m->down_out_s);
+	argv[argc++] = "--down-out";
+	argv[argc++] = dout;
 	if (m->key_hex[0]) {
 		argv[argc++] = "--key-file";
 		argv[argc++] = m->key_file;
@@ -530,6 +539,7 @@ static inline int h_mds_start(struct h_mds *m, const struct h_mds_opts *o)
 	m->heartbeat_ms = o && o->heartbeat_ms ? o->heartbeat_ms : 1000;
 	m->lease_ms = o && o->lease_ms ? o->lease_ms : 10000;
 	m->session_expiry_s = o ? o->session_expiry_s : 0;
+	m->down_out_s = o ? o->down_out_s : 0;
 	if (o && o->key_hex)
 		snprintf(m->key_hex, sizeof(m->key_hex), "%s", o->key_hex);
 	if (o && o->client_key_hex)

@@ -3100,6 +3100,159 @@ START_TEST(test_rereplicate)
 END_TEST
 
 
+static void setup_catch_up(void)
+{
+	/* copies of a server out of a set kept for its return */
+	struct h_mds_opts mo = { .heartbeat_ms = 200, .lease_ms = 2000,
+				 .down_out_s = 300 };
+
+	start_cluster(&mo);
+}
+
+/* the layout of (vol, ino) chunk 0, until it has want copies with ds id */
+static void wait_set(struct vdc_conn *cli, u32 vol, u64 ino,
+		     struct vdifs_chunk *c, unsigned int want, u32 id,
+		     int ms)
+{
+	u32 cs = 0;
+	int waited;
+
+	for (waited = 0; waited <= ms; waited += 100) {
+		ck_assert_int_eq(vdc_layout_get(cli, vol, ino, 0, 1, 0, c, 1,
+						&cs), 1);
+		if (c->nrep == want && in_set(c, id))
+			return;
+		usleep(100 * 1000);
+	}
+	ck_abort_msg("chunk %016llx: %u copies (want %u with data server %u) after %d ms",
+		     (unsigned long long)le64_to_cpu(c->chunk_id), c->nrep,
+		     want, id, ms);
+}
+
+static u64 copied_bytes(struct vdc_conn *tool)
+{
+	struct vdifs_status_rep st = { 0 };
+
+	ck_ok(vdc_status(tool, NULL, NULL, &st));
+	return le64_to_cpu(st.copied_bytes);
+}
+
+/*
+ * A replica leaves a 2-copy chunk's set (killed; later stopped) and
+ * returns within down_out_s: the MDS waits for it instead of copying the
+ * chunk whole to the third server, and its primary catches it up by
+ * what changed meanwhile: the extents written (the stamps), the extent
+ * punched, and an extent its copy changed behind the set's back (as a
+ * primary that failed after forwarding leaves it: the checksums), and
+ * nothing else.  It reads back as the model.
+ */
+START_TEST(test_catch_up)
+{
+	struct vdc_params p = { .chunk_size = MiB, .extent_size = 64 * KiB,
+				.replicas = 2, .repl_mode = VDIFS_REPL_SYNC };
+	struct vdc_conn *tool = h_connect(&g_mds, VDIFS_ROLE_TOOL);
+	struct vdc_conn *cli = h_connect(&g_mds, VDIFS_ROLE_CLIENT);
+	struct vdifs_chunk c, c1;
+	struct vdifs_chunk_stat st;
+	struct vdifs_chunk_req q;
+	struct vdc_conn *peer = NULL;
+	struct vdc_chunk_ref r;
+	struct model m;
+	struct vdc_attr a;
+	struct vdc_vol v;
+	u8 junk[64 * KiB];
+	u32 cs = 0;
+	u64 was, used;
+	int a_i, b_i, c_i = -1, k;
+
+	rnd_seed(23);
+	ck_ok(vdc_vol_create(tool, "cuvol", &p, &v));
+	ck_ok(vdc_create(cli, v.vol, v.root_ino, "f", S_IFREG | 0644, 0, 0, 0,
+			 true, NULL, &a));
+	ck_assert_int_eq(vdc_layout_get(cli, v.vol, a.ino, 0, 1,
+					VDIFS_LAYOUT_ALLOC, &c, 1, &cs), 1);
+	ck_assert_uint_eq(c.nrep, 2);
+	ref_of(&r, &c, MiB);
+	a_i = ds_index(r.ds[0]);
+	b_i = ds_index(r.ds[1]);
+	for (k = 0; k < NDS; k++)
+		if (k != a_i && k != b_i)
+			c_i = k;
+	m_init(&m, MiB, 64 * KiB);
+	do_write(g_c[a_i], &r, &m, 0, MiB);
+	used = ds_used(&g_ds[c_i]);
+
+	/* the replica dies; two extents written and one punched meanwhile */
+	h_ds_kill(&g_ds[b_i]);
+	c1 = c;
+	ck_ok(degrade_until(cli, v.vol, a.ino, 0, &c1, 8000));
+	ck_assert_uint_eq(c1.nrep, 1);
+	ref_of(&r, &c1, MiB);
+	do_write(g_c[a_i], &r, &m, 2 * 64 * KiB, 64 * KiB);
+	do_write(g_c[a_i], &r, &m, 8 * 64 * KiB + 1000, 5000);
+	do_punch(g_c[a_i], &r, &m, 10 * 64 * KiB, 64 * KiB, false);
+	/* it is waited for: nothing goes to the third server */
+	sleep(3);
+	ck_assert_int_eq(vdc_layout_get(cli, v.vol, a.ino, 0, 1, 0, &c1, 1,
+					&cs), 1);
+	ck_assert_msg(c1.nrep == 1, "a chunk copied elsewhere (%u copies) while its server may return",
+		      c1.nrep);
+	ck_assert_uint_eq(copied_bytes(tool), 0);
+
+	restart(b_i, 0, NULL);
+	wait_set(cli, v.vol, a.ino, &c1, 2, g_ds[b_i].id, 20000);
+	ref_of(&r, &c1, MiB);
+	ck_chunk(g_c[b_i], &r, &m, "a replica caught up");
+	ck_assert_msg(copied_bytes(tool) == 2 * 64 * KiB,
+		      "catching up 2 written extents (and a punched one) sent %llu bytes",
+		      (unsigned long long)copied_bytes(tool));
+	ck_assert_msg(ds_used(&g_ds[c_i]) == used,
+		      "the third server got data");
+
+	/*
+	 * Stopped this time: out of the set, one extent written; while the
+	 * MDS does not look, its copy of another extent changes behind the
+	 * set's back (a RESYNC transfer: the copy is STALE until whole).
+	 */
+	was = copied_bytes(tool);
+	ck_assert_int_eq(kill(g_ds[b_i].pid, SIGSTOP), 0);
+	ck_ok(degrade_until(cli, v.vol, a.ino, 0, &c1, 8000));
+	ck_assert_uint_eq(c1.nrep, 1);
+	ref_of(&r, &c1, MiB);
+	do_write(g_c[a_i], &r, &m, 3 * 64 * KiB, 64 * KiB);
+	ck_assert_int_eq(kill(g_mds.pid, SIGSTOP), 0);
+	ck_assert_int_eq(kill(g_ds[b_i].pid, SIGCONT), 0);
+	ck_ok(h_ds_connect_role(&g_ds[b_i], VDIFS_ROLE_DS, 10000, &peer));
+	memset(junk, 0x5a, sizeof(junk));
+	ref_of(&r, &c, MiB);
+	vdc_chunk_req_init(&q, &r);
+	q.flags = cpu_to_le32(VDIFS_CHUNK_FWD | VDIFS_CHUNK_RESYNC);
+	q.version = cpu_to_le64(1);
+	q.offset = cpu_to_le32(5 * 64 * KiB);
+	q.len = cpu_to_le32(sizeof(junk));
+	ck_ok(vdc_call(peer, VDIFS_OP_CHUNK_WRITE, &q, sizeof(q), NULL, 0,
+		       junk, sizeof(junk), NULL));
+	vdc_close(peer);
+	st = stat_of(g_c[b_i], r.chunk_id);
+	ck_assert_msg(le32_to_cpu(st.flags) & VDIFS_CHUNK_STALE,
+		      "a copy in the middle of a RESYNC is not STALE");
+	ck_assert_int_eq(kill(g_mds.pid, SIGCONT), 0);
+	wait_set(cli, v.vol, a.ino, &c1, 2, g_ds[b_i].id, 20000);
+	ref_of(&r, &c1, MiB);
+	ck_chunk(g_c[b_i], &r, &m, "a copy changed behind the set, caught up");
+	st = stat_of(g_c[b_i], r.chunk_id);
+	ck_assert(!(le32_to_cpu(st.flags) & VDIFS_CHUNK_STALE));
+	ck_assert_msg(copied_bytes(tool) - was == 2 * 64 * KiB,
+		      "catching up a written extent and a changed one sent %llu bytes",
+		      (unsigned long long)(copied_bytes(tool) - was));
+	ck_assert_msg(ds_used(&g_ds[c_i]) == used,
+		      "the third server got data");
+	m_free(&m);
+	vdc_close(cli);
+	vdc_close(tool);
+}
+END_TEST
+
 /*
  * A data server that restarts while the MDS is down serves what it has
  * to clients that hold layouts (it registers when the MDS answers).
@@ -3605,6 +3758,12 @@ static Suite *ds_suite(void)
 	tcase_add_test(tc, test_intents);
 	tcase_add_test(tc, test_scrub);
 	tcase_add_test(tc, test_read_repair);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("catchup");
+	tcase_add_checked_fixture(tc, setup_catch_up, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_catch_up);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");
