@@ -12,7 +12,9 @@ make -s -C "$repo" userspace
 dir=$(mktemp -d)
 mount -t tmpfs -o size=4g tmpfs "$dir"
 trap '"$repo/tools/vdifs-cluster" stop --dir "$dir" >/dev/null 2>&1; umount "$dir" 2>/dev/null || umount -l "$dir"; rmdir "$dir"' EXIT
-"$repo/tools/vdifs-cluster" start --ds 3 --dir "$dir" --insecure >/dev/null
+# copies made at once, not kept for the killed server's return
+"$repo/tools/vdifs-cluster" start --ds 3 --dir "$dir" --insecure \
+	--down-out 0 >/dev/null
 . "$dir/cluster.env"
 pids=$(awk '$1 ~ /^ds/ { print $1, $2 }' "$dir/pids" |
 	while read -r name pid; do echo "$(cat "$dir/$name/port"):$pid"; done)

@@ -524,10 +524,11 @@ static s64 rr_copy(struct mds *m, struct rr_item *it)
 	m->rr_copied++;
 	m->rr_copied_bytes += bytes;
 	pthread_mutex_unlock(&m->lock);
-	log_info("vol %u inode %llu chunk %llu (%016llx): copied to data server %u (%llu bytes), epoch %llu, %u of %u copies",
+	log_info("vol %u inode %llu chunk %llu (%016llx): %s data server %u (%llu bytes), epoch %llu, %u of %u copies",
 		 it->vol, (unsigned long long)it->ino,
 		 (unsigned long long)it->idx,
-		 (unsigned long long)le64_to_cpu(it->c.chunk_id), t,
+		 (unsigned long long)le64_to_cpu(it->c.chunk_id),
+		 back > 0 && t == (u32)back ? "caught up" : "copied to", t,
 		 (unsigned long long)bytes,
 		 (unsigned long long)le64_to_cpu(now.version), now.nrep,
 		 it->want);
