@@ -806,6 +806,7 @@ static void status_json(const struct tool *t, const struct status_ctx *sc,
 	json_object_object_add(ch, "copied", jint(le64_to_cpu(rep->copied)));
 	json_object_object_add(ch, "copied_bytes",
 			       jint(le64_to_cpu(rep->copied_bytes)));
+	json_object_object_add(ch, "waiting", jint(le32_to_cpu(rep->waiting)));
 	json_object_object_add(ch, "scrub_passes",
 			       jint(le32_to_cpu(rep->scrub_passes)));
 	json_object_object_add(ch, "scrub_running",
@@ -832,8 +833,9 @@ static void status_text(const struct tool *t, const struct status_ctx *sc,
 	printf("MDS %s, epoch %016" PRIx64 "\n", t->mds,
 	       le64_to_cpu(rep->server_epoch));
 	fmt_size(le64_to_cpu(rep->copied_bytes), used, sizeof(used));
-	printf("chunks: %" PRIu64 " degraded; %" PRIu64 " copied (%s) to restore copies since the MDS started\n",
-	       le64_to_cpu(rep->degraded), le64_to_cpu(rep->copied), used);
+	printf("chunks: %" PRIu64 " degraded (%u waiting for a server to return); %" PRIu64 " copied (%s) to restore copies since the MDS started\n",
+	       le64_to_cpu(rep->degraded), le32_to_cpu(rep->waiting),
+	       le64_to_cpu(rep->copied), used);
 	printf("scrub: %s; %u passes, %" PRIu64 " copies checked, %" PRIu64 " bad, %" PRIu64 " replaced\n\n",
 	       rep->scrub_running ? "running" : "idle",
 	       le32_to_cpu(rep->scrub_passes),

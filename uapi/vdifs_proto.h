@@ -111,7 +111,8 @@
  *                 server's copy up (a server without it answers
  *                 -EOPNOTSUPP); a RESYNC transfer leaves the copy STALE
  *                 until the final one, so a copy cut short never passes
- *                 for a whole one.
+ *                 for a whole one.  vdifs_status_rep.waiting (which was
+ *                 pad): degraded chunks that wait for a server's return.
  *
  * Framing: every message is a struct vdifs_msg_hdr followed by body_len
  * bytes of body.  A body is the opcode's fixed struct followed by at most
@@ -827,7 +828,12 @@ struct vdifs_status_rep {
 	__le32 scrub_passes;	/* finished since the MDS started */
 	__le32 scrub_running;	/* 1 while one goes on */
 	__le32 nlost;		/* struct vdifs_lost_status records, third */
-	__le32 pad;
+	/*
+	 * Of the degraded, those that wait for a server out of their set to
+	 * come back and be caught up (down_out_s); 0 from an MDS before it
+	 * (the field was pad)
+	 */
+	__le32 waiting;
 };
 
 /*

@@ -212,6 +212,7 @@ struct mds {
 	u64 chunk_hw;
 	/* recovery.c's counts for STATUS, under lock */
 	u64 rr_degraded;		/* as of the last full pass */
+	u64 rr_waiting;			/* of those, for a server's return */
 	u64 rr_copied, rr_copied_bytes;	/* since start */
 	/* scrub.c's, under lock */
 	u64 scrub_checked, scrub_bad, scrub_replaced;

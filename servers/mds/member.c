@@ -361,7 +361,7 @@ static int op_status(struct mds *m, struct mds_conn *c, MDB_txn *t,
 		     const struct wire_body *b, struct mds_reply *r)
 {
 	struct vdifs_status_rep *sr = (void *)r->fixed;
-	u64 degraded, copied, copied_bytes, sc[3];
+	u64 degraded, waiting, copied, copied_bytes, sc[3];
 	u32 scp;
 	bool scr;
 	long long now = mds_now_ms();
@@ -374,6 +374,7 @@ static int op_status(struct mds *m, struct mds_conn *c, MDB_txn *t,
 		return ret;
 	pthread_mutex_lock(&m->lock);
 	degraded = m->rr_degraded;
+	waiting = m->rr_waiting;
 	copied = m->rr_copied;
 	copied_bytes = m->rr_copied_bytes;
 	sc[0] = m->scrub_checked;
@@ -431,6 +432,8 @@ static int op_status(struct mds *m, struct mds_conn *c, MDB_txn *t,
 		return ret;
 	sr->nlost = cpu_to_le32(nlost);
 	sr->degraded = cpu_to_le64(degraded);
+	sr->waiting = cpu_to_le32((u32)(waiting < 0xffffffffu ? waiting :
+					0xffffffffu));
 	sr->copied = cpu_to_le64(copied);
 	sr->copied_bytes = cpu_to_le64(copied_bytes);
 	sr->scrub_checked = cpu_to_le64(sc[0]);

@@ -593,7 +593,7 @@ static void *rr_thread(void *arg)
 	static struct rr_item items[RR_BATCH];
 	u8 cursor[MDS_KEY_BUF];
 	size_t clen = 0;
-	u64 degraded = 0;
+	u64 degraded = 0, waiting = 0;
 
 	for (;;) {
 		unsigned int n = 0, i;
@@ -637,9 +637,16 @@ static void *rr_thread(void *arg)
 			if (it->c.nrep >= VDIFS_MAX_REPLICAS)
 				continue;
 			bytes = rr_copy(m, it);
+			waiting += bytes == -EAGAIN;
 			busy |= bytes >= 0;
 			if (bytes > 0)
 				rr_pause(m, (u64)bytes);
+		}
+		if (!clen) {
+			pthread_mutex_lock(&m->lock);
+			m->rr_waiting = waiting;
+			pthread_mutex_unlock(&m->lock);
+			waiting = 0;
 		}
 		/* a pass that found nothing to do waits a while */
 		if (!busy && !clen)

@@ -3137,6 +3137,21 @@ static u64 copied_bytes(struct vdc_conn *tool)
 	return le64_to_cpu(st.copied_bytes);
 }
 
+/* STATUS's count of chunks waiting for a server's return, once it is n */
+static u32 waiting_is(struct vdc_conn *tool, u32 n, int ms)
+{
+	struct vdifs_status_rep st = { 0 };
+	int waited;
+
+	for (waited = 0; waited <= ms; waited += 100) {
+		ck_ok(vdc_status(tool, NULL, NULL, &st));
+		if (le32_to_cpu(st.waiting) == n)
+			break;
+		usleep(100 * 1000);
+	}
+	return le32_to_cpu(st.waiting);
+}
+
 /*
  * A replica leaves a 2-copy chunk's set (killed; later stopped) and
  * returns within down_out_s: the MDS waits for it instead of copying the
@@ -3198,6 +3213,9 @@ START_TEST(test_catch_up)
 	ck_assert_msg(c1.nrep == 1, "a chunk copied elsewhere (%u copies) while its server may return",
 		      c1.nrep);
 	ck_assert_uint_eq(copied_bytes(tool), 0);
+	ck_assert_msg(waiting_is(tool, 1, 5000) == 1,
+		      "STATUS says %u chunks wait for a server's return, not 1",
+		      waiting_is(tool, 1, 0));
 
 	restart(b_i, 0, NULL);
 	wait_set(cli, v.vol, a.ino, &c1, 2, g_ds[b_i].id, 20000);
@@ -3208,6 +3226,7 @@ START_TEST(test_catch_up)
 		      (unsigned long long)copied_bytes(tool));
 	ck_assert_msg(ds_used(&g_ds[c_i]) == used,
 		      "the third server got data");
+	ck_assert_uint_eq(waiting_is(tool, 0, 10000), 0);
 
 	/*
 	 * Stopped this time: out of the set, one extent written; while the
