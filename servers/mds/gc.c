@@ -442,7 +442,7 @@ int gc_keep(struct mds *m, u64 id, u32 until)
 	if (ret)
 		return ret;
 	ret = gc_get(m, t, id, &rec);
-	if (ret > 0 && le32_to_cpu(rec.keep_until) < until) {
+	if (ret > 0 && (!until || le32_to_cpu(rec.keep_until) < until)) {
 		rec.keep_until = cpu_to_le32(until);
 		put_be64(key, id);
 		ret = db_put(t, m->db.gc, key, 8, &rec, sizeof(rec), 0);

@@ -415,7 +415,10 @@ int gc_cancel(struct mds *m, MDB_txn *t, u64 id, u32 ds);
  */
 int gc_pending_of(struct mds *m, u64 id, u32 *ds, unsigned int max,
 		  u32 *keep_until);
-/* keep chunk id's pending copies at least until then (realtime s) */
+/*
+ * keep chunk id's pending copies at least until then (realtime s); 0:
+ * keep them no longer
+ */
 int gc_keep(struct mds *m, u64 id, u32 until);
 
 /* dsrpc.c: calls to data servers (may sleep up to their timeout) */

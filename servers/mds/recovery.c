@@ -485,12 +485,19 @@ static s64 rr_copy(struct mds *m, struct rr_item *it)
 		now.ds[now.nrep++] = cpu_to_le32((u32)back);
 		now.version = cpu_to_le64(le64_to_cpu(it->c.version) + 1);
 		ret = dsrpc_chunk_sync(m, &now, it->mode, &bytes);
-		if (!ret)
+		if (!ret) {
 			t = (u32)back;
-		else
+		} else {
+			/*
+			 * Not again (a server out of space would fail every
+			 * time, each try keeping its copy longer): the chunk
+			 * is copied whole elsewhere, the copy freed.
+			 */
 			log_warn("chunk %016llx: catching data server %u up failed: %s",
 				 (unsigned long long)le64_to_cpu(it->c.chunk_id),
 				 (u32)back, strerror(-ret));
+			gc_keep(m, le64_to_cpu(it->c.chunk_id), 0);
+		}
 		/* a copy that cannot be caught up: whole, elsewhere */
 		if (ret && ret != -EEXIST && ret != -EHOSTUNREACH &&
 		    ret != -ECONNREFUSED && ret != -ETIMEDOUT)
