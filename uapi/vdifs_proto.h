@@ -113,6 +113,8 @@
  *                 until the final one, so a copy cut short never passes
  *                 for a whole one.  vdifs_status_rep.waiting (which was
  *                 pad): degraded chunks that wait for a server's return.
+ *                 The EPOCH flag of CHUNK_STAT (the MDS's): the servers
+ *                 that stay in a degraded set learn its epoch first.
  *
  * Framing: every message is a struct vdifs_msg_hdr followed by body_len
  * bytes of body.  A body is the opcode's fixed struct followed by at most
@@ -949,9 +951,19 @@ struct vdifs_session_status {
  */
 #define VDIFS_CHUNK_SUMS	(1u << 4)
 #define VDIFS_SUM_BLOCK		4096u
+/*
+ * EPOCH (STAT, from the MDS; 2026-11-27): take the request's epoch as the
+ * chunk's newest before answering.  A degrade tells the servers that stay
+ * in the set its new epoch before it commits it, so that a forward from
+ * the old set's primary is refused at once, by its epoch, instead of
+ * being waited on for the versions it skips (which marked the replicas
+ * that had never seen the new epoch stale, every one of them).  A server
+ * without it answers -EINVAL; the degrade goes on.
+ */
+#define VDIFS_CHUNK_EPOCH	(1u << 5)
 #define VDIFS_CHUNK_FLAGS	(VDIFS_CHUNK_FWD | VDIFS_CHUNK_TRUNC | \
 				 VDIFS_CHUNK_NEWBASE | VDIFS_CHUNK_RESYNC | \
-				 VDIFS_CHUNK_SUMS)
+				 VDIFS_CHUNK_SUMS | VDIFS_CHUNK_EPOCH)
 
 /*
  * A capability (v6): what the MDS lets one client do to one chunk, until

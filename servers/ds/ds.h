@@ -287,6 +287,8 @@ int store_changed(struct ds *ds, const struct ds_chunk_rec *r, u64 since,
 		  const __le32 *sums, u32 nsums, u8 *send, u8 *punch);
 /* the chunk's newest epoch, durably; the caller holds its mutex */
 int store_set_epoch(struct ds *ds, u64 id, u64 epoch);
+/* the same, under the chunk's mutex (STAT with EPOCH, from the MDS) */
+int store_note_epoch(struct ds *ds, u64 id, u64 epoch);
 
 /* ---- resync.c: copies for servers added to a set (CHUNK_SYNC) ---- */
 

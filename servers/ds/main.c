@@ -281,7 +281,8 @@ static void run_job(struct ds *ds, struct ds_job *j)
 	 * CHUNK_SCRUB are the MDS's.  All of them are the servers' role,
 	 * which proves the server key when clients have a key of their own.
 	 */
-	if (((flags & (VDIFS_CHUNK_FWD | VDIFS_CHUNK_RESYNC)) ||
+	if (((flags & (VDIFS_CHUNK_FWD | VDIFS_CHUNK_RESYNC |
+		       VDIFS_CHUNK_EPOCH)) ||
 	     h->opcode == VDIFS_OP_CHUNK_SYNC ||
 	     h->opcode == VDIFS_OP_CHUNK_SUMS ||
 	     h->opcode == VDIFS_OP_CHUNK_SCRUB) &&
@@ -383,7 +384,12 @@ static void run_job(struct ds *ds, struct ds_job *j)
 		break;
 	}
 	case VDIFS_OP_CHUNK_STAT:
-		ret = store_stat(&x);
+		ret = 0;
+		if (flags & VDIFS_CHUNK_EPOCH)
+			ret = store_note_epoch(ds, le64_to_cpu(q->chunk_id),
+					       le64_to_cpu(q->epoch));
+		if (!ret)
+			ret = store_stat(&x);
 		if (!ret) {
 			reply(j->conn, h, 0, &x.stat, sizeof(x.stat), NULL, 0);
 			return;

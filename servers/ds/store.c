@@ -1224,6 +1224,28 @@ int store_changed(struct ds *ds, const struct ds_chunk_rec *r, u64 since,
 	return ret;
 }
 
+int store_note_epoch(struct ds *ds, u64 id, u64 epoch)
+{
+	struct ds_chunk *c;
+	int ret;
+
+	if (!epoch)
+		return -EINVAL;
+	c = chunk_get(ds, id);
+	if (!c)
+		return -ENOMEM;
+	/*
+	 * A forward waiting for a version (wait_version) sleeps without the
+	 * mutex and checks the epoch again when it wakes: refused then.
+	 */
+	pthread_mutex_lock(&c->mutex);
+	ret = store_set_epoch(ds, id, epoch);
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->mutex);
+	chunk_put(ds, c);
+	return ret;
+}
+
 int store_set_epoch(struct ds *ds, u64 id, u64 epoch)
 {
 	struct ds_chunk_rec r;

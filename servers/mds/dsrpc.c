@@ -213,6 +213,12 @@ static void stat_mute_for(u32 id, long long ms)
 int dsrpc_chunk_stat(struct mds *m, u32 ds_id, u64 chunk_id,
 		     struct vdifs_chunk_stat *out)
 {
+	return dsrpc_chunk_stat_epoch(m, ds_id, chunk_id, 0, out);
+}
+
+int dsrpc_chunk_stat_epoch(struct mds *m, u32 ds_id, u64 chunk_id,
+			   u64 epoch, struct vdifs_chunk_stat *out)
+{
 	struct vdc_opts o = {
 		.role = VDIFS_ROLE_DS, .key = m->cfg.key,
 		.key_len = m->cfg.key_len, .insecure = m->cfg.insecure,
@@ -220,7 +226,11 @@ int dsrpc_chunk_stat(struct mds *m, u32 ds_id, u64 chunk_id,
 		.timeout_ms = m->cfg.lease_ms < 1000 ? (int)m->cfg.lease_ms :
 						       1000,
 	};
-	struct vdifs_chunk_req q = { .chunk_id = cpu_to_le64(chunk_id) };
+	struct vdifs_chunk_req q = {
+		.chunk_id = cpu_to_le64(chunk_id),
+		.epoch = cpu_to_le64(epoch),
+		.flags = cpu_to_le32(epoch ? VDIFS_CHUNK_EPOCH : 0),
+	};
 	struct vdc_conn *conn;
 	struct vdc_msg msg;
 	char addr[80];

@@ -441,6 +441,9 @@ int dsrpc_chunk_scrub(struct mds *m, u32 ds_id, u64 chunk_id,
 /* chunk_id's copy on ds_id: version, flags (STALE) */
 int dsrpc_chunk_stat(struct mds *m, u32 ds_id, u64 chunk_id,
 		     struct vdifs_chunk_stat *out);
+/* the same, telling it first that epoch is the chunk's newest (EPOCH) */
+int dsrpc_chunk_stat_epoch(struct mds *m, u32 ds_id, u64 chunk_id,
+			   u64 epoch, struct vdifs_chunk_stat *out);
 
 /* member.c: data servers, status */
 extern const struct mds_op member_ops[VDIFS_OP_MAX];

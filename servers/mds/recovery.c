@@ -216,6 +216,22 @@ static int degrade_chunk(struct mds *m, u32 vol, u64 ino, u64 idx,
 		now.ds[i] = 0;
 	now.nrep = n;
 	now.version = cpu_to_le64(le64_to_cpu(c->version) + 1);
+	/*
+	 * The servers that stay learn the new epoch before it is committed:
+	 * a forward from the old set (its primary back from a partition,
+	 * with a write it applied alone) is then refused by its epoch; by
+	 * version it would have them wait for what it skipped and mark
+	 * every copy stale.  Best effort: one that does not hear it now
+	 * hears it with the first request of the new set.  (A commit lost
+	 * after this: the record catches up with their epoch, above.)
+	 */
+	for (i = 0; i < now.nrep; i++) {
+		struct vdifs_chunk_stat st;
+
+		dsrpc_chunk_stat_epoch(m, le32_to_cpu(now.ds[i]),
+				       le64_to_cpu(now.chunk_id),
+				       le64_to_cpu(now.version), &st);
+	}
 	/* down or stale: kept, to be caught up should it return in time */
 	ret = chunk_swap(m, vol, ino, idx, &was, &now, true);
 	*c = now;

@@ -2262,6 +2262,91 @@ START_TEST(test_failover)
 END_TEST
 
 
+static u64 now_ms(void);
+
+/*
+ * A primary taken out of a set comes back with a write it applied alone
+ * (its forwards lost with its link) and forwards the next one through
+ * the old set: the replicas left, which nothing has written through the
+ * new set yet, must refuse it by its epoch at once, not wait for the
+ * version it skips and mark their copies stale (every copy of the chunk
+ * stale: nothing left to serve it).  The degrade tells them the new
+ * epoch before it commits it.
+ */
+START_TEST(test_old_primary_refused)
+{
+	struct vdc_params p = { .chunk_size = MiB, .replicas = 3,
+				.repl_mode = VDIFS_REPL_SYNC };
+	struct vdc_conn *tool = h_connect(&g_mds, VDIFS_ROLE_TOOL);
+	struct vdc_conn *cli = h_connect(&g_mds, VDIFS_ROLE_CLIENT);
+	struct vdc_conn *peer = NULL;
+	struct vdifs_chunk c, c1;
+	struct vdifs_chunk_stat st;
+	struct vdifs_chunk_req q;
+	struct vdc_chunk_ref r;
+	struct model m;
+	struct vdc_attr a;
+	struct vdc_vol v;
+	u8 buf[4096];
+	u32 cs = 0;
+	u64 ver, t0, took;
+	int prim, k, ret;
+
+	rnd_seed(29);
+	ck_ok(vdc_vol_create(tool, "opvol", &p, &v));
+	ck_ok(vdc_create(cli, v.vol, v.root_ino, "f", S_IFREG | 0644, 0, 0, 0,
+			 true, NULL, &a));
+	ck_assert_int_eq(vdc_layout_get(cli, v.vol, a.ino, 0, 1,
+					VDIFS_LAYOUT_ALLOC, &c, 1, &cs), 1);
+	ck_assert_uint_eq(c.nrep, 3);
+	ref_of(&r, &c, MiB);
+	prim = ds_index(r.ds[0]);
+	m_init(&m, MiB, 64 * KiB);
+	ver = do_write(g_c[prim], &r, &m, 0, 8192);
+
+	h_ds_kill(&g_ds[prim]);
+	c1 = c;
+	ck_ok(degrade_until(cli, v.vol, a.ino, 0, &c1, 8000));
+	ck_assert_uint_eq(c1.nrep, 2);
+	ck_assert(!in_set(&c1, g_ds[prim].id));
+
+	/* the old primary's next forward, through the old set */
+	memset(buf, 0x6b, sizeof(buf));
+	vdc_chunk_req_init(&q, &r);
+	q.flags = cpu_to_le32(VDIFS_CHUNK_FWD);
+	q.version = cpu_to_le64(ver + 2);
+	q.offset = cpu_to_le32(4096);
+	q.len = cpu_to_le32(sizeof(buf));
+	q.digest = cpu_to_le64(0x3333);
+	for (k = 0; k < 2; k++) {
+		int d = ds_index(le32_to_cpu(c1.ds[k]));
+
+		ck_ok(h_ds_connect_role(&g_ds[d], VDIFS_ROLE_DS, 10000,
+					&peer));
+		t0 = now_ms();
+		ret = vdc_call(peer, VDIFS_OP_CHUNK_WRITE, &q, sizeof(q), buf,
+			       sizeof(buf), NULL, 0, NULL);
+		took = now_ms() - t0;
+		vdc_close(peer);
+		ck_assert_msg(ret == -ESTALE, "an old set's forward: %s",
+			      h_err(ret));
+		st = stat_of(g_c[d], r.chunk_id);
+		ck_assert_msg(!(le32_to_cpu(st.flags) & VDIFS_CHUNK_STALE),
+			      "data server %u marked its copy stale for an old set's forward",
+			      g_ds[d].id);
+		ck_assert_msg(took < 2000,
+			      "an old set's forward was refused after %llu ms",
+			      (unsigned long long)took);
+	}
+	/* and the new set serves what was acknowledged */
+	ref_of(&r, &c1, MiB);
+	ck_chunk(g_c[ds_index(r.ds[0])], &r, &m, "the set left");
+	m_free(&m);
+	vdc_close(cli);
+	vdc_close(tool);
+}
+END_TEST
+
 static int lost_cb(const struct vdifs_lost_status *l, void *arg)
 {
 	struct vdifs_lost_status *out = arg;
@@ -3768,6 +3853,7 @@ static Suite *ds_suite(void)
 	tcase_add_checked_fixture(tc, setup_failover, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_failover);
+	tcase_add_test(tc, test_old_primary_refused);
 	tcase_add_test(tc, test_async_lost);
 	tcase_add_test(tc, test_stopped_replica);
 	tcase_add_test(tc, test_alloc_after_restart);
