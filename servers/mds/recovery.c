@@ -71,6 +71,27 @@ static int chunk_get_at(struct mds *m, MDB_txn *t, u32 vol, u64 ino,
 }
 
 /*
+ * A set that loses a server: the servers that stay learn its new epoch
+ * before it is committed, so that a forward from the old set (a primary
+ * taken out, back from a partition with a write it applied alone) is
+ * refused by its epoch; judged by version, the replicas would wait for
+ * the write it skipped and mark every copy stale.  Best effort: one that
+ * does not hear it now hears it with the first request of the new set.
+ * (A commit lost after this: the next degrade moves the record up to
+ * their epoch.)  May sleep, up to a STAT's timeout per server.
+ */
+static void swap_notify(struct mds *m, const struct vdifs_chunk *now)
+{
+	struct vdifs_chunk_stat st;
+	unsigned int i;
+
+	for (i = 0; i < now->nrep; i++)
+		dsrpc_chunk_stat_epoch(m, le32_to_cpu(now->ds[i]),
+				       le64_to_cpu(now->chunk_id),
+				       le64_to_cpu(now->version), &st);
+}
+
+/*
  * Replace the record of (vol, ino, idx), if it is still was, with now;
  * -EAGAIN if it changed meanwhile (now then holds it as it is).  The
  * copies on servers of was that now leaves out go to the collector: a
@@ -89,6 +110,15 @@ int chunk_swap(struct mds *m, u32 vol, u64 ino, u64 idx,
 	MDB_txn *t;
 	int ret;
 
+	for (i = 0; i < was->nrep; i++) {
+		for (j = 0; j < now->nrep; j++)
+			if (now->ds[j] == was->ds[i])
+				break;
+		if (j == now->nrep)
+			break;
+	}
+	if (i < was->nrep)
+		swap_notify(m, now);
 	ret = db_err(mdb_txn_begin(m->db.env, NULL, 0, &t));
 	if (ret)
 		return ret;
@@ -216,22 +246,6 @@ static int degrade_chunk(struct mds *m, u32 vol, u64 ino, u64 idx,
 		now.ds[i] = 0;
 	now.nrep = n;
 	now.version = cpu_to_le64(le64_to_cpu(c->version) + 1);
-	/*
-	 * The servers that stay learn the new epoch before it is committed:
-	 * a forward from the old set (its primary back from a partition,
-	 * with a write it applied alone) is then refused by its epoch; by
-	 * version it would have them wait for what it skipped and mark
-	 * every copy stale.  Best effort: one that does not hear it now
-	 * hears it with the first request of the new set.  (A commit lost
-	 * after this: the record catches up with their epoch, above.)
-	 */
-	for (i = 0; i < now.nrep; i++) {
-		struct vdifs_chunk_stat st;
-
-		dsrpc_chunk_stat_epoch(m, le32_to_cpu(now.ds[i]),
-				       le64_to_cpu(now.chunk_id),
-				       le64_to_cpu(now.version), &st);
-	}
 	/* down or stale: kept, to be caught up should it return in time */
 	ret = chunk_swap(m, vol, ino, idx, &was, &now, true);
 	*c = now;
