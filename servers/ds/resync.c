@@ -253,16 +253,17 @@ static int send_whole(struct ds *ds, u32 peer,
 
 /*
  * Chunk r onto peer, which has none: as a clone of its base (the base
- * sent first when the peer lacks it) or created empty, then its delta.
- * A base sent for a clone keeps its creation reference; the caller drops
- * it once the clone holds the base.
+ * sent first when the peer lacks it, caught up when its copy there is
+ * behind) or created empty, then its delta.  A base sent for a clone is
+ * held by the clone alone there once it is made.
  */
 static int push_chunk(struct ds *ds, u32 peer,
 		      const struct vdifs_chunk_req *tmpl,
 		      const struct ds_chunk_rec *r, unsigned int depth,
 		      u64 *bytes)
 {
-	u64 id = le64_to_cpu(r->id), base = le64_to_cpu(r->base_id);
+	u64 id = le64_to_cpu(r->id), base = le64_to_cpu(r->base_id), since;
+	struct vdifs_chunk_req btmpl;
 	struct ds_chunk_rec br;
 	bool sent_base = false;
 	int ret;
@@ -274,36 +275,33 @@ static int push_chunk(struct ds *ds, u32 peer,
 			      0, 0, NULL, 0);
 		goto delta;
 	}
-	ret = send_op(ds, peer, VDIFS_OP_CHUNK_CLONE, tmpl, id, base, r, 0, 0,
-		      NULL, 0);
-	if (ret == -ENOENT) {
-		ret = store_rec(ds, base, &br);
-		if (!ret)
-			ret = push_chunk(ds, peer, tmpl, &br, depth + 1, bytes);
-		if (!ret)
-			ret = send_op(ds, peer, VDIFS_OP_CHUNK_CLONE, tmpl, id,
-				      base, r, 0, 0, NULL, 0);
+	/*
+	 * The base there first, as ours: a copy of it that missed writes
+	 * (its server out of the base's set for a while, kept to be caught
+	 * up) would give the clone stale extents.  Its transfers carry no
+	 * epoch: the base's set is not the clone's.
+	 */
+	btmpl = *tmpl;
+	btmpl.epoch = 0;
+	ret = store_rec(ds, base, &br);
+	if (!ret)
+		ret = peer_state(ds, peer, &br, &since);
+	if (ret == PEER_NONE) {
+		ret = push_chunk(ds, peer, &btmpl, &br, depth + 1, bytes);
 		sent_base = !ret;
-	} else if (ret == -ESTALE) {
-		/* its base there is a copy cut short: made whole first */
-		u64 since;
-
-		ret = store_rec(ds, base, &br);
+	} else if (ret == PEER_BEHIND) {
+		ret = catch_up(ds, peer, &btmpl, &br, since, bytes);
 		if (!ret)
-			ret = peer_state(ds, peer, &br, &since);
-		if (ret == PEER_BEHIND)
-			ret = catch_up(ds, peer, tmpl, &br, since, bytes);
-		else if (ret >= 0)
-			ret = -EEXIST;
-		if (!ret)
-			ret = send_whole(ds, peer, tmpl, &br);
-		if (!ret)
-			ret = send_op(ds, peer, VDIFS_OP_CHUNK_CLONE, tmpl, id,
-				      base, r, 0, 0, NULL, 0);
+			ret = send_whole(ds, peer, &btmpl, &br);
+	} else if (ret == PEER_IN_SYNC || ret == PEER_ADOPT) {
+		ret = 0;
 	}
-	if (sent_base) {
+	if (!ret)
+		ret = send_op(ds, peer, VDIFS_OP_CHUNK_CLONE, tmpl, id, base, r,
+			      0, 0, NULL, 0);
+	if (!ret && sent_base) {
 		/* the clone holds it now; nothing else does there */
-		ret = send_op(ds, peer, VDIFS_OP_CHUNK_DELETE, tmpl, base, 0,
+		ret = send_op(ds, peer, VDIFS_OP_CHUNK_DELETE, &btmpl, base, 0,
 			      &br, 0, 0, NULL, 0);
 	}
 delta:

@@ -3358,6 +3358,76 @@ START_TEST(test_catch_up)
 END_TEST
 
 /*
+ * A clone copied to a server whose copy of its base missed writes (the
+ * server was out of the base's set, its copy kept to be caught up): the
+ * base there is caught up first, or the clone would inherit its stale
+ * extents.  The MDS is stopped so that nothing else catches the base up
+ * first; the copy is asked of the clone's primary directly (CHUNK_SYNC).
+ */
+START_TEST(test_clone_onto_stale_base)
+{
+	struct vdc_params p = { .chunk_size = MiB, .extent_size = 64 * KiB,
+				.replicas = 2, .repl_mode = VDIFS_REPL_SYNC };
+	struct vdc_conn *tool = h_connect(&g_mds, VDIFS_ROLE_TOOL);
+	struct vdc_conn *cli = h_connect(&g_mds, VDIFS_ROLE_CLIENT);
+	struct vdc_conn *peer = NULL;
+	struct vdifs_chunk g, g1, c;
+	struct vdifs_chunk_req q;
+	struct vdc_chunk_ref r;
+	struct model m;
+	struct vdc_attr a, ca;
+	struct vdc_vol v;
+	u32 cs = 0;
+	int a_i, b_i;
+
+	rnd_seed(31);
+	ck_ok(vdc_vol_create(tool, "sbvol", &p, &v));
+	ck_ok(vdc_create(cli, v.vol, v.root_ino, "gold", S_IFREG | 0644, 0, 0,
+			 0, true, NULL, &a));
+	ck_assert_int_eq(vdc_layout_get(cli, v.vol, a.ino, 0, 1,
+					VDIFS_LAYOUT_ALLOC, &g, 1, &cs), 1);
+	ck_assert_uint_eq(g.nrep, 2);
+	ref_of(&r, &g, MiB);
+	a_i = ds_index(r.ds[0]);
+	b_i = ds_index(r.ds[1]);
+	m_init(&m, MiB, 64 * KiB);
+	do_write(g_c[a_i], &r, &m, 0, MiB);
+
+	/* the base's replica stops and leaves its set; the base changes */
+	ck_assert_int_eq(kill(g_ds[b_i].pid, SIGSTOP), 0);
+	g1 = g;
+	ck_ok(degrade_until(cli, v.vol, a.ino, 0, &g1, 8000));
+	ck_assert_uint_eq(g1.nrep, 1);
+	ref_of(&r, &g1, MiB);
+	do_write(g_c[a_i], &r, &m, 4 * 64 * KiB, 64 * KiB);
+	/* a clone of it, on the primary alone */
+	ck_ok(do_clone(cli, v.vol, a.ino, v.root_ino, "c", &ca));
+	ck_assert_int_eq(vdc_layout_get(cli, v.vol, ca.ino, 0, 1, 0, &c, 1,
+					&cs), 1);
+	ck_assert_uint_eq(c.nrep, 1);
+	ck_assert_uint_eq(le32_to_cpu(c.ds[0]), g_ds[a_i].id);
+
+	/* the replica is back; the clone is copied to it */
+	ck_assert_int_eq(kill(g_mds.pid, SIGSTOP), 0);
+	ck_assert_int_eq(kill(g_ds[b_i].pid, SIGCONT), 0);
+	c.ds[1] = cpu_to_le32(g_ds[b_i].id);
+	c.nrep = 2;
+	c.version = cpu_to_le64(le64_to_cpu(c.version) + 1);
+	ref_of(&r, &c, MiB);
+	vdc_chunk_req_init(&q, &r);
+	ck_ok(h_ds_connect_role(&g_ds[a_i], VDIFS_ROLE_DS, 10000, &peer));
+	ck_ok(vdc_call(peer, VDIFS_OP_CHUNK_SYNC, &q, sizeof(q), NULL, 0,
+		       NULL, 0, NULL));
+	vdc_close(peer);
+	ck_chunk(g_c[b_i], &r, &m, "a clone copied onto a base that was behind");
+	ck_assert_int_eq(kill(g_mds.pid, SIGCONT), 0);
+	m_free(&m);
+	vdc_close(cli);
+	vdc_close(tool);
+}
+END_TEST
+
+/*
  * A data server that restarts while the MDS is down serves what it has
  * to clients that hold layouts (it registers when the MDS answers).
  */
@@ -3869,6 +3939,7 @@ static Suite *ds_suite(void)
 	tcase_add_checked_fixture(tc, setup_catch_up, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_catch_up);
+	tcase_add_test(tc, test_clone_onto_stale_base);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");
