@@ -137,21 +137,7 @@ mount_second
 head -c 4M /dev/urandom >/tmp/np.ref
 cp /tmp/np.ref "$MNT/ref" && sync || fail "write the reference file"
 
-RUNS=/tmp/np.runs
-rm -f "$RUNS" /tmp/np.stop
-(
-	seed=20261127
-	while [ ! -e /tmp/np.stop ]; do
-		if "$VDIFS_BIN/vdifs-fsx" -q -s "$seed" -n 300 -p 2 -l 64k \
-			-S 1m -m "$MNT2" "$MNT" >/tmp/np.fsx.$seed 2>&1; then
-			echo "ok $seed $(date +%s)" >>"$RUNS"
-		else
-			echo "FAILED $seed $(date +%s)" >>"$RUNS"
-		fi
-		seed=$((seed + 1))
-	done
-) &
-fsx_pid=$!
+fsx_loop np 20261127 300
 dmesg -C
 sleep 5
 
@@ -199,16 +185,7 @@ if kill -0 "$fsx_pid" 2>/dev/null; then
 	diagnose
 fi
 wait "$fsx_pid"
-ok=$(grep -c '^ok' "$RUNS")
-bad=$(grep -c '^FAILED' "$RUNS")
-if [ "$bad" -gt 0 ]; then
-	for s in $(awk '$1 == "FAILED" { print $2 }' "$RUNS" | head -n 2); do
-		grep -A 3 "FAIL: child" "/tmp/np.fsx.$s" | head -n 8
-	done
-	fail "vdifs-fsx through partitions: $bad of $((ok + bad)) runs failed"
-else
-	check "vdifs-fsx through partitions: $ok runs, none failed" test "$ok" -ge 3
-fi
+fsx_report np "vdifs-fsx through partitions" 3
 wfail=$(dmesg | grep -c "write at .* failed")
 check "no write failed in the kernel log" test "$wfail" = 0
 echo 3 >/proc/sys/vm/drop_caches

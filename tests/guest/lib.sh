@@ -141,6 +141,45 @@ srv_restart() {
 	srv_up "$1"
 }
 
+# fsx_loop TAG SEED OPS: vdifs-fsx runs of OPS operations back to back
+# over $MNT and $MNT2 (a model checks every read) until /tmp/TAG.stop
+# exists; each run's outcome is a line "ok|FAILED SEED TIME" of
+# /tmp/TAG.runs, its output /tmp/TAG.fsx.SEED.  Sets fsx_pid.
+fsx_loop() {
+	local tag=$1 seed=$2 ops=$3
+	rm -f "/tmp/$tag.runs" "/tmp/$tag.stop"
+	(
+		while [ ! -e "/tmp/$tag.stop" ]; do
+			if "$VDIFS_BIN/vdifs-fsx" -q -s "$seed" -n "$ops" -p 2 \
+				-l 64k -S 1m -m "$MNT2" "$MNT" \
+				>"/tmp/$tag.fsx.$seed" 2>&1; then
+				echo "ok $seed $(date +%s)" >>"/tmp/$tag.runs"
+			else
+				echo "FAILED $seed $(date +%s)" >>"/tmp/$tag.runs"
+			fi
+			seed=$((seed + 1))
+		done
+	) &
+	fsx_pid=$!
+}
+# fsx_report TAG WHAT MIN [NOTE]: one check that no run of fsx_loop TAG
+# failed (the first failures shown) and that at least MIN ran
+fsx_report() {
+	local tag=$1 what=$2 min=$3 note=${4:-} ok bad s
+	ok=$(grep -c '^ok' "/tmp/$tag.runs")
+	bad=$(grep -c '^FAILED' "/tmp/$tag.runs")
+	if [ "$bad" -gt 0 ]; then
+		for s in $(awk '$1 == "FAILED" { print $2 }' "/tmp/$tag.runs" |
+			head -n 2); do
+			grep -A 3 "FAIL: child" "/tmp/$tag.fsx.$s" | head -n 8
+		done
+		fail "$what: $bad of $((ok + bad)) runs failed"
+	else
+		check "$what: $ok runs${note:+, $note}, none failed" \
+			test "$ok" -ge "$min"
+	fi
+}
+
 # mount_second: the same volume at $MNT2, a second client
 mount_second() {
 	mkdir -p "$MNT2"

@@ -2262,6 +2262,25 @@ START_TEST(test_failover)
 END_TEST
 
 
+/*
+ * Volume vol (params p), a file name in its root, and that file's chunk 0
+ * allocated into *c, with as many copies as p wants
+ */
+static void one_chunk_file(struct vdc_conn *tool, struct vdc_conn *cli,
+			   const char *vol, const struct vdc_params *p,
+			   const char *name, struct vdc_vol *v,
+			   struct vdc_attr *a, struct vdifs_chunk *c)
+{
+	u32 cs = 0;
+
+	ck_ok(vdc_vol_create(tool, vol, p, v));
+	ck_ok(vdc_create(cli, v->vol, v->root_ino, name, S_IFREG | 0644, 0, 0,
+			 0, true, NULL, a));
+	ck_assert_int_eq(vdc_layout_get(cli, v->vol, a->ino, 0, 1,
+					VDIFS_LAYOUT_ALLOC, c, 1, &cs), 1);
+	ck_assert_uint_eq(c->nrep, p->replicas);
+}
+
 static u64 now_ms(void);
 
 /*
@@ -2288,17 +2307,11 @@ START_TEST(test_old_primary_refused)
 	struct vdc_attr a;
 	struct vdc_vol v;
 	u8 buf[4096];
-	u32 cs = 0;
 	u64 ver, t0, took;
 	int prim, k, ret;
 
 	rnd_seed(29);
-	ck_ok(vdc_vol_create(tool, "opvol", &p, &v));
-	ck_ok(vdc_create(cli, v.vol, v.root_ino, "f", S_IFREG | 0644, 0, 0, 0,
-			 true, NULL, &a));
-	ck_assert_int_eq(vdc_layout_get(cli, v.vol, a.ino, 0, 1,
-					VDIFS_LAYOUT_ALLOC, &c, 1, &cs), 1);
-	ck_assert_uint_eq(c.nrep, 3);
+	one_chunk_file(tool, cli, "opvol", &p, "f", &v, &a, &c);
 	ref_of(&r, &c, MiB);
 	prim = ds_index(r.ds[0]);
 	m_init(&m, MiB, 64 * KiB);
@@ -3266,12 +3279,7 @@ START_TEST(test_catch_up)
 	int a_i, b_i, c_i = -1, k;
 
 	rnd_seed(23);
-	ck_ok(vdc_vol_create(tool, "cuvol", &p, &v));
-	ck_ok(vdc_create(cli, v.vol, v.root_ino, "f", S_IFREG | 0644, 0, 0, 0,
-			 true, NULL, &a));
-	ck_assert_int_eq(vdc_layout_get(cli, v.vol, a.ino, 0, 1,
-					VDIFS_LAYOUT_ALLOC, &c, 1, &cs), 1);
-	ck_assert_uint_eq(c.nrep, 2);
+	one_chunk_file(tool, cli, "cuvol", &p, "f", &v, &a, &c);
 	ref_of(&r, &c, MiB);
 	a_i = ds_index(r.ds[0]);
 	b_i = ds_index(r.ds[1]);
@@ -3381,12 +3389,7 @@ START_TEST(test_clone_onto_stale_base)
 	int a_i, b_i;
 
 	rnd_seed(31);
-	ck_ok(vdc_vol_create(tool, "sbvol", &p, &v));
-	ck_ok(vdc_create(cli, v.vol, v.root_ino, "gold", S_IFREG | 0644, 0, 0,
-			 0, true, NULL, &a));
-	ck_assert_int_eq(vdc_layout_get(cli, v.vol, a.ino, 0, 1,
-					VDIFS_LAYOUT_ALLOC, &g, 1, &cs), 1);
-	ck_assert_uint_eq(g.nrep, 2);
+	one_chunk_file(tool, cli, "sbvol", &p, "gold", &v, &a, &g);
 	ref_of(&r, &g, MiB);
 	a_i = ds_index(r.ds[0]);
 	b_i = ds_index(r.ds[1]);
