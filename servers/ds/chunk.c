@@ -164,6 +164,22 @@ void chunk_forget(struct ds *ds, u64 id)
 		chunk_destroy(victim);
 }
 
+/*
+ * Versioned writes (WRITE, PUNCH) reach a replica in any order and are
+ * applied in version order there; anything else (a clone, a delete, a
+ * new epoch, a copy to a new server) must find the replicas with every
+ * write the primary committed before it.  A quiescer holds the mutex
+ * except while it waits here, and while it waits no new writer leaves
+ * the mutex before its forwards are in, so it cannot starve.
+ */
+void chunk_quiesce(struct ds_chunk *c)
+{
+	c->quiescing++;
+	while (c->fwd_inflight)
+		pthread_cond_wait(&c->cond, &c->mutex);
+	c->quiescing--;
+}
+
 int chunk_fd(struct ds *ds, struct ds_chunk *c, bool create)
 {
 	char name[20];

@@ -176,6 +176,14 @@ struct ds_chunk {
 	u32 nbits;		/* bits in blocks */
 	u32 hint;		/* where to look for free blocks first */
 	bool loaded;		/* blocks built from the map */
+	/*
+	 * Under mutex: writes of ours forwarded to the replicas whose
+	 * replies are not all in (their writers wait without the mutex,
+	 * so that the chunk's next write overlaps their forwards), and
+	 * threads in chunk_quiesce() waiting for that to be none.
+	 */
+	unsigned int fwd_inflight;
+	unsigned int quiescing;
 	int users;		/* threads using it; idle ones are on the LRU */
 	struct ds_chunk *next;	/* hash chain */
 	struct ds_chunk *lru_prev, *lru_next;
@@ -194,6 +202,8 @@ int chunk_dup_fd(struct ds *ds, struct ds_chunk *c);
 int blk_mark(struct ds_chunk *c, u32 b);
 void blk_free(struct ds_chunk *c, u32 b);
 int blk_alloc(struct ds_chunk *c, u32 n, u32 *out);
+/* c->mutex held: wait until none of c's forwards is in flight */
+void chunk_quiesce(struct ds_chunk *c);
 
 /* ---- store.c: chunks on disk ---- */
 

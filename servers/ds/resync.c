@@ -340,6 +340,7 @@ int resync_chunk(struct ds *ds, struct ds_op_ctx *x)
 	if (!c)
 		return -ENOMEM;
 	pthread_mutex_lock(&c->mutex);
+	chunk_quiesce(c);
 	ret = store_rec(ds, id, &r);
 	if (!ret && (le32_to_cpu(r.flags) & (DS_DELETED | VDIFS_CHUNK_STALE)))
 		ret = -ESTALE;

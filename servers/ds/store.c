@@ -582,6 +582,15 @@ static void zero_sum_init(void)
 	zero_block_sum = wire_csum(zero, sizeof(zero));
 }
 
+/* the checksum of a block of zeroes, as reads and CHUNK_SUMS give it */
+static u32 zero_sum(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, zero_sum_init);
+	return zero_block_sum;
+}
+
 void store_rplan_free(struct ds_rplan *p)
 {
 	u32 i;
@@ -665,7 +674,7 @@ static int ext_plan(struct ds *ds, struct ds_rplan *p, const struct ds_ext *x,
 		int fd;
 
 		if (blk == DS_BLK_ZERO) {
-			rplan_add(p, -1, 0, zero_block_sum);
+			rplan_add(p, -1, 0, zero_sum());
 			continue;
 		}
 		fd = rplan_fd(ds, p, le64_to_cpu(x->h.owner));
@@ -730,7 +739,7 @@ static int read_walk(struct ds_op_ctx *x, struct ds_rplan *p)
 			if (!p)
 				memset(x->out + done, 0, n);
 			for (i = 0; p && i < n / DS_BLOCK; i++)
-				rplan_add(p, -1, 0, zero_block_sum);
+				rplan_add(p, -1, 0, zero_sum());
 		} else if (!ret) {
 			ret = p ? ext_plan(ds, p, xe, eoff, n) :
 				  ext_read(ds, xe, eoff, n, x->out + done, id);
@@ -759,11 +768,9 @@ int store_read(struct ds_op_ctx *x)
  */
 int store_read_plan(struct ds_op_ctx *x, struct ds_rplan *p)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	int ret;
 
 	_Static_assert(DS_BLOCK == VDIFS_SUM_BLOCK, "a block is summed whole");
-	pthread_once(&once, zero_sum_init);
 	ret = rplan_alloc(p, x->len / DS_BLOCK);
 	if (ret)
 		return ret;
@@ -1090,14 +1097,6 @@ out_free:
 	return ret;
 }
 
-static u32 zero_sum(void)
-{
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-	pthread_once(&once, zero_sum_init);
-	return zero_block_sum;
-}
-
 /* the checksums of entry x's nb blocks into out */
 static void ext_sums(const struct ds_ext *x, u32 nb, __le32 *out)
 {
@@ -1239,6 +1238,8 @@ int store_note_epoch(struct ds *ds, u64 id, u64 epoch)
 	 * mutex and checks the epoch again when it wakes: refused then.
 	 */
 	pthread_mutex_lock(&c->mutex);
+	/* replicas get what we wrote in the old set before they get this */
+	chunk_quiesce(c);
 	ret = store_set_epoch(ds, id, epoch);
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->mutex);
@@ -1946,6 +1947,12 @@ int store_mutate(struct ds_op_ctx *x)
 	pthread_mutex_lock(&c->mutex);
 	if (bc && bc->id > id)
 		pthread_mutex_lock(&bc->mutex);
+	/* only versioned writes may overtake forwards in flight */
+	if (x->op != VDIFS_OP_CHUNK_WRITE && x->op != VDIFS_OP_CHUNK_PUNCH) {
+		chunk_quiesce(c);
+		if (bc)
+			chunk_quiesce(bc);
+	}
 
 	if (fwd && !resync && x->op != VDIFS_OP_CHUNK_DELETE &&
 	    x->op != VDIFS_OP_CHUNK_CLONE) {
@@ -2244,6 +2251,12 @@ commit:
 	x->version = le64_to_cpu(r.version);
 	if (x->nfwd) {
 		int err[VDIFS_MAX_REPLICAS];
+		/*
+		 * Our copy is done: the chunk's next write may go ahead while
+		 * we wait for the replicas' (it is forwarded after ours, on
+		 * the same pipes, and a replica applies versions in order).
+		 */
+		bool overlap = forwarding && !c->quiescing && !bc;
 
 		if (!forwarding) {	/* CLONE, DELETE: once they are done */
 			struct vdifs_chunk_req fq = *q;
@@ -2253,7 +2266,15 @@ commit:
 					   x->op, &fq, x->data, x->len, NULL);
 		}
 		forwarding = false;
+		if (overlap) {
+			c->fwd_inflight++;
+			pthread_mutex_unlock(&c->mutex);
+		}
 		repl_forward_end(ds, &fw, err);
+		if (overlap) {
+			pthread_mutex_lock(&c->mutex);
+			c->fwd_inflight--;
+		}
 		for (i = 0; i < x->nfwd; i++) {
 			if (!err[i])
 				continue;

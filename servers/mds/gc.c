@@ -164,27 +164,8 @@ static int gc_apply(struct mds *m, u32 ds_id, const u64 *ids, unsigned int n)
 	ret = db_err(mdb_txn_begin(m->db.env, NULL, 0, &t));
 	if (ret)
 		return ret;
-	for (i = 0; i < n && !ret; i++) {
-		struct mds_gc_rec rec;
-		MDB_val k, v;
-		u8 key[8];
-		u32 pend, r;
-
-		put_be64(key, ids[i]);
-		k.mv_size = 8;
-		k.mv_data = key;
-		if (mdb_get(t, m->db.gc, &k, &v))
-			continue;
-		pend = gc_pending(&v, &rec);
-		for (r = 0; r < rec.c.nrep; r++)
-			if (le32_to_cpu(rec.c.ds[r]) == ds_id)
-				pend &= ~(1u << r);
-		rec.pending = cpu_to_le32(pend);
-		if (pend)
-			ret = db_put(t, m->db.gc, key, 8, &rec, sizeof(rec), 0);
-		else
-			ret = db_del(t, m->db.gc, key, 8);
-	}
+	for (i = 0; i < n && !ret; i++)
+		ret = gc_cancel(m, t, ids[i], ds_id);
 	if (ret) {
 		mdb_txn_abort(t);
 		return ret;

@@ -91,6 +91,17 @@ static void swap_notify(struct mds *m, const struct vdifs_chunk *now)
 				       le64_to_cpu(now->version), &st);
 }
 
+/* is server ds (as the set stores it) in set c? */
+static bool set_has(const struct vdifs_chunk *c, __le32 ds)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nrep; i++)
+		if (c->ds[i] == ds)
+			return true;
+	return false;
+}
+
 /*
  * Replace the record of (vol, ino, idx), if it is still was, with now;
  * -EAGAIN if it changed meanwhile (now then holds it as it is).  The
@@ -110,13 +121,9 @@ int chunk_swap(struct mds *m, u32 vol, u64 ino, u64 idx,
 	MDB_txn *t;
 	int ret;
 
-	for (i = 0; i < was->nrep; i++) {
-		for (j = 0; j < now->nrep; j++)
-			if (now->ds[j] == was->ds[i])
-				break;
-		if (j == now->nrep)
+	for (i = 0; i < was->nrep; i++)
+		if (!set_has(now, was->ds[i]))
 			break;
-	}
 	if (i < was->nrep)
 		swap_notify(m, now);
 	ret = db_err(mdb_txn_begin(m->db.env, NULL, 0, &t));
@@ -130,23 +137,15 @@ int chunk_swap(struct mds *m, u32 vol, u64 ino, u64 idx,
 	if (!ret)
 		ret = db_put(t, m->db.chunks, k, key_u64(k, vol, ino, idx),
 			     now, sizeof(*now), 0);
-	for (i = 0; i < was->nrep && !ret; i++) {
-		for (j = 0; j < now->nrep; j++)
-			if (now->ds[j] == was->ds[i])
-				break;
-		if (j == now->nrep)
+	for (i = 0; i < was->nrep && !ret; i++)
+		if (!set_has(now, was->ds[i]))
 			gone.ds[gone.nrep++] = was->ds[i];
-	}
 	if (!ret && gone.nrep)
 		ret = gc_record(m, t, &gone, keep);
-	for (j = 0; j < now->nrep && !ret; j++) {
-		for (i = 0; i < was->nrep; i++)
-			if (now->ds[j] == was->ds[i])
-				break;
-		if (i == was->nrep)
+	for (j = 0; j < now->nrep && !ret; j++)
+		if (!set_has(was, now->ds[j]))
 			ret = gc_cancel(m, t, le64_to_cpu(was->chunk_id),
 					le32_to_cpu(now->ds[j]));
-	}
 	if (ret) {
 		mdb_txn_abort(t);
 		return ret;
@@ -473,8 +472,8 @@ static u32 rr_target(struct mds *m, const struct vdifs_chunk *c, u64 idx,
  * within down_out_s.  Those doomed are never targets otherwise: a copy
  * about to be freed must not pass for a good one.
  */
-static s64 rr_returning(struct mds *m, const struct rr_item *it,
-			const u32 *doomed, unsigned int n, u32 keep_until)
+static s64 rr_returning(struct mds *m, const u32 *doomed, unsigned int n,
+			u32 keep_until)
 {
 	u32 now = (u32)time(NULL);
 	bool wait = false;
@@ -506,7 +505,7 @@ static s64 rr_copy(struct mds *m, struct rr_item *it)
 	n = gc_pending_of(m, le64_to_cpu(it->c.chunk_id), skip,
 			  VDIFS_MAX_REPLICAS, &keep_until);
 	nskip = n > 0 ? (unsigned int)n : 0;
-	back = rr_returning(m, it, skip, nskip, keep_until);
+	back = rr_returning(m, skip, nskip, keep_until);
 	if (back == -EAGAIN)
 		return -EAGAIN;	/* degraded, for a while: not copied yet */
 	if (back > 0 && !gc_keep(m, le64_to_cpu(it->c.chunk_id),

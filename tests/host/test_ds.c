@@ -641,6 +641,119 @@ START_TEST(test_forward_resend)
 }
 END_TEST
 
+/*
+ * Writes to one chunk, many in flight: the primary lets the chunk's next
+ * write go ahead while the replicas' answers to the one before are still
+ * to come.  A clone taken in the middle must still find every replica
+ * with every write the primary committed before it (no forward may be
+ * overtaken by it), so the base and the clone read the same on all
+ * three servers, and as the writes the writers saw succeed.
+ */
+#define PIPE_WRITERS	6
+#define PIPE_STRIPE	(MiB / 8)
+
+struct pipe_writer {
+	pthread_t th;
+	struct vdc_conn *c;
+	const struct vdc_chunk_ref *r;
+	unsigned int k;
+	u64 seed;
+	u8 *stripe;		/* what its stripe holds, by its writes */
+	unsigned int *done;	/* writes applied, all writers */
+	int ret;		/* the first error other than EROFS */
+};
+
+static void *pipe_writer_run(void *arg)
+{
+	struct pipe_writer *w = arg;
+	u8 buf[40 * KiB];
+	u64 rs = w->seed;
+	unsigned int i;
+
+	for (i = 0; i < 400; i++) {
+		u32 off, len, b;
+		int ret;
+
+		rs = rs * 6364136223846793005ull + 1442695040888963407ull;
+		len = 1 + (u32)(rs >> 33) % sizeof(buf);
+		off = (u32)(rs >> 17) % (PIPE_STRIPE - len + 1);
+		for (b = 0; b < len; b++)
+			buf[b] = (u8)(i + b + w->k) | 1;
+		ret = vdc_chunk_write(w->c, w->r, w->k * PIPE_STRIPE + off,
+				      buf, len, NULL);
+		if (ret == -EROFS)
+			break;		/* the clone froze it */
+		if (ret) {
+			w->ret = ret;
+			break;
+		}
+		memcpy(w->stripe + off, buf, len);
+		__atomic_add_fetch(w->done, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+START_TEST(test_sync_pipelined)
+{
+	struct pipe_writer w[PIPE_WRITERS];
+	struct vdifs_chunk_stat s[NDS];
+	struct vdc_chunk_ref r, rc;
+	unsigned int done, k, i, round;
+	struct model m;
+	char what[64];
+
+	/* a few rounds: a clone meets other writes in flight each time */
+	for (round = 0; round < 4; round++) {
+		h_chunk_ref(&r, 0x3201 + 2 * round, MiB, 64 * KiB,
+			    VDIFS_REPL_SYNC, 3, g_set);
+		h_chunk_ref(&rc, 0x3202 + 2 * round, MiB, 64 * KiB,
+			    VDIFS_REPL_SYNC, 3, g_set);
+		m_init(&m, MiB, 64 * KiB);
+		done = 0;
+		for (k = 0; k < PIPE_WRITERS; k++) {
+			w[k] = (struct pipe_writer){
+				.c = h_ds_connect(&g_ds[0]), .r = &r, .k = k,
+				.done = &done, .seed = 1000 * round + k };
+			w[k].stripe = calloc(1, PIPE_STRIPE);
+			ck_assert_ptr_nonnull(w[k].stripe);
+			ck_assert_int_eq(pthread_create(&w[k].th, NULL,
+							pipe_writer_run,
+							&w[k]), 0);
+		}
+		for (i = 0; i < 3000 &&
+		     __atomic_load_n(&done, __ATOMIC_RELAXED) < 200; i++)
+			usleep(10000);
+		ck_ok(vdc_chunk_clone(g_c[0], &rc, r.chunk_id));
+		for (k = 0; k < PIPE_WRITERS; k++) {
+			pthread_join(w[k].th, NULL);
+			ck_assert_msg(!w[k].ret, "round %u writer %u: %s",
+				      round, k, h_err(w[k].ret));
+			m_apply(&m, k * PIPE_STRIPE, w[k].stripe, PIPE_STRIPE);
+			free(w[k].stripe);
+			vdc_close(w[k].c);
+		}
+		ck_assert_msg(done >= 200, "only %u writes before the clone",
+			      done);
+		for (k = 0; k < NDS; k++) {
+			snprintf(what, sizeof(what), "round %u base on server %u",
+				 round, k);
+			ck_chunk(g_c[k], &r, &m, what);
+			snprintf(what, sizeof(what), "round %u clone on server %u",
+				 round, k);
+			ck_chunk(g_c[k], &rc, &m, what);
+			s[k] = stat_of(g_c[k], r.chunk_id);
+			ck_assert_msg(!(le32_to_cpu(s[k].flags) &
+					VDIFS_CHUNK_STALE),
+				      "round %u server %u: base marked stale",
+				      round, k);
+			ck_assert_uint_eq(le64_to_cpu(s[k].version),
+					  le64_to_cpu(s[0].version));
+		}
+		m_free(&m);
+	}
+}
+END_TEST
+
 START_TEST(test_async_replication)
 {
 	struct vdc_chunk_ref r;
@@ -3900,6 +4013,7 @@ static Suite *ds_suite(void)
 	tc = tcase(s, "replication", 60);
 	tcase_add_test(tc, test_sync_replication);
 	tcase_add_test(tc, test_forward_resend);
+	tcase_add_test(tc, test_sync_pipelined);
 	tcase_add_test(tc, test_async_replication);
 
 	tc = tcase(s, "cow", 60);
