@@ -166,6 +166,8 @@ struct ds_store {
  * change, so readers of a clone read them without their lock.
  * users, fd, the hash and LRU links are under ds->cache_lock.
  */
+struct ds_mut;
+
 struct ds_chunk {
 	u64 id;
 	pthread_mutex_t mutex;
@@ -349,6 +351,7 @@ struct ds_peer {
 	pthread_cond_t pipe_cond;	/* a reply came, or the reader left */
 	struct repl_wait *waits;
 	int pipe_fd;			/* -1: none */
+	u64 pipe_answered_ms;		/* when it last answered anything */
 	bool pipe_reading;		/* a waiter reads the socket */
 	bool pipe_dead;			/* broken: every wait on it failed */
 };
@@ -438,6 +441,15 @@ struct ds {
 	pthread_mutex_t peers_lock;
 	struct ds_peer peers[DS_MAX_PEERS];
 	unsigned int npeers;
+	/*
+	 * Group commit (store.c, txn_group_run()): grp_lock protects the
+	 * queue of mutations waiting for a transaction and grp_leading
+	 * (a thread is committing a group); never held across the commit.
+	 */
+	pthread_mutex_t grp_lock;
+	pthread_cond_t grp_cond;
+	struct ds_mut *grp_head, **grp_tail;
+	bool grp_leading;
 	/* async log drain */
 	pthread_mutex_t rlog_lock;
 	pthread_cond_t rlog_cond;

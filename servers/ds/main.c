@@ -768,6 +768,9 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	pthread_mutex_init(&ds.cache_lock, NULL);
 	pthread_mutex_init(&ds.peers_lock, NULL);
+	pthread_mutex_init(&ds.grp_lock, NULL);
+	pthread_cond_init(&ds.grp_cond, NULL);
+	ds.grp_tail = &ds.grp_head;
 	pthread_mutex_init(&ds.rlog_lock, NULL);
 	pthread_cond_init(&ds.rlog_cond, NULL);
 	if (getrandom(&ds_epoch, sizeof(ds_epoch), 0) != sizeof(ds_epoch))

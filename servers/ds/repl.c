@@ -301,6 +301,7 @@ static int pipe_open(struct ds *ds, struct ds_peer *p)
 	}
 	pthread_mutex_lock(&p->pipe_lock);
 	p->pipe_fd = vdc_fd(p->pipe);
+	p->pipe_answered_ms = mono_ms();
 	p->pipe_dead = false;
 	pthread_mutex_unlock(&p->pipe_lock);
 	return 0;
@@ -391,6 +392,7 @@ static void pipe_read_one(struct ds_peer *p, u64 deadline_ms)
 		pipe_break(p, ret);
 		return;
 	}
+	p->pipe_answered_ms = mono_ms();
 	for (w = p->waits; w && w->id != m.hdr.req_id; w = w->next)
 		;
 	if (w) {	/* none: it timed out, and went */
@@ -410,26 +412,50 @@ static void pipe_read_one(struct ds_peer *p, u64 deadline_ms)
  * its own deadline.  A writer waits for its peers one after another, so
  * the deadline is at least PIPE_GRACE_MS from now: a reply that came
  * while it waited for the peer before is still read, not timed out.
+ *
+ * Slow is not failed: a peer answering others' forwards on the pipe is
+ * alive, only busy (a chunk's pipelined writes are applied there one
+ * after another, each with its syncs), so the deadline moves on with
+ * its answers, up to PIPE_BUSY_TIMES its first length: a reply is late
+ * only after a whole timeout in which the peer answered nothing.
  */
 #define PIPE_GRACE_MS	1000u
+#define PIPE_BUSY_TIMES	4u
+
+/* pipe_lock held: w's deadline as the peer's answers have moved it */
+static u64 pipe_deadline(const struct ds_peer *p, u64 deadline_ms,
+			 u64 timeout_ms, u64 last_ms)
+{
+	u64 busy = p->pipe_answered_ms + timeout_ms;
+
+	if (busy > last_ms)
+		busy = last_ms;
+	return busy > deadline_ms ? busy : deadline_ms;
+}
 
 static int pipe_wait(struct ds *ds, struct ds_peer *p, struct repl_wait *w,
 		     u64 deadline_ms)
 {
+	u64 timeout_ms = (u64)peer_opts(ds).timeout_ms;
+	u64 last_ms = deadline_ms + (PIPE_BUSY_TIMES - 1) * timeout_ms;
 	struct timespec ts;
 	int ret;
 
 	if (deadline_ms < mono_ms() + PIPE_GRACE_MS)
 		deadline_ms = mono_ms() + PIPE_GRACE_MS;
-	abs_deadline(&ts, deadline_ms);
 	pthread_mutex_lock(&p->pipe_lock);
 	while (!w->done) {
+		deadline_ms = pipe_deadline(p, deadline_ms, timeout_ms,
+					    last_ms);
 		if (!p->pipe_reading && !p->pipe_dead) {
 			pipe_read_one(p, deadline_ms);
 			continue;
 		}
+		abs_deadline(&ts, deadline_ms);
 		if (pthread_cond_timedwait(&p->pipe_cond, &p->pipe_lock,
-					   &ts) == ETIMEDOUT && !w->done) {
+					   &ts) == ETIMEDOUT && !w->done &&
+		    pipe_deadline(p, deadline_ms, timeout_ms, last_ms) <=
+		    mono_ms()) {
 			pipe_unlink(p, w);
 			w->status = -ETIMEDOUT;
 			w->done = true;

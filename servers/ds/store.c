@@ -1477,13 +1477,14 @@ static int wait_version(struct ds *ds, struct ds_chunk *c, u64 id,
 		*exists = !ret;
 		if (ret && ret != -ENOENT)
 			return ret;
-		if (ret == -ENOENT)
-			return want == 1 ? 0 : -ESTALE;
-		if (rec_check_set(r, q))
+		if (ret == -ENOENT && want == 1)
+			return 0;
+		/* none yet: the write that creates it is on its way too */
+		if (!ret && rec_check_set(r, q))
 			return 2;
-		if (le64_to_cpu(r->version) >= want)
+		if (!ret && le64_to_cpu(r->version) >= want)
 			return 1;
-		if (le64_to_cpu(r->version) == want - 1)
+		if (!ret && le64_to_cpu(r->version) == want - 1)
 			return 0;
 		if (now_ms() >= deadline)
 			return -ESTALE;
@@ -1906,25 +1907,347 @@ u64 store_digest(u16 op, u32 off, u32 len, const u8 *data)
 	return d ? d : 1;
 }
 
+/*
+ * One mutation's part of a write transaction: what store_mutate() had
+ * settled before it (under the chunk's mutex, which its thread holds
+ * throughout), and what the transaction made.  An early WRITE or PUNCH
+ * (its data on disk already) may share its transaction with other
+ * chunks' (txn_group_run()), and run more than once.
+ */
+struct ds_mut {
+	struct ds_op_ctx *x;
+	struct ds_chunk *c;
+	struct ds_wplan *plan;
+	bool resync, forwarding, planned;
+	u64 fw_version;
+	u32 planned_es, planned_len;
+	/* made */
+	struct ds_chunk_rec r;
+	struct ds_freed freed;
+	bool wrote;		/* got past its checks: a failure spoils t */
+	/* txn_group_run(): under ds->grp_lock */
+	struct ds_mut *next;
+	bool done;
+	int ret;
+};
+
+/*
+ * m's changes in write transaction t: 0 to commit, 1 when there is
+ * nothing to commit (done already), or -errno (t is to be aborted if
+ * m->wrote; before that, t is as it was).
+ */
+static int mutate_txn(struct ds *ds, MDB_txn *t, struct ds_mut *m)
+{
+	struct ds_op_ctx *x = m->x;
+	const struct vdifs_chunk_req *q = x->q;
+	struct ds_chunk_rec *r = &m->r;
+	u64 id = le64_to_cpu(q->chunk_id), nv;
+	u32 flags = le32_to_cpu(q->flags);
+	bool fwd = flags & VDIFS_CHUNK_FWD, resync = m->resync;
+	u32 off = le32_to_cpu(q->offset), len = x->len, es, cs;
+	bool exists, created = false;
+	unsigned int i;
+	int ret;
+
+	m->wrote = false;
+	m->freed.n = 0;
+	/*
+	 * Read the record again inside the write transaction: our mutex
+	 * keeps other writers of this chunk out, but clones and frees of
+	 * other chunks change its refs and flags, and an update from the
+	 * snapshot read before would undo theirs.
+	 */
+	ret = rec_get(&ds->st, t, id, r);
+	if (ret && ret != -ENOENT)
+		return ret;
+	exists = !ret;
+	ret = 0;
+	if (resync && exists && (le32_to_cpu(r->flags) & DS_GONE))
+		exists = false;		/* freed here once: a new life */
+	if (resync && exists && (le32_to_cpu(r->flags) & DS_DELETED)) {
+		/* held by its clones only: a copy of the set adopts it */
+		if (x->op != VDIFS_OP_CHUNK_WRITE || len)
+			return x->op == VDIFS_OP_CHUNK_CLONE ? -EEXIST :
+							       -ESTALE;
+		m->wrote = true;
+		r->flags = cpu_to_le32(le32_to_cpu(r->flags) & ~DS_DELETED);
+		r->refs = cpu_to_le32(le32_to_cpu(r->refs) + 1);
+		rec_note_epoch(r, q);
+		ret = rec_put(&ds->st, t, r);
+		if (ret)
+			return ret;
+		goto log;
+	}
+	if (exists && (le32_to_cpu(r->flags) & DS_DELETED)) {
+		return x->op == VDIFS_OP_CHUNK_WRITE ||
+		       x->op == VDIFS_OP_CHUNK_PUNCH ? -ESTALE :
+		       x->op == VDIFS_OP_CHUNK_CLONE ? -EEXIST :
+		       fwd ? 1 : -ENOENT;
+	}
+	if (exists && !resync && (x->op == VDIFS_OP_CHUNK_WRITE ||
+				  x->op == VDIFS_OP_CHUNK_PUNCH)) {
+		ret = rec_check_set(r, q);
+		if (ret)
+			return ret;
+	}
+	if (resync && exists && x->op == VDIFS_OP_CHUNK_WRITE && !len) {
+		/* the copy is whole: the primary's version, and frozen too */
+		m->wrote = true;
+		r->version = q->version;
+		r->flags = cpu_to_le32(le32_to_cpu(r->flags) &
+				      ~VDIFS_CHUNK_STALE);
+		if (flags & VDIFS_CHUNK_NEWBASE)
+			r->flags = cpu_to_le32(le32_to_cpu(r->flags) |
+					      VDIFS_CHUNK_FROZEN);
+		rec_note_epoch(r, q);
+		ret = rec_put(&ds->st, t, r);
+		if (ret)
+			return ret;
+		goto log;
+	}
+
+	switch (x->op) {
+	case VDIFS_OP_CHUNK_CLONE:
+		if (exists) {
+			/* a replayed clone of the same base is done already */
+			x->version = le64_to_cpu(r->version);
+			return fwd && le64_to_cpu(r->base_id) ==
+			       le64_to_cpu(q->base_id) ? 1 : -EEXIST;
+		}
+		m->wrote = true;
+		ret = clone_chunk(x, t, r);
+		if (!ret && resync)	/* whole once the last transfer is in */
+			r->flags = cpu_to_le32(le32_to_cpu(r->flags) |
+					      VDIFS_CHUNK_STALE);
+		rec_note_epoch(r, q);
+		if (!ret)
+			ret = rec_put(&ds->st, t, r);
+		if (ret)
+			return ret;
+		goto log;
+	case VDIFS_OP_CHUNK_DELETE:
+		if (!exists)
+			return fwd ? 1 : -ENOENT;
+		m->wrote = true;
+		r->flags = cpu_to_le32(le32_to_cpu(r->flags) | DS_DELETED);
+		r->refs = cpu_to_le32(le32_to_cpu(r->refs) - 1);
+		if (le32_to_cpu(r->refs))
+			ret = rec_put(&ds->st, t, r);
+		else
+			ret = chunk_free(ds, t, r, &m->freed);
+		if (ret)
+			return ret;
+		goto log;
+	case VDIFS_OP_CHUNK_WRITE:
+		if (!exists) {
+			cs = le32_to_cpu(q->chunk_size);
+			es = le32_to_cpu(q->extent_size);
+			ret = check_geometry(cs, es);
+			if (ret)
+				return ret;
+			/* as planned: the estimate may have moved since */
+			if (m->planned)
+				es = m->planned_es;
+			else if (es == VDIFS_EXTENT_ADAPTIVE)
+				es = adaptive_extent(cs);
+			memset(r, 0, sizeof(*r));
+			r->id = cpu_to_le64(id);
+			r->chunk_size = cpu_to_le32(cs);
+			r->extent_size = cpu_to_le32(es);
+			r->refs = cpu_to_le32(1);
+			r->depth = cpu_to_le32(1);
+			created = true;
+		}
+		break;
+	case VDIFS_OP_CHUNK_PUNCH:
+		if (!exists)
+			return -ENOENT;
+		if (flags & VDIFS_CHUNK_TRUNC) {
+			if (off > le32_to_cpu(r->chunk_size))
+				return -EINVAL;
+			len = le32_to_cpu(r->chunk_size) - off;
+		}
+		break;
+	default:
+		return -EOPNOTSUPP;
+	}
+
+	/* WRITE and PUNCH */
+	cs = le32_to_cpu(r->chunk_size);
+	es = le32_to_cpu(r->extent_size);
+	if (!created && le32_to_cpu(q->chunk_size) &&
+	    le32_to_cpu(q->chunk_size) != cs)
+		return -EINVAL;
+	ret = check_range(r, off, len);
+	if (ret)
+		return ret;
+	if (le32_to_cpu(r->flags) & VDIFS_CHUNK_FROZEN)
+		return -EROFS;
+	if (m->forwarding && le64_to_cpu(r->version) + 1 != m->fw_version)
+		return -EAGAIN;		/* not the version forwarded */
+	if (m->planned && (es != m->planned_es || len != m->planned_len)) {
+		/* mutation_passes() and this disagree: a bug */
+		log_err("chunk %016llx: planned %u bytes in extents of %u, found %u in %u",
+			(unsigned long long)id, m->planned_len,
+			m->planned_es, len, es);
+		return -EIO;
+	}
+	/* past the checks: a failure from here spoils the transaction */
+	m->wrote = true;
+	nv = fwd ? le64_to_cpu(q->version) : le64_to_cpu(r->version) + 1;
+	if (len) {
+		if (!m->planned)
+			ret = mutate_data(ds, m->c, t, es, off, len, x->data,
+					  m->plan);
+		if (!ret)
+			ret = mutate_map(ds, t, id, r, m->plan, nv);
+		if (ret)
+			return ret;
+	}
+	if (resync) {
+		/*
+		 * A copy being made whole serves nothing until the last
+		 * transfer (a WRITE of len 0) gives it the version: one cut
+		 * short must not pass for a whole one at that version.
+		 */
+		r->flags = cpu_to_le32(le32_to_cpu(r->flags) |
+				      VDIFS_CHUNK_STALE);
+	} else {
+		r->version = cpu_to_le64(nv);
+	}
+	r->digest = fwd ? q->digest : cpu_to_le64(x->digest);
+	rec_note_epoch(r, q);
+	ret = rec_put(&ds->st, t, r);
+	if (ret)
+		return ret;
+
+log:
+	if (x->nlog) {
+		/* replicas replay it as the version it made here */
+		struct vdifs_chunk_req lq = *q;
+
+		lq.version = r->version;
+		for (i = 0; i < x->nlog && !ret; i++)
+			ret = repl_log_append(ds, t, x->log_peers[i], x->op,
+					      &lq, x->data, x->len);
+	}
+	return ret;
+}
+
+/* m in a write transaction of its own */
+static int txn_solo_run(struct ds *ds, struct ds_mut *m)
+{
+	MDB_txn *t;
+	int ret;
+
+	ret = st_err(mdb_txn_begin(ds->st.env, NULL, 0, &t));
+	if (ret)
+		return ret;
+	ret = mutate_txn(ds, t, m);
+	if (ret) {
+		mdb_txn_abort(t);
+		return ret;
+	}
+	return st_err(mdb_txn_commit(t));
+}
+
+/*
+ * The leader's part: every mutation of batch in one transaction, one
+ * commit and its syncs for all.  One that fails before it changed
+ * anything fails alone; one that fails after spoils the transaction,
+ * and then each runs alone instead.
+ */
+static void txn_group_lead(struct ds *ds, struct ds_mut *batch)
+{
+	struct ds_mut *m;
+	MDB_txn *t;
+	int ret;
+
+	ret = st_err(mdb_txn_begin(ds->st.env, NULL, 0, &t));
+	if (ret) {
+		for (m = batch; m; m = m->next)
+			m->ret = ret;
+		return;
+	}
+	for (m = batch; m; m = m->next) {
+		m->ret = mutate_txn(ds, t, m);
+		if (m->ret < 0 && m->wrote)
+			break;
+	}
+	if (m) {
+		mdb_txn_abort(t);
+		for (m = batch; m; m = m->next)
+			m->ret = txn_solo_run(ds, m);
+		return;
+	}
+	ret = st_err(mdb_txn_commit(t));
+	for (m = batch; m; m = m->next)
+		if (!m->ret)
+			m->ret = ret;
+}
+
+/*
+ * Group commit.  A write transaction's commit syncs the index twice,
+ * which on a disk costs more than the data's own fdatasync; writers of
+ * different chunks arriving while one commits queue up, and the first
+ * of them to find no leader commits them all in one transaction: N
+ * writers at once pay about one commit, not N.  Only WRITEs and PUNCHes
+ * whose data is on disk already come here (their transaction is map
+ * and record updates, quick and free of file I/O); their threads hold
+ * their chunks' mutexes while the leader runs their part.  Returns as
+ * mutate_txn(), once the commit is durable.
+ */
+static int txn_group_run(struct ds *ds, struct ds_mut *m)
+{
+	struct ds_mut *batch, *next;
+
+	m->next = NULL;
+	m->done = false;
+	pthread_mutex_lock(&ds->grp_lock);
+	*ds->grp_tail = m;
+	ds->grp_tail = &m->next;
+	while (!m->done) {
+		if (ds->grp_leading) {
+			pthread_cond_wait(&ds->grp_cond, &ds->grp_lock);
+			continue;
+		}
+		/* everyone queued so far, ourselves among them */
+		ds->grp_leading = true;
+		batch = ds->grp_head;
+		ds->grp_head = NULL;
+		ds->grp_tail = &ds->grp_head;
+		pthread_mutex_unlock(&ds->grp_lock);
+		txn_group_lead(ds, batch);
+		pthread_mutex_lock(&ds->grp_lock);
+		for (; batch; batch = next) {
+			next = batch->next;
+			batch->done = true;
+		}
+		ds->grp_leading = false;
+		pthread_cond_broadcast(&ds->grp_cond);
+	}
+	pthread_mutex_unlock(&ds->grp_lock);
+	return m->ret;
+}
+
 int store_mutate(struct ds_op_ctx *x)
 {
 	struct ds *ds = x->ds;
 	const struct vdifs_chunk_req *q = x->q;
 	u64 id = le64_to_cpu(q->chunk_id);
 	u32 flags = le32_to_cpu(q->flags);
-	bool fwd = flags & VDIFS_CHUNK_FWD, exists = false, created = false;
+	bool fwd = flags & VDIFS_CHUNK_FWD, exists = false;
 	bool resync = fwd && (flags & VDIFS_CHUNK_RESYNC);
-	u32 off = le32_to_cpu(q->offset), len = x->len, es = 0, cs;
 	struct ds_wplan plan = { .data0 = x->data, .sums = x->sums };
 	unsigned int i;
 	struct ds_chunk_rec r;
 	struct ds_chunk *c, *bc = NULL;
-	struct ds_freed freed = { 0 };
+	struct ds_mut m = { 0 };
 	struct repl_fwd fw;
 	bool forwarding = false, early, planned = false;
-	u64 fw_version = 0, nv;
+	u64 fw_version = 0;
 	u32 planned_es = 0, planned_len = 0;
-	MDB_txn *t = NULL;
+	MDB_txn *t;
 	int ret;
 
 	if (x->op == VDIFS_OP_CHUNK_CLONE) {
@@ -1983,7 +2306,6 @@ int store_mutate(struct ds_op_ctx *x)
 			goto out_unlock;
 		ret = rec_get(&ds->st, t, id, &r);
 		mdb_txn_abort(t);
-		t = NULL;
 		exists = !ret;
 		if (ret && ret != -ENOENT)
 			goto out_unlock;
@@ -2040,215 +2362,30 @@ int store_mutate(struct ds_op_ctx *x)
 			goto out_unalloc;
 		planned = planned_len != 0;
 	}
-	ret = st_err(mdb_txn_begin(ds->st.env, NULL, 0, &t));
-	if (ret)
+	m.x = x;
+	m.c = c;
+	m.plan = &plan;
+	m.resync = resync;
+	m.forwarding = forwarding;
+	m.fw_version = fw_version;
+	m.planned = planned;
+	m.planned_es = planned_es;
+	m.planned_len = planned_len;
+	ret = early ? txn_group_run(ds, &m) : txn_solo_run(ds, &m);
+	if (ret == 1)		/* done already: nothing committed */
+		ret = 0;
+	if (ret || !m.wrote)
 		goto out_unalloc;
 	/*
-	 * Read the record again inside the write transaction: our mutex
-	 * keeps other writers of this chunk out, but clones and frees of
-	 * other chunks change its refs and flags, and an update from the
-	 * snapshot read before would undo theirs.
+	 * Our replaced blocks: nobody can reach them any more once readers
+	 * that looked the old map up (under the lock, shared) are done.
 	 */
-	ret = rec_get(&ds->st, t, id, &r);
-	if (ret && ret != -ENOENT)
-		goto out_abort;
-	exists = !ret;
-	ret = 0;
-	if (resync && exists && (le32_to_cpu(r.flags) & DS_GONE))
-		exists = false;		/* freed here once: a new life */
-	if (resync && exists && (le32_to_cpu(r.flags) & DS_DELETED)) {
-		/* held by its clones only: a copy of the set adopts it */
-		if (x->op != VDIFS_OP_CHUNK_WRITE || len) {
-			ret = x->op == VDIFS_OP_CHUNK_CLONE ? -EEXIST : -ESTALE;
-			goto out_abort;
-		}
-		r.flags = cpu_to_le32(le32_to_cpu(r.flags) & ~DS_DELETED);
-		r.refs = cpu_to_le32(le32_to_cpu(r.refs) + 1);
-		rec_note_epoch(&r, q);
-		ret = rec_put(&ds->st, t, &r);
-		if (ret)
-			goto out_abort;
-		goto commit;
-	}
-	if (exists && (le32_to_cpu(r.flags) & DS_DELETED)) {
-		ret = x->op == VDIFS_OP_CHUNK_WRITE ||
-		      x->op == VDIFS_OP_CHUNK_PUNCH ? -ESTALE :
-		      x->op == VDIFS_OP_CHUNK_CLONE ? -EEXIST :
-		      fwd ? 0 : -ENOENT;
-		goto out_abort;
-	}
-	if (exists && !resync && (x->op == VDIFS_OP_CHUNK_WRITE ||
-				  x->op == VDIFS_OP_CHUNK_PUNCH)) {
-		ret = rec_check_set(&r, q);
-		if (ret)
-			goto out_abort;
-	}
-	if (resync && exists && x->op == VDIFS_OP_CHUNK_WRITE && !len) {
-		/* the copy is whole: the primary's version, and frozen too */
-		r.version = q->version;
-		r.flags = cpu_to_le32(le32_to_cpu(r.flags) &
-				      ~VDIFS_CHUNK_STALE);
-		if (flags & VDIFS_CHUNK_NEWBASE)
-			r.flags = cpu_to_le32(le32_to_cpu(r.flags) |
-					      VDIFS_CHUNK_FROZEN);
-		rec_note_epoch(&r, q);
-		ret = rec_put(&ds->st, t, &r);
-		if (ret)
-			goto out_abort;
-		goto commit;
-	}
-
-	switch (x->op) {
-	case VDIFS_OP_CHUNK_CLONE:
-		if (exists) {
-			/* a replayed clone of the same base is done already */
-			ret = fwd && le64_to_cpu(r.base_id) ==
-			      le64_to_cpu(q->base_id) ? 0 : -EEXIST;
-			x->version = le64_to_cpu(r.version);
-			goto out_abort;
-		}
-		ret = clone_chunk(x, t, &r);
-		if (!ret && resync)	/* whole once the last transfer is in */
-			r.flags = cpu_to_le32(le32_to_cpu(r.flags) |
-					      VDIFS_CHUNK_STALE);
-		rec_note_epoch(&r, q);
-		if (!ret)
-			ret = rec_put(&ds->st, t, &r);
-		if (ret)
-			goto out_abort;
-		created = true;
-		goto commit;
-	case VDIFS_OP_CHUNK_DELETE:
-		if (!exists) {
-			ret = fwd ? 0 : -ENOENT;
-			goto out_abort;
-		}
-		r.flags = cpu_to_le32(le32_to_cpu(r.flags) | DS_DELETED);
-		r.refs = cpu_to_le32(le32_to_cpu(r.refs) - 1);
-		if (le32_to_cpu(r.refs))
-			ret = rec_put(&ds->st, t, &r);
-		else
-			ret = chunk_free(ds, t, &r, &freed);
-		if (ret)
-			goto out_abort;
-		goto commit;
-	case VDIFS_OP_CHUNK_WRITE:
-		if (!exists) {
-			cs = le32_to_cpu(q->chunk_size);
-			es = le32_to_cpu(q->extent_size);
-			ret = check_geometry(cs, es);
-			if (ret)
-				goto out_abort;
-			/* as planned: the estimate may have moved since */
-			if (planned)
-				es = planned_es;
-			else if (es == VDIFS_EXTENT_ADAPTIVE)
-				es = adaptive_extent(cs);
-			memset(&r, 0, sizeof(r));
-			r.id = cpu_to_le64(id);
-			r.chunk_size = cpu_to_le32(cs);
-			r.extent_size = cpu_to_le32(es);
-			r.refs = cpu_to_le32(1);
-			r.depth = cpu_to_le32(1);
-			created = true;
-		}
-		break;
-	case VDIFS_OP_CHUNK_PUNCH:
-		if (!exists) {
-			ret = -ENOENT;
-			goto out_abort;
-		}
-		if (flags & VDIFS_CHUNK_TRUNC) {
-			if (off > le32_to_cpu(r.chunk_size)) {
-				ret = -EINVAL;
-				goto out_abort;
-			}
-			len = le32_to_cpu(r.chunk_size) - off;
-		}
-		break;
-	default:
-		ret = -EOPNOTSUPP;
-		goto out_abort;
-	}
-
-	/* WRITE and PUNCH */
-	cs = le32_to_cpu(r.chunk_size);
-	es = le32_to_cpu(r.extent_size);
-	if (!created && le32_to_cpu(q->chunk_size) &&
-	    le32_to_cpu(q->chunk_size) != cs) {
-		ret = -EINVAL;
-		goto out_abort;
-	}
-	ret = check_range(&r, off, len);
-	if (ret)
-		goto out_abort;
-	if (le32_to_cpu(r.flags) & VDIFS_CHUNK_FROZEN) {
-		ret = -EROFS;
-		goto out_abort;
-	}
-	if (forwarding && le64_to_cpu(r.version) + 1 != fw_version) {
-		ret = -EAGAIN;		/* not the version forwarded */
-		goto out_abort;
-	}
-	if (planned && (es != planned_es || len != planned_len)) {
-		ret = -EIO;	/* mutation_passes() and this disagree: a bug */
-		log_err("chunk %016llx: planned %u bytes in extents of %u, found %u in %u",
-			(unsigned long long)id, planned_len, planned_es, len,
-			es);
-		goto out_abort;
-	}
-	nv = fwd ? le64_to_cpu(q->version) : le64_to_cpu(r.version) + 1;
-	if (len) {
-		if (!planned)
-			ret = mutate_data(ds, c, t, es, off, len, x->data,
-					  &plan);
-		if (!ret)
-			ret = mutate_map(ds, t, id, &r, &plan, nv);
-		if (ret)
-			goto out_abort;
-	}
-	if (resync) {
-		/*
-		 * A copy being made whole serves nothing until the last
-		 * transfer (a WRITE of len 0) gives it the version: one cut
-		 * short must not pass for a whole one at that version.
-		 */
-		r.flags = cpu_to_le32(le32_to_cpu(r.flags) |
-				      VDIFS_CHUNK_STALE);
-	} else {
-		r.version = cpu_to_le64(nv);
-	}
-	r.digest = fwd ? q->digest : cpu_to_le64(x->digest);
-	rec_note_epoch(&r, q);
-	ret = rec_put(&ds->st, t, &r);
-	if (ret)
-		goto out_abort;
-
-commit:
-	if (x->nlog) {
-		/* replicas replay it as the version it made here */
-		struct vdifs_chunk_req lq = *q;
-
-		lq.version = r.version;
-		for (i = 0; i < x->nlog && !ret; i++)
-			ret = repl_log_append(ds, t, x->log_peers[i], x->op,
-					      &lq, x->data, x->len);
-	}
-	if (ret)
-		goto out_abort;
 	pthread_rwlock_wrlock(&c->rw);
-	ret = st_err(mdb_txn_commit(t));
-	t = NULL;
-	if (!ret) {
-		/* our replaced blocks: nobody can reach them any more */
-		for (i = 0; i < plan.nold; i++)
-			blk_free(c, plan.old[i]);
-	}
+	for (i = 0; i < plan.nold; i++)
+		blk_free(c, plan.old[i]);
 	pthread_rwlock_unlock(&c->rw);
-	if (ret)
-		goto out_unalloc;
 	ds_crash_point("after_meta");
-	x->version = le64_to_cpu(r.version);
+	x->version = le64_to_cpu(m.r.version);
 	if (x->nfwd) {
 		int err[VDIFS_MAX_REPLICAS];
 		/*
@@ -2261,7 +2398,7 @@ commit:
 		if (!forwarding) {	/* CLONE, DELETE: once they are done */
 			struct vdifs_chunk_req fq = *q;
 
-			fq.version = r.version;
+			fq.version = m.r.version;
 			repl_forward_begin(ds, &fw, x->fwd_peers, x->nfwd,
 					   x->op, &fq, x->data, x->len, NULL);
 		}
@@ -2284,21 +2421,18 @@ commit:
 			x->fwd_err = err[i];
 		}
 	}
-	for (i = 0; i < freed.n; i++) {
+	for (i = 0; i < m.freed.n; i++) {
 		char name[20];
 
 		snprintf(name, sizeof(name), "%016llx",
-			 (unsigned long long)freed.ids[i]);
-		chunk_forget(ds, freed.ids[i]);
+			 (unsigned long long)m.freed.ids[i]);
+		chunk_forget(ds, m.freed.ids[i]);
 		unlinkat(ds->st.dirfd, name, 0);
 	}
 	if (x->nlog)
 		repl_kick(ds);
 	goto out_unlock;
 
-out_abort:
-	if (t)
-		mdb_txn_abort(t);
 out_unalloc:
 	/* blocks taken for this write return to the free set */
 	for (i = 0; i < plan.ntaken; i++)
@@ -2323,7 +2457,7 @@ out_unlock:
 	pthread_mutex_unlock(&c->mutex);
 	chunk_put(ds, c);
 	wplan_free(&plan);
-	free(freed.ids);
+	free(m.freed.ids);
 	if (bc)
 		pthread_mutex_unlock(&bc->mutex);
 out_put_base:

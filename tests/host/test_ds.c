@@ -754,6 +754,52 @@ START_TEST(test_sync_pipelined)
 }
 END_TEST
 
+/*
+ * Writers of different chunks at once share write transactions (group
+ * commit, where the data server's disk makes commits worth sharing):
+ * each one's writes, and only its, reach its chunk and its replicas, and
+ * stay there across a restart of the primary.
+ */
+START_TEST(test_group_commit)
+{
+	struct pipe_writer w[PIPE_WRITERS];
+	struct vdc_chunk_ref r[PIPE_WRITERS];
+	unsigned int done = 0, k, j;
+	struct model m;
+	char what[64];
+
+	for (k = 0; k < PIPE_WRITERS; k++) {
+		h_chunk_ref(&r[k], 0x3301 + k, MiB, 64 * KiB, VDIFS_REPL_SYNC,
+			    1 + k % NDS, g_set);
+		w[k] = (struct pipe_writer){ .c = h_ds_connect(&g_ds[0]),
+					     .r = &r[k], .k = k,
+					     .done = &done, .seed = 77 + k };
+		w[k].stripe = calloc(1, PIPE_STRIPE);
+		ck_assert_ptr_nonnull(w[k].stripe);
+		ck_assert_int_eq(pthread_create(&w[k].th, NULL,
+						pipe_writer_run, &w[k]), 0);
+	}
+	for (k = 0; k < PIPE_WRITERS; k++) {
+		pthread_join(w[k].th, NULL);
+		ck_assert_msg(!w[k].ret, "writer %u: %s", k, h_err(w[k].ret));
+		vdc_close(w[k].c);
+	}
+	ck_assert_uint_eq(done, PIPE_WRITERS * 400);
+	restart(0, SIGKILL, NULL);
+	for (k = 0; k < PIPE_WRITERS; k++) {
+		m_init(&m, MiB, 64 * KiB);
+		m_apply(&m, k * PIPE_STRIPE, w[k].stripe, PIPE_STRIPE);
+		for (j = 0; j < r[k].nrep; j++) {
+			snprintf(what, sizeof(what), "chunk %u on server %u",
+				 k, j);
+			ck_chunk(g_c[j], &r[k], &m, what);
+		}
+		m_free(&m);
+		free(w[k].stripe);
+	}
+}
+END_TEST
+
 START_TEST(test_async_replication)
 {
 	struct vdc_chunk_ref r;
@@ -4014,6 +4060,7 @@ static Suite *ds_suite(void)
 	tcase_add_test(tc, test_sync_replication);
 	tcase_add_test(tc, test_forward_resend);
 	tcase_add_test(tc, test_sync_pipelined);
+	tcase_add_test(tc, test_group_commit);
 	tcase_add_test(tc, test_async_replication);
 
 	tc = tcase(s, "cow", 60);
