@@ -1477,14 +1477,14 @@ static int wait_version(struct ds *ds, struct ds_chunk *c, u64 id,
 		*exists = !ret;
 		if (ret && ret != -ENOENT)
 			return ret;
-		if (ret == -ENOENT && want == 1)
-			return 0;
-		/* none yet: the write that creates it is on its way too */
-		if (!ret && rec_check_set(r, q))
+		/* a chunk's creation is never overtaken (store_mutate()) */
+		if (ret == -ENOENT)
+			return want == 1 ? 0 : -ESTALE;
+		if (rec_check_set(r, q))
 			return 2;
-		if (!ret && le64_to_cpu(r->version) >= want)
+		if (le64_to_cpu(r->version) >= want)
 			return 1;
-		if (!ret && le64_to_cpu(r->version) == want - 1)
+		if (le64_to_cpu(r->version) == want - 1)
 			return 0;
 		if (now_ms() >= deadline)
 			return -ESTALE;
@@ -2392,8 +2392,12 @@ int store_mutate(struct ds_op_ctx *x)
 		 * Our copy is done: the chunk's next write may go ahead while
 		 * we wait for the replicas' (it is forwarded after ours, on
 		 * the same pipes, and a replica applies versions in order).
+		 * Not the write that creates the chunk: a replica that has
+		 * no chunk yet cannot tell a version overtaking its creation
+		 * from one of a chunk it missed, and must not wait for every
+		 * stray one.
 		 */
-		bool overlap = forwarding && !c->quiescing && !bc;
+		bool overlap = forwarding && exists && !c->quiescing && !bc;
 
 		if (!forwarding) {	/* CLONE, DELETE: once they are done */
 			struct vdifs_chunk_req fq = *q;
