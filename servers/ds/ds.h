@@ -390,6 +390,18 @@ int repl_log_append(struct ds *ds, MDB_txn *t, u32 peer, u16 op,
 void repl_kick(struct ds *ds);
 /* the log's content for a heartbeat; recs holds VDIFS_BEHIND_MAX */
 int repl_behind(struct ds *ds, struct vdc_behind *b, struct vdifs_behind *recs);
+/*
+ * Reports of the log to the MDS.  The heartbeat thread waits with
+ * repl_report_due() (until its period is up or a writer asks for one
+ * sooner; the count it returns goes to repl_reported() with what the
+ * heartbeat carried, b NULL for an empty log, ok whether the MDS took
+ * it).  repl_report_wait(): an async write to chunk id waits, before it
+ * is acknowledged, until the MDS has heard that id is in our log.
+ */
+u64 repl_report_due(struct ds *ds, u64 due_ms);
+void repl_reported(struct ds *ds, const struct vdc_behind *b, u64 gen,
+		   bool ok);
+void repl_report_wait(struct ds *ds, u64 id);
 /* one call to a peer; *rep (may be NULL) gets the reply */
 int repl_peer_call(struct ds *ds, u32 peer, u16 op,
 		   const struct vdifs_chunk_req *q, const u8 *data, u32 len,
@@ -450,6 +462,21 @@ struct ds {
 	pthread_cond_t grp_cond;
 	struct ds_mut *grp_head, **grp_tail;
 	bool grp_leading;
+	/*
+	 * What the MDS has heard of our async log (repl.c, under hb_lock):
+	 * hb_asked counts writers' requests for a heartbeat, hb_sent the
+	 * requests the last heartbeat started covers, hb_acked those one
+	 * the MDS took covers; hb_reported[hb_nreported] the chunk ids it
+	 * listed (sorted), hb_all whether that was the whole log;
+	 * hb_mds_ok whether the last heartbeat got through.  hb_kick wakes
+	 * the heartbeat thread, hb_done the writers waiting on it.
+	 */
+	pthread_mutex_t hb_lock;
+	pthread_cond_t hb_kick, hb_done;
+	u64 hb_asked, hb_sent, hb_acked;
+	u64 hb_reported[VDIFS_BEHIND_MAX];
+	u32 hb_nreported;
+	bool hb_all, hb_mds_ok;
 	/* async log drain */
 	pthread_mutex_t rlog_lock;
 	pthread_cond_t rlog_cond;

@@ -242,6 +242,9 @@ static int do_primary(struct ds *ds, struct ds_op_ctx *x)
 			    store_digest(x->op, le32_to_cpu(q->offset),
 					 x->len, x->data);
 	ret = store_mutate(x);
+	/* not acknowledged before the MDS could report it lost */
+	if (!ret && x->nlog)
+		repl_report_wait(ds, le64_to_cpu(q->chunk_id));
 	/*
 	 * Not acknowledged unless every replica the mode asks for has it.
 	 * A replica that failed is the MDS's to take out of the set: the
@@ -659,12 +662,14 @@ static void *heartbeat_thread(void *arg)
 		return NULL;
 	for (;;) {
 		struct vdc_behind b;
-		u64 cap, used;
+		u64 cap, used, gen;
 		int ret;
 
-		usleep(ds->heartbeat_ms * 1000);
+		/* a heartbeat period, or sooner for an async writer */
+		gen = repl_report_due(ds, ds_now_ms() + ds->heartbeat_ms);
 		if (!c && mds_register(ds, &c)) {
 			c = NULL;
+			repl_reported(ds, NULL, gen, false);
 			continue;
 		}
 		ds_space(ds, &cap, &used);
@@ -676,6 +681,7 @@ static void *heartbeat_thread(void *arg)
 		if (!ret)
 			ret = vdc_ds_heartbeat(c, ds->id, cap, used,
 					       b.count ? &b : NULL);
+		repl_reported(ds, !ret && b.count ? &b : NULL, gen, !ret);
 		if (ret) {
 			log_warn("heartbeat to %s failed: %s; registering again",
 				 ds->cfg.mds, strerror(-ret));
@@ -768,6 +774,9 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	pthread_mutex_init(&ds.cache_lock, NULL);
 	pthread_mutex_init(&ds.peers_lock, NULL);
+	pthread_mutex_init(&ds.hb_lock, NULL);
+	pthread_cond_init(&ds.hb_kick, NULL);
+	pthread_cond_init(&ds.hb_done, NULL);
 	pthread_mutex_init(&ds.grp_lock, NULL);
 	pthread_cond_init(&ds.grp_cond, NULL);
 	ds.grp_tail = &ds.grp_head;

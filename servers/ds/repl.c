@@ -649,6 +649,85 @@ out_txn:
 	return rc ? -EIO : 0;
 }
 
+/* ---- what the MDS has heard of the log ---- */
+
+static int cmp_id(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+u64 repl_report_due(struct ds *ds, u64 due_ms)
+{
+	struct timespec ts;
+	u64 gen;
+
+	abs_deadline(&ts, due_ms);
+	pthread_mutex_lock(&ds->hb_lock);
+	while (ds->hb_asked == ds->hb_sent &&
+	       pthread_cond_timedwait(&ds->hb_kick, &ds->hb_lock,
+				      &ts) != ETIMEDOUT)
+		;
+	gen = ds->hb_sent = ds->hb_asked;
+	pthread_mutex_unlock(&ds->hb_lock);
+	return gen;
+}
+
+void repl_reported(struct ds *ds, const struct vdc_behind *b, u64 gen,
+		   bool ok)
+{
+	u32 i, n = b ? b->n : 0;
+
+	pthread_mutex_lock(&ds->hb_lock);
+	if (ok) {
+		for (i = 0; i < n; i++)
+			ds->hb_reported[i] = le64_to_cpu(b->recs[i].chunk_id);
+		qsort(ds->hb_reported, n, sizeof(u64), cmp_id);
+		ds->hb_nreported = n;
+		ds->hb_all = !b || b->all;
+		if (gen > ds->hb_acked)
+			ds->hb_acked = gen;
+	} else if (ds->hb_mds_ok) {
+		log_warn("async writes are acknowledged unreported while the MDS does not answer");
+	}
+	ds->hb_mds_ok = ok;
+	pthread_cond_broadcast(&ds->hb_done);
+	pthread_mutex_unlock(&ds->hb_lock);
+}
+
+/*
+ * An async write is on our stable storage and in our log; its replicas
+ * get it later.  Should we die for good before they do, the MDS can
+ * report the write lost only if it knows the chunk was in our log: so
+ * the writer waits (a heartbeat's round trip, shared by all writers
+ * waiting) until a heartbeat that started after its commit has been
+ * taken, unless the MDS knows the chunk is in the log already, or the
+ * last heartbeat listed not all of it (the MDS then takes every async
+ * chunk of ours as maybe lost), or the MDS does not answer (a write is
+ * not held up by an MDS away; the log says so).
+ */
+void repl_report_wait(struct ds *ds, u64 id)
+{
+	struct timespec ts;
+	u64 gen;
+
+	pthread_mutex_lock(&ds->hb_lock);
+	if (!ds->hb_mds_ok || !ds->hb_all ||
+	    bsearch(&id, ds->hb_reported, ds->hb_nreported, sizeof(u64),
+		    cmp_id))
+		goto out_unlock;
+	gen = ++ds->hb_asked;
+	pthread_cond_signal(&ds->hb_kick);
+	abs_deadline(&ts, mono_ms() + (ds->lease_ms ? ds->lease_ms : 5000));
+	while (ds->hb_acked < gen && ds->hb_mds_ok)
+		if (pthread_cond_timedwait(&ds->hb_done, &ds->hb_lock,
+					   &ts) == ETIMEDOUT)
+			break;
+out_unlock:
+	pthread_mutex_unlock(&ds->hb_lock);
+}
+
 void repl_kick(struct ds *ds)
 {
 	pthread_mutex_lock(&ds->rlog_lock);

@@ -2599,7 +2599,7 @@ START_TEST(test_async_lost)
 	h_ds_kill(&g_ds[rep]);
 	fill(buf, sizeof(buf));
 	ck_ok(vdc_chunk_write(g_c[prim], &r, 0, buf, sizeof(buf), NULL));
-	usleep(1000 * 1000);	/* heartbeats tell the MDS */
+	/* at once: the MDS heard of it before the write was acknowledged */
 	h_ds_kill(&g_ds[prim]);
 	restart(rep, 0, NULL);
 
