@@ -3151,8 +3151,21 @@ START_TEST(test_stopped_replica)
 			 true, NULL, &a));
 	ck_assert_int_eq(vdc_layout_get(cli, v.vol, a.ino, 0, 24,
 					VDIFS_LAYOUT_ALLOC, c, 24, &cs), 24);
+	/* the primary of most of them: 8 at least of 24 on 3 servers */
 	prim_id = le32_to_cpu(c[0].ds[0]);
-	stopped = ds_index(le32_to_cpu(c[0].ds[1]));
+	for (i = 0; i < 24; i++) {
+		int k, mine = 0, best = 0;
+
+		for (k = 0; k < 24; k++) {
+			mine += c[k].ds[0] == c[i].ds[0];
+			best += le32_to_cpu(c[k].ds[0]) == prim_id;
+		}
+		if (mine > best)
+			prim_id = le32_to_cpu(c[i].ds[0]);
+	}
+	for (i = 0; le32_to_cpu(c[i].ds[0]) != prim_id; i++)
+		;
+	stopped = ds_index(le32_to_cpu(c[i].ds[1]));
 	for (i = 0; i < 24 && n < 6; i++) {
 		if (le32_to_cpu(c[i].ds[0]) != prim_id ||
 		    !in_set(&c[i], g_ds[stopped].id))
