@@ -108,9 +108,11 @@ run_fuzz() {
 }
 
 # A guest test prints "PASS: what" / "FAIL: what" lines; the runner's own
-# failure (timeout, oops, no status) counts as one more failure.
+# failure (timeout, oops, no status) counts as one more failure.  A test
+# may ask for more than the default time with a line "# vm-timeout: SECS"
+# (VDIFS_GUEST_TIMEOUT overrides every test's).
 run_guest() {
-	local passed=0 failed=0 s name dir rc p f
+	local passed=0 failed=0 s name dir rc p f t
 	if ! make -s module userspace; then
 		layer_counts guest 0 1
 		return 1
@@ -121,7 +123,9 @@ run_guest() {
 		dir=$results/guest-$name
 		rm -rf "$dir"
 		echo "-- guest: $s"
-		VDIFS_VM_QUIET=1 tests/vm/run --timeout "${VDIFS_GUEST_TIMEOUT:-900}" \
+		t=$(sed -n 's/^# vm-timeout: *\([0-9][0-9]*\)$/\1/p' "$s" | head -n 1)
+		VDIFS_VM_QUIET=1 tests/vm/run \
+			--timeout "${VDIFS_GUEST_TIMEOUT:-${t:-900}}" \
 			--results "$dir" "$s"
 		rc=$?
 		p=$(grep -c '^PASS: ' "$dir/console.log" 2>/dev/null)

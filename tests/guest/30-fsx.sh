@@ -5,7 +5,9 @@
 # writes and O_DIRECT I/O against an in-memory model, in two processes,
 # reopening files through a second mount (a second client) now and then.
 # The volume has 64 KiB chunks so that 1 MiB files span 16 chunks on
-# three data servers, and every I/O may cross chunk boundaries.
+# three data servers, and every I/O may cross chunk boundaries.  100 000
+# operations take 7-15 minutes in the emulated guest, by the host's load.
+# vm-timeout: 1800
 . "$(dirname "$0")/lib.sh"
 
 # 30-fsx.sh [OPS [SEED]]
