@@ -26,6 +26,7 @@
 #include <sys/vfs.h>
 #include <json.h>
 
+#include "msg.h"
 #include "tool.h"
 
 static const char usage_text[] =
@@ -1179,14 +1180,6 @@ static const char getattr_usage[] =
 "Prints the layout of each file or directory on a mounted vdifs: chunk\n"
 "size, extent size, replicas, replication mode.\n";
 
-static u64 now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (u64)ts.tv_sec * 1000 + (u64)ts.tv_nsec / 1000000;
-}
-
 /* "vdifs-tool: WHAT: MESSAGE"; returns EXIT_FAIL */
 static int __attribute__((format(printf, 2, 3)))
 fs_fail(int err, const char *fmt, ...)
@@ -1220,15 +1213,15 @@ progress_start(const struct tool *t, const char *fmt, ...)
 	fflush(stderr);
 }
 
-static void progress_end(const struct tool *t, int err, u64 start)
+static void progress_end(const struct tool *t, int err, long long start)
 {
 	if (t->quiet)
 		return;
 	if (err)
-		fprintf(stderr, " failed after %" PRIu64 " ms\n",
-			now_ms() - start);
+		fprintf(stderr, " failed after %lld ms\n",
+			net_now_ms() - start);
 	else
-		fprintf(stderr, " done in %" PRIu64 " ms\n", now_ms() - start);
+		fprintf(stderr, " done in %lld ms\n", net_now_ms() - start);
 }
 
 /*
@@ -1396,7 +1389,7 @@ static int cmd_snap_one(struct tool *t, enum snap_op op, int argc,
 	char cmd[32], what[PATH_MAX + 300], path[PATH_MAX + 300];
 	int npos, nopts, fd, ret, err = 0;
 	struct stat st;
-	u64 start;
+	long long start;
 
 	snprintf(cmd, sizeof(cmd), "snapshot %s", names[op]);
 	take_flags(t, &argc, argv, NULL);
@@ -1427,7 +1420,7 @@ static int cmd_snap_one(struct tool *t, enum snap_op op, int argc,
 		progress_start(t, "deleting snapshot %s of %s", name, file);
 	else
 		progress_start(t, "reverting %s to snapshot %s", file, name);
-	start = now_ms();
+	start = net_now_ms();
 	ret = ioctl(fd, reqs[op], &s);
 	if (ret)
 		err = errno;
@@ -1452,7 +1445,7 @@ static int cmd_snap_one(struct tool *t, enum snap_op op, int argc,
 		if (op == SNAP_CREATE && path[0])
 			json_object_object_add(o, "path",
 					       json_object_new_string(path));
-		json_object_object_add(o, "ms", jint(now_ms() - start));
+		json_object_object_add(o, "ms", jint(net_now_ms() - start));
 		json_print(o);
 	} else if (op == SNAP_CREATE) {
 		printf("created snapshot %s of %s: inode %" PRIu64 "%s%s\n",
@@ -1610,7 +1603,7 @@ static int cmd_clone(struct tool *t, int argc, char **argv)
 	int npos, nopts, sfd, dfd, ret, err = 0;
 	struct stat st;
 	size_t n;
-	u64 start;
+	long long start;
 
 	take_flags(t, &argc, argv, NULL);
 	npos = split_args(argc, argv, NULL, clone_usage, pos, 2, opts, 0,
@@ -1663,7 +1656,7 @@ static int cmd_clone(struct tool *t, int argc, char **argv)
 	memcpy(c.name, name, strlen(name) + 1);
 
 	progress_start(t, "cloning %s -> %s", src, full);
-	start = now_ms();
+	start = net_now_ms();
 	ret = ioctl(sfd, VDIFS_IOC_CLONE, &c);
 	if (ret)
 		err = errno;
@@ -1685,7 +1678,7 @@ static int cmd_clone(struct tool *t, int argc, char **argv)
 			json_object_object_add(o, "size",
 					       jint((u64)st.st_size));
 		}
-		json_object_object_add(o, "ms", jint(now_ms() - start));
+		json_object_object_add(o, "ms", jint(net_now_ms() - start));
 		json_print(o);
 	} else {
 		printf("cloned %s -> %s\n", src, full);

@@ -61,6 +61,7 @@ int msg_write_segs(int fd, u16 op, u16 flags, u64 req_id,
 int msg_write_sums(int fd, u16 op, u64 req_id, const void *fixed, u32 flen,
 		   const void *sums, u32 slen, const void *data, u32 dlen);
 
+long long net_now_ms(void);
 int net_read_full(int fd, void *buf, size_t len, int timeout_ms);
 int net_write_full(int fd, const void *buf, size_t len);
 

@@ -18,7 +18,8 @@
 #include <unistd.h>
 #include "msg.h"
 
-static long long now_ms(void)
+/* monotonic milliseconds: the servers' one clock for deadlines and ages */
+long long net_now_ms(void)
 {
 	struct timespec ts;
 
@@ -28,7 +29,7 @@ static long long now_ms(void)
 
 int net_read_full(int fd, void *buf, size_t len, int timeout_ms)
 {
-	long long deadline = timeout_ms < 0 ? 0 : now_ms() + timeout_ms;
+	long long deadline = timeout_ms < 0 ? 0 : net_now_ms() + timeout_ms;
 	u8 *p = buf;
 
 	while (len) {
@@ -36,7 +37,7 @@ int net_read_full(int fd, void *buf, size_t len, int timeout_ms)
 
 		if (timeout_ms >= 0) {
 			struct pollfd pfd = { .fd = fd, .events = POLLIN };
-			long long left = deadline - now_ms();
+			long long left = deadline - net_now_ms();
 			int r;
 
 			if (left <= 0)

@@ -22,6 +22,14 @@
 #include "msg.h"
 #include "connlimit.h"
 
+/* qsort()/bsearch() order of u64s (chunk ids) */
+static inline int ds_cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 #define DS_DEFAULT_LISTEN	"127.0.0.1:7500"
 #define DS_DEFAULT_DATA		"vdifs-ds-data"
 #define DS_DEFAULT_MDS		"127.0.0.1:7400"
@@ -427,7 +435,7 @@ struct ds_cap_cache {
 #define DS_PRINCIPALS	256
 struct ds_principal {
 	char name[VDIFS_PRINCIPAL_MAX + 1];	/* "": free */
-	long long checked_ms;	/* ds_now_ms() of the answer */
+	long long checked_ms;	/* net_now_ms() of the answer */
 	int status;		/* 0 or -EACCES (no such principal) */
 	u32 role, gen;
 };
@@ -468,15 +476,16 @@ struct ds {
 	 * requests the last heartbeat started covers, hb_acked those one
 	 * the MDS took covers; hb_reported[hb_nreported] the chunk ids it
 	 * listed (sorted), hb_all whether that was the whole log;
-	 * hb_mds_ok whether the last heartbeat got through.  hb_kick wakes
-	 * the heartbeat thread, hb_done the writers waiting on it.
+	 * hb_mds_ok whether the last heartbeat got through, hb_warned
+	 * whether a write went unreported since (logged once).  hb_kick
+	 * wakes the heartbeat thread, hb_done the writers waiting on it.
 	 */
 	pthread_mutex_t hb_lock;
 	pthread_cond_t hb_kick, hb_done;
 	u64 hb_asked, hb_sent, hb_acked;
 	u64 hb_reported[VDIFS_BEHIND_MAX];
 	u32 hb_nreported;
-	bool hb_all, hb_mds_ok;
+	bool hb_all, hb_mds_ok, hb_warned;
 	/* async log drain */
 	pthread_mutex_t rlog_lock;
 	pthread_cond_t rlog_cond;
@@ -502,7 +511,6 @@ int ds_cap_check(struct ds *ds, const struct srv_auth *a,
 		 struct ds_cap_cache *cc, u16 op, const struct wire_body *b);
 
 /* principal.c */
-long long ds_now_ms(void);
 /* srv_principal_fn: arg is the struct ds; may ask the MDS */
 int ds_principal_lookup(void *arg, const char *name, u32 *role, u32 *gen);
 /*

@@ -548,7 +548,7 @@ static void *conn_reader(void *arg)
 			ret = srv_auth(&c->auth, &ds->keys, &j->body,
 				       (void *)fixed);
 			flen = sizeof(struct vdifs_auth_rep);
-			c->pr_checked_ms = ds_now_ms();
+			c->pr_checked_ms = net_now_ms();
 		} else if (!ret) {
 			ret = srv_gate(&c->auth);
 			if (!ret)
@@ -666,7 +666,7 @@ static void *heartbeat_thread(void *arg)
 		int ret;
 
 		/* a heartbeat period, or sooner for an async writer */
-		gen = repl_report_due(ds, ds_now_ms() + ds->heartbeat_ms);
+		gen = repl_report_due(ds, net_now_ms() + ds->heartbeat_ms);
 		if (!c && mds_register(ds, &c)) {
 			c = NULL;
 			repl_reported(ds, NULL, gen, false);

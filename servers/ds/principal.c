@@ -17,14 +17,6 @@
 #define DS_PRINCIPAL_TTL_MS	10000
 #define DS_PRINCIPAL_NEG_MS	1000
 
-long long ds_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /* ask the MDS, on the one connection kept for it; under pr_ask_lock */
 static int principal_ask(struct ds *ds, const char *name,
 			 struct vdc_principal *p)
@@ -98,7 +90,7 @@ int ds_principal_lookup(void *arg, const char *name, u32 *role, u32 *gen)
 	struct ds *ds = arg;
 	struct ds_principal *e;
 	struct vdc_principal p;
-	long long now = ds_now_ms();
+	long long now = net_now_ms();
 	int ret, status;
 
 	pthread_mutex_lock(&ds->pr_lock);
@@ -110,7 +102,7 @@ int ds_principal_lookup(void *arg, const char *name, u32 *role, u32 *gen)
 	pthread_mutex_lock(&ds->pr_ask_lock);
 	/* whoever held the line before us may have asked for us */
 	pthread_mutex_lock(&ds->pr_lock);
-	ret = principal_cached(ds, name, ds_now_ms(), role, gen, &status);
+	ret = principal_cached(ds, name, net_now_ms(), role, gen, &status);
 	pthread_mutex_unlock(&ds->pr_lock);
 	if (ret) {
 		pthread_mutex_unlock(&ds->pr_ask_lock);
@@ -137,7 +129,7 @@ int ds_principal_lookup(void *arg, const char *name, u32 *role, u32 *gen)
 		return known ? 0 : -EAGAIN;
 	}
 	strcpy(e->name, name);
-	e->checked_ms = ds_now_ms();
+	e->checked_ms = net_now_ms();
 	e->status = ret ? -EACCES : 0;
 	e->role = ret ? 0 : p.role;
 	e->gen = ret ? 0 : p.gen;
@@ -151,7 +143,7 @@ int ds_principal_lookup(void *arg, const char *name, u32 *role, u32 *gen)
 int ds_principal_stands(struct ds *ds, struct srv_auth *a,
 			long long *checked_ms)
 {
-	long long now = ds_now_ms();
+	long long now = net_now_ms();
 	u32 role, gen;
 	int ret;
 

@@ -117,12 +117,10 @@ static struct vdc_opts peer_opts(const struct ds *ds)
 	return o;
 }
 
+/* the pipes' deadlines are unsigned milliseconds */
 static u64 mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (u64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (u64)net_now_ms();
 }
 
 /* true while a peer that timed out is left alone */
@@ -651,13 +649,6 @@ out_txn:
 
 /* ---- what the MDS has heard of the log ---- */
 
-static int cmp_id(const void *a, const void *b)
-{
-	u64 x = *(const u64 *)a, y = *(const u64 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 u64 repl_report_due(struct ds *ds, u64 due_ms)
 {
 	struct timespec ts;
@@ -683,13 +674,12 @@ void repl_reported(struct ds *ds, const struct vdc_behind *b, u64 gen,
 	if (ok) {
 		for (i = 0; i < n; i++)
 			ds->hb_reported[i] = le64_to_cpu(b->recs[i].chunk_id);
-		qsort(ds->hb_reported, n, sizeof(u64), cmp_id);
+		qsort(ds->hb_reported, n, sizeof(u64), ds_cmp_u64);
 		ds->hb_nreported = n;
 		ds->hb_all = !b || b->all;
 		if (gen > ds->hb_acked)
 			ds->hb_acked = gen;
-	} else if (ds->hb_mds_ok) {
-		log_warn("async writes are acknowledged unreported while the MDS does not answer");
+		ds->hb_warned = false;
 	}
 	ds->hb_mds_ok = ok;
 	pthread_cond_broadcast(&ds->hb_done);
@@ -713,10 +703,16 @@ void repl_report_wait(struct ds *ds, u64 id)
 	u64 gen;
 
 	pthread_mutex_lock(&ds->hb_lock);
-	if (!ds->hb_mds_ok || !ds->hb_all ||
+	if (!ds->hb_all ||
 	    bsearch(&id, ds->hb_reported, ds->hb_nreported, sizeof(u64),
-		    cmp_id))
+		    ds_cmp_u64))
 		goto out_unlock;
+	if (!ds->hb_mds_ok) {
+		if (!ds->hb_warned)
+			log_warn("async writes are acknowledged unreported while the MDS does not answer");
+		ds->hb_warned = true;
+		goto out_unlock;
+	}
 	gen = ++ds->hb_asked;
 	pthread_cond_signal(&ds->hb_kick);
 	abs_deadline(&ts, mono_ms() + (ds->lease_ms ? ds->lease_ms : 5000));

@@ -831,13 +831,6 @@ out_txn:
 	return ret;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	u64 x = *(const u64 *)a, y = *(const u64 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /*
  * Extents only this chunk can reach: its own, and those it inherits from
  * deleted ancestors that nothing outside its own lineage holds (what a
@@ -878,7 +871,7 @@ static u32 excl_extents(struct ds *ds, u64 id)
 		excl[nex++] = a;
 	}
 	if (nex)
-		qsort(excl, nex, 8, cmp_u64);
+		qsort(excl, nex, 8, ds_cmp_u64);
 	key_ext(k, id, 0);
 	if (!mdb_cursor_open(t, ds->st.extents, &cur)) {
 		for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); !rc;
@@ -893,7 +886,7 @@ static u32 excl_extents(struct ds *ds, u64 id)
 			memcpy(&x, val.mv_data, sizeof(x));
 			owner = le64_to_cpu(x.owner);
 			if (owner == id ||
-			    (nex && bsearch(&owner, excl, nex, 8, cmp_u64)))
+			    (nex && bsearch(&owner, excl, nex, 8, ds_cmp_u64)))
 				count++;
 		}
 		mdb_cursor_close(cur);
@@ -1443,14 +1436,6 @@ static int clone_chunk(struct ds_op_ctx *x, MDB_txn *t, struct ds_chunk_rec *nr)
 	return 0;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /*
  * A forwarded mutation carries the version it produces: wait (bounded)
  * for the one before it if it overtook it, skip it if already applied.
@@ -1462,7 +1447,7 @@ static int wait_version(struct ds *ds, struct ds_chunk *c, u64 id,
 			const struct vdifs_chunk_req *q,
 			struct ds_chunk_rec *r, bool *exists)
 {
-	long long deadline = now_ms() + 5000;
+	long long deadline = net_now_ms() + 5000;
 	u64 want = le64_to_cpu(q->version);
 
 	for (;;) {
@@ -1486,7 +1471,7 @@ static int wait_version(struct ds *ds, struct ds_chunk *c, u64 id,
 			return 1;
 		if (le64_to_cpu(r->version) == want - 1)
 			return 0;
-		if (now_ms() >= deadline)
+		if (net_now_ms() >= deadline)
 			return -ESTALE;
 		{
 			struct timespec ts;
@@ -2242,11 +2227,9 @@ int store_mutate(struct ds_op_ctx *x)
 	unsigned int i;
 	struct ds_chunk_rec r;
 	struct ds_chunk *c, *bc = NULL;
-	struct ds_mut m = { 0 };
+	struct ds_mut m = { .x = x, .plan = &plan, .resync = resync };
 	struct repl_fwd fw;
-	bool forwarding = false, early, planned = false;
-	u64 fw_version = 0;
-	u32 planned_es = 0, planned_len = 0;
+	bool early;
 	MDB_txn *t;
 	int ret;
 
@@ -2264,6 +2247,7 @@ int store_mutate(struct ds_op_ctx *x)
 		ret = -ENOMEM;
 		goto out_put_base;
 	}
+	m.c = c;
 	/* two chunks' mutexes are taken in id order: clones cross-wise */
 	if (bc && bc->id < id)
 		pthread_mutex_lock(&bc->mutex);
@@ -2339,12 +2323,12 @@ int store_mutate(struct ds_op_ctx *x)
 	if (early && x->nfwd && !fwd) {
 		struct vdifs_chunk_req fq = *q;
 
-		fw_version = (exists ? le64_to_cpu(r.version) : 0) + 1;
-		fq.version = cpu_to_le64(fw_version);
+		m.fw_version = (exists ? le64_to_cpu(r.version) : 0) + 1;
+		fq.version = cpu_to_le64(m.fw_version);
 		fq.digest = cpu_to_le64(x->digest);
 		repl_forward_begin(ds, &fw, x->fwd_peers, x->nfwd, x->op, &fq,
 				   x->data, x->len, x->sums);
-		forwarding = true;
+		m.forwarding = true;
 	}
 	/*
 	 * The data goes to the chunk's file (and is synced) before the
@@ -2356,21 +2340,12 @@ int store_mutate(struct ds_op_ctx *x)
 	 * our mutex).
 	 */
 	if (early) {
-		ret = plan_early(x, c, &r, exists, &planned_es, &planned_len,
-				 &plan);
+		ret = plan_early(x, c, &r, exists, &m.planned_es,
+				 &m.planned_len, &plan);
 		if (ret)
 			goto out_unalloc;
-		planned = planned_len != 0;
+		m.planned = m.planned_len != 0;
 	}
-	m.x = x;
-	m.c = c;
-	m.plan = &plan;
-	m.resync = resync;
-	m.forwarding = forwarding;
-	m.fw_version = fw_version;
-	m.planned = planned;
-	m.planned_es = planned_es;
-	m.planned_len = planned_len;
 	ret = early ? txn_group_run(ds, &m) : txn_solo_run(ds, &m);
 	if (ret == 1)		/* done already: nothing committed */
 		ret = 0;
@@ -2397,16 +2372,16 @@ int store_mutate(struct ds_op_ctx *x)
 		 * from one of a chunk it missed, and must not wait for every
 		 * stray one.
 		 */
-		bool overlap = forwarding && exists && !c->quiescing && !bc;
+		bool overlap = m.forwarding && exists && !c->quiescing && !bc;
 
-		if (!forwarding) {	/* CLONE, DELETE: once they are done */
+		if (!m.forwarding) {	/* CLONE, DELETE: once they are done */
 			struct vdifs_chunk_req fq = *q;
 
 			fq.version = m.r.version;
 			repl_forward_begin(ds, &fw, x->fwd_peers, x->nfwd,
 					   x->op, &fq, x->data, x->len, NULL);
 		}
-		forwarding = false;
+		m.forwarding = false;
 		if (overlap) {
 			c->fwd_inflight++;
 			pthread_mutex_unlock(&c->mutex);
@@ -2441,7 +2416,7 @@ out_unalloc:
 	/* blocks taken for this write return to the free set */
 	for (i = 0; i < plan.ntaken; i++)
 		blk_free(c, plan.taken[i]);
-	if (forwarding) {
+	if (m.forwarding) {
 		int err[VDIFS_MAX_REPLICAS];
 		bool applied = false;
 

@@ -118,7 +118,7 @@ int access_check(struct mds *m, struct mds_conn *c, u16 op,
 		 const struct wire_body *b, bool writes)
 {
 	u64 gen = __atomic_load_n(&m->access_gen, __ATOMIC_ACQUIRE);
-	long long now = mds_now_ms();
+	long long now = net_now_ms();
 	u32 vol;
 	MDB_txn *t;
 	int rc, ret;

@@ -197,7 +197,7 @@ static bool stat_muted(u32 id)
 
 	pthread_mutex_lock(&stat_lock);
 	muted = stat_mute[id % MDS_MAX_DS].id == id &&
-		mds_now_ms() < stat_mute[id % MDS_MAX_DS].until_ms;
+		net_now_ms() < stat_mute[id % MDS_MAX_DS].until_ms;
 	pthread_mutex_unlock(&stat_lock);
 	return muted;
 }
@@ -206,7 +206,7 @@ static void stat_mute_for(u32 id, long long ms)
 {
 	pthread_mutex_lock(&stat_lock);
 	stat_mute[id % MDS_MAX_DS].id = id;
-	stat_mute[id % MDS_MAX_DS].until_ms = mds_now_ms() + ms;
+	stat_mute[id % MDS_MAX_DS].until_ms = net_now_ms() + ms;
 	pthread_mutex_unlock(&stat_lock);
 }
 

@@ -24,14 +24,6 @@
 
 static volatile sig_atomic_t mds_stop;
 
-long long mds_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 s64 mds_now_ns(void)
 {
 	struct timespec ts;
@@ -180,7 +172,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	pthread_mutex_init(&m.lock, NULL);
-	m.start_ms = mds_now_ms();
+	m.start_ms = net_now_ms();
 	if (getrandom(&m.epoch, sizeof(m.epoch), 0) != sizeof(m.epoch))
 		m.epoch = (u64)time(NULL);
 

@@ -21,6 +21,7 @@
 #include "be.h"
 #include "log.h"
 #include "srv.h"
+#include "msg.h"
 #include "connlimit.h"
 
 #define MDS_DEFAULT_LISTEN	"127.0.0.1:7400"
@@ -198,7 +199,7 @@ struct mds {
 	struct srv_keys keys;		/* into cfg: which role proves what */
 	struct mds_db db;
 	u64 epoch;			/* changes at every start */
-	long long start_ms;		/* mds_now_ms() at start */
+	long long start_ms;		/* net_now_ms() at start */
 	/* protects ds[], sess[]; never held across an LMDB write txn begin */
 	pthread_mutex_t lock;
 	struct mds_ds ds[MDS_MAX_DS];
@@ -230,7 +231,6 @@ struct mds {
 	u8 cap_key[VDIFS_PRINCIPAL_KEY_LEN];
 };
 
-long long mds_now_ms(void);
 int mds_chunk_id(struct mds *m, MDB_txn *t, u64 *id);
 int mds_chunk_id_init(struct mds *m);
 s64 mds_now_ns(void);

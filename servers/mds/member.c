@@ -34,7 +34,7 @@ static bool ds_up(struct mds *m, const struct mds_ds *d, long long now)
 
 bool member_ds_up(struct mds *m, u32 id)
 {
-	long long now = mds_now_ms();
+	long long now = net_now_ms();
 	bool up = false;
 	size_t i;
 
@@ -67,7 +67,7 @@ bool member_ds_out(struct mds *m, u32 id)
 
 bool member_ds_failed(struct mds *m, u32 id)
 {
-	long long now = mds_now_ms(), since;
+	long long now = net_now_ms(), since;
 	bool failed = true;
 	size_t i;
 
@@ -125,7 +125,7 @@ out_txn:
 
 u64 member_free_bytes(struct mds *m, u64 *total)
 {
-	long long now = mds_now_ms();
+	long long now = net_now_ms();
 	u64 free = 0, tot = 0;
 	size_t i;
 
@@ -157,7 +157,7 @@ static u64 rand64(void)
 int member_place(struct mds *m, MDB_txn *t, unsigned int n, unsigned int min,
 		 u32 *out)
 {
-	long long now = mds_now_ms();
+	long long now = net_now_ms();
 	u64 weight[MDS_MAX_DS], sum = 0;
 	unsigned int unheard = 0;
 	struct mds_ds *pick[VDIFS_MAX_REPLICAS];
@@ -284,7 +284,7 @@ static int op_ds_register(struct mds *m, struct mds_conn *c, MDB_txn *t,
 		d->rec.addr = q->addr;
 		d->rec.capacity = q->capacity;
 		d->rec.used = q->used;
-		d->last_seen_ms = mds_now_ms();
+		d->last_seen_ms = net_now_ms();
 		rec = d->rec;
 	}
 	pthread_mutex_unlock(&m->lock);
@@ -348,7 +348,7 @@ static int op_ds_heartbeat(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	if (d) {
 		d->rec.capacity = q->capacity;
 		d->rec.used = q->used;
-		d->last_seen_ms = mds_now_ms();
+		d->last_seen_ms = net_now_ms();
 		d->pending = 0;	/* used now counts what was placed */
 	} else {
 		ret = -ENOENT;
@@ -364,7 +364,7 @@ static int op_status(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	u64 degraded, waiting, copied, copied_bytes, sc[3];
 	u32 scp;
 	bool scr;
-	long long now = mds_now_ms();
+	long long now = net_now_ms();
 	u32 nds = 0, nsess = 0, nlost;
 	size_t i;
 	int ret, n;

@@ -422,7 +422,7 @@ out_txn:
 static u32 rr_target(struct mds *m, const struct vdifs_chunk *c, u64 idx,
 		     const u32 *skip, unsigned int nskip)
 {
-	long long now = mds_now_ms();
+	long long now = net_now_ms();
 	u64 best_score = 0;
 	u32 best = 0;
 	size_t i;

@@ -35,7 +35,7 @@ static struct mds_sess *sess_find(struct mds *m, u64 id)
 
 int session_load(struct mds *m)
 {
-	long long now = mds_now_ms();
+	long long now = net_now_ms();
 	MDB_cursor *cur;
 	MDB_val k, v;
 	MDB_txn *t;
@@ -65,7 +65,7 @@ out_txn:
 
 bool session_vol_busy(struct mds *m, u32 vol)
 {
-	long long now = mds_now_ms();
+	long long now = net_now_ms();
 	bool busy = false;
 	size_t i;
 
@@ -113,7 +113,7 @@ static int op_session_open(struct mds *m, struct mds_conn *c, MDB_txn *t,
 			s = &m->sess[i];
 			s->used = true;
 			s->rec = rec;
-			s->last_seen_ms = mds_now_ms();
+			s->last_seen_ms = net_now_ms();
 			break;
 		}
 	}
@@ -141,7 +141,7 @@ static int op_session_heartbeat(struct mds *m, struct mds_conn *c,
 	pthread_mutex_lock(&m->lock);
 	s = sess_find(m, le64_to_cpu(q->session));
 	if (s)
-		s->last_seen_ms = mds_now_ms();
+		s->last_seen_ms = net_now_ms();
 	else
 		ret = -ENOENT;
 	pthread_mutex_unlock(&m->lock);
@@ -194,7 +194,7 @@ static int op_session_bind(struct mds *m, struct mds_conn *c, MDB_txn *t,
 	pthread_mutex_lock(&m->lock);
 	s = sess_find(m, id);
 	if (s)
-		s->last_seen_ms = mds_now_ms();
+		s->last_seen_ms = net_now_ms();
 	pthread_mutex_unlock(&m->lock);
 	__atomic_store_n(&c->session, id, __ATOMIC_RELEASE);
 	return 0;
@@ -212,7 +212,7 @@ static int op_session_bind(struct mds *m, struct mds_conn *c, MDB_txn *t,
 static void reap_sessions(struct mds *m)
 {
 	struct mds_session_rec gone[REAP_BATCH];
-	long long now = mds_now_ms();
+	long long now = net_now_ms();
 	unsigned int n = 0, i;
 	MDB_txn *t;
 	int ret;
