@@ -34,39 +34,6 @@
 
 static struct workqueue_struct *vdifs_io_wq;
 
-/*
- * One piece of I/O that crosses no chunk, on its way to a data server:
- * a netfs subrequest's (struct vdifs_subreq) or a waiting caller's
- * (vdifs_io_sync).  At most one of the issuer, the work item and a
- * request's done() moves it on at a time, so it needs no lock.
- */
-struct vdifs_io {
-	struct inode *inode;
-	loff_t pos;
-	size_t len;
-	struct iov_iter *iter;		/* the data; advanced by len on success */
-	bool write;
-	bool refused;			/* write: the last try's layout was stale */
-	bool have_layout;		/* chunk is this try's layout */
-	bool degrade;			/* a server failed: ask the MDS */
-	bool waited;			/* paused for a slow server */
-	bool plain;			/* read: without block sums (a retry) */
-	bool corrupt;			/* read: a copy had a bad block */
-	unsigned int tries;		/* layouts tried */
-	unsigned long start;		/* jiffies: soft mounts give up */
-	unsigned int replica;		/* read: the one being tried */
-	int error;			/* the last failure */
-	u64 frozen;			/* write: chunk id refused as frozen */
-	struct vdifs_chunk chunk;
-	struct vdifs_chunk_cap cap;	/* chunk's, from the same layout */
-	struct delayed_work work;
-	/*
-	 * Called once with the result, in any of the above (may sleep,
-	 * never waits for a request); io may be gone when it returns.
-	 */
-	void (*complete)(struct vdifs_io *io, int error);
-};
-
 /* a netfs subrequest with our state; netfs allocates it from our pool */
 struct vdifs_subreq {
 	struct netfs_io_subrequest sr;	/* first: netfs knows only this */
@@ -80,7 +47,7 @@ static mempool_t vdifs_subreq_pool;
 static void vdifs_read_step(struct vdifs_io *io, bool may_wait);
 static void vdifs_write_step(struct vdifs_io *io, bool may_wait);
 
-static void vdifs_io_work(struct work_struct *work)
+void vdifs_io_work(struct work_struct *work)
 {
 	struct vdifs_io *io = container_of(to_delayed_work(work),
 					   struct vdifs_io, work);
@@ -91,7 +58,7 @@ static void vdifs_io_work(struct work_struct *work)
 		vdifs_read_step(io, true);
 }
 
-static void vdifs_io_init(struct vdifs_io *io, struct inode *inode,
+void vdifs_io_init(struct vdifs_io *io, struct inode *inode,
 			  loff_t pos, size_t len, struct iov_iter *iter,
 			  bool write,
 			  void (*complete)(struct vdifs_io *io, int error))
@@ -173,7 +140,7 @@ static void vdifs_io_resumed(struct vdifs_io *io)
 }
 
 /* start io from the task that issues it */
-static void vdifs_io_start(struct vdifs_io *io)
+void vdifs_io_start(struct vdifs_io *io)
 {
 	/* a netfs retry from a done(): the receive thread must not wait */
 	if (vdifs_in_receive_thread())
@@ -821,8 +788,13 @@ int __init vdifs_data_init(void)
 		ret = -ENOMEM;
 		goto out_pool;
 	}
+	ret = vdifs_direct_init();
+	if (ret)
+		goto out_wq;
 	return 0;
 
+out_wq:
+	destroy_workqueue(vdifs_io_wq);
 out_pool:
 	mempool_exit(&vdifs_subreq_pool);
 out_cache:
@@ -832,6 +804,7 @@ out_cache:
 
 void vdifs_data_exit(void)
 {
+	vdifs_direct_exit();
 	destroy_workqueue(vdifs_io_wq);
 	mempool_exit(&vdifs_subreq_pool);
 	kmem_cache_destroy(vdifs_subreq_cachep);

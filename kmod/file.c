@@ -52,7 +52,7 @@ static int vdifs_file_flush(struct file *file, fl_owner_t id)
 static ssize_t vdifs_file_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
 	if (iocb->ki_flags & IOCB_DIRECT)
-		return netfs_unbuffered_read_iter(iocb, to);
+		return vdifs_direct_read(iocb, to);
 	return netfs_file_read_iter(iocb, to);
 }
 
@@ -68,7 +68,7 @@ static ssize_t vdifs_file_write_iter(struct kiocb *iocb, struct iov_iter *from)
 			return ret;
 	}
 	if (iocb->ki_flags & IOCB_DIRECT)
-		return netfs_unbuffered_write_iter(iocb, from);
+		return vdifs_direct_write(iocb, from);
 	return netfs_file_write_iter(iocb, from);
 }
 

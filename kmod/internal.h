@@ -463,11 +463,56 @@ extern const struct file_operations vdifs_file_fops;
 extern const struct address_space_operations vdifs_aops;
 extern const struct netfs_request_ops vdifs_netfs_ops;
 
+/*
+ * One piece of I/O that crosses no chunk, on its way to a data server:
+ * a netfs subrequest's (struct vdifs_subreq, addr.c), a direct I/O's
+ * (direct.c) or a waiting caller's (vdifs_io_sync).  At most one of the issuer, the work item and a
+ * request's done() moves it on at a time, so it needs no lock.
+ */
+struct vdifs_io {
+	struct inode *inode;
+	loff_t pos;
+	size_t len;
+	struct iov_iter *iter;		/* the data; advanced by len on success */
+	bool write;
+	bool refused;			/* write: the last try's layout was stale */
+	bool have_layout;		/* chunk is this try's layout */
+	bool degrade;			/* a server failed: ask the MDS */
+	bool waited;			/* paused for a slow server */
+	bool plain;			/* read: without block sums (a retry) */
+	bool corrupt;			/* read: a copy had a bad block */
+	unsigned int tries;		/* layouts tried */
+	unsigned long start;		/* jiffies: soft mounts give up */
+	unsigned int replica;		/* read: the one being tried */
+	int error;			/* the last failure */
+	u64 frozen;			/* write: chunk id refused as frozen */
+	struct vdifs_chunk chunk;
+	struct vdifs_chunk_cap cap;	/* chunk's, from the same layout */
+	struct delayed_work work;
+	/*
+	 * Called once with the result, in any of the above (may sleep,
+	 * never waits for a request); io may be gone when it returns.
+	 */
+	void (*complete)(struct vdifs_io *io, int error);
+};
+
+void vdifs_io_init(struct vdifs_io *io, struct inode *inode, loff_t pos,
+		   size_t len, struct iov_iter *iter, bool write,
+		   void (*complete)(struct vdifs_io *io, int error));
+/* its work item's function: INIT_DELAYED_WORK(&io->work, ...) */
+void vdifs_io_work(struct work_struct *work);
+/* from the issuing task; may sleep for room in a connection's window */
+void vdifs_io_start(struct vdifs_io *io);
 int vdifs_data_init(void);
 void vdifs_data_exit(void);
 int vdifs_punch_range(struct inode *inode, loff_t start, loff_t end);
 int vdifs_copy_direct(struct inode *sin, loff_t spos, struct inode *din,
 		      loff_t dpos, size_t len);
+/* direct.c */
+ssize_t vdifs_direct_read(struct kiocb *iocb, struct iov_iter *to);
+ssize_t vdifs_direct_write(struct kiocb *iocb, struct iov_iter *from);
+int vdifs_direct_init(void);
+void vdifs_direct_exit(void);
 
 /* ---- ioctl.c ---- */
 

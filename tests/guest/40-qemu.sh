@@ -7,6 +7,7 @@
 
 command -v qemu-img >/dev/null || { fail "qemu-img not installed"; finish; }
 cluster_start
+TOOL=$VDIFS_BIN/vdifs-tool
 REF=/tmp/ref.img
 IMG=$MNT/desk.img
 writes=(-c "write -P 0xab 0 4M" -c "write -P 0xcd 100M 1M"
@@ -41,5 +42,39 @@ check "qemu-img convert raw -> qcow2 on vdifs" \
 	qemu-img convert -t none -f raw -O qcow2 "$IMG" "$MNT/conv.qcow2"
 check "converted image equals the raw one" \
 	qemu-img compare -q "$IMG" "$MNT/conv.qcow2"
+
+# QEMU's aio=native: many O_DIRECT writes in flight through libaio, of
+# sizes that straddle the 64 KiB chunks of this file (a piece per chunk),
+# read back direct and then through the page cache
+A=$MNT/aio.img
+touch "$A"
+"$TOOL" -q setattr "$A" --chunk-size 64K --extent-size 16K >/dev/null
+fio_aio() { # rw bs [more fio options]
+	fio --name=aio --filename="$A" --size=4M --ioengine=libaio --direct=1 \
+		--iodepth=16 --rw="$1" --bs="$2" --verify=crc32c --verify_fatal=1 \
+		--randseed=7 --eta=never --output=/tmp/fio-aio.out "${@:3}"
+}
+check "aio direct random writes of 12 KiB verify (iodepth 16)" \
+	fio_aio randwrite 12k
+check "aio direct writes of 1.5 MiB verify" fio_aio write 1536k
+check "the same, read back through the page cache" \
+	fio_aio write 1536k --verify_only --direct=0
+check "buffered writes over it" dd if=/dev/urandom of="$A" bs=1M count=4 \
+	conv=notrunc status=none
+check "then aio direct random reads and writes verify" fio_aio randrw 4k
+
+# O_DSYNC direct (cache=directsync): the size it reached is on the MDS
+# when the write returns, without a close: a second client sees it
+mount_second
+check "O_DSYNC direct write that grows a file is seen by another client" \
+	python3 -c '
+import mmap, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT | os.O_DIRECT | os.O_DSYNC)
+buf = mmap.mmap(-1, 8192)
+buf.write(b"d" * 8192)
+os.pwrite(fd, buf, 0)
+os.pwrite(fd, buf, 8192)
+st = os.stat(sys.argv[2])
+sys.exit(st.st_size != 16384)' "$MNT/dsync.img" "$MNT2/dsync.img"
 cluster_stop
 finish
