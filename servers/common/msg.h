@@ -62,6 +62,22 @@ int msg_write_sums(int fd, u16 op, u64 req_id, const void *fixed, u32 flen,
 		   const void *sums, u32 slen, const void *data, u32 dlen);
 
 long long net_now_ms(void);
+/*
+ * A connection's read buffer (one reader thread): bytes [head, tail) of
+ * buf are read from the socket and not yet taken.
+ */
+struct net_rbuf {
+	u8 *buf;
+	u32 cap, head, tail;
+};
+
+int net_rbuf_init(struct net_rbuf *rb, u32 cap);
+void net_rbuf_free(struct net_rbuf *rb);
+/* msg_read_max() through rb, which keeps what came after the message */
+int msg_read_buffered(int fd, struct net_rbuf *rb, struct vdc_msg *m,
+		      int timeout_ms, u32 max_body);
+/* nothing of a next message buffered or waiting (reads what waits) */
+bool net_rbuf_idle(int fd, struct net_rbuf *rb);
 int net_read_full(int fd, void *buf, size_t len, int timeout_ms);
 int net_write_full(int fd, const void *buf, size_t len);
 

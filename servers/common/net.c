@@ -113,6 +113,143 @@ int msg_read_max(int fd, struct vdc_msg *m, int timeout_ms, u32 max_body)
 	return ret;
 }
 
+/*
+ * The buffered reader.  A server's connection reader took a message in
+ * two read()s (header, body) and then asked FIONREAD whether another
+ * followed: three system calls per request, a tenth of a data server's
+ * CPU per 4 KiB write.  Reading into a buffer takes a small request, and
+ * often the ones pipelined behind it, in one; a large body's remainder
+ * still goes straight to its own buffer.
+ */
+int net_rbuf_init(struct net_rbuf *rb, u32 cap)
+{
+	memset(rb, 0, sizeof(*rb));
+	rb->buf = malloc(cap);
+	if (!rb->buf)
+		return -ENOMEM;
+	rb->cap = cap;
+	return 0;
+}
+
+void net_rbuf_free(struct net_rbuf *rb)
+{
+	free(rb->buf);
+	rb->buf = NULL;
+}
+
+/* wait (poll) until fd is readable by deadline (0: block in read) */
+static int rbuf_wait(int fd, long long deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	long long left;
+	int r;
+
+	if (!deadline)
+		return 0;
+	for (;;) {
+		left = deadline - net_now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		r = poll(&pfd, 1, (int)left);
+		if (r > 0)
+			return 0;
+		if (r == 0)
+			return -ETIMEDOUT;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+/* have at least need (<= cap) unread bytes in rb */
+static int rbuf_fill(int fd, struct net_rbuf *rb, u32 need,
+		     long long deadline)
+{
+	while (rb->tail - rb->head < need) {
+		ssize_t n;
+		int ret;
+
+		if (rb->cap - rb->head < need) {
+			memmove(rb->buf, rb->buf + rb->head,
+				rb->tail - rb->head);
+			rb->tail -= rb->head;
+			rb->head = 0;
+		}
+		ret = rbuf_wait(fd, deadline);
+		if (ret)
+			return ret;
+		n = read(fd, rb->buf + rb->tail, rb->cap - rb->tail);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ECONNRESET;
+		rb->tail += (u32)n;
+	}
+	return 0;
+}
+
+int msg_read_buffered(int fd, struct net_rbuf *rb, struct vdc_msg *m,
+		      int timeout_ms, u32 max_body)
+{
+	long long deadline = timeout_ms < 0 ? 0 : net_now_ms() + timeout_ms;
+	u32 have;
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	ret = rbuf_fill(fd, rb, (u32)sizeof(struct vdifs_msg_hdr), deadline);
+	if (ret)
+		return ret;
+	ret = wire_hdr_decode(rb->buf + rb->head, &m->hdr);
+	if (ret)
+		return ret;
+	rb->head += (u32)sizeof(struct vdifs_msg_hdr);
+	if (m->hdr.body_len > max_body)
+		return -EMSGSIZE;
+	/* +1 so that an empty body still gets a buffer to point at */
+	m->buf = malloc(m->hdr.body_len + 1);
+	if (!m->buf)
+		return -ENOMEM;
+	have = rb->tail - rb->head;
+	if (have > m->hdr.body_len)
+		have = m->hdr.body_len;
+	memcpy(m->buf, rb->buf + rb->head, have);
+	rb->head += have;
+	if (rb->head == rb->tail)
+		rb->head = rb->tail = 0;
+	if (have < m->hdr.body_len) {
+		long long left = deadline ? deadline - net_now_ms() : -1;
+
+		ret = left == 0 || left < -1 ? -ETIMEDOUT :
+		      net_read_full(fd, m->buf + have,
+				    m->hdr.body_len - have, (int)left);
+	}
+	if (!ret)
+		ret = wire_body_check_csum(&m->hdr, m->buf);
+	if (ret) {
+		free(m->buf);
+		m->buf = NULL;
+	}
+	return ret;
+}
+
+bool net_rbuf_idle(int fd, struct net_rbuf *rb)
+{
+	ssize_t n;
+
+	if (rb->tail > rb->head)
+		return false;
+	rb->head = rb->tail = 0;
+	/* what has come is read at once: the check costs no extra call */
+	do {
+		n = recv(fd, rb->buf, rb->cap, MSG_DONTWAIT);
+	} while (n < 0 && errno == EINTR);
+	if (n <= 0)	/* nothing yet; or closed, which the next read says */
+		return true;
+	rb->tail = (u32)n;
+	return false;
+}
+
 /* send all of iov[0..n), through short writes; flags: MSG_MORE or 0 */
 static int net_writev_full(int fd, struct iovec *iov, int n, int flags)
 {

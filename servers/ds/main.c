@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -40,6 +39,9 @@ void ds_crash_point(const char *point)
  * its requests; refs counts them, the last one closes it.  wlock
  * serialises whole replies on the socket.
  */
+/* a connection's read buffer: a 4 KiB write and the next ones behind it */
+#define DS_CONN_RBUF	(16u << 10)
+
 struct ds_conn {
 	struct ds *ds;
 	int fd;
@@ -48,6 +50,7 @@ struct ds_conn {
 	struct srv_auth auth;
 	long long pr_checked_ms;	/* reader's: principal last checked */
 	struct ds_cap_cache caps;	/* reader's */
+	struct net_rbuf rb;		/* reader's */
 	pthread_mutex_t wlock;
 	int refs;			/* under ds_conn_lock */
 	int jobs;			/* under ds_conn_lock: in the pool */
@@ -67,6 +70,7 @@ static void conn_put(struct ds_conn *c)
 	if (last) {
 		close(c->fd);
 		srv_release(&c->ds->cfg.limits, &c->addr);
+		net_rbuf_free(&c->rb);
 		free(c);
 	}
 }
@@ -460,13 +464,6 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-/* no byte of a next request has arrived yet */
-static bool conn_idle(int fd)
-{
-	int n = 0;
-
-	return !ioctl(fd, FIONREAD, &n) && n == 0;
-}
 
 /*
  * A primary's forwarded mutation: the peer pool's (see struct ds_pool),
@@ -520,7 +517,7 @@ static void *conn_reader(void *arg)
 
 		if (!j)
 			break;
-		ret = msg_read_max(c->fd, &j->msg,
+		ret = msg_read_buffered(c->fd, &c->rb, &j->msg,
 				   c->auth.authed ? -1 : SRV_HANDSHAKE_MS,
 				   c->auth.authed ? VDIFS_BODY_MAX :
 						    SRV_HANDSHAKE_BODY_MAX);
@@ -571,7 +568,7 @@ static void *conn_reader(void *arg)
 				 * pools must not take, here too.
 				 */
 				if (peer_inline(h, &j->body) ||
-				    conn_idle(c->fd)) {
+				    net_rbuf_idle(c->fd, &c->rb)) {
 					run_job(ds, j);
 					vdc_msg_free(&j->msg);
 					conn_put(c);
@@ -890,11 +887,16 @@ int main(int argc, char **argv)
 		c->fd = fd;
 		c->addr = ss;
 		c->refs = 1;
+		if (net_rbuf_init(&c->rb, DS_CONN_RBUF)) {
+			free(c);
+			goto drop;
+		}
 		pthread_mutex_init(&c->wlock, NULL);
 		vdc_addr_to_wire(&ss, &wa);
 		vdc_addr_format(&wa, c->peer, sizeof(c->peer));
 		if (!pthread_create(&th, &attr, conn_reader, c))
 			continue;
+		net_rbuf_free(&c->rb);
 		free(c);
 drop:
 		close(fd);

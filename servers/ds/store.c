@@ -1566,6 +1566,7 @@ static int plan_extent(struct ds *ds, struct ds_chunk *c, MDB_txn *t,
 	struct ds_ext old;
 	bool cow;
 	u32 *nblk = p->taken + p->ntaken;
+	u8 *inherited = NULL;
 	int ret;
 
 	memset(ch, 0, sizeof(*ch));
@@ -1602,6 +1603,31 @@ static int plan_extent(struct ds *ds, struct ds_chunk *c, MDB_txn *t,
 			return ret;
 		p->ntaken += k;
 	}
+	/*
+	 * An inherited extent moves to our file whole: the blocks the write
+	 * does not cover whole are read (and checked) in one go, not with a
+	 * read and a chunk lookup per block; those it covers are not read
+	 * (a bad one is being replaced).
+	 */
+	if (cow && k) {
+		u32 pre = (s % DS_BLOCK ? first + 1 : first) * DS_BLOCK;
+		u32 suf = (s + n) % DS_BLOCK ? last * DS_BLOCK : s + n;
+
+		inherited = malloc(es);
+		if (!inherited)
+			return -ENOMEM;
+		if (pre >= suf) {
+			ret = ext_read(ds, &old, 0, es, inherited, c->id);
+		} else {
+			ret = pre ? ext_read(ds, &old, 0, pre, inherited,
+					     c->id) : 0;
+			if (!ret && suf < es)
+				ret = ext_read(ds, &old, suf, es - suf,
+					       inherited + suf, c->id);
+		}
+		if (ret)
+			goto out_free;
+	}
 	for (i = 0, k = 0; i < nb; i++) {
 		bool in = i >= first && i <= last;
 		u32 bs = i * DS_BLOCK;
@@ -1629,16 +1655,20 @@ static int plan_extent(struct ds *ds, struct ds_chunk *c, MDB_txn *t,
 			if (!p->bounce)
 				p->bounce = malloc((size_t)p->bounce_cap *
 						   DS_BLOCK);
-			if (!p->bounce || p->nbounce == p->bounce_cap)
-				return -ENOMEM;
+			if (!p->bounce || p->nbounce == p->bounce_cap) {
+				ret = -ENOMEM;
+				goto out_free;
+			}
 			blk = p->bounce + (size_t)p->nbounce++ * DS_BLOCK;
-			if (zero)
+			if (zero) {
 				memset(blk, 0, DS_BLOCK);
-			else {
+			} else if (inherited) {
+				memcpy(blk, inherited + bs, DS_BLOCK);
+			} else {
 				ret = ext_read(ds, &old, bs, DS_BLOCK, blk,
 					       c->id);
 				if (ret)
-					return ret;
+					goto out_free;
 			}
 			if (in) {
 				u32 from = s > bs ? s : bs;
@@ -1659,6 +1689,8 @@ static int plan_extent(struct ds *ds, struct ds_chunk *c, MDB_txn *t,
 		    !((io->data - p->data0) % VDIFS_SUM_BLOCK))
 			ch->x.b[i].csum =
 				p->sums[(io->data - p->data0) / VDIFS_SUM_BLOCK];
+		else if (!in)	/* an inherited block as read, and checked */
+			ch->x.b[i].csum = old.b[i].csum;
 		else
 			ch->x.b[i].csum = cpu_to_le32(wire_csum(io->data,
 								DS_BLOCK));
@@ -1669,7 +1701,10 @@ static int plan_extent(struct ds *ds, struct ds_chunk *c, MDB_txn *t,
 	for (i = 0; i < nb && ch->drop; i++)
 		ch->drop = le32_to_cpu(ch->x.b[i].blk) == DS_BLK_ZERO;
 	p->nch++;
-	return 0;
+	ret = 0;
+out_free:
+	free(inherited);
+	return ret;
 }
 
 static int cmp_blkio(const void *a, const void *b)

@@ -5,8 +5,13 @@
  * truncation and every single-byte corruption of each vector.
  */
 #include <check.h>
+#include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include "wire_vectors.h"
+#include "msg.h"
 
 /*
  * The message checksum: XXH64's published value for "" and one computed
@@ -177,6 +182,155 @@ START_TEST(fixed_lengths_match_uapi)
 }
 END_TEST
 
+/* ---- the servers' buffered reader (servers/common/net.c) ---- */
+
+struct rb_feed {
+	int fd;
+	const u8 *p;
+	size_t len;
+	unsigned int seed;
+};
+
+/* the stream in pieces of 1 to 700 bytes, then EOF */
+static void *rb_feeder(void *arg)
+{
+	struct rb_feed *f = arg;
+	size_t off = 0;
+
+	while (off < f->len) {
+		size_t n = 1 + (size_t)rand_r(&f->seed) % 700;
+
+		if (n > f->len - off)
+			n = f->len - off;
+		if (write(f->fd, f->p + off, n) != (ssize_t)n)
+			break;
+		off += n;
+		if (rand_r(&f->seed) % 4 == 0)
+			usleep(200);
+	}
+	close(f->fd);
+	return NULL;
+}
+
+/*
+ * Messages that fit the buffer, one that does not (its remainder read
+ * straight into its own), sent in pieces of any size: each is read back
+ * whole and equal, in order, through buffers of 48 bytes (smaller than
+ * most messages: the header and what follows compacted each time) and
+ * 16 KiB; then EOF.  The idle check reads what waits and reports it.
+ */
+START_TEST(buffered_reader)
+{
+	static const u32 caps[] = { 48, 16384 };
+	static u8 big_data[40000];
+	u8 *stream = malloc(65536), *big = malloc(65536);
+	struct { const u8 *p; u32 len; } msgs[4];
+	struct rb_feed f = { .seed = 11 };
+	struct net_rbuf rb;
+	size_t len = 0;
+	pthread_t th;
+	int sv[2], n, i;
+
+	ck_assert_ptr_nonnull(stream);
+	ck_assert_ptr_nonnull(big);
+	for (i = 0; i < (int)sizeof(big_data); i++)
+		big_data[i] = (u8)(i * 7);
+	n = wire_msg_encode(big, 65536, VDIFS_OP_LOOKUP, 0, 42, 0,
+			    NULL, 0, big_data, sizeof(big_data), NULL, 0);
+	ck_assert_int_gt(n, 0);
+	msgs[0].p = wire_vec_lookup_req;
+	msgs[0].len = sizeof(wire_vec_lookup_req);
+	msgs[1].p = big;
+	msgs[1].len = (u32)n;
+	msgs[2].p = wire_vec_rename_req;
+	msgs[2].len = sizeof(wire_vec_rename_req);
+	msgs[3].p = wire_vec_readdir_rep;
+	msgs[3].len = sizeof(wire_vec_readdir_rep);
+	for (i = 0; i < 4; i++) {
+		memcpy(stream + len, msgs[i].p, msgs[i].len);
+		len += msgs[i].len;
+	}
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(net_rbuf_init(&rb, caps[_i]), 0);
+	/* nothing sent yet: idle */
+	ck_assert(net_rbuf_idle(sv[1], &rb));
+	f.fd = sv[0];
+	f.p = stream;
+	f.len = len;
+	ck_assert_int_eq(pthread_create(&th, NULL, rb_feeder, &f), 0);
+	for (i = 0; i < 4; i++) {
+		struct vdc_msg m;
+		int ret = msg_read_buffered(sv[1], &rb, &m, 5000,
+					    VDIFS_BODY_MAX);
+
+		ck_assert_msg(ret == 0, "message %d: %d", i, ret);
+		ck_assert_uint_eq(m.hdr.body_len + 32, msgs[i].len);
+		ck_assert_msg(!memcmp(m.buf, msgs[i].p + 32, m.hdr.body_len),
+			      "message %d: body differs", i);
+		vdc_msg_free(&m);
+	}
+	pthread_join(th, NULL);
+	{
+		struct vdc_msg m;
+
+		ck_assert_int_eq(msg_read_buffered(sv[1], &rb, &m, 5000,
+						   VDIFS_BODY_MAX),
+				 -ECONNRESET);
+	}
+	net_rbuf_free(&rb);
+	close(sv[1]);
+	free(stream);
+	free(big);
+}
+END_TEST
+
+/*
+ * A message cut short, one too large for the limit, one corrupted, and
+ * a peer that says nothing: each an error, never a message.
+ */
+START_TEST(buffered_reader_refuses)
+{
+	struct net_rbuf rb;
+	struct vdc_msg m;
+	u8 bad[sizeof(wire_vec_readdir_rep)];
+	int sv[2];
+
+	ck_assert_int_eq(net_rbuf_init(&rb, 16384), 0);
+	/* cut short, then EOF */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(write(sv[0], wire_vec_readdir_rep, 40), 40);
+	close(sv[0]);
+	ck_assert_int_eq(msg_read_buffered(sv[1], &rb, &m, 5000,
+					   VDIFS_BODY_MAX), -ECONNRESET);
+	close(sv[1]);
+	/* over the limit given */
+	rb.head = rb.tail = 0;
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(write(sv[0], wire_vec_readdir_rep, sizeof(bad)),
+			 (ssize_t)sizeof(bad));
+	ck_assert_int_eq(msg_read_buffered(sv[1], &rb, &m, 5000, 16),
+			 -EMSGSIZE);
+	close(sv[0]);
+	close(sv[1]);
+	/* a body byte flipped */
+	rb.head = rb.tail = 0;
+	memcpy(bad, wire_vec_readdir_rep, sizeof(bad));
+	bad[sizeof(bad) - 1] ^= 1;
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(write(sv[0], bad, sizeof(bad)), (ssize_t)sizeof(bad));
+	ck_assert_int_lt(msg_read_buffered(sv[1], &rb, &m, 5000,
+					   VDIFS_BODY_MAX), 0);
+	ck_assert_ptr_null(m.buf);
+	/* silence: a timeout, not a hang */
+	rb.head = rb.tail = 0;
+	ck_assert_int_eq(msg_read_buffered(sv[1], &rb, &m, 100,
+					   VDIFS_BODY_MAX), -ETIMEDOUT);
+	close(sv[0]);
+	close(sv[1]);
+	net_rbuf_free(&rb);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("wire");
@@ -195,6 +349,10 @@ int main(void)
 	tcase_add_test(tc, every_truncation_refused);
 	tcase_add_test(tc, every_byte_flip_detected);
 	tcase_add_test(tc, fixed_lengths_match_uapi);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("reader");
+	tcase_add_loop_test(tc, buffered_reader, 0, 2);
+	tcase_add_test(tc, buffered_reader_refuses);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
