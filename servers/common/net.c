@@ -87,30 +87,11 @@ int msg_read(int fd, struct vdc_msg *m, int timeout_ms)
 
 int msg_read_max(int fd, struct vdc_msg *m, int timeout_ms, u32 max_body)
 {
+	/* a buffer of a header: nothing read beyond the message */
 	u8 hdr[sizeof(struct vdifs_msg_hdr)];
-	int ret;
+	struct net_rbuf rb = { .buf = hdr, .cap = sizeof(hdr) };
 
-	memset(m, 0, sizeof(*m));
-	ret = net_read_full(fd, hdr, sizeof(hdr), timeout_ms);
-	if (ret)
-		return ret;
-	ret = wire_hdr_decode(hdr, &m->hdr);
-	if (ret)
-		return ret;
-	if (m->hdr.body_len > max_body)
-		return -EMSGSIZE;
-	/* +1 so that an empty body still gets a buffer to point at */
-	m->buf = malloc(m->hdr.body_len + 1);
-	if (!m->buf)
-		return -ENOMEM;
-	ret = net_read_full(fd, m->buf, m->hdr.body_len, timeout_ms);
-	if (!ret)
-		ret = wire_body_check_csum(&m->hdr, m->buf);
-	if (ret) {
-		free(m->buf);
-		m->buf = NULL;
-	}
-	return ret;
+	return msg_read_buffered(fd, &rb, m, timeout_ms, max_body);
 }
 
 /*
@@ -220,9 +201,11 @@ int msg_read_buffered(int fd, struct net_rbuf *rb, struct vdc_msg *m,
 	if (have < m->hdr.body_len) {
 		long long left = deadline ? deadline - net_now_ms() : -1;
 
-		ret = left == 0 || left < -1 ? -ETIMEDOUT :
-		      net_read_full(fd, m->buf + have,
-				    m->hdr.body_len - have, (int)left);
+		if (deadline && left <= 0)
+			ret = -ETIMEDOUT;
+		else
+			ret = net_read_full(fd, m->buf + have,
+					    m->hdr.body_len - have, (int)left);
 	}
 	if (!ret)
 		ret = wire_body_check_csum(&m->hdr, m->buf);
