@@ -174,17 +174,20 @@ int msg_read_buffered(int fd, struct net_rbuf *rb, struct vdc_msg *m,
 		      int timeout_ms, u32 max_body)
 {
 	long long deadline = timeout_ms < 0 ? 0 : net_now_ms() + timeout_ms;
+	struct vdifs_msg_hdr hdr;
 	u32 have;
 	int ret;
 
 	memset(m, 0, sizeof(*m));
-	ret = rbuf_fill(fd, rb, (u32)sizeof(struct vdifs_msg_hdr), deadline);
+	ret = rbuf_fill(fd, rb, (u32)sizeof(hdr), deadline);
 	if (ret)
 		return ret;
-	ret = wire_hdr_decode(rb->buf + rb->head, &m->hdr);
+	/* decoded where it is aligned: rb holds it at any offset */
+	memcpy(&hdr, rb->buf + rb->head, sizeof(hdr));
+	ret = wire_hdr_decode(&hdr, &m->hdr);
 	if (ret)
 		return ret;
-	rb->head += (u32)sizeof(struct vdifs_msg_hdr);
+	rb->head += (u32)sizeof(hdr);
 	if (m->hdr.body_len > max_body)
 		return -EMSGSIZE;
 	/* +1 so that an empty body still gets a buffer to point at */
