@@ -282,7 +282,7 @@ ssize_t vdifs_direct_write(struct kiocb *iocb, struct iov_iter *from)
 	if (!iov_iter_count(from))
 		return 0;
 	if (iocb->ki_flags & IOCB_NOWAIT)
-		return netfs_unbuffered_write_iter(iocb, from);
+		goto netfs;
 	ret = netfs_start_io_direct(inode);
 	if (ret)
 		return ret;
@@ -301,7 +301,7 @@ ssize_t vdifs_direct_write(struct kiocb *iocb, struct iov_iter *from)
 	if (pos > i_size_read(inode)) {
 		/* checked again there: idempotent */
 		netfs_end_io_direct(inode);
-		return netfs_unbuffered_write_iter(iocb, from);
+		goto netfs;
 	}
 	/* buffered data of the range first, then out of the cache */
 	ret = filemap_write_and_wait_range(inode->i_mapping, pos, end - 1);
@@ -316,10 +316,16 @@ ssize_t vdifs_direct_write(struct kiocb *iocb, struct iov_iter *from)
 	ret = vdifs_dio_go(iocb, from, end - pos, true);
 out:
 	netfs_end_io_direct(inode);
+sync:
 	/* data servers answered once it was stable: the size to the MDS */
 	if (ret > 0)
 		ret = generic_write_sync(iocb, ret);
 	return ret;
+
+netfs:
+	/* netfs's path does not sync an O_DSYNC write's size either */
+	ret = netfs_unbuffered_write_iter(iocb, from);
+	goto sync;
 }
 
 int __init vdifs_direct_init(void)
