@@ -168,16 +168,20 @@ void chunk_forget(struct ds *ds, u64 id)
  * Versioned writes (WRITE, PUNCH) reach a replica in any order and are
  * applied in version order there; anything else (a clone, a delete, a
  * new epoch, a copy to a new server) must find the replicas with every
- * write the primary committed before it.  A quiescer holds the mutex
- * except while it waits here, and while it waits no new writer leaves
- * the mutex before its forwards are in, so it cannot starve.
+ * write the primary committed before it, and the chunk with no write
+ * between its plan and its commit.  A quiescer holds the mutex except
+ * while it waits here, and while it waits no new write starts and no
+ * writer leaves the mutex before its forwards are in, so it cannot
+ * starve.
  */
 void chunk_quiesce(struct ds_chunk *c)
 {
 	c->quiescing++;
-	while (c->fwd_inflight)
+	while (c->fwd_inflight || c->wr_inflight)
 		pthread_cond_wait(&c->cond, &c->mutex);
-	c->quiescing--;
+	/* writers held back for us go on once we leave the mutex */
+	if (!--c->quiescing)
+		pthread_cond_broadcast(&c->cond);
 }
 
 int chunk_fd(struct ds *ds, struct ds_chunk *c, bool create)

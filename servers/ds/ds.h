@@ -176,6 +176,26 @@ struct ds_store {
  */
 struct ds_mut;
 
+/*
+ * A write in flight on a chunk: the extents it replaces, from its plan to
+ * its commit.  Writes whose extents are apart go ahead together; one that
+ * meets another's waits, since its plan reads what the other replaces.
+ */
+struct ds_wr {
+	u32 first, last;	/* extents; the whole chunk for a new chunk */
+	/*
+	 * Ordered: it took its version before its data was written (a
+	 * forward, sent with it, or one received), so writes commit in the
+	 * order they took theirs.  Writes that are not (nothing forwarded)
+	 * take theirs at the commit, in any order, and never share the
+	 * chunk with ordered ones.
+	 */
+	bool ordered;
+	u64 version;		/* what an ordered one commits as */
+	bool queued;		/* handed to the group commit, or failed */
+	struct ds_wr *next;	/* the chunk's list, in the order begun */
+};
+
 struct ds_chunk {
 	u64 id;
 	pthread_mutex_t mutex;
@@ -194,6 +214,16 @@ struct ds_chunk {
 	 */
 	unsigned int fwd_inflight;
 	unsigned int quiescing;
+	/*
+	 * Under mutex: WRITEs and PUNCHes between the version they took and
+	 * their commit (their data is written and synced without the mutex,
+	 * so that writes to other extents of the chunk overlap theirs), in
+	 * the order they began; wr_ver is the newest version an ordered
+	 * one took.
+	 */
+	struct ds_wr *wr_head;
+	unsigned int wr_inflight;
+	u64 wr_ver;
 	int users;		/* threads using it; idle ones are on the LRU */
 	struct ds_chunk *next;	/* hash chain */
 	struct ds_chunk *lru_prev, *lru_next;
@@ -212,7 +242,7 @@ int chunk_dup_fd(struct ds *ds, struct ds_chunk *c);
 int blk_mark(struct ds_chunk *c, u32 b);
 void blk_free(struct ds_chunk *c, u32 b);
 int blk_alloc(struct ds_chunk *c, u32 n, u32 *out);
-/* c->mutex held: wait until none of c's forwards is in flight */
+/* c->mutex held: wait until none of c's writes or forwards is in flight */
 void chunk_quiesce(struct ds_chunk *c);
 
 /* ---- store.c: chunks on disk ---- */
@@ -462,7 +492,7 @@ struct ds {
 	struct ds_peer peers[DS_MAX_PEERS];
 	unsigned int npeers;
 	/*
-	 * Group commit (store.c, txn_group_run()): grp_lock protects the
+	 * Group commit (store.c, txn_group_wait()): grp_lock protects the
 	 * queue of mutations waiting for a transaction and grp_leading
 	 * (a thread is committing a group); never held across the commit.
 	 */

@@ -88,7 +88,8 @@ struct ds_job {
  * network: a primary waits for its forwards with workers of its own
  * busy, and two servers forwarding to each other through one full pool
  * each would wait on each other.  Forwards of different chunks run in
- * parallel; a primary sends a chunk's next only after this one's reply.
+ * parallel; a primary sends a chunk's next ones before this one's reply,
+ * and they wait here for their turn (wait_version() in store.c).
  */
 struct ds_pool {
 	pthread_mutex_t lock;		/* head, tail */

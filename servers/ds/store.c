@@ -23,10 +23,13 @@
  * state is built, from the map entries that point into its own file, so
  * blocks written but never committed before a crash are free again.
  *
- * Locking: struct ds_chunk.mutex serialises mutations of a chunk; its rw
- * lock keeps blocks from being freed under a concurrent reader (readers
- * hold it shared from their map lookup to their last pread, steps 3-4 hold
- * it exclusive).  Chunks that are the base of a clone are frozen: their
+ * Locking: struct ds_chunk.mutex guards a chunk's mutations: a WRITE or
+ * PUNCH plans under it and records the extents it replaces (struct
+ * ds_wr), then does steps 1-3 without it, beside writes to other extents
+ * of the chunk; anything else runs under it with no write in flight.  Its
+ * rw lock keeps blocks from being freed under a concurrent reader
+ * (readers hold it shared from their map lookup to their last pread,
+ * step 4 holds it exclusive).  Chunks that are the base of a clone are frozen: their
  * blocks never change, so readers of a clone read them without their lock.
  */
 #include <dirent.h>
@@ -1436,12 +1439,81 @@ static int clone_chunk(struct ds_op_ctx *x, MDB_txn *t, struct ds_chunk_rec *nr)
 	return 0;
 }
 
+/* ---- writes in flight on a chunk: all under c->mutex ---- */
+
+/*
+ * Must w wait: a quiescer waits, another write replaces its extents, or
+ * writes of the other kind (ordered or not) are in flight?
+ */
+static bool wr_blocked(const struct ds_chunk *c, const struct ds_wr *w)
+{
+	const struct ds_wr *o;
+
+	if (c->quiescing)
+		return true;
+	for (o = c->wr_head; o; o = o->next)
+		if ((w->first <= o->last && o->first <= w->last) ||
+		    o->ordered != w->ordered)
+			return true;
+	return false;
+}
+
+/* the version the chunk's next ordered write takes */
+static u64 wr_next_version(const struct ds_chunk *c,
+			   const struct ds_chunk_rec *r, bool exists)
+{
+	if (c->wr_head && c->wr_head->ordered)
+		return c->wr_ver + 1;
+	return exists ? le64_to_cpu(r->version) + 1 : 1;
+}
+
+static void wr_begin(struct ds_chunk *c, struct ds_wr *w, u64 version)
+{
+	struct ds_wr **pp = &c->wr_head;
+
+	while (*pp)
+		pp = &(*pp)->next;
+	w->version = version;
+	w->queued = false;
+	w->next = NULL;
+	*pp = w;
+	c->wr_inflight++;
+	if (w->ordered)
+		c->wr_ver = version;
+}
+
+/* every ordered write begun before w handed to the group commit (or failed)? */
+static bool wr_turn(const struct ds_chunk *c, const struct ds_wr *w)
+{
+	const struct ds_wr *o;
+
+	if (!w->ordered)
+		return true;
+	for (o = c->wr_head; o != w; o = o->next)
+		if (!o->queued)
+			return false;
+	return true;
+}
+
+static void wr_end(struct ds_chunk *c, struct ds_wr *w)
+{
+	struct ds_wr **pp = &c->wr_head;
+
+	while (*pp != w)
+		pp = &(*pp)->next;
+	*pp = w->next;
+	c->wr_inflight--;
+	pthread_cond_broadcast(&c->cond);
+}
+
 /*
  * A forwarded mutation carries the version it produces: wait (bounded)
- * for the one before it if it overtook it, skip it if already applied.
- * Returns 1 when already applied, 2 when refused without waiting (the
- * sender's set is older than ours, or our copy is stale already: neither
- * says our copy missed anything now).  Called with c->mutex held.
+ * for the one before it if it overtook it (to be committed, or to be in
+ * flight here, a WRITE or PUNCH that took its version and will commit
+ * before this one), skip it if already applied.  Returns 1 when already
+ * applied, 2 when refused without waiting (the sender's set is older
+ * than ours, or our copy is stale already: neither says our copy missed
+ * anything now).  Called with c->mutex held.
  */
 static int wait_version(struct ds *ds, struct ds_chunk *c, u64 id,
 			const struct vdifs_chunk_req *q,
@@ -1469,7 +1541,7 @@ static int wait_version(struct ds *ds, struct ds_chunk *c, u64 id,
 			return 2;
 		if (le64_to_cpu(r->version) >= want)
 			return 1;
-		if (le64_to_cpu(r->version) == want - 1)
+		if (wr_next_version(c, r, true) == want)
 			return 0;
 		if (net_now_ms() >= deadline)
 			return -ESTALE;
@@ -1538,6 +1610,7 @@ struct ds_wplan {
 	u32 nio;
 	u8 *bounce;		/* blocks built here (merges, copies) */
 	u32 nbounce, bounce_cap;
+	int fd;			/* the chunk's file, written by the plan */
 };
 
 static void wplan_free(struct ds_wplan *p)
@@ -1742,8 +1815,11 @@ static int plan_write(int fd, struct ds_wplan *p)
 	return 0;
 }
 
-/* plan, write and sync the data of a WRITE or PUNCH; map left to commit */
-static int mutate_data(struct ds *ds, struct ds_chunk *c, MDB_txn *t,
+/*
+ * Plan the data of a WRITE or PUNCH (c->mutex held: blocks are taken);
+ * mutate_flush() writes it, the map is left to the commit.
+ */
+static int mutate_plan(struct ds *ds, struct ds_chunk *c, MDB_txn *t,
 		       u32 es, u32 off, u32 len, const u8 *data,
 		       struct ds_wplan *p)
 {
@@ -1781,13 +1857,36 @@ static int mutate_data(struct ds *ds, struct ds_chunk *c, MDB_txn *t,
 		if (ret)
 			break;
 	}
-	if (!ret)
-		ret = plan_write(fd, p);
-	if (!ret && p->nio && fdatasync(fd))
-		ret = -errno;
+	p->fd = fd;
+	return ret;
+}
+
+/*
+ * Write and sync the planned blocks: no lock needed, they are the plan's
+ * alone until its commit (and c's file stays open while c has users).
+ */
+static int mutate_flush(struct ds_wplan *p)
+{
+	int ret = 0;
+
+	if (p->nio) {
+		ret = plan_write(p->fd, p);
+		if (!ret && fdatasync(p->fd))
+			ret = -errno;
+	}
 	if (!ret)
 		ds_crash_point("after_data");
 	return ret;
+}
+
+/* plan, write and sync the data of a WRITE or PUNCH; map left to commit */
+static int mutate_data(struct ds *ds, struct ds_chunk *c, MDB_txn *t,
+		       u32 es, u32 off, u32 len, const u8 *data,
+		       struct ds_wplan *p)
+{
+	int ret = mutate_plan(ds, c, t, es, off, len, data, p);
+
+	return ret ? ret : mutate_flush(p);
 }
 
 /* the map now points at the new, stable blocks, of version v */
@@ -1866,18 +1965,15 @@ static bool mutation_passes(const struct ds_op_ctx *x,
 }
 
 /*
- * The data of a WRITE or PUNCH that mutation_passes(), written and synced
- * outside the write transaction (in a read one): *es and *len as the
- * transaction will find them, the plan for mutate_map() in p.
+ * The geometry of a WRITE or PUNCH that mutation_passes(): *es and *len
+ * as the transaction will find them, and the extents it replaces in w.
  */
-static int plan_early(struct ds_op_ctx *x, struct ds_chunk *c,
-		      const struct ds_chunk_rec *r, bool exists, u32 *es,
-		      u32 *len, struct ds_wplan *p)
+static void early_extents(const struct ds_op_ctx *x,
+			  const struct ds_chunk_rec *r, bool exists, u32 *es,
+			  u32 *len, struct ds_wr *w)
 {
 	const struct vdifs_chunk_req *q = x->q;
 	u32 off = le32_to_cpu(q->offset);
-	MDB_txn *t;
-	int ret;
 
 	if (exists) {
 		*es = le32_to_cpu(r->extent_size);
@@ -1889,12 +1985,36 @@ static int plan_early(struct ds_op_ctx *x, struct ds_chunk *c,
 			*es = adaptive_extent(le32_to_cpu(q->chunk_size));
 		*len = x->len;
 	}
-	if (!*len)
+	if (!exists) {		/* a new chunk: nothing else until it is */
+		w->first = 0;
+		w->last = UINT32_MAX;
+	} else if (*len) {
+		w->first = off / *es;
+		w->last = (off + *len - 1) / *es;
+	} else {		/* no extent; only a version */
+		w->first = UINT32_MAX;
+		w->last = 0;
+	}
+}
+
+/*
+ * Plan the data of a WRITE or PUNCH that mutation_passes() (in a read
+ * transaction, c->mutex held), to be written and synced by
+ * mutate_flush() outside both the mutex and the write transaction.
+ */
+static int plan_early(struct ds_op_ctx *x, struct ds_chunk *c, u32 es,
+		      u32 len, struct ds_wplan *p)
+{
+	MDB_txn *t;
+	int ret;
+
+	if (!len)
 		return 0;
 	ret = st_err(mdb_txn_begin(x->ds->st.env, NULL, MDB_RDONLY, &t));
 	if (ret)
 		return ret;
-	ret = mutate_data(x->ds, c, t, *es, off, *len, x->data, p);
+	ret = mutate_plan(x->ds, c, t, es, le32_to_cpu(x->q->offset), len,
+			  x->data, p);
 	mdb_txn_abort(t);
 	return ret;
 }
@@ -1930,9 +2050,10 @@ u64 store_digest(u16 op, u32 off, u32 len, const u8 *data)
 /*
  * One mutation's part of a write transaction: what store_mutate() had
  * settled before it (under the chunk's mutex, which its thread holds
- * throughout), and what the transaction made.  An early WRITE or PUNCH
- * (its data on disk already) may share its transaction with other
- * chunks' (txn_group_run()), and run more than once.
+ * throughout, or, for an early WRITE or PUNCH, its struct ds_wr), and
+ * what the transaction made.  An early WRITE or PUNCH (its data on disk
+ * already) may share its transaction with other writes
+ * (txn_group_wait()), and run more than once.
  */
 struct ds_mut {
 	struct ds_op_ctx *x;
@@ -1945,7 +2066,7 @@ struct ds_mut {
 	struct ds_chunk_rec r;
 	struct ds_freed freed;
 	bool wrote;		/* got past its checks: a failure spoils t */
-	/* txn_group_run(): under ds->grp_lock */
+	/* txn_group_add(), txn_group_wait(): under ds->grp_lock */
 	struct ds_mut *next;
 	bool done;
 	int ret;
@@ -1972,10 +2093,10 @@ static int mutate_txn(struct ds *ds, MDB_txn *t, struct ds_mut *m)
 	m->wrote = false;
 	m->freed.n = 0;
 	/*
-	 * Read the record again inside the write transaction: our mutex
-	 * keeps other writers of this chunk out, but clones and frees of
-	 * other chunks change its refs and flags, and an update from the
-	 * snapshot read before would undo theirs.
+	 * Read the record again inside the write transaction: other
+	 * writers of this chunk commit before us (in version order), and
+	 * clones and frees of other chunks change its refs and flags; an
+	 * update from the snapshot read before would undo theirs.
 	 */
 	ret = rec_get(&ds->st, t, id, r);
 	if (ret && ret != -ENOENT)
@@ -2105,6 +2226,10 @@ static int mutate_txn(struct ds *ds, MDB_txn *t, struct ds_mut *m)
 		return -EROFS;
 	if (m->forwarding && le64_to_cpu(r->version) + 1 != m->fw_version)
 		return -EAGAIN;		/* not the version forwarded */
+	/* the write before, in flight beside ours, failed: we missed it */
+	if (fwd && !resync && le64_to_cpu(r->version) + 1 !=
+	    le64_to_cpu(q->version))
+		return -ESTALE;
 	if (m->planned && (es != m->planned_es || len != m->planned_len)) {
 		/* mutation_passes() and this disagree: a bug */
 		log_err("chunk %016llx: planned %u bytes in extents of %u, found %u in %u",
@@ -2208,24 +2333,31 @@ static void txn_group_lead(struct ds *ds, struct ds_mut *batch)
 
 /*
  * Group commit.  A write transaction's commit syncs the index twice,
- * which on a disk costs more than the data's own fdatasync; writers of
- * different chunks arriving while one commits queue up, and the first
- * of them to find no leader commits them all in one transaction: N
- * writers at once pay about one commit, not N.  Only WRITEs and PUNCHes
- * whose data is on disk already come here (their transaction is map
- * and record updates, quick and free of file I/O); their threads hold
- * their chunks' mutexes while the leader runs their part.  Returns as
- * mutate_txn(), once the commit is durable.
+ * which on a disk costs more than the data's own fdatasync; writers
+ * arriving while one commits queue up, and the first of them to find no
+ * leader commits them all in one transaction: N writers at once pay
+ * about one commit, not N.  Only WRITEs and PUNCHes whose data is on
+ * disk already come here (their transaction is map and record updates,
+ * quick and free of file I/O).  Writes of one chunk are queued in
+ * version order, under its mutex (wr_turn()); they wait for the commit
+ * without it, their extents kept from other writers by their struct
+ * ds_wr.  Returns as mutate_txn(), once the commit is durable.
  */
-static int txn_group_run(struct ds *ds, struct ds_mut *m)
+static void txn_group_add(struct ds *ds, struct ds_mut *m)
 {
-	struct ds_mut *batch, *next;
-
 	m->next = NULL;
 	m->done = false;
 	pthread_mutex_lock(&ds->grp_lock);
 	*ds->grp_tail = m;
 	ds->grp_tail = &m->next;
+	pthread_mutex_unlock(&ds->grp_lock);
+}
+
+static int txn_group_wait(struct ds *ds, struct ds_mut *m)
+{
+	struct ds_mut *batch, *next;
+
+	pthread_mutex_lock(&ds->grp_lock);
 	while (!m->done) {
 		if (ds->grp_leading) {
 			pthread_cond_wait(&ds->grp_cond, &ds->grp_lock);
@@ -2264,6 +2396,7 @@ int store_mutate(struct ds_op_ctx *x)
 	struct ds_chunk *c, *bc = NULL;
 	struct ds_mut m = { .x = x, .plan = &plan, .resync = resync };
 	struct repl_fwd fw;
+	struct ds_wr wr;
 	bool early;
 	MDB_txn *t;
 	int ret;
@@ -2296,6 +2429,7 @@ int store_mutate(struct ds_op_ctx *x)
 			chunk_quiesce(bc);
 	}
 
+again:
 	if (fwd && !resync && x->op != VDIFS_OP_CHUNK_DELETE &&
 	    x->op != VDIFS_OP_CHUNK_CLONE) {
 		ret = wait_version(ds, c, id, q, &r, &exists);
@@ -2346,42 +2480,76 @@ int store_mutate(struct ds_op_ctx *x)
 	}
 
 	/*
+	 * A WRITE or PUNCH that passes its checks now is written early:
+	 * its data goes to the chunk's file (and is synced) before the
+	 * write transaction and without our mutex (the transaction's lock
+	 * is the whole store's, and the mutex the chunk's: held across a
+	 * copy of a MiB and an fdatasync, either would make other writers
+	 * wait for ours).  It takes its version and its extents here
+	 * (struct ds_wr): writes to other extents go ahead beside it, one
+	 * that meets its extents waits, and they commit in version order.
+	 * Anything else waits until no write is in flight.
+	 */
+	early = !resync && mutation_passes(x, &r, exists);
+	if (early) {
+		early_extents(x, &r, exists, &m.planned_es, &m.planned_len,
+			      &wr);
+		wr.ordered = fwd || x->nfwd;
+		if (wr_blocked(c, &wr)) {
+			pthread_cond_wait(&c->cond, &c->mutex);
+			goto again;
+		}
+		wr_begin(c, &wr, fwd ? le64_to_cpu(q->version) :
+			 wr_next_version(c, &r, exists));
+	} else if (c->wr_inflight) {
+		chunk_quiesce(c);
+		goto again;
+	}
+
+	/*
 	 * A primary forwards while it writes its own copy (the replicas'
 	 * time and ours overlap), with the version and digest it is about
 	 * to commit, before its write transaction: never a network wait
-	 * inside one (the writer lock is the whole store's).  If ours then
-	 * fails, a replica may have it and we not: ours is marked stale
-	 * below, and the MDS takes it out of the set.  Our mutex keeps the
-	 * version; what the transaction checks again is checked here first.
+	 * inside one.  If ours then fails, a replica may have it and we
+	 * not: ours is marked stale below, and the MDS takes it out of the
+	 * set.  What the transaction checks again is checked here first.
 	 */
-	early = !resync && mutation_passes(x, &r, exists);
 	if (early && x->nfwd && !fwd) {
 		struct vdifs_chunk_req fq = *q;
 
-		m.fw_version = (exists ? le64_to_cpu(r.version) : 0) + 1;
+		m.fw_version = wr.version;
 		fq.version = cpu_to_le64(m.fw_version);
 		fq.digest = cpu_to_le64(x->digest);
 		repl_forward_begin(ds, &fw, x->fwd_peers, x->nfwd, x->op, &fq,
 				   x->data, x->len, x->sums);
 		m.forwarding = true;
 	}
-	/*
-	 * The data goes to the chunk's file (and is synced) before the
-	 * write transaction too, under our mutex alone: the transaction's
-	 * lock is the whole store's, and held across a copy of a MiB and an
-	 * fdatasync it would make every other chunk's writer wait for ours.
-	 * Under our mutex nothing this plan reads can change (the chunk's
-	 * map and geometry are its writers', and a clone freezing it takes
-	 * our mutex).
-	 */
 	if (early) {
-		ret = plan_early(x, c, &r, exists, &m.planned_es,
-				 &m.planned_len, &plan);
-		if (ret)
-			goto out_unalloc;
+		/* nothing the plan reads changes while wr holds its extents */
+		ret = plan_early(x, c, m.planned_es, m.planned_len, &plan);
 		m.planned = m.planned_len != 0;
+		pthread_mutex_unlock(&c->mutex);
+		if (!ret)
+			ret = mutate_flush(&plan);
+		if (wr.ordered) {
+			pthread_mutex_lock(&c->mutex);
+			while (!wr_turn(c, &wr))
+				pthread_cond_wait(&c->cond, &c->mutex);
+			if (!ret)
+				txn_group_add(ds, &m);
+			wr.queued = true;
+			pthread_cond_broadcast(&c->cond);
+			pthread_mutex_unlock(&c->mutex);
+		} else if (!ret) {
+			txn_group_add(ds, &m);
+		}
+		if (!ret)
+			ret = txn_group_wait(ds, &m);
+		pthread_mutex_lock(&c->mutex);
+		wr_end(c, &wr);
+	} else {
+		ret = txn_solo_run(ds, &m);
 	}
-	ret = early ? txn_group_run(ds, &m) : txn_solo_run(ds, &m);
 	if (ret == 1)		/* done already: nothing committed */
 		ret = 0;
 	if (ret || !m.wrote)

@@ -800,6 +800,113 @@ START_TEST(test_group_commit)
 }
 END_TEST
 
+/*
+ * Writes to one chunk in flight together whose extents meet: writers own
+ * interleaved slots of 1.5 KiB, so most blocks hold parts of three
+ * writers' slots and every extent parts of all of them.  Each write
+ * merges its part into blocks other writers are writing too, and the
+ * first writes to the clone copy extents its base holds: a write whose
+ * plan read what another one in flight replaces would lose that one's
+ * bytes.  Each writer's slots must end as its writes left them, on all
+ * three servers.
+ */
+#define SHARED_WRITERS	4
+#define SHARED_SLOT	1536
+#define SHARED_SPAN	(256 * KiB)
+
+struct shared_writer {
+	pthread_t th;
+	struct vdc_conn *c;
+	const struct vdc_chunk_ref *r;
+	unsigned int k;
+	u8 *img;		/* the span, as its own writes left its slots */
+	int ret;
+};
+
+static void *shared_writer_run(void *arg)
+{
+	struct shared_writer *w = arg;
+	u64 rs = 0x9e3779b97f4a7c15ull * (w->k + 1);
+	u8 buf[SHARED_SLOT];
+	unsigned int i;
+
+	for (i = 0; i < 300; i++) {
+		u32 nslots = SHARED_SPAN / SHARED_SLOT / SHARED_WRITERS;
+		u32 slot, off, len, b;
+		int ret;
+
+		rs = rs * 6364136223846793005ull + 1442695040888963407ull;
+		slot = ((u32)(rs >> 40) % nslots) * SHARED_WRITERS + w->k;
+		len = 1 + (u32)(rs >> 20) % SHARED_SLOT;
+		off = slot * SHARED_SLOT + (SHARED_SLOT - len) *
+		      (u32)(rs >> 60 & 1);
+		for (b = 0; b < len; b++)
+			buf[b] = (u8)(rs >> 8) + (u8)b;
+		ret = vdc_chunk_write(w->c, w->r, off, buf, len, NULL);
+		if (ret) {
+			w->ret = ret;
+			break;
+		}
+		memcpy(w->img + off, buf, len);
+	}
+	return NULL;
+}
+
+START_TEST(test_pipelined_shared_extents)
+{
+	struct shared_writer w[SHARED_WRITERS];
+	struct vdifs_chunk_stat s[NDS];
+	struct vdc_chunk_ref base, r;
+	unsigned int k, j;
+	struct model m;
+	char what[64];
+	u8 *img;
+
+	rnd_seed(43);
+	h_chunk_ref(&base, 0x3401, MiB, 64 * KiB, VDIFS_REPL_SYNC, 3, g_set);
+	h_chunk_ref(&r, 0x3402, MiB, 64 * KiB, VDIFS_REPL_SYNC, 3, g_set);
+	m_init(&m, MiB, 64 * KiB);
+	do_write(g_c[0], &base, &m, 0, SHARED_SPAN + 4096);
+	ck_ok(vdc_chunk_clone(g_c[0], &r, base.chunk_id));
+	img = malloc(SHARED_SPAN);
+	ck_assert_ptr_nonnull(img);
+	memcpy(img, m.data, SHARED_SPAN);
+	for (k = 0; k < SHARED_WRITERS; k++) {
+		w[k] = (struct shared_writer){ .c = h_ds_connect(&g_ds[0]),
+					       .r = &r, .k = k };
+		w[k].img = malloc(SHARED_SPAN);
+		ck_assert_ptr_nonnull(w[k].img);
+		memcpy(w[k].img, img, SHARED_SPAN);
+		ck_assert_int_eq(pthread_create(&w[k].th, NULL,
+						shared_writer_run, &w[k]), 0);
+	}
+	for (k = 0; k < SHARED_WRITERS; k++) {
+		pthread_join(w[k].th, NULL);
+		ck_assert_msg(!w[k].ret, "writer %u: %s", k, h_err(w[k].ret));
+		vdc_close(w[k].c);
+	}
+	/* slot by slot, what its own writer left */
+	for (j = 0; j < SHARED_SPAN / SHARED_SLOT; j++)
+		memcpy(img + j * SHARED_SLOT,
+		       w[j % SHARED_WRITERS].img + j * SHARED_SLOT,
+		       SHARED_SLOT);
+	m_apply(&m, 0, img, SHARED_SPAN);
+	for (k = 0; k < NDS; k++) {
+		snprintf(what, sizeof(what), "clone on server %u", k);
+		ck_chunk(g_c[k], &r, &m, what);
+		s[k] = stat_of(g_c[k], r.chunk_id);
+		ck_assert_msg(!(le32_to_cpu(s[k].flags) & VDIFS_CHUNK_STALE),
+			      "server %u: clone marked stale", k);
+		ck_assert_uint_eq(le64_to_cpu(s[k].version),
+				  le64_to_cpu(s[0].version));
+	}
+	for (k = 0; k < SHARED_WRITERS; k++)
+		free(w[k].img);
+	free(img);
+	m_free(&m);
+}
+END_TEST
+
 START_TEST(test_async_replication)
 {
 	struct vdc_chunk_ref r;
@@ -4074,6 +4181,7 @@ static Suite *ds_suite(void)
 	tcase_add_test(tc, test_forward_resend);
 	tcase_add_test(tc, test_sync_pipelined);
 	tcase_add_test(tc, test_group_commit);
+	tcase_add_test(tc, test_pipelined_shared_extents);
 	tcase_add_test(tc, test_async_replication);
 
 	tc = tcase(s, "cow", 60);
