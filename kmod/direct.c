@@ -323,8 +323,22 @@ sync:
 	return ret;
 
 netfs:
-	/* netfs's path does not sync an O_DSYNC write's size either */
-	ret = netfs_unbuffered_write_iter(iocb, from);
+	/*
+	 * netfs's path does not sync an O_DSYNC write's size either, and
+	 * completes an aio without us: one that must be synced is waited
+	 * for, as a synchronous call of its own, and answered at once.
+	 */
+	if (iocb_is_dsync(iocb) && !is_sync_kiocb(iocb)) {
+		struct kiocb wait;
+
+		init_sync_kiocb(&wait, file);
+		wait.ki_pos = iocb->ki_pos;
+		wait.ki_flags = iocb->ki_flags;
+		ret = netfs_unbuffered_write_iter(&wait, from);
+		iocb->ki_pos = wait.ki_pos;
+	} else {
+		ret = netfs_unbuffered_write_iter(iocb, from);
+	}
 	goto sync;
 }
 

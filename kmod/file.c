@@ -82,10 +82,16 @@ static int vdifs_fsync(struct file *file, loff_t start, loff_t end,
 	 * Data servers acknowledge a write only once it is stable on every
 	 * replica its mode requires, so once writeback is done the data is
 	 * durable; what remains is the size on the MDS (durable on reply).
+	 * fdatasync() (and every O_DSYNC write) needs it only when the MDS
+	 * has a smaller one: the new mtime and change counter follow with
+	 * the inode's writeback.  An image rewritten in place then syncs
+	 * with the data servers alone, and on while the MDS is away.
 	 */
 	ret = file_write_and_wait_range(file, start, end);
 	if (ret)
 		return ret;
+	if (datasync && !vdifs_size_ahead(inode))
+		return 0;
 	return vdifs_sync_size(inode);
 }
 

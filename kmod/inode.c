@@ -254,6 +254,18 @@ int vdifs_revalidate_own(struct inode *inode, u64 before)
  * it) and a new mtime, which also bumps its change counter so that the
  * next opener anywhere drops cached pages and layouts (close-to-open).
  */
+/* does the local size exceed what the MDS has confirmed? */
+bool vdifs_size_ahead(struct inode *inode)
+{
+	struct vdifs_inode *vi = VDIFS_I(inode);
+	bool ahead;
+
+	spin_lock(&vi->size_lock);
+	ahead = i_size_read(inode) > vi->netfs.remote_i_size;
+	spin_unlock(&vi->size_lock);
+	return ahead;
+}
+
 int vdifs_sync_size(struct inode *inode)
 {
 	struct vdifs_sb_info *sbi = VDIFS_SB(inode->i_sb);

@@ -164,9 +164,10 @@ struct ds_store {
 /* ---- chunk.c: in-memory chunk state, block allocation ---- */
 
 /*
- * In-memory state of a chunk, cached (chunk.c).  mutex serialises its
- * mutations and guards blocks/nbits/hint/loaded; cond wakes a replica
- * waiting for an earlier version.  rw keeps blocks from being freed and
+ * In-memory state of a chunk, cached (chunk.c).  mutex guards its
+ * mutations (a write holds it to plan, not to write: struct ds_wr) and
+ * blocks/nbits/hint/loaded; cond wakes a replica waiting for an earlier
+ * version, and writers waiting for others in flight.  rw keeps blocks from being freed and
  * reused under a concurrent reader of this chunk's own extents (readers
  * hold it shared from their map lookup to their last pread; a mutation
  * holds it exclusive from its commit until the old blocks are free).

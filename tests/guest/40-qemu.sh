@@ -76,5 +76,69 @@ os.pwrite(fd, buf, 0)
 os.pwrite(fd, buf, 8192)
 st = os.stat(sys.argv[2])
 sys.exit(st.st_size != 16384)' "$MNT/dsync.img" "$MNT2/dsync.img"
+
+# Rewritten in place, an image syncs with its data servers alone: an
+# O_DSYNC write or an fdatasync() that leaves the size needs the MDS only
+# for a size it does not have yet.  With the MDS stopped they still
+# complete (a call to it would wait until it comes back, 30 s later).
+mds_pid=$(srv_pid mds)
+( sleep 30; kill -CONT "$mds_pid" ) &
+mds_cont=$!
+check "O_DSYNC rewrites and fdatasync need no MDS while the size stands" \
+	python3 -c '
+import mmap, os, signal, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_DIRECT | os.O_DSYNC)
+fd2 = os.open(sys.argv[1], os.O_RDWR)
+buf = mmap.mmap(-1, 8192)
+buf.write(b"e" * 8192)
+os.kill(int(sys.argv[2]), signal.SIGSTOP)
+try:
+    t0 = time.monotonic()
+    os.pwrite(fd, buf, 0)
+    os.pwrite(fd2, b"f" * 4096, 12288)
+    os.fdatasync(fd2)
+    took = time.monotonic() - t0
+finally:
+    os.kill(int(sys.argv[2]), signal.SIGCONT)
+os.close(fd)
+os.close(fd2)
+print("rewrites and fdatasync with the MDS stopped: %.1f s" % took)
+sys.exit(took > 10)' "$MNT/dsync.img" "$mds_pid"
+kill "$mds_cont" 2>/dev/null
+check "and the second client reads them" python3 -c '
+import sys
+d = open(sys.argv[1], "rb").read()
+sys.exit(d != b"e" * 8192 + b"d" * 4096 + b"f" * 4096)' "$MNT2/dsync.img"
+
+# An O_DSYNC aio (libaio, as QEMU's aio=native) past the end of the file:
+# the size it reached is on the MDS when its completion is reaped
+check "O_DSYNC aio direct write past the end is seen by another client" \
+	python3 -c '
+import ctypes, mmap, os, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT | os.O_DIRECT | os.O_DSYNC)
+os.ftruncate(fd, 16384)
+buf = mmap.mmap(-1, 8192)
+buf.write(b"g" * 8192)
+addr = ctypes.addressof(ctypes.c_char.from_buffer(buf))
+ctx = ctypes.c_ulong(0)
+# io_setup, io_submit, io_getevents (x86_64); IOCB_CMD_PWRITE at 24576
+if libc.syscall(ctypes.c_long(206), ctypes.c_long(8), ctypes.byref(ctx)):
+    sys.exit("io_setup: %s" % os.strerror(ctypes.get_errno()))
+iocb = ctypes.create_string_buffer(struct.pack("<QIIHhIQQqQII", 0, 0, 0, 1,
+                                               0, fd, addr, 8192, 24576,
+                                               0, 0, 0), 64)
+ptrs = (ctypes.c_void_p * 1)(ctypes.addressof(iocb))
+if libc.syscall(ctypes.c_long(209), ctx, ctypes.c_long(1), ptrs) != 1:
+    sys.exit("io_submit: %s" % os.strerror(ctypes.get_errno()))
+ev = ctypes.create_string_buffer(32)
+if libc.syscall(ctypes.c_long(208), ctx, ctypes.c_long(1), ctypes.c_long(1),
+                ev, None) != 1:
+    sys.exit("io_getevents: %s" % os.strerror(ctypes.get_errno()))
+res = struct.unpack("<QQqq", ev.raw)[2]
+size = os.stat(sys.argv[2]).st_size
+print("aio O_DSYNC past the end: %d bytes, size %d seen" % (res, size))
+sys.exit(res != 8192 or size != 32768)' "$MNT/dsync-aio.img" \
+	"$MNT2/dsync-aio.img"
 cluster_stop
 finish
