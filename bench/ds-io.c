@@ -4,9 +4,11 @@
  *
  * A base chunk is written whole, cloned (as a desktop's image is), and
  * then THREADS connections drive each pattern at the clone for SECS
- * seconds: 4 KiB random writes (first the copy-on-write ones, then into
- * extents the clone already owns), 4 KiB random reads, 1 MiB sequential
- * writes and reads.  For each it prints requests/s, MiB/s and the data
+ * seconds: 4 KiB writes each into an extent a fresh clone still shares
+ * with its base (a clone's first writes: copy-on-write, every one), 4 KiB
+ * random writes (first mostly copy-on-write ones, then into extents the
+ * clone already owns), 4 KiB random reads, 1 MiB sequential writes and
+ * reads.  For each it prints requests/s, MiB/s and the data
  * server's CPU microseconds per request (from /proc/PID/stat), and the
  * same pattern's rate with pread/pwrite on a local file beside it, the
  * storage cost underneath, as a ratio.  The guest benchmark (bench/vdi.sh)
@@ -39,25 +41,30 @@ struct pattern {
 	u32 io;			/* bytes per request */
 	bool write;
 	bool random;
+	bool first;		/* each into an extent of a fresh clone */
 };
 
+#define NFRESH	8		/* fresh clones for the first writes */
+
 static const struct pattern patterns[] = {
-	{ "randwrite 4k (cow)", 4096, true, true },
-	{ "randwrite 4k (own)", 4096, true, true },
-	{ "randread 4k", 4096, false, true },
-	{ "seqwrite 1M", 1 << 20, true, false },
-	{ "seqread 1M", 1 << 20, false, false },
+	{ "write 4k (first)", 4096, true, true, true },
+	{ "randwrite 4k (cow)", 4096, true, true, false },
+	{ "randwrite 4k (own)", 4096, true, true, false },
+	{ "randread 4k", 4096, false, true, false },
+	{ "seqwrite 1M", 1 << 20, true, false, false },
+	{ "seqread 1M", 1 << 20, false, false, false },
 };
 
 struct worker {
 	pthread_t th;
 	const char *addr;
-	const struct vdc_chunk_ref *ref;
+	const struct vdc_chunk_ref *ref;	/* NFRESH of them for first */
 	const struct pattern *p;
 	int fd;			/* local file, or -1 for the data server */
 	double until;
 	unsigned int seed;
-	u32 next;		/* sequential: next offset */
+	u32 next;		/* sequential: next offset; first: next extent */
+	u32 step;		/* first: extents between this worker's */
 	unsigned long ops;
 	int err;
 };
@@ -112,9 +119,20 @@ static void *run(void *arg)
 		}
 	}
 	while (now() < w->until) {
+		const struct vdc_chunk_ref *r = w->ref;
 		u32 off;
 
-		if (w->p->random) {
+		if (w->p->first) {
+			/* extent next of all NFRESH clones' extents */
+			if (w->next >= NFRESH * (CS / ES))
+				break;
+			if (r)	/* the local file stands for them all */
+				r += w->next / (CS / ES);
+			off = w->next % (CS / ES) * ES +
+			      (u32)(rand_r(&w->seed) % (ES / w->p->io)) *
+			      w->p->io;
+			w->next += w->step;
+		} else if (w->p->random) {
 			off = (u32)(rand_r(&w->seed) % (CS / w->p->io)) *
 			      w->p->io;
 		} else {
@@ -127,10 +145,9 @@ static void *run(void *arg)
 			       fdatasync(w->fd) ? -errno : 0) :
 			      (pread(w->fd, buf, w->p->io, off) < 0 ? -errno : 0);
 		else if (w->p->write)
-			ret = vdc_chunk_write(c, w->ref, off, buf, w->p->io,
-					      NULL);
+			ret = vdc_chunk_write(c, r, off, buf, w->p->io, NULL);
 		else
-			ret = vdc_chunk_read(c, w->ref, off, buf, w->p->io,
+			ret = vdc_chunk_read(c, r, off, buf, w->p->io,
 					     NULL) == (int)w->p->io ? 0 : -EIO;
 		if (ret) {
 			w->err = ret;
@@ -164,7 +181,9 @@ static double drive(const char *addr, const struct vdc_chunk_ref *r,
 		w[i].fd = fd;
 		w[i].until = t0 + secs;
 		w[i].seed = 17 + i;
-		w[i].next = (u32)((u64)CS / threads * i) & ~(p->io - 1);
+		w[i].next = p->first ? (u32)i :
+			    (u32)((u64)CS / threads * i) & ~(p->io - 1);
+		w[i].step = (u32)threads;
 		pthread_create(&w[i].th, NULL, run, &w[i]);
 	}
 	for (i = 0; i < threads; i++) {
@@ -185,7 +204,7 @@ static double drive(const char *addr, const struct vdc_chunk_ref *r,
 int main(int argc, char **argv)
 {
 	struct vdc_chunk_ref base = { .chunk_size = CS, .extent_size = ES,
-				      .nrep = 1 }, clone;
+				      .nrep = 1 }, clone, fresh[NFRESH];
 	int threads = argc > 5 ? atoi(argv[5]) : 4;
 	int secs = argc > 6 ? atoi(argv[6]) : 5;
 	char path[4096];
@@ -217,6 +236,12 @@ int main(int argc, char **argv)
 	clone.chunk_id = base.chunk_id + 1;
 	if (vdc_chunk_clone(c, &clone, base.chunk_id))
 		return 1;
+	for (i = 0; i < NFRESH; i++) {
+		fresh[i] = base;
+		fresh[i].chunk_id = base.chunk_id + 2 + i;
+		if (vdc_chunk_clone(c, &fresh[i], base.chunk_id))
+			return 1;
+	}
 	vdc_close(c);
 
 	snprintf(path, sizeof(path), "%s/bench-ds-io.%d", argv[4], getpid());
@@ -238,7 +263,8 @@ int main(int argc, char **argv)
 		/* DS_IO_ONLY=randread: one pattern, e.g. to profile it */
 		if (only && !strstr(p->name, only))
 			continue;
-		rate = drive(argv[1], &clone, p, -1, threads, secs, pid, &cpu);
+		rate = drive(argv[1], p->first ? fresh : &clone, p, -1,
+			     threads, secs, pid, &cpu);
 		local = drive(argv[1], NULL, p, fd, threads, secs, 0, NULL);
 		printf("%-20s %10.0f %9.1f %12.1f %12.0f %7.3f\n", p->name,
 		       rate, rate * p->io / (1 << 20), cpu, local,

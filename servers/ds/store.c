@@ -1598,6 +1598,15 @@ struct ds_blkio {
 	const u8 *data;		/* DS_BLOCK bytes */
 };
 
+/* a block of a base's file copied into ours as it is (with its sum) */
+struct ds_blkcopy {
+	u32 blk;		/* where in our file */
+	u32 src;		/* where in the base's */
+	int fd;			/* the base's file: one of the plan's cfd */
+};
+
+#define DS_WPLAN_BASES	2	/* only a write's first and last extent copy */
+
 struct ds_wplan {
 	/* the request's data and its blocks' checksums (or NULL) */
 	const u8 *data0;
@@ -1608,18 +1617,57 @@ struct ds_wplan {
 	u32 *old, nold;		/* ours, replaced: free after the commit */
 	struct ds_blkio *io;
 	u32 nio;
-	u8 *bounce;		/* blocks built here (merges, copies) */
+	struct ds_blkcopy *cp;
+	u32 ncp;
+	/* descriptors of the bases' files the copies read, the plan's own */
+	u64 cowner[DS_WPLAN_BASES];
+	int cfd[DS_WPLAN_BASES];
+	unsigned int ncfd;
+	u8 *bounce;		/* blocks built here (merges) */
 	u32 nbounce, bounce_cap;
 	int fd;			/* the chunk's file, written by the plan */
 };
 
 static void wplan_free(struct ds_wplan *p)
 {
+	unsigned int i;
+
+	for (i = 0; i < p->ncfd; i++)
+		close(p->cfd[i]);
 	free(p->ch);
 	free(p->taken);
 	free(p->old);
 	free(p->io);
+	free(p->cp);
 	free(p->bounce);
+}
+
+/*
+ * The plan's descriptor of a base's file: its own, since the copies are
+ * made after the chunk's mutex is let go (the base is frozen, and held by
+ * our chunk, so the file and its blocks stay).
+ */
+static int wplan_base_fd(struct ds *ds, struct ds_wplan *p, u64 owner)
+{
+	struct ds_chunk *oc;
+	unsigned int i;
+	int fd;
+
+	for (i = 0; i < p->ncfd; i++)
+		if (p->cowner[i] == owner)
+			return p->cfd[i];
+	if (p->ncfd == DS_WPLAN_BASES)
+		return -EIO;	/* mutate_plan() sized it: a bug */
+	oc = chunk_get(ds, owner);
+	if (!oc)
+		return -ENOMEM;
+	fd = chunk_dup_fd(ds, oc);
+	chunk_put(ds, oc);
+	if (fd < 0)
+		return fd;
+	p->cowner[p->ncfd] = owner;
+	p->cfd[p->ncfd++] = fd;
+	return fd;
 }
 
 /*
@@ -1627,7 +1675,10 @@ static void wplan_free(struct ds_wplan *p)
  * data (written whole out of place: the map still names the old ones
  * until the commit), which read as zeroes, and, for an extent shared with
  * a base (copy-on-write), its other blocks copied into our own file, so
- * that every block of an entry lies in one file.
+ * that every block of an entry lies in one file.  Those are copied file
+ * to file (copy_file_range(): a reflink where the file system shares
+ * blocks, a copy in the kernel elsewhere), neither read here nor summed
+ * again: each keeps the sum it had, which every read of it checks.
  */
 static int plan_extent(struct ds *ds, struct ds_chunk *c, MDB_txn *t,
 		       u32 es, u32 e, u32 s, u32 n, const u8 *data,
@@ -1639,8 +1690,7 @@ static int plan_extent(struct ds *ds, struct ds_chunk *c, MDB_txn *t,
 	struct ds_ext old;
 	bool cow;
 	u32 *nblk = p->taken + p->ntaken;
-	u8 *inherited = NULL;
-	int ret;
+	int ret, cfd = -1;
 
 	memset(ch, 0, sizeof(*ch));
 	ch->e = e;
@@ -1676,30 +1726,11 @@ static int plan_extent(struct ds *ds, struct ds_chunk *c, MDB_txn *t,
 			return ret;
 		p->ntaken += k;
 	}
-	/*
-	 * An inherited extent moves to our file whole: the blocks the write
-	 * does not cover whole are read (and checked) in one go, not with a
-	 * read and a chunk lookup per block; those it covers are not read
-	 * (a bad one is being replaced).
-	 */
-	if (cow && k) {
-		u32 pre = (s % DS_BLOCK ? first + 1 : first) * DS_BLOCK;
-		u32 suf = (s + n) % DS_BLOCK ? last * DS_BLOCK : s + n;
-
-		inherited = malloc(es);
-		if (!inherited)
-			return -ENOMEM;
-		if (pre >= suf) {
-			ret = ext_read(ds, &old, 0, es, inherited, c->id);
-		} else {
-			ret = pre ? ext_read(ds, &old, 0, pre, inherited,
-					     c->id) : 0;
-			if (!ret && suf < es)
-				ret = ext_read(ds, &old, suf, es - suf,
-					       inherited + suf, c->id);
-		}
-		if (ret)
-			goto out_free;
+	/* blocks to copy: a write's first and last extent only */
+	if (cow && (s || n < es)) {
+		cfd = wplan_base_fd(ds, p, le64_to_cpu(old.h.owner));
+		if (cfd < 0)
+			return cfd;
 	}
 	for (i = 0, k = 0; i < nb; i++) {
 		bool in = i >= first && i <= last;
@@ -1707,6 +1738,7 @@ static int plan_extent(struct ds *ds, struct ds_chunk *c, MDB_txn *t,
 		bool whole = in && s <= bs && s + n >= bs + DS_BLOCK;
 		bool zero = le32_to_cpu(old.b[i].blk) == DS_BLK_ZERO;
 		struct ds_blkio *io;
+		u32 from, to;
 		u8 *blk;
 
 		if (!(in ? data || (!whole && !zero) : cow && !zero)) {
@@ -1719,51 +1751,51 @@ static int plan_extent(struct ds *ds, struct ds_chunk *c, MDB_txn *t,
 			}
 			continue;
 		}
+		if (!in) {	/* inherited, and not written: copied */
+			struct ds_blkcopy *cp = &p->cp[p->ncp++];
+
+			cp->blk = nblk[k++];
+			cp->src = le32_to_cpu(old.b[i].blk);
+			cp->fd = cfd;
+			ch->x.b[i].blk = cpu_to_le32(cp->blk);
+			ch->x.b[i].csum = old.b[i].csum;
+			continue;
+		}
 		io = &p->io[p->nio++];
 		io->blk = nblk[k++];
-		if (in && whole) {
+		if (whole) {
 			io->data = data + (bs - s);
 		} else {
 			/* the old block (or zeroes), with our part over it */
 			if (!p->bounce)
 				p->bounce = malloc((size_t)p->bounce_cap *
 						   DS_BLOCK);
-			if (!p->bounce || p->nbounce == p->bounce_cap) {
-				ret = -ENOMEM;
-				goto out_free;
-			}
+			if (!p->bounce || p->nbounce == p->bounce_cap)
+				return -ENOMEM;
 			blk = p->bounce + (size_t)p->nbounce++ * DS_BLOCK;
 			if (zero) {
 				memset(blk, 0, DS_BLOCK);
-			} else if (inherited) {
-				memcpy(blk, inherited + bs, DS_BLOCK);
 			} else {
 				ret = ext_read(ds, &old, bs, DS_BLOCK, blk,
 					       c->id);
 				if (ret)
-					goto out_free;
+					return ret;
 			}
-			if (in) {
-				u32 from = s > bs ? s : bs;
-				u32 to = s + n < bs + DS_BLOCK ? s + n :
-					 bs + DS_BLOCK;
-
-				if (data)
-					memcpy(blk + (from - bs),
-					       data + (from - s), to - from);
-				else
-					memset(blk + (from - bs), 0, to - from);
-			}
+			from = s > bs ? s : bs;
+			to = s + n < bs + DS_BLOCK ? s + n : bs + DS_BLOCK;
+			if (data)
+				memcpy(blk + (from - bs), data + (from - s),
+				       to - from);
+			else
+				memset(blk + (from - bs), 0, to - from);
 			io->data = blk;
 		}
 		ch->x.b[i].blk = cpu_to_le32(io->blk);
 		/* a whole block of the request: its checksum came with it */
-		if (in && whole && p->sums &&
+		if (whole && p->sums &&
 		    !((io->data - p->data0) % VDIFS_SUM_BLOCK))
 			ch->x.b[i].csum =
 				p->sums[(io->data - p->data0) / VDIFS_SUM_BLOCK];
-		else if (!in)	/* an inherited block as read, and checked */
-			ch->x.b[i].csum = old.b[i].csum;
 		else
 			ch->x.b[i].csum = cpu_to_le32(wire_csum(io->data,
 								DS_BLOCK));
@@ -1774,10 +1806,7 @@ static int plan_extent(struct ds *ds, struct ds_chunk *c, MDB_txn *t,
 	for (i = 0; i < nb && ch->drop; i++)
 		ch->drop = le32_to_cpu(ch->x.b[i].blk) == DS_BLK_ZERO;
 	p->nch++;
-	ret = 0;
-out_free:
-	free(inherited);
-	return ret;
+	return 0;
 }
 
 static int cmp_blkio(const void *a, const void *b)
@@ -1831,14 +1860,15 @@ static int mutate_plan(struct ds *ds, struct ds_chunk *c, MDB_txn *t,
 	p->taken = calloc((size_t)nx * nb, sizeof(u32));
 	p->old = calloc((size_t)nx * nb, sizeof(u32));
 	p->io = calloc((size_t)nx * nb, sizeof(*p->io));
-	if (!p->ch || !p->taken || !p->old || !p->io)
-		return -ENOMEM;
 	/*
-	 * Blocks built here: only the first and the last extent have any
-	 * (partly written blocks, copies of a base's), never more than
-	 * theirs; middle extents are written whole from the request.
+	 * Copies of a base's blocks: only the first and the last extent
+	 * have any (middle ones are written whole); blocks built here: the
+	 * partly written first and last.
 	 */
-	p->bounce_cap = (nx > 2 ? 2 : nx) * nb;
+	p->cp = calloc((size_t)(nx > 2 ? 2 : nx) * nb, sizeof(*p->cp));
+	if (!p->ch || !p->taken || !p->old || !p->io || !p->cp)
+		return -ENOMEM;
+	p->bounce_cap = 2;
 	fd = chunk_fd(ds, c, true);
 	if (fd < 0)
 		return fd;
@@ -1861,6 +1891,75 @@ static int mutate_plan(struct ds *ds, struct ds_chunk *c, MDB_txn *t,
 	return ret;
 }
 
+static int cmp_blkcopy(const void *a, const void *b)
+{
+	u32 x = ((const struct ds_blkcopy *)a)->blk;
+	u32 y = ((const struct ds_blkcopy *)b)->blk;
+
+	return x < y ? -1 : x > y;
+}
+
+/* copy len bytes from src at soff to dst at doff, in the kernel */
+static int copy_range(int src, off_t soff, int dst, off_t doff, size_t len)
+{
+	static bool no_cfr;	/* copy_file_range() refused: not again */
+	u8 *buf;
+
+	while (len && !__atomic_load_n(&no_cfr, __ATOMIC_RELAXED)) {
+		ssize_t got = copy_file_range(src, &soff, dst, &doff, len, 0);
+
+		if (got > 0) {
+			len -= (size_t)got;
+			continue;
+		}
+		if (!got)
+			return -EIO;	/* the base's file is short */
+		if (errno == EINTR)
+			continue;
+		if (errno != EXDEV && errno != EINVAL &&
+		    errno != EOPNOTSUPP && errno != ENOSYS)
+			return -errno;
+		__atomic_store_n(&no_cfr, true, __ATOMIC_RELAXED);
+	}
+	if (!len)
+		return 0;
+	/* through a buffer, where the kernel would not */
+	buf = malloc(len);
+	if (!buf)
+		return -ENOMEM;
+	if (pread(src, buf, len, soff) != (ssize_t)len ||
+	    pwrite(dst, buf, len, doff) != (ssize_t)len) {
+		free(buf);
+		return errno ? -errno : -EIO;
+	}
+	free(buf);
+	return 0;
+}
+
+/* the planned copies, runs consecutive on both sides in one call */
+static int plan_copy(int fd, struct ds_wplan *p)
+{
+	u32 i = 0;
+
+	qsort(p->cp, p->ncp, sizeof(*p->cp), cmp_blkcopy);
+	while (i < p->ncp) {
+		const struct ds_blkcopy *a = &p->cp[i];
+		u32 n = 1;
+		int ret;
+
+		while (i + n < p->ncp && p->cp[i + n].fd == a->fd &&
+		       p->cp[i + n].blk == a->blk + n &&
+		       p->cp[i + n].src == a->src + n)
+			n++;
+		ret = copy_range(a->fd, (off_t)a->src * DS_BLOCK, fd,
+				 (off_t)a->blk * DS_BLOCK, (size_t)n * DS_BLOCK);
+		if (ret)
+			return ret;
+		i += n;
+	}
+	return 0;
+}
+
 /*
  * Write and sync the planned blocks: no lock needed, they are the plan's
  * alone until its commit (and c's file stays open while c has users).
@@ -1869,11 +1968,12 @@ static int mutate_flush(struct ds_wplan *p)
 {
 	int ret = 0;
 
-	if (p->nio) {
+	if (p->nio)
 		ret = plan_write(p->fd, p);
-		if (!ret && fdatasync(p->fd))
-			ret = -errno;
-	}
+	if (!ret && p->ncp)
+		ret = plan_copy(p->fd, p);
+	if (!ret && (p->nio || p->ncp) && fdatasync(p->fd))
+		ret = -errno;
 	if (!ret)
 		ds_crash_point("after_data");
 	return ret;

@@ -1494,6 +1494,58 @@ START_TEST(test_corruption)
 END_TEST
 
 /*
+ * A clone's first write into an extent it shares copies the extent's
+ * other blocks from the base's file as they are, with the sums they had:
+ * a block gone bad in the base is not read then (the write succeeds),
+ * and stays bad in the copy, caught by every read of it there rather
+ * than given a fresh sum over its bad bytes.
+ */
+START_TEST(test_cow_keeps_sums)
+{
+	struct vdc_chunk_ref rb, rc;
+	char path[PATH_MAX + 64];
+	const off_t at = 3 * 4096 + 99;
+	struct model m;
+	u8 buf[4096], b;
+	int fd;
+
+	rnd_seed(9);
+	h_chunk_ref(&rb, 0x7101, MiB, EXT, VDIFS_REPL_SYNC, 1, g_set);
+	h_chunk_ref(&rc, 0x7102, MiB, EXT, VDIFS_REPL_SYNC, 1, g_set);
+	m_init(&m, MiB, EXT);
+	do_write(g_c[0], &rb, &m, 0, 2 * EXT);
+	ck_ok(vdc_chunk_clone(g_c[0], &rc, rb.chunk_id));
+
+	/* a byte of block 3 of the base, in its file, flipped */
+	h_ds_chunk_path(&g_ds[0], rb.chunk_id, path, sizeof(path));
+	fd = open(path, O_RDWR);
+	ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
+	ck_assert_int_eq(pread(fd, &b, 1, at), 1);
+	ck_assert_msg(b == m.data[at],
+		      "%s: byte %lld is 0x%02x, the data written 0x%02x: not the layout expected",
+		      path, (long long)at, b, m.data[at]);
+	b ^= 0xff;
+	ck_assert_int_eq(pwrite(fd, &b, 1, at), 1);
+	ck_assert_int_eq(fsync(fd), 0);
+	close(fd);
+
+	/* the clone's first write into extent 0 touches block 0 alone */
+	do_write(g_c[0], &rc, &m, 100, 4000);
+	ck_read(g_c[0], &rc, &m, 0, 3 * 4096, "the clone's blocks 0-2");
+	ck_read(g_c[0], &rc, &m, 4 * 4096, EXT - 4 * 4096,
+		"the clone's blocks 4-15");
+	ck_ret(vdc_chunk_read(g_c[0], &rc, 3 * 4096, buf, sizeof(buf), NULL),
+	       -EUCLEAN);
+	ck_ret(vdc_chunk_read(g_c[0], &rb, 3 * 4096, buf, sizeof(buf), NULL),
+	       -EUCLEAN);
+	/* and rewritten whole there, the copy is good again */
+	do_write(g_c[0], &rc, &m, 3 * 4096, 4096);
+	ck_read(g_c[0], &rc, &m, 0, EXT, "the clone's extent 0, rewritten");
+	m_free(&m);
+}
+END_TEST
+
+/*
  * Blocks: a chunk's extents are written block by block (4 KiB, each with
  * its own crc) out of place, so a small write costs one block, not its
  * extent; a clone's first write to a shared extent copies that extent.
@@ -4195,6 +4247,7 @@ static Suite *ds_suite(void)
 
 	tc = tcase(s, "damage", 60);
 	tcase_add_test(tc, test_corruption);
+	tcase_add_test(tc, test_cow_keeps_sums);
 	tcase_add_test(tc, test_blocks);
 	tcase_add_loop_test(tc, test_crash, 0,
 			    (int)(sizeof(crash_point) / sizeof(crash_point[0])));
