@@ -629,16 +629,24 @@ static int rplan_alloc(struct ds_rplan *p, u32 nsums)
 	return 0;
 }
 
-/* the plan's own descriptor of owner's file, opened once per plan */
-static int rplan_fd(struct ds *ds, struct ds_rplan *p, u64 owner)
+/*
+ * A descriptor of owner's file of a plan's own (fds[i] for owners[i], *n
+ * of them, room for max), opened once per plan: the plan is carried out
+ * after the chunk's locks are let go, and owner's file stays while the
+ * chunk that names it holds its reference.
+ */
+static int plan_owner_fd(struct ds *ds, u64 *owners, int *fds, u32 *n,
+			 u32 max, u64 owner)
 {
 	struct ds_chunk *oc;
 	u32 i;
 	int fd;
 
-	for (i = 0; i < p->nfds; i++)
-		if (p->owners[i] == owner)
-			return p->fds[i];
+	for (i = 0; i < *n; i++)
+		if (owners[i] == owner)
+			return fds[i];
+	if (*n == max)
+		return -EIO;	/* the caller sized it: a bug */
 	oc = chunk_get(ds, owner);
 	if (!oc)
 		return -ENOMEM;
@@ -646,9 +654,17 @@ static int rplan_fd(struct ds *ds, struct ds_rplan *p, u64 owner)
 	chunk_put(ds, oc);
 	if (fd < 0)
 		return fd;
-	p->owners[p->nfds] = owner;
-	p->fds[p->nfds++] = fd;
+	owners[*n] = owner;
+	fds[(*n)++] = fd;
 	return fd;
+}
+
+/* the plan's own descriptor of owner's file */
+static int rplan_fd(struct ds *ds, struct ds_rplan *p, u64 owner)
+{
+	/* one owner more than blocks so far at most: the block being added */
+	return plan_owner_fd(ds, p->owners, p->fds, &p->nfds, p->nsums + 1,
+			     owner);
 }
 
 /* one more block to send: from fd at off (fd -1: zeroes), with its sum */
@@ -1622,7 +1638,7 @@ struct ds_wplan {
 	/* descriptors of the bases' files the copies read, the plan's own */
 	u64 cowner[DS_WPLAN_BASES];
 	int cfd[DS_WPLAN_BASES];
-	unsigned int ncfd;
+	u32 ncfd;
 	u8 *bounce;		/* blocks built here (merges) */
 	u32 nbounce, bounce_cap;
 	int fd;			/* the chunk's file, written by the plan */
@@ -1630,7 +1646,7 @@ struct ds_wplan {
 
 static void wplan_free(struct ds_wplan *p)
 {
-	unsigned int i;
+	u32 i;
 
 	for (i = 0; i < p->ncfd; i++)
 		close(p->cfd[i]);
@@ -1642,32 +1658,11 @@ static void wplan_free(struct ds_wplan *p)
 	free(p->bounce);
 }
 
-/*
- * The plan's descriptor of a base's file: its own, since the copies are
- * made after the chunk's mutex is let go (the base is frozen, and held by
- * our chunk, so the file and its blocks stay).
- */
+/* the plan's own descriptor of a base's file, for its copies */
 static int wplan_base_fd(struct ds *ds, struct ds_wplan *p, u64 owner)
 {
-	struct ds_chunk *oc;
-	unsigned int i;
-	int fd;
-
-	for (i = 0; i < p->ncfd; i++)
-		if (p->cowner[i] == owner)
-			return p->cfd[i];
-	if (p->ncfd == DS_WPLAN_BASES)
-		return -EIO;	/* mutate_plan() sized it: a bug */
-	oc = chunk_get(ds, owner);
-	if (!oc)
-		return -ENOMEM;
-	fd = chunk_dup_fd(ds, oc);
-	chunk_put(ds, oc);
-	if (fd < 0)
-		return fd;
-	p->cowner[p->ncfd] = owner;
-	p->cfd[p->ncfd++] = fd;
-	return fd;
+	return plan_owner_fd(ds, p->cowner, p->cfd, &p->ncfd, DS_WPLAN_BASES,
+			     owner);
 }
 
 /*

@@ -1435,15 +1435,36 @@ END_TEST
 /* on-disk damage and crashes                                          */
 /* ================================================================== */
 
+/*
+ * Flip the byte at offset at of chunk id's file on server d, which must
+ * hold was there (the layout the caller expects: blocks in write order).
+ */
+static void flip_byte(struct h_ds *d, u64 id, off_t at, u8 was)
+{
+	char path[PATH_MAX + 64];
+	u8 b;
+	int fd;
+
+	h_ds_chunk_path(d, id, path, sizeof(path));
+	fd = open(path, O_RDWR);
+	ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
+	ck_assert_int_eq(pread(fd, &b, 1, at), 1);
+	ck_assert_msg(b == was,
+		      "%s: byte %lld is 0x%02x, the data written 0x%02x: not the layout expected",
+		      path, (long long)at, b, was);
+	b ^= 0xff;
+	ck_assert_int_eq(pwrite(fd, &b, 1, at), 1);
+	ck_assert_int_eq(fsync(fd), 0);
+	close(fd);
+}
+
 START_TEST(test_corruption)
 {
 	struct vdc_chunk_ref r;
 	struct model m;
-	char path[PATH_MAX + 64];
-	u8 *buf = malloc(4 * EXT), b;
+	u8 *buf = malloc(4 * EXT);
 	const off_t at = 3 * EXT + 777;
 	u32 ns;
-	int fd;
 
 	ck_assert_ptr_nonnull(buf);
 	rnd_seed(8);
@@ -1452,17 +1473,7 @@ START_TEST(test_corruption)
 	do_write(g_c[0], &r, &m, 0, MiB);
 
 	/* flip a byte of extent 3 in the primary's file */
-	h_ds_chunk_path(&g_ds[0], r.chunk_id, path, sizeof(path));
-	fd = open(path, O_RDWR);
-	ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
-	ck_assert_int_eq(pread(fd, &b, 1, at), 1);
-	ck_assert_msg(b == m.data[at],
-		      "%s: byte %lld is 0x%02x, the data written 0x%02x: not the layout expected",
-		      path, (long long)at, b, m.data[at]);
-	b ^= 0xff;
-	ck_assert_int_eq(pwrite(fd, &b, 1, at), 1);
-	ck_assert_int_eq(fsync(fd), 0);
-	close(fd);
+	flip_byte(&g_ds[0], r.chunk_id, at, m.data[at]);
 
 	ck_ret(vdc_chunk_read(g_c[0], &r, 3 * EXT, buf, EXT, NULL), -EUCLEAN);
 	ck_ret(vdc_chunk_read(g_c[0], &r, 3 * EXT + 700, buf, 100, NULL),
@@ -1503,11 +1514,9 @@ END_TEST
 START_TEST(test_cow_keeps_sums)
 {
 	struct vdc_chunk_ref rb, rc;
-	char path[PATH_MAX + 64];
 	const off_t at = 3 * 4096 + 99;
 	struct model m;
-	u8 buf[4096], b;
-	int fd;
+	u8 buf[4096];
 
 	rnd_seed(9);
 	h_chunk_ref(&rb, 0x7101, MiB, EXT, VDIFS_REPL_SYNC, 1, g_set);
@@ -1517,17 +1526,7 @@ START_TEST(test_cow_keeps_sums)
 	ck_ok(vdc_chunk_clone(g_c[0], &rc, rb.chunk_id));
 
 	/* a byte of block 3 of the base, in its file, flipped */
-	h_ds_chunk_path(&g_ds[0], rb.chunk_id, path, sizeof(path));
-	fd = open(path, O_RDWR);
-	ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
-	ck_assert_int_eq(pread(fd, &b, 1, at), 1);
-	ck_assert_msg(b == m.data[at],
-		      "%s: byte %lld is 0x%02x, the data written 0x%02x: not the layout expected",
-		      path, (long long)at, b, m.data[at]);
-	b ^= 0xff;
-	ck_assert_int_eq(pwrite(fd, &b, 1, at), 1);
-	ck_assert_int_eq(fsync(fd), 0);
-	close(fd);
+	flip_byte(&g_ds[0], rb.chunk_id, at, m.data[at]);
 
 	/* the clone's first write into extent 0 touches block 0 alone */
 	do_write(g_c[0], &rc, &m, 100, 4000);
