@@ -27,6 +27,29 @@ long long net_now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
+/* wait (poll) until fd is readable by deadline (0: block in read) */
+static int net_wait_readable(int fd, long long deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	long long left;
+	int r;
+
+	if (!deadline)
+		return 0;
+	for (;;) {
+		left = deadline - net_now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		r = poll(&pfd, 1, (int)left);
+		if (r > 0)
+			return 0;
+		if (r == 0)
+			return -ETIMEDOUT;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
 int net_read_full(int fd, void *buf, size_t len, int timeout_ms)
 {
 	long long deadline = timeout_ms < 0 ? 0 : net_now_ms() + timeout_ms;
@@ -34,22 +57,10 @@ int net_read_full(int fd, void *buf, size_t len, int timeout_ms)
 
 	while (len) {
 		ssize_t n;
+		int ret = net_wait_readable(fd, deadline);
 
-		if (timeout_ms >= 0) {
-			struct pollfd pfd = { .fd = fd, .events = POLLIN };
-			long long left = deadline - net_now_ms();
-			int r;
-
-			if (left <= 0)
-				return -ETIMEDOUT;
-			r = poll(&pfd, 1, (int)left);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r < 0)
-				return -errno;
-			if (r == 0)
-				return -ETIMEDOUT;
-		}
+		if (ret)
+			return ret;
 		n = read(fd, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -118,29 +129,6 @@ void net_rbuf_free(struct net_rbuf *rb)
 	rb->buf = NULL;
 }
 
-/* wait (poll) until fd is readable by deadline (0: block in read) */
-static int rbuf_wait(int fd, long long deadline)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	long long left;
-	int r;
-
-	if (!deadline)
-		return 0;
-	for (;;) {
-		left = deadline - net_now_ms();
-		if (left <= 0)
-			return -ETIMEDOUT;
-		r = poll(&pfd, 1, (int)left);
-		if (r > 0)
-			return 0;
-		if (r == 0)
-			return -ETIMEDOUT;
-		if (errno != EINTR)
-			return -errno;
-	}
-}
-
 /* have at least need (<= cap) unread bytes in rb */
 static int rbuf_fill(int fd, struct net_rbuf *rb, u32 need,
 		     long long deadline)
@@ -155,7 +143,7 @@ static int rbuf_fill(int fd, struct net_rbuf *rb, u32 need,
 			rb->tail -= rb->head;
 			rb->head = 0;
 		}
-		ret = rbuf_wait(fd, deadline);
+		ret = net_wait_readable(fd, deadline);
 		if (ret)
 			return ret;
 		n = read(fd, rb->buf + rb->tail, rb->cap - rb->tail);
