@@ -90,14 +90,25 @@ full_again "a server died" "$t0"
 
 # a primary stalls (SIGSTOP) for 20 s: the MDS finds it down, writers
 # go on without it; back within down-out, its copies are caught up by
-# what changed meanwhile (its primaries log each one)
+# what changed meanwhile (its primaries log each one).  Besides fsx (whose
+# runs may recreate every file they wrote meanwhile: new chunks, copied
+# whole), a file of 16 chunks on every server left, written before and
+# rewritten during the stall, so that copies of ds3's are behind for sure.
+head -c 1M /dev/urandom >/tmp/fo.stall
+cp /tmp/fo.stall "$MNT/stall" && sync || fail "write the file rewritten in the stall"
+head -c 1M /dev/urandom >/tmp/fo.stall
 t1=$(date +%s)
 caught=$(cat "$CLUSTER_DIR"/ds*/log | grep -c "caught up from version")
 kill -STOP "$(srv_pid ds3)"
 echo "stopped ds3 at $t1"
+dd if=/tmp/fo.stall of="$MNT/stall" bs=64k conv=notrunc oflag=direct,dsync \
+	status=none &
+stall_dd=$!
 sleep 20
 kill -CONT "$(srv_pid ds3)"
+check "the file rewritten while a server was stopped" wait "$stall_dd"
 full_again "a server stalled for 20 s and came back" "$t1"
+check "reads back from the other client" cmp /tmp/fo.stall "$MNT2/stall"
 now=$(cat "$CLUSTER_DIR"/ds*/log | grep -c "caught up from version")
 check "the stalled server's copies were caught up ($((now - caught)) chunks), not copied whole" \
 	test "$((now - caught))" -ge 1
