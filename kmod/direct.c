@@ -199,18 +199,27 @@ static ssize_t vdifs_dio_take(struct vdifs_dio *dio, struct iov_iter *iter,
 	return len;
 }
 
-static struct vdifs_dio *vdifs_dio_alloc(struct kiocb *iocb, bool write)
+static struct vdifs_dio *vdifs_dio_alloc(struct kiocb *iocb, size_t len,
+					 bool write)
 {
 	struct vdifs_dio *dio = kzalloc(sizeof(*dio), GFP_NOFS);
+	bool wait = is_sync_kiocb(iocb);
 
 	if (!dio)
 		return NULL;
 	/*
-	 * An O_DSYNC write is waited for whatever the caller, so that the
-	 * size it reached is on the MDS before it completes (below).
+	 * An O_DSYNC write is waited for whatever the caller when it ends
+	 * past the size the MDS has, so that the size it reaches is there
+	 * before it completes (vdifs_direct_write()); one inside it is
+	 * durable once its data servers answer, and completes from there.
+	 * O_SYNC wants the new mtime there too: always waited for.
 	 */
-	dio->iocb = is_sync_kiocb(iocb) || (write && iocb_is_dsync(iocb)) ?
-		    NULL : iocb;
+	if (write && iocb_is_dsync(iocb) &&
+	    ((iocb->ki_flags & IOCB_SYNC) ||
+	     !vdifs_size_covers(file_inode(iocb->ki_filp),
+				iocb->ki_pos + len)))
+		wait = true;
+	dio->iocb = wait ? NULL : iocb;
 	dio->inode = file_inode(iocb->ki_filp);
 	dio->pos = iocb->ki_pos;
 	dio->write = write;
@@ -223,7 +232,7 @@ static struct vdifs_dio *vdifs_dio_alloc(struct kiocb *iocb, bool write)
 static ssize_t vdifs_dio_go(struct kiocb *iocb, struct iov_iter *iter,
 			    size_t len, bool write)
 {
-	struct vdifs_dio *dio = vdifs_dio_alloc(iocb, write);
+	struct vdifs_dio *dio = vdifs_dio_alloc(iocb, len, write);
 	ssize_t ret;
 
 	if (!dio)

@@ -266,6 +266,18 @@ bool vdifs_size_ahead(struct inode *inode)
 	return ahead;
 }
 
+/* has the MDS confirmed a size of at least end? */
+bool vdifs_size_covers(struct inode *inode, loff_t end)
+{
+	struct vdifs_inode *vi = VDIFS_I(inode);
+	bool covers;
+
+	spin_lock(&vi->size_lock);
+	covers = end <= vi->netfs.remote_i_size;
+	spin_unlock(&vi->size_lock);
+	return covers;
+}
+
 int vdifs_sync_size(struct inode *inode)
 {
 	struct vdifs_sb_info *sbi = VDIFS_SB(inode->i_sb);

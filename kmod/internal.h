@@ -446,6 +446,7 @@ void vdifs_apply_attr(struct inode *inode, const struct vdifs_attr *a);
 int vdifs_revalidate(struct inode *inode, bool force);
 int vdifs_sync_size(struct inode *inode);
 bool vdifs_size_ahead(struct inode *inode);
+bool vdifs_size_covers(struct inode *inode, loff_t end);
 u64 vdifs_change_seen(struct inode *inode);
 int vdifs_revalidate_own(struct inode *inode, u64 before);
 void vdifs_remote_size(struct vdifs_inode *vi, loff_t size);

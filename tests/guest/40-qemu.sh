@@ -62,6 +62,9 @@ check "the same, read back through the page cache" \
 check "buffered writes over it" dd if=/dev/urandom of="$A" bs=1M count=4 \
 	conv=notrunc status=none
 check "then aio direct random reads and writes verify" fio_aio randrw 4k
+# cache=directsync: O_DSYNC, in flight together inside the file's size
+check "aio O_DSYNC direct random writes verify" \
+	fio_aio randwrite 8k --sync=dsync
 
 # O_DSYNC direct (cache=directsync): the size it reached is on the MDS
 # when the write returns, without a close: a second client sees it
@@ -91,6 +94,7 @@ fd = os.open(sys.argv[1], os.O_RDWR | os.O_DIRECT | os.O_DSYNC)
 fd2 = os.open(sys.argv[1], os.O_RDWR)
 buf = mmap.mmap(-1, 8192)
 buf.write(b"e" * 8192)
+os.pread(fd2, 16384, 0)  # its layout, as a running guest has it
 os.kill(int(sys.argv[2]), signal.SIGSTOP)
 try:
     t0 = time.monotonic()
