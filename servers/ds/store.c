@@ -1494,8 +1494,11 @@ static void wr_begin(struct ds_chunk *c, struct ds_wr *w, u64 version)
 	w->next = NULL;
 	*pp = w;
 	c->wr_inflight++;
-	if (w->ordered)
+	if (w->ordered) {
 		c->wr_ver = version;
+		/* a forward of the next version may be waiting for this one */
+		pthread_cond_broadcast(&c->cond);
+	}
 }
 
 /* every ordered write begun before w handed to the group commit (or failed)? */
