@@ -1925,6 +1925,7 @@ static int copy_range(int src, off_t soff, int dst, off_t doff, size_t len)
 	buf = malloc(len);
 	if (!buf)
 		return -ENOMEM;
+	errno = 0;	/* a short read or write sets none */
 	if (pread(src, buf, len, soff) != (ssize_t)len ||
 	    pwrite(dst, buf, len, doff) != (ssize_t)len) {
 		free(buf);
