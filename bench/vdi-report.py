@@ -10,11 +10,13 @@ raw.tsv lines (tab-separated):
     param NAME VALUE
     note TEXT
     TEST CONFIG DESKTOPS WORKLOAD REPEAT VALUE UNIT [SECONDS]
-TEST is fio, boot, create, dd, meta or tcp; CONFIG names how the image is
+TEST is fio, boot, create, dd, meta, tcp or cpu; CONFIG names how the image is
 reached (nbd, file), what it is (qcow2, raw, clone) and the store (nfs4.2,
 nfs3, vdifs, vdifs-r3), e.g. nbd:qcow2:nfs4.2.  Every VALUE is a rate
 (MiB/s, IOPS, desktops/s), so every ratio vdifs / baseline reads the same
-way: above 1, vdifs is faster.
+way: above 1, vdifs is faster; but cpu's, a cost (microseconds of guest
+CPU per I/O, WORKLOAD/CLASS of process), whose ratios are baseline / vdifs
+for that reason.
 """
 import json
 import os
@@ -275,6 +277,37 @@ def main():
                     else:
                         cells.append(f"{'-':>14}")
                 w(f"  {str(pr) + ' proc ' + wl:<18}" + "".join(cells))
+
+    # ---- guest CPU per I/O, by process ----
+    cpu_cfgs = sorted({k[1] for k in data if k[0] == "cpu"},
+                      key=lambda c: (0 if "nfs" in c else 1, c))
+    if cpu_cfgs:
+        w()
+        w("guest CPU per I/O, one desktop, fio on the file (us of CPU per I/O, median;")
+        w("  the total is all busy CPU, fio's included; then the biggest classes of")
+        w("  process, k: a kernel thread)")
+        for wl in ("randwrite", "randread", "seqwrite", "seqread"):
+            if not any(k[0] == "cpu" and k[3] == wl + "/total" for k in data):
+                continue
+            w(f"  {WL_TITLE[wl]}")
+            for c in cpu_cfgs:
+                tot = med("cpu", c, 1, wl + "/total")
+                if tot is None:
+                    continue
+                parts = sorted(((med("cpu", c, 1, k[3]), k[3].split("/", 1)[1])
+                                for k in data if k[0] == "cpu" and k[1] == c
+                                and k[3].startswith(wl + "/") and not k[3].endswith("/total")),
+                               reverse=True)
+                top = ", ".join(f"{n} {v:.0f}" for v, n in parts[:6] if v >= 1)
+                w(f"    {config_title(c):<40}total {tot:>7.0f}   {top}")
+            for n in nfs:
+                va = med("cpu", "file:clone:vdifs", 1, wl + "/total")
+                vb = med("cpu", f"file:raw:{n}", 1, wl + "/total")
+                if va and vb:
+                    w(f"    CPU per I/O, raw file on {store_title(n)} / clone on vdifs: {vb / va:.2f}")
+                    ratios.append({"test": "cpu", "workload": wl, "desktops": 1,
+                                   "vdifs": "file:clone:vdifs", "baseline": f"file:raw:{n}",
+                                   "ratio": round(vb / va, 4)})
 
     tcp = sorted(k for k in stat if k[0] == "tcp")
     if tcp:

@@ -777,6 +777,79 @@ print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"])' <<<"$out"
 	done
 }
 
+# ---- guest CPU per I/O, by process ----
+
+# cpu_ticks: "tid<TAB>class<TAB>ticks" of every task; a class is the
+# task's name without digits and what follows a / or : (kworker/u4:2 and
+# vdifs-ds1 read as kworker and vdifs-ds), "k:" before it for a kernel
+# thread (kthreadd's child), so that vdifs's kernel connection threads
+# stand apart from its servers
+cpu_ticks() {
+	awk '{
+		o = index($0, "("); p = 0
+		while ((q = index(substr($0, p + 1), ")")) > 0) p += q
+		c = substr($0, o + 1, p - o - 1)
+		split(substr($0, p + 2), f, " ")
+		sub(/[\/:].*/, "", c); gsub(/[0-9]+/, "", c)
+		if (f[2] == 2 || $1 == 2) c = "k:" c
+		print $1 "\t" c "\t" f[12] + f[13]
+	}' /proc/[0-9]*/task/[0-9]*/stat 2>/dev/null
+}
+
+# cpu_busy: busy ticks of all CPUs, from /proc/stat
+cpu_busy() {
+	local u n s id io irq sirq rest
+	read -r _ u n s id io irq sirq rest </proc/stat
+	echo $((u + n + s + irq + sirq))
+}
+
+# cpu_point KIND STORE REP: one desktop's image (KIND on STORE, fresh),
+# fio on the file for each workload in turn, and the guest's CPU per I/O
+# it took, by class of process (fio's own CPU is in the total only: it
+# has exited when the tasks are counted again).  Records test cpu,
+# workload WORKLOAD/CLASS (and WORKLOAD/total), in microseconds per I/O.
+cpu_point() {
+	local kind=$1 s=$2 rep=$3 cfg="file:$1:$2" wl b0 b1 ios
+	for wl in randwrite randread seqwrite seqread; do
+		quiesce
+		if ! set_make "$kind" "$s" 1 "cpu-$rep"; then
+			gfail "image for cpu $cfg"
+			set_delete
+			return 1
+		fi
+		cpu_ticks >"$RUN/cpu.a"
+		b0=$(cpu_busy)
+		if ! fio --name=cpu --filename="${SET[0]}" --ioengine=libaio --direct=1 \
+			--iodepth="$IODEPTH" --rw="${WL_RW[$wl]}" --bs="${WL_BS[$wl]}" \
+			--time_based --runtime="$RUNTIME" --output-format=terse \
+			--terse-version=3 --output="$RUN/cpu.out" >"$RUN/fio.err" 2>&1; then
+			gfail "fio for cpu $cfg $wl: $(tail -n 3 "$RUN/fio.err")"
+			set_delete
+			continue
+		fi
+		b1=$(cpu_busy)
+		cpu_ticks >"$RUN/cpu.b"
+		set_delete
+		# terse v3: 8/49 read/write IOPS, 9/50 runtime ms
+		ios=$(awk -F';' '$1 == 3 { printf "%.0f", ($8 * $9 + $49 * $50) / 1000 }' \
+			"$RUN/cpu.out")
+		[ "${ios:-0}" -gt 0 ] 2>/dev/null || { gfail "cpu $cfg $wl: no I/O"; continue; }
+		# ticks are 10 ms: 10000 us
+		awk -v ios="$ios" -v busy=$((b1 - b0)) -v cfg="$cfg" -v wl="$wl" \
+			-v rep="$rep" -v t="$RUNTIME" -F'\t' '
+			NR == FNR { a[$1] = $3; next }
+			{ d = ($1 in a) ? $3 - a[$1] : $3; if (d > 0) by[$2] += d }
+			END {
+				printf "cpu\t%s\t1\t%s/total\t%s\t%.1f\tus/io\t%s\n", cfg, wl, rep, busy * 10000 / ios, t
+				for (c in by)
+					printf "cpu\t%s\t1\t%s/%s\t%s\t%.1f\tus/io\t%s\n", cfg, wl, c, rep, by[c] * 10000 / ios, t
+			}' "$RUN/cpu.a" "$RUN/cpu.b" >"$RUN/cpu.tsv"
+		cat "$RUN/cpu.tsv" >>"$RAW"
+		echo "bench: $((SECONDS - T0))s rep $rep: cpu $cfg $wl: $ios I/Os," \
+			"$(awk -F'\t' '$4 ~ /total$/ { print $6 }' "$RUN/cpu.tsv") us of CPU each"
+	done
+}
+
 usage_line() {
 	echo "bench: memory: $(free -m | awk '/^Mem:/ { print $3 " MiB used, " $7 " available" }');" \
 		"export $(df -m --output=used "$EXPORT" | tail -n 1) MiB, vdifs data" \
@@ -864,6 +937,10 @@ guest_main() {
 
 	for ((rep = 1; rep <= REPEAT; rep++)); do
 		create_desktops "$rep"
+		[ "$RAW_MAX" -ge 1 ] && cpu_point raw "nfs${NFS_VERS%% *}" "$rep"
+		for s in "${VSTORES[@]}"; do
+			cpu_point clone "$s" "$rep"
+		done
 		for s in "${STORES[@]}"; do
 			dd_one "$s" "$rep" 1M "$DD_MB"
 			dd_one "$s" "$rep" 4k $((DD4K_KB / 4))
