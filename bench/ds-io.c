@@ -15,7 +15,10 @@
  * is the one that compares with NFS; this one isolates the server.
  *
  *   bench-ds-io DS_ADDR DS_ID DS_PID LOCAL_DIR [THREADS] [SECS]
- *   (DS_IO_ONLY=WORD runs the patterns whose name holds WORD)
+ *   (DS_IO_ONLY=WORD runs the patterns whose name holds WORD;
+ *   DS_IO_DEPTH=N keeps N requests in flight on each connection, as the
+ *   kernel client does with its one connection per server, where a
+ *   thread per connection waiting for each reply keeps one)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "bench.h"
+#include "msg.h"
 
 static const struct vdc_opts bench_client_opts = {
 	.role = VDIFS_ROLE_CLIENT, .timeout_ms = 60000, .insecure = true,
@@ -65,6 +69,7 @@ struct worker {
 	unsigned int seed;
 	u32 next;		/* sequential: next offset; first: next extent */
 	u32 step;		/* first: extents between this worker's */
+	unsigned int depth;	/* requests in flight on the connection */
 	unsigned long ops;
 	int err;
 };
@@ -98,6 +103,88 @@ static double cpu_secs(int pid)
 	return (double)(ut + st) / sysconf(_SC_CLK_TCK);
 }
 
+/* the next request's chunk and offset, false when the pattern is done */
+static bool next_io(struct worker *w, const struct vdc_chunk_ref **rp,
+		    u32 *offp)
+{
+	const struct vdc_chunk_ref *r = w->ref;
+	u32 off;
+
+	if (w->p->first) {
+		/* extent next of all NFRESH clones' extents */
+		if (w->next >= NFRESH * (CS / ES))
+			return false;
+		if (r)	/* the local file stands for them all */
+			r += w->next / (CS / ES);
+		off = w->next % (CS / ES) * ES +
+		      (u32)(rand_r(&w->seed) % (ES / w->p->io)) * w->p->io;
+		w->next += w->step;
+	} else if (w->p->random) {
+		off = (u32)(rand_r(&w->seed) % (CS / w->p->io)) * w->p->io;
+	} else {
+		off = w->next;
+		w->next = (w->next + w->p->io) % CS;
+	}
+	*rp = r;
+	*offp = off;
+	return true;
+}
+
+/* send one request without waiting for its reply */
+static int send_io(struct vdc_conn *c, struct worker *w, u64 id,
+		   const u8 *buf)
+{
+	const struct vdc_chunk_ref *r;
+	struct vdifs_chunk_req q;
+	u32 off;
+
+	if (!next_io(w, &r, &off))
+		return 1;
+	vdc_chunk_req_init(&q, r);
+	q.offset = cpu_to_le32(off);
+	q.len = cpu_to_le32(w->p->io);
+	return msg_write(vdc_fd(c), w->p->write ? VDIFS_OP_CHUNK_WRITE :
+			 VDIFS_OP_CHUNK_READ, 0, id, 0, &q, sizeof(q),
+			 w->p->write ? buf : NULL, w->p->write ? w->p->io : 0,
+			 NULL, 0);
+}
+
+/* w->depth requests in flight on c, a new one sent as each is answered */
+static int run_pipelined(struct worker *w, struct vdc_conn *c, const u8 *buf)
+{
+	unsigned int inflight = 0;
+	u64 id = 1ull << 40;	/* apart from the ids vdc_call uses */
+	bool more = true;
+	int ret;
+
+	while (inflight || more) {
+		struct vdc_msg m;
+
+		while (more && inflight < w->depth && now() < w->until) {
+			ret = send_io(c, w, id++, buf);
+			if (ret < 0)
+				return ret;
+			if (ret)
+				break;
+			inflight++;
+		}
+		if (now() >= w->until)
+			more = false;
+		if (!inflight)
+			break;
+		ret = msg_read(vdc_fd(c), &m, 60000);
+		if (ret)
+			return ret;
+		ret = m.hdr.status;
+		vdc_msg_free(&m);
+		if (ret)
+			return ret;
+		inflight--;
+		w->ops++;
+	}
+	return 0;
+}
+
 static void *run(void *arg)
 {
 	struct worker *w = arg;
@@ -118,27 +205,18 @@ static void *run(void *arg)
 			return NULL;
 		}
 	}
+	if (c && w->depth > 1) {
+		w->err = run_pipelined(w, c, buf);
+		vdc_close(c);
+		free(buf);
+		return NULL;
+	}
 	while (now() < w->until) {
-		const struct vdc_chunk_ref *r = w->ref;
+		const struct vdc_chunk_ref *r;
 		u32 off;
 
-		if (w->p->first) {
-			/* extent next of all NFRESH clones' extents */
-			if (w->next >= NFRESH * (CS / ES))
-				break;
-			if (r)	/* the local file stands for them all */
-				r += w->next / (CS / ES);
-			off = w->next % (CS / ES) * ES +
-			      (u32)(rand_r(&w->seed) % (ES / w->p->io)) *
-			      w->p->io;
-			w->next += w->step;
-		} else if (w->p->random) {
-			off = (u32)(rand_r(&w->seed) % (CS / w->p->io)) *
-			      w->p->io;
-		} else {
-			off = w->next;
-			w->next = (w->next + w->p->io) % CS;
-		}
+		if (!next_io(w, &r, &off))
+			break;
 		if (w->fd >= 0)
 			ret = w->p->write ?
 			      (pwrite(w->fd, buf, w->p->io, off) < 0 ||
@@ -184,6 +262,8 @@ static double drive(const char *addr, const struct vdc_chunk_ref *r,
 		w[i].next = p->first ? (u32)i :
 			    (u32)((u64)CS / threads * i) & ~(p->io - 1);
 		w[i].step = (u32)threads;
+		w[i].depth = getenv("DS_IO_DEPTH") ?
+			     (unsigned int)atoi(getenv("DS_IO_DEPTH")) : 1;
 		pthread_create(&w[i].th, NULL, run, &w[i]);
 	}
 	for (i = 0; i < threads; i++) {

@@ -78,6 +78,8 @@ int msg_read_buffered(int fd, struct net_rbuf *rb, struct vdc_msg *m,
 		      int timeout_ms, u32 max_body);
 /* nothing of a next message buffered or waiting (reads what waits) */
 bool net_rbuf_idle(int fd, struct net_rbuf *rb);
+/* a whole next message buffered, with what waits read (no waiting) */
+bool net_rbuf_ready(int fd, struct net_rbuf *rb);
 int net_read_full(int fd, void *buf, size_t len, int timeout_ms);
 int net_write_full(int fd, const void *buf, size_t len);
 

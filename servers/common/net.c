@@ -224,6 +224,40 @@ bool net_rbuf_idle(int fd, struct net_rbuf *rb)
 	return false;
 }
 
+/* a whole message (header and body) unread in rb? */
+static bool rbuf_has_msg(const struct net_rbuf *rb)
+{
+	struct vdifs_msg_hdr hdr;
+	u32 have = rb->tail - rb->head;
+
+	if (have < sizeof(hdr))
+		return false;
+	memcpy(&hdr, rb->buf + rb->head, sizeof(hdr));
+	return have - sizeof(hdr) >= (u64)le32_to_cpu(hdr.body_len);
+}
+
+bool net_rbuf_ready(int fd, struct net_rbuf *rb)
+{
+	ssize_t n;
+
+	if (rbuf_has_msg(rb))
+		return true;
+	if (rb->head) {
+		memmove(rb->buf, rb->buf + rb->head, rb->tail - rb->head);
+		rb->tail -= rb->head;
+		rb->head = 0;
+	}
+	if (rb->tail == rb->cap)
+		return false;	/* larger than rb: its body is read directly */
+	do {
+		n = recv(fd, rb->buf + rb->tail, rb->cap - rb->tail,
+			 MSG_DONTWAIT);
+	} while (n < 0 && errno == EINTR);
+	if (n > 0)
+		rb->tail += (u32)n;
+	return rbuf_has_msg(rb);
+}
+
 /* send all of iov[0..n), through short writes; flags: MSG_MORE or 0 */
 static int net_writev_full(int fd, struct iovec *iov, int n, int flags)
 {

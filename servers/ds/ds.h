@@ -314,6 +314,15 @@ struct ds_rplan {
 int store_read_plan(struct ds_op_ctx *x, struct ds_rplan *p);
 void store_rplan_free(struct ds_rplan *p);
 int store_mutate(struct ds_op_ctx *x);	/* WRITE, PUNCH, CLONE, DELETE */
+/*
+ * A WRITE or PUNCH up to its commit, which store_defer_end() makes with
+ * others; -EWOULDBLOCK: not this way (store_mutate() it, after ending
+ * the caller's deferred ones)
+ */
+struct ds_deferred;
+int store_defer_begin(struct ds_op_ctx *x, struct ds_deferred **d);
+void store_defer_end(struct ds *ds, struct ds_deferred **v, unsigned int n,
+		     int *rets);
 int store_map(struct ds_op_ctx *x);
 int store_stat(struct ds_op_ctx *x);
 int store_exists(struct ds *ds, u64 id);

@@ -19,6 +19,7 @@
 #include <regex.h>
 
 #include "harness_ds.h"
+#include "msg.h"
 
 #define KiB		1024u
 #define MiB		(1024u * 1024u)
@@ -189,6 +190,25 @@ static bool all_zero(const u8 *p, u32 len)
 	return true;
 }
 
+static void m_punch(struct model *m, u32 off, u32 len, bool trunc)
+{
+	if (trunc)
+		len = m->size - off;
+	memset(m->data + off, 0, len);
+	/*
+	 * The part of an extent that a punch leaves may be kept as an
+	 * extent of zeroes (MAP may mark it); a whole one need not be.
+	 */
+	if (m->ext && len) {
+		u32 first = off / m->ext, last = (off + len - 1) / m->ext;
+
+		if (off % m->ext)
+			m->has[first] = 1;
+		if ((off + len) % m->ext)
+			m->has[last] = 1;
+	}
+}
+
 /* ---- chunk operations, checked ---- */
 
 static u64 do_write(struct vdc_conn *c, const struct vdc_chunk_ref *r,
@@ -219,21 +239,7 @@ static u64 do_punch(struct vdc_conn *c, const struct vdc_chunk_ref *r,
 		      (unsigned long long)r->chunk_id, off, len,
 		      trunc ? " trunc" : "", h_err(ret),
 		      (unsigned long long)g_seed);
-	if (trunc)
-		len = m->size - off;
-	memset(m->data + off, 0, len);
-	/*
-	 * The part of an extent that a punch leaves may be kept as an
-	 * extent of zeroes (MAP may mark it); a whole one need not be.
-	 */
-	if (m->ext && len) {
-		u32 first = off / m->ext, last = (off + len - 1) / m->ext;
-
-		if (off % m->ext)
-			m->has[first] = 1;
-		if ((off + len) % m->ext)
-			m->has[last] = 1;
-	}
+	m_punch(m, off, len, trunc);
 	return v;
 }
 
@@ -904,6 +910,85 @@ START_TEST(test_pipelined_shared_extents)
 		free(w[k].img);
 	free(img);
 	m_free(&m);
+}
+END_TEST
+
+/*
+ * Requests pipelined on one connection, as the kernel sends them: a
+ * reader with writes and punches of a one-copy chunk queued behind each
+ * other commits them together (deferred writes), and one that meets the
+ * extents of another it holds must wait for that one's commit, not plan
+ * from what it replaces.  Small writes of parts of blocks, most of them
+ * meeting others in flight, into a clone (first writes copy its base's
+ * extents): the chunk must end as the requests, applied in the order
+ * sent, leave it, every one counted in the version, and so after a
+ * SIGKILL of the server.
+ */
+#define DEFER_ROUNDS	40
+#define DEFER_DEPTH	24
+#define DEFER_SPAN	(192 * KiB)
+
+START_TEST(test_deferred_pipelined)
+{
+	struct vdc_chunk_ref base, r;
+	struct vdc_conn *c = h_ds_connect(&g_ds[0]);
+	unsigned int round, i, nmut = 0;
+	u8 *buf = malloc(12 * KiB);
+	struct model m;
+	u64 v0;
+
+	rnd_seed(61);
+	ck_assert_ptr_nonnull(buf);
+	h_chunk_ref(&base, 0x3501, MiB, 64 * KiB, VDIFS_REPL_SYNC, 1, g_set);
+	h_chunk_ref(&r, 0x3502, MiB, 64 * KiB, VDIFS_REPL_SYNC, 1, g_set);
+	m_init(&m, MiB, 64 * KiB);
+	do_write(g_c[0], &base, &m, 0, DEFER_SPAN);
+	ck_ok(vdc_chunk_clone(g_c[0], &r, base.chunk_id));
+	v0 = version_of(g_c[0], r.chunk_id);
+	for (round = 0; round < DEFER_ROUNDS; round++) {
+		for (i = 0; i < DEFER_DEPTH; i++) {
+			struct vdifs_chunk_req q;
+			u32 off = rnd_below(DEFER_SPAN - 12 * KiB);
+			u32 len = 1 + rnd_below(12 * KiB);
+			bool punch = !rnd_below(8);
+
+			vdc_chunk_req_init(&q, &r);
+			q.offset = cpu_to_le32(off);
+			q.len = cpu_to_le32(len);
+			if (punch) {
+				m_punch(&m, off, len, false);
+			} else {
+				fill(buf, len);
+				m_apply(&m, off, buf, len);
+			}
+			ck_ok(msg_write(vdc_fd(c), punch ?
+					VDIFS_OP_CHUNK_PUNCH :
+					VDIFS_OP_CHUNK_WRITE, 0,
+					(1ull << 40) + nmut + i, 0, &q,
+					sizeof(q), punch ? NULL : buf,
+					punch ? 0 : len, NULL, 0));
+		}
+		for (i = 0; i < DEFER_DEPTH; i++) {
+			struct vdc_msg rep;
+
+			ck_ok(msg_read(vdc_fd(c), &rep, 10000));
+			ck_assert_msg(rep.hdr.status == 0,
+				      "round %u: request %llu: %s", round,
+				      (unsigned long long)(rep.hdr.req_id -
+							   (1ull << 40)),
+				      h_err(rep.hdr.status));
+			vdc_msg_free(&rep);
+		}
+		nmut += DEFER_DEPTH;
+	}
+	ck_chunk(g_c[0], &r, &m, "pipelined on one connection");
+	ck_assert_uint_eq(version_of(g_c[0], r.chunk_id), v0 + nmut);
+	vdc_close(c);
+	restart(0, SIGKILL, NULL);
+	ck_chunk(g_c[0], &r, &m, "after a SIGKILL");
+	ck_assert_uint_eq(version_of(g_c[0], r.chunk_id), v0 + nmut);
+	m_free(&m);
+	free(buf);
 }
 END_TEST
 
@@ -4233,6 +4318,7 @@ static Suite *ds_suite(void)
 	tcase_add_test(tc, test_sync_pipelined);
 	tcase_add_test(tc, test_group_commit);
 	tcase_add_test(tc, test_pipelined_shared_extents);
+	tcase_add_test(tc, test_deferred_pipelined);
 	tcase_add_test(tc, test_async_replication);
 
 	tc = tcase(s, "cow", 60);
