@@ -158,6 +158,10 @@ struct ds_store {
 	MDB_dbi extents;	/* be64 id, be32 extent -> ds_ext */
 	MDB_dbi rlog;		/* be32 peer, be64 seq -> ds_rlog_rec + body */
 	int dirfd;		/* DATA/chunks */
+	/* its file system never waits for a device to read (tmpfs, ramfs) */
+	bool reads_never_wait;
+	/* nor can it say whether it would (no RWF_NOWAIT): set once seen */
+	bool nowait_unknown;
 	char dir[4096];
 };
 
@@ -194,6 +198,8 @@ struct ds_wr {
 	bool ordered;
 	u64 version;		/* what an ordered one commits as */
 	bool queued;		/* handed to the group commit, or failed */
+	/* a reader's deferred write (store_defer_begin()): its batch's owner */
+	const void *owner;
 	struct ds_wr *next;	/* the chunk's list, in the order begun */
 };
 
@@ -287,6 +293,11 @@ struct ds_op_ctx {
 	unsigned int nfwd;
 	int fwd_err;
 	u64 digest;		/* the mutation's, at the primary */
+	/*
+	 * READ: fail with -EWOULDBLOCK rather than wait for a device (data
+	 * not in the page cache): the caller has others to serve first
+	 */
+	bool nowait;
 };
 
 int store_read(struct ds_op_ctx *x);
@@ -320,7 +331,8 @@ int store_mutate(struct ds_op_ctx *x);	/* WRITE, PUNCH, CLONE, DELETE */
  * the caller's deferred ones)
  */
 struct ds_deferred;
-int store_defer_begin(struct ds_op_ctx *x, struct ds_deferred **d);
+int store_defer_begin(struct ds_op_ctx *x, const void *owner,
+		      struct ds_deferred **d);
 void store_defer_end(struct ds *ds, struct ds_deferred **v, unsigned int n,
 		     int *rets);
 int store_map(struct ds_op_ctx *x);

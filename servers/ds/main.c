@@ -89,6 +89,7 @@ struct ds_job {
 	/* a deferred write's (job_defer()) */
 	struct ds_op_ctx x;
 	struct ds_deferred *def;
+	bool nowait;		/* run_job(): a READ, by the reader */
 };
 
 /*
@@ -281,7 +282,11 @@ static int do_primary(struct ds *ds, struct ds_op_ctx *x)
 	return ret;
 }
 
-static void run_job(struct ds *ds, struct ds_job *j)
+/*
+ * Run and answer j; with j->nowait, a READ that would wait for a device
+ * returns -EWOULDBLOCK unanswered (the caller queues it to the pool).
+ */
+static int run_job(struct ds *ds, struct ds_job *j)
 {
 	const struct wire_hdr *h = &j->msg.hdr;
 	const struct vdifs_chunk_req *q = j->body.fixed;
@@ -295,7 +300,7 @@ static void run_job(struct ds *ds, struct ds_job *j)
 	if (j->body.fixed_len != sizeof(*q)) {
 		ret = -EOPNOTSUPP;
 		reply(j->conn, h, ret, NULL, 0, NULL, 0);
-		return;
+		return 0;
 	}
 	flags = le32_to_cpu(q->flags);
 	if (flags & ~VDIFS_CHUNK_FLAGS) {
@@ -334,18 +339,26 @@ static void run_job(struct ds *ds, struct ds_job *j)
 			break;
 		}
 		if (read_from_files(&x, flags)) {
+			/* sent from the files, which sendfile() waits for */
+			if (j->nowait && !ds->st.reads_never_wait)
+				return -EWOULDBLOCK;
 			reply_from_files(j->conn, h, &x);
-			return;
+			return 0;
 		}
+		x.nowait = j->nowait;
 		x.out = malloc(x.len + 1);
 		ret = x.out ? store_read(&x) : -ENOMEM;
+		if (ret == -EWOULDBLOCK && x.nowait) {
+			free(x.out);
+			return ret;
+		}
 		if (!ret) {
 			io.version = cpu_to_le64(x.version);
 			io.len = cpu_to_le32(x.len);
 			ret = reply(j->conn, h, 0, &io, sizeof(io), x.out,
 				    x.len);
 			free(x.out);
-			return;
+			return 0;
 		}
 		free(x.out);
 		break;
@@ -357,7 +370,7 @@ static void run_job(struct ds *ds, struct ds_job *j)
 			mr.nbytes = cpu_to_le32(x.map_len);
 			reply(j->conn, h, 0, &mr, sizeof(mr), x.map, x.map_len);
 			free(x.map);
-			return;
+			return 0;
 		}
 		break;
 	case VDIFS_OP_CHUNK_SUMS: {
@@ -378,7 +391,7 @@ static void run_job(struct ds *ds, struct ds_job *j)
 				shutdown(j->conn->fd, SHUT_RDWR);
 			free(x.map);
 			free(x.sums_out);
-			return;
+			return 0;
 		}
 		break;
 	}
@@ -394,7 +407,7 @@ static void run_job(struct ds *ds, struct ds_job *j)
 			sr.extents = cpu_to_le32(ext);
 			sr.bad = cpu_to_le32(bad);
 			reply(j->conn, h, 0, &sr, sizeof(sr), NULL, 0);
-			return;
+			return 0;
 		}
 		break;
 	}
@@ -406,7 +419,7 @@ static void run_job(struct ds *ds, struct ds_job *j)
 			sr.version = cpu_to_le64(x.version);
 			sr.bytes = cpu_to_le64(x.sync_bytes);
 			reply(j->conn, h, 0, &sr, sizeof(sr), NULL, 0);
-			return;
+			return 0;
 		}
 		break;
 	}
@@ -419,7 +432,7 @@ static void run_job(struct ds *ds, struct ds_job *j)
 			ret = store_stat(&x);
 		if (!ret) {
 			reply(j->conn, h, 0, &x.stat, sizeof(x.stat), NULL, 0);
-			return;
+			return 0;
 		}
 		break;
 	case VDIFS_OP_CHUNK_FLUSH:
@@ -455,6 +468,7 @@ out_reply:
 	/* replies without a fixed part (FLUSH, DELETE) carry no body */
 	reply(j->conn, h, ret, &io, wire_fixed_len(h->opcode, true) > 0 ?
 	      sizeof(io) : 0, NULL, 0);
+	return 0;
 }
 
 static void *worker(void *arg)
@@ -570,13 +584,14 @@ static void batch_end(struct ds_conn *c)
 }
 
 /*
- * A client's WRITE or PUNCH of a chunk with one copy: run here up to its
- * commit (store_defer_begin()), which batch_end() makes for it and the
- * ones read behind it, when the socket holds no whole request more (so a
- * lone write is committed at once, by the same calls as before).  A worker
- * would cost two thread switches per request; in a guest without hardware
- * virtualisation those took half of a 4 KiB write's CPU.  Returns false,
- * with j untouched, for anything else (run_job() checks and answers it).
+ * A client's WRITE or PUNCH of a chunk with one copy, or one a primary
+ * forwards to us: run here up to its commit (store_defer_begin()), which
+ * batch_end() makes for it and the ones read behind it, when the socket
+ * holds no whole request more (so a lone write is committed at once, by
+ * the same calls as before).  A worker would cost two thread switches
+ * per request; in a guest without hardware virtualisation those took
+ * half of a 4 KiB write's CPU.  Returns false, with j untouched, for
+ * anything else (run_job() checks and answers it).
  */
 static bool job_defer(struct ds_conn *c, struct ds_job *j)
 {
@@ -584,15 +599,18 @@ static bool job_defer(struct ds_conn *c, struct ds_job *j)
 	const struct vdifs_chunk_req *q = j->body.fixed;
 	struct ds_op_ctx *x = &j->x;
 	u32 flags;
+	bool fwd;
 	int ret;
 
 	if ((h->opcode != VDIFS_OP_CHUNK_WRITE &&
 	     h->opcode != VDIFS_OP_CHUNK_PUNCH) ||
-	    j->body.fixed_len != sizeof(*q) || !q->chunk_id || q->nrep != 1)
+	    j->body.fixed_len != sizeof(*q) || !q->chunk_id)
 		return false;
 	flags = le32_to_cpu(q->flags);
-	if (flags & (~VDIFS_CHUNK_FLAGS | VDIFS_CHUNK_FWD |
-		     VDIFS_CHUNK_RESYNC | VDIFS_CHUNK_EPOCH))
+	fwd = flags & VDIFS_CHUNK_FWD;
+	if ((flags & (~VDIFS_CHUNK_FLAGS | VDIFS_CHUNK_RESYNC |
+		      VDIFS_CHUNK_EPOCH)) ||
+	    (fwd ? c->auth.role != VDIFS_ROLE_DS : q->nrep != 1))
 		return false;
 	if (h->opcode == VDIFS_OP_CHUNK_WRITE &&
 	    le32_to_cpu(q->len) != j->body.tail_len[1])
@@ -607,13 +625,13 @@ static bool job_defer(struct ds_conn *c, struct ds_job *j)
 		if (q->nsums)
 			x->sums = (const __le32 *)j->body.tail[0];
 	}
-	ret = primary_check(c->ds, x);
+	ret = fwd ? 0 : primary_check(c->ds, x);
 	if (!ret) {
-		ret = store_defer_begin(x, &j->def);
+		ret = store_defer_begin(x, c, &j->def);
 		if (ret == -EWOULDBLOCK && c->nbatch) {
 			/* maybe its extents are those of ours in flight */
 			batch_end(c);
-			ret = store_defer_begin(x, &j->def);
+			ret = store_defer_begin(x, c, &j->def);
 		}
 	}
 	if (!ret) {
@@ -632,6 +650,13 @@ static bool job_defer(struct ds_conn *c, struct ds_job *j)
 	}
 	job_free(j);
 	return true;
+}
+
+/* a READ the reader may try without waiting for a device (run_job()) */
+static bool may_read_inline(struct ds *ds, const struct wire_hdr *h)
+{
+	return h->opcode == VDIFS_OP_CHUNK_READ &&
+	       !__atomic_load_n(&ds->st.nowait_unknown, __ATOMIC_RELAXED);
 }
 
 /* wait until c has room for one more job in the pool, and take it */
@@ -655,6 +680,7 @@ static void *conn_reader(void *arg)
 		const struct wire_hdr *h;
 		u8 fixed[sizeof(struct vdifs_hello_rep)];
 		u32 flen = 0;
+		bool idle;
 
 		if (!j)
 			break;
@@ -714,16 +740,22 @@ static void *conn_reader(void *arg)
 				 * Nothing else waiting on the socket: run it
 				 * here, saving two thread switches (most of a
 				 * small request's cost); with more behind it,
-				 * a pool runs it while we read on.  What the
-				 * pools must not take, here too.
+				 * a pool runs it while we read on, unless it
+				 * is a read of data in memory (nowait: no
+				 * device to wait for).  What the pools must
+				 * not take, here too.
 				 */
-				if (peer_inline(h, &j->body) || getenv("XINLINE") ||
-				    net_rbuf_idle(c->fd, &c->rb)) {
-					run_job(ds, j);
-					vdc_msg_free(&j->msg);
-					conn_put(c);
-					free(j);
-					continue;
+				idle = peer_inline(h, &j->body) ||
+				       net_rbuf_idle(c->fd, &c->rb);
+				if (idle || may_read_inline(ds, h)) {
+					j->nowait = !idle;
+					if (run_job(ds, j) != -EWOULDBLOCK) {
+						vdc_msg_free(&j->msg);
+						conn_put(c);
+						free(j);
+						continue;
+					}
+					j->nowait = false;
 				}
 				conn_wait_room(c);
 				job_queue(peer_forward(h, &j->body) ?

@@ -39,7 +39,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <linux/magic.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -121,6 +123,13 @@ int store_open(struct ds_store *st, const char *dir)
 	st->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (st->dirfd < 0)
 		return -errno;
+	{
+		struct statfs sf;
+
+		st->reads_never_wait = !fstatfs(st->dirfd, &sf) &&
+				       (sf.f_type == TMPFS_MAGIC ||
+					sf.f_type == RAMFS_MAGIC);
+	}
 	snprintf(path, sizeof(path), "%s/index", dir);
 	if (mkdir(path, 0700) && errno != EEXIST)
 		return -errno;
@@ -437,8 +446,32 @@ static void csum_mismatch(u64 reader, u64 owner, u32 blk)
  * block read is checked against its checksum (a partly wanted block is read
  * whole into a bounce block for that).
  */
+/*
+ * pread, or with nowait only what the page cache holds: -EWOULDBLOCK when
+ * a device would be waited for (where the file system cannot tell, too)
+ */
+static ssize_t ds_pread(struct ds *ds, int fd, void *buf, size_t len,
+			off_t off, bool nowait)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	ssize_t got;
+
+	if (!nowait || ds->st.reads_never_wait)
+		return pread(fd, buf, len, off);
+	got = preadv2(fd, &iov, 1, off, RWF_NOWAIT);
+	if (got < 0 && errno == EOPNOTSUPP)
+		__atomic_store_n(&ds->st.nowait_unknown, true,
+				 __ATOMIC_RELAXED);
+	if ((got < 0 && (errno == EAGAIN || errno == EOPNOTSUPP)) ||
+	    (got >= 0 && (size_t)got < len)) {
+		errno = EWOULDBLOCK;
+		return -1;
+	}
+	return got;
+}
+
 static int ext_read(struct ds *ds, const struct ds_ext *x, u32 s, u32 n,
-		    u8 *out, u64 reader)
+		    u8 *out, u64 reader, bool nowait)
 {
 	u64 owner = le64_to_cpu(x->h.owner);
 	struct ds_chunk *oc = NULL;
@@ -471,7 +504,8 @@ static int ext_read(struct ds *ds, const struct ds_ext *x, u32 s, u32 n,
 			}
 		}
 		if (take < DS_BLOCK) {
-			got = pread(fd, bounce, DS_BLOCK, (off_t)blk * DS_BLOCK);
+			got = ds_pread(ds, fd, bounce, DS_BLOCK,
+				       (off_t)blk * DS_BLOCK, nowait);
 			if (got < 0) {
 				ret = -errno;
 				break;
@@ -489,8 +523,8 @@ static int ext_read(struct ds *ds, const struct ds_ext *x, u32 s, u32 n,
 		for (run = 1; s + (run + 1) * DS_BLOCK <= end &&
 		     le32_to_cpu(x->b[b + run].blk) == blk + run; run++)
 			;
-		got = pread(fd, out, (size_t)run * DS_BLOCK,
-			    (off_t)blk * DS_BLOCK);
+		got = ds_pread(ds, fd, out, (size_t)run * DS_BLOCK,
+			       (off_t)blk * DS_BLOCK, nowait);
 		if (got < 0) {
 			ret = -errno;
 			break;
@@ -761,7 +795,8 @@ static int read_walk(struct ds_op_ctx *x, struct ds_rplan *p)
 				rplan_add(p, -1, 0, zero_sum());
 		} else if (!ret) {
 			ret = p ? ext_plan(ds, p, xe, eoff, n) :
-				  ext_read(ds, xe, eoff, n, x->out + done, id);
+				  ext_read(ds, xe, eoff, n, x->out + done, id,
+					   x->nowait);
 		}
 		if (ret)
 			break;
@@ -1008,7 +1043,7 @@ int store_scrub(struct ds *ds, u64 id, u64 *version, u32 *extents,
 			continue;	/* inherited */
 		(*extents)++;
 		if (!rr)
-			rr = ext_read(ds, xe, 0, es, buf, id);
+			rr = ext_read(ds, xe, 0, es, buf, id, false);
 		if (rr == -EUCLEAN || (rr && rr != -ENOMEM))
 			(*bad)++;
 		else if (rr)
@@ -1536,7 +1571,7 @@ static void wr_end(struct ds_chunk *c, struct ds_wr *w)
  */
 static int wait_version(struct ds *ds, struct ds_chunk *c, u64 id,
 			const struct vdifs_chunk_req *q,
-			struct ds_chunk_rec *r, bool *exists)
+			struct ds_chunk_rec *r, bool *exists, bool nowait)
 {
 	long long deadline = net_now_ms() + 5000;
 	u64 want = le64_to_cpu(q->version);
@@ -1562,6 +1597,8 @@ static int wait_version(struct ds *ds, struct ds_chunk *c, u64 id,
 			return 1;
 		if (wr_next_version(c, r, true) == want)
 			return 0;
+		if (nowait)
+			return -EWOULDBLOCK;
 		if (net_now_ms() >= deadline)
 			return -ESTALE;
 		{
@@ -1776,7 +1813,7 @@ static int plan_extent(struct ds *ds, struct ds_chunk *c, MDB_txn *t,
 				memset(blk, 0, DS_BLOCK);
 			} else {
 				ret = ext_read(ds, &old, bs, DS_BLOCK, blk,
-					       c->id);
+					       c->id, false);
 				if (ret)
 					return ret;
 			}
@@ -2558,7 +2595,7 @@ int store_mutate(struct ds_op_ctx *x)
 again:
 	if (fwd && !resync && x->op != VDIFS_OP_CHUNK_DELETE &&
 	    x->op != VDIFS_OP_CHUNK_CLONE) {
-		ret = wait_version(ds, c, id, q, &r, &exists);
+		ret = wait_version(ds, c, id, q, &r, &exists, false);
 		if (ret == 2) {
 			/* an old set's sender, or our copy is stale already */
 			ret = -ESTALE;
@@ -2621,6 +2658,7 @@ again:
 		early_extents(x, &r, exists, &m.planned_es, &m.planned_len,
 			      &wr);
 		wr.ordered = fwd || x->nfwd;
+		wr.owner = NULL;
 		if (wr_blocked(c, &wr)) {
 			pthread_cond_wait(&c->cond, &c->mutex);
 			goto again;
@@ -2784,6 +2822,23 @@ out_put_base:
  * store_mutate()).  Until their end its extents are held like any write
  * in flight, so the caller must never wait with deferred writes pending.
  */
+/*
+ * May a deferred write of owner's begin on c: is every ordered write in
+ * flight on c either queued for the commit already or owner's own?  Its
+ * turn (wr_turn()) then comes within owner's batch, so store_defer_end()
+ * never waits for another thread's writes, which could be waiting for
+ * owner's in turn.
+ */
+static bool wr_turn_ours(const struct ds_chunk *c, const void *owner)
+{
+	const struct ds_wr *o;
+
+	for (o = c->wr_head; o; o = o->next)
+		if (o->ordered && !o->queued && o->owner != owner)
+			return false;
+	return true;
+}
+
 struct ds_deferred {
 	struct ds_op_ctx *x;
 	struct ds_chunk *c;
@@ -2794,10 +2849,13 @@ struct ds_deferred {
 	int ret;
 };
 
-int store_defer_begin(struct ds_op_ctx *x, struct ds_deferred **out)
+int store_defer_begin(struct ds_op_ctx *x, const void *owner,
+		      struct ds_deferred **out)
 {
 	struct ds *ds = x->ds;
 	const struct vdifs_chunk_req *q = x->q;
+	u32 flags = le32_to_cpu(q->flags);
+	bool fwd = flags & VDIFS_CHUNK_FWD;
 	struct ds_deferred *d;
 	struct ds_chunk_rec r;
 	struct ds_chunk *c;
@@ -2806,7 +2864,7 @@ int store_defer_begin(struct ds_op_ctx *x, struct ds_deferred **out)
 	int ret;
 
 	if ((x->op != VDIFS_OP_CHUNK_WRITE && x->op != VDIFS_OP_CHUNK_PUNCH) ||
-	    (le32_to_cpu(q->flags) & VDIFS_CHUNK_FWD) || x->nfwd || x->nlog)
+	    (flags & VDIFS_CHUNK_RESYNC) || x->nfwd || x->nlog)
 		return -EWOULDBLOCK;
 	d = calloc(1, sizeof(*d));
 	if (!d)
@@ -2825,25 +2883,33 @@ int store_defer_begin(struct ds_op_ctx *x, struct ds_deferred **out)
 	d->m.c = c;
 	d->m.plan = &d->plan;
 	pthread_mutex_lock(&c->mutex);
-	ret = st_err(mdb_txn_begin(ds->st.env, NULL, MDB_RDONLY, &t));
-	if (ret)
-		goto out_unlock;
-	ret = rec_get(&ds->st, t, le64_to_cpu(q->chunk_id), &r);
-	mdb_txn_abort(t);
-	exists = !ret;
-	if (ret && ret != -ENOENT)
-		goto out_unlock;
+	if (fwd) {
+		/* the version before it here, or in flight (all else waits) */
+		ret = wait_version(ds, c, c->id, q, &r, &exists, true);
+		if (ret)
+			goto out_wouldblock;
+	} else {
+		ret = st_err(mdb_txn_begin(ds->st.env, NULL, MDB_RDONLY, &t));
+		if (ret)
+			goto out_unlock;
+		ret = rec_get(&ds->st, t, c->id, &r);
+		mdb_txn_abort(t);
+		exists = !ret;
+		if (ret && ret != -ENOENT)
+			goto out_unlock;
+	}
 	/* what store_mutate() would refuse or wait for, it does */
-	ret = -EWOULDBLOCK;
 	if ((exists && (le32_to_cpu(r.flags) & DS_DELETED)) ||
 	    !mutation_passes(x, &r, exists))
-		goto out_unlock;
+		goto out_wouldblock;
 	early_extents(x, &r, exists, &d->m.planned_es, &d->m.planned_len,
 		      &d->wr);
-	d->wr.ordered = false;
-	if (wr_blocked(c, &d->wr))
-		goto out_unlock;
-	wr_begin(c, &d->wr, wr_next_version(c, &r, exists));
+	d->wr.ordered = fwd;
+	d->wr.owner = owner;
+	if (wr_blocked(c, &d->wr) || !wr_turn_ours(c, owner))
+		goto out_wouldblock;
+	wr_begin(c, &d->wr, fwd ? le64_to_cpu(q->version) :
+		 wr_next_version(c, &r, exists));
 	d->ret = plan_early(x, c, d->m.planned_es, d->m.planned_len,
 			    &d->plan);
 	d->m.planned = d->m.planned_len != 0;
@@ -2853,6 +2919,8 @@ int store_defer_begin(struct ds_op_ctx *x, struct ds_deferred **out)
 	*out = d;
 	return 0;
 
+out_wouldblock:
+	ret = -EWOULDBLOCK;
 out_unlock:
 	pthread_mutex_unlock(&c->mutex);
 	chunk_put(ds, c);
@@ -2895,9 +2963,23 @@ void store_defer_end(struct ds *ds, struct ds_deferred **v, unsigned int n,
 	}
 	if (synced)
 		ds_crash_point("after_data");
-	for (i = 0; i < n; i++)
-		if (!v[i]->ret)
-			txn_group_add(ds, &v[i]->m);
+	for (i = 0; i < n; i++) {
+		struct ds_deferred *d = v[i];
+
+		if (d->wr.ordered) {
+			/* in version order: those before it are ours, done */
+			pthread_mutex_lock(&d->c->mutex);
+			while (!wr_turn(d->c, &d->wr))
+				pthread_cond_wait(&d->c->cond, &d->c->mutex);
+			if (!d->ret)
+				txn_group_add(ds, &d->m);
+			d->wr.queued = true;
+			pthread_cond_broadcast(&d->c->cond);
+			pthread_mutex_unlock(&d->c->mutex);
+		} else if (!d->ret) {
+			txn_group_add(ds, &d->m);
+		}
+	}
 	for (i = 0; i < n; i++)
 		if (!v[i]->ret)
 			v[i]->ret = txn_group_wait(ds, &v[i]->m);
