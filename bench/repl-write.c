@@ -12,11 +12,14 @@
  * performance issue asks for 0.7 or better).  Where fdatasync costs (a
  * disk, not a tmpfs) the ratio shows whether a primary's own write
  * overlaps its replicas'; with DEPTH > 1, whether a chunk's writes
- * overlap each other's forwards.
+ * overlap each other's forwards.  DEPTH writers per chunk, each on its
+ * own connection; with REPL_WRITE_PIPELINE=1 one connection per chunk
+ * with DEPTH writes in flight on it, as the kernel sends them.
  */
 #include <pthread.h>
 #include <sys/stat.h>
 #include "bench.h"
+#include "msg.h"
 
 #define CS	(4u << 20)
 
@@ -26,10 +29,51 @@ struct writer {
 	struct vdifs_chunk c;
 	u32 bs;
 	u32 off, stride;	/* where it starts, and its step */
+	unsigned int depth;	/* in flight on its connection */
 	double until;
 	u64 writes;
 	int ret;
 };
+
+/* w->depth writes in flight on d, a new one sent as each is answered */
+static int writer_pipelined(struct writer *w, struct vdc_conn *d,
+			    const struct vdc_chunk_ref *r, u8 *buf)
+{
+	unsigned int inflight = 0;
+	u64 id = 1ull << 40;	/* apart from the ids vdc_call uses */
+	u32 off = w->off;
+	int ret;
+
+	for (;;) {
+		struct vdc_msg m;
+
+		while (inflight < w->depth && bench_now_s() < w->until) {
+			struct vdifs_chunk_req q;
+
+			vdc_chunk_req_init(&q, r);
+			q.offset = cpu_to_le32(off);
+			q.len = cpu_to_le32(w->bs);
+			buf[0]++;
+			ret = msg_write(vdc_fd(d), VDIFS_OP_CHUNK_WRITE, 0, id++,
+					0, &q, sizeof(q), buf, w->bs, NULL, 0);
+			if (ret)
+				return ret;
+			inflight++;
+			off = (off + w->stride) % CS;
+		}
+		if (!inflight)
+			return 0;
+		ret = msg_read(vdc_fd(d), &m, 60000);
+		if (ret)
+			return ret;
+		ret = m.hdr.status;
+		vdc_msg_free(&m);
+		if (ret)
+			return ret;
+		inflight--;
+		w->writes++;
+	}
+}
 
 static void *writer_run(void *arg)
 {
@@ -53,6 +97,12 @@ static void *writer_run(void *arg)
 	for (k = 0; k < w->c.nrep; k++)
 		r.ds[k] = le32_to_cpu(w->c.ds[k]);
 	d = bench_ds_conn(w->a, r.ds[0]);
+	if (w->depth > 1) {
+		w->ret = writer_pipelined(w, d, &r, buf);
+		vdc_close(d);
+		free(buf);
+		return NULL;
+	}
 	while (bench_now_s() < w->until) {
 		buf[0]++;
 		w->ret = vdc_chunk_write(d, &r, off, buf, w->bs, NULL);
@@ -74,7 +124,9 @@ static double run(struct vdc_conn *cli, struct vdc_conn *tool,
 	struct vdc_params p = { .replicas = copies, .chunk_size = CS,
 				.extent_size = 64 << 10,
 				.repl_mode = VDIFS_REPL_SYNC };
-	unsigned int nthreads = nchunks * depth;
+	bool pipe = getenv("REPL_WRITE_PIPELINE") &&
+		    atoi(getenv("REPL_WRITE_PIPELINE"));
+	unsigned int per = pipe ? 1 : depth, nthreads = nchunks * per;
 	struct writer *w = calloc(nthreads, sizeof(*w));
 	char name[32];
 	struct vdc_attr f;
@@ -95,18 +147,19 @@ static double run(struct vdc_conn *cli, struct vdc_conn *tool,
 		bench_die("volume and file", ret);
 	t0 = bench_now_s();
 	for (i = 0; i < nthreads; i++) {
-		if (i % depth)
+		if (i % per)
 			w[i].c = w[i - 1].c;
 		else
-			ret = vdc_layout_get(cli, v.vol, f.ino, i / depth, 1,
+			ret = vdc_layout_get(cli, v.vol, f.ino, i / per, 1,
 					     VDIFS_LAYOUT_ALLOC, &w[i].c, 1,
 					     NULL);
 		if (ret != 1)
 			bench_die("layout", ret < 0 ? ret : -EPROTO);
 		w[i].a = a;
 		w[i].bs = bs;
-		w[i].off = (i % depth) * bs;
-		w[i].stride = depth * bs;
+		w[i].off = (i % per) * bs;
+		w[i].stride = per * bs;
+		w[i].depth = pipe ? depth : 1;
 		w[i].until = t0 + secs;
 	}
 	t0 = bench_now_s();

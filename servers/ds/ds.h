@@ -377,6 +377,8 @@ struct repl_wait {
 	u64 id;
 	int status;
 	bool done;
+	/* done, or its turn to read the pipe: signalled under pipe_lock */
+	pthread_cond_t cond;
 };
 
 struct ds_peer {
@@ -401,16 +403,19 @@ struct ds_peer {
 	 * many in flight (one at a time per peer held every other chunk's
 	 * forward behind the one in flight).  One waiter at a time reads
 	 * the replies and completes whichever it reads (leader/follower:
-	 * no thread of its own, no extra switch when one waits alone).
+	 * no thread of its own, no extra switch when one waits alone),
+	 * waking that one's writer alone; a reader whose own reply came
+	 * hands the reading to the first waiter left.
 	 * Each chunk's forwards are sent in version order under its mutex.
 	 */
 	pthread_mutex_t send_lock;	/* sends on pipe, its (re)connection */
 	struct vdc_conn *pipe;		/* under send_lock */
 	u64 pipe_next_id;		/* under send_lock */
 	pthread_mutex_t pipe_lock;	/* the fields below */
-	pthread_cond_t pipe_cond;	/* a reply came, or the reader left */
 	struct repl_wait *waits;
 	int pipe_fd;			/* -1: none */
+	/* the reader's: replies read ahead (several come in one read) */
+	struct net_rbuf pipe_rb;
 	u64 pipe_answered_ms;		/* when it last answered anything */
 	bool pipe_reading;		/* a waiter reads the socket */
 	bool pipe_dead;			/* broken: every wait on it failed */

@@ -239,14 +239,12 @@ static int primary_check(struct ds *ds, struct ds_op_ctx *x)
 	return 0;
 }
 
-static int do_primary(struct ds *ds, struct ds_op_ctx *x)
+/* what a primary forwards of x: its blocks' sums, its digest */
+static int primary_prepare(struct ds_op_ctx *x)
 {
 	const struct vdifs_chunk_req *q = x->q;
 	int ret;
 
-	ret = primary_check(ds, x);
-	if (ret)
-		return ret;
 	/*
 	 * Whole blocks forwarded go with their checksums: summed once here,
 	 * they cover the data on the wire (no body checksum of it per
@@ -266,20 +264,37 @@ static int do_primary(struct ds *ds, struct ds_op_ctx *x)
 					      x->sums) :
 			    store_digest(x->op, le32_to_cpu(q->offset),
 					 x->len, x->data);
-	ret = store_mutate(x);
-	/* not acknowledged before the MDS could report it lost */
-	if (!ret && x->nlog)
-		repl_report_wait(ds, le64_to_cpu(q->chunk_id));
-	/*
-	 * Not acknowledged unless every replica the mode asks for has it.
-	 * A replica that failed is the MDS's to take out of the set: the
-	 * writer hears -EREMOTEIO (or -ESTALE: a replica's copy missed a
-	 * write, or refused our set as old) and asks it (LAYOUT_DEGRADE).
-	 */
+	return 0;
+}
+
+/*
+ * Not acknowledged unless every replica the mode asks for has it.  A
+ * replica that failed is the MDS's to take out of the set: the writer
+ * hears -EREMOTEIO (or -ESTALE: a replica's copy missed a write, or
+ * refused our set as old) and asks it (LAYOUT_DEGRADE).
+ */
+static int primary_result(const struct ds_op_ctx *x, int ret)
+{
 	if (!ret && x->fwd_err)
 		ret = x->fwd_err == -ESTALE || x->fwd_err == -ENOSPC ?
 		      x->fwd_err : -EREMOTEIO;
 	return ret;
+}
+
+static int do_primary(struct ds *ds, struct ds_op_ctx *x)
+{
+	int ret;
+
+	ret = primary_check(ds, x);
+	if (!ret)
+		ret = primary_prepare(x);
+	if (ret)
+		return ret;
+	ret = store_mutate(x);
+	/* not acknowledged before the MDS could report it lost */
+	if (!ret && x->nlog)
+		repl_report_wait(ds, le64_to_cpu(x->q->chunk_id));
+	return primary_result(x, ret);
 }
 
 /*
@@ -564,6 +579,7 @@ static void batch_end(struct ds_conn *c)
 		int n;
 
 		io.version = cpu_to_le64(j->x.version);
+		rets[i] = primary_result(&j->x, rets[i]);
 		n = wire_msg_encode(buf + len, one, h->opcode, VDIFS_MSG_REPLY,
 				    h->req_id, rets[i], rets[i] ? NULL : &io,
 				    rets[i] ? 0 : flen, NULL, 0, NULL, 0);
@@ -584,8 +600,8 @@ static void batch_end(struct ds_conn *c)
 }
 
 /*
- * A client's WRITE or PUNCH of a chunk with one copy, or one a primary
- * forwards to us: run here up to its commit (store_defer_begin()), which
+ * A client's WRITE or PUNCH (forwarded to its sync copies from here), or
+ * one a primary forwards to us: run here up to its commit (store_defer_begin()), which
  * batch_end() makes for it and the ones read behind it, when the socket
  * holds no whole request more (so a lone write is committed at once, by
  * the same calls as before).  A worker would cost two thread switches
@@ -608,9 +624,11 @@ static bool job_defer(struct ds_conn *c, struct ds_job *j)
 		return false;
 	flags = le32_to_cpu(q->flags);
 	fwd = flags & VDIFS_CHUNK_FWD;
+	/* not async copies: their acknowledgement waits for a heartbeat */
 	if ((flags & (~VDIFS_CHUNK_FLAGS | VDIFS_CHUNK_RESYNC |
 		      VDIFS_CHUNK_EPOCH)) ||
-	    (fwd ? c->auth.role != VDIFS_ROLE_DS : q->nrep != 1))
+	    (fwd ? c->auth.role != VDIFS_ROLE_DS :
+		   q->nrep > 1 && q->repl_mode == VDIFS_REPL_ASYNC))
 		return false;
 	if (h->opcode == VDIFS_OP_CHUNK_WRITE &&
 	    le32_to_cpu(q->len) != j->body.tail_len[1])
@@ -626,6 +644,8 @@ static bool job_defer(struct ds_conn *c, struct ds_job *j)
 			x->sums = (const __le32 *)j->body.tail[0];
 	}
 	ret = fwd ? 0 : primary_check(c->ds, x);
+	if (!ret && !fwd)
+		ret = primary_prepare(x);
 	if (!ret) {
 		ret = store_defer_begin(x, c, &j->def);
 		if (ret == -EWOULDBLOCK && c->nbatch) {
@@ -641,6 +661,7 @@ static bool job_defer(struct ds_conn *c, struct ds_job *j)
 	batch_end(c);
 	if (ret == -EWOULDBLOCK)
 		ret = store_mutate(x);
+	ret = primary_result(x, ret);
 	{
 		struct vdifs_chunk_io_rep io = { 0 };
 

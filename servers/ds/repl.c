@@ -54,7 +54,6 @@ static int peers_status_ds(const struct vdifs_ds_status *d, void *arg)
 		pthread_mutex_init(&ds->peers[i].lock, NULL);
 		pthread_mutex_init(&ds->peers[i].send_lock, NULL);
 		pthread_mutex_init(&ds->peers[i].pipe_lock, NULL);
-		pthread_cond_init(&ds->peers[i].pipe_cond, NULL);
 	}
 	vdc_addr_format(&d->addr, ds->peers[i].addr, sizeof(ds->peers[i].addr));
 	return 0;
@@ -237,9 +236,9 @@ static void pipe_fail_waits(struct ds_peer *p, int err)
 	for (w = p->waits; w; w = w->next) {
 		w->status = err;
 		w->done = true;
+		pthread_cond_signal(&w->cond);
 	}
 	p->waits = NULL;
-	pthread_cond_broadcast(&p->pipe_cond);
 }
 
 /* pipe_lock held: w off the list of waits, if it is on it */
@@ -283,6 +282,9 @@ static void pipe_reap(struct ds_peer *p)
 }
 
 /* send_lock held */
+/* replies read ahead on a pipe: 64 bytes each */
+#define DS_PIPE_RBUF	(8u << 10)
+
 static int pipe_open(struct ds *ds, struct ds_peer *p)
 {
 	struct vdc_opts o = peer_opts(ds);
@@ -291,6 +293,8 @@ static int pipe_open(struct ds *ds, struct ds_peer *p)
 	pipe_reap(p);
 	if (p->pipe)
 		return 0;
+	if (!p->pipe_rb.buf && net_rbuf_init(&p->pipe_rb, DS_PIPE_RBUF))
+		return -ENOMEM;
 	ret = peer_connect(ds, p, &o, &p->pipe);
 	peer_note(ds, p, ret);
 	if (ret) {
@@ -301,6 +305,8 @@ static int pipe_open(struct ds *ds, struct ds_peer *p)
 	p->pipe_fd = vdc_fd(p->pipe);
 	p->pipe_answered_ms = mono_ms();
 	p->pipe_dead = false;
+	/* nobody reads a pipe not yet open: what the old one left goes */
+	p->pipe_rb.head = p->pipe_rb.tail = 0;
 	pthread_mutex_unlock(&p->pipe_lock);
 	return 0;
 }
@@ -323,6 +329,7 @@ static int pipe_send(struct ds *ds, struct ds_peer *p, struct repl_fwd *f,
 	w->id = ++p->pipe_next_id;
 	w->done = false;
 	w->status = 0;
+	pthread_cond_init(&w->cond, NULL);
 	pthread_mutex_lock(&p->pipe_lock);
 	w->next = p->waits;
 	p->waits = w;
@@ -379,7 +386,8 @@ static void pipe_read_one(struct ds_peer *p, u64 deadline_ms)
 
 	p->pipe_reading = true;
 	pthread_mutex_unlock(&p->pipe_lock);
-	ret = tmo ? msg_read(fd, &m, tmo) : -ETIMEDOUT;
+	ret = tmo ? msg_read_buffered(fd, &p->pipe_rb, &m, tmo,
+				      VDIFS_BODY_MAX) : -ETIMEDOUT;
 	if (!ret && !(m.hdr.flags & VDIFS_MSG_REPLY)) {
 		vdc_msg_free(&m);
 		ret = -EPROTO;
@@ -397,9 +405,8 @@ static void pipe_read_one(struct ds_peer *p, u64 deadline_ms)
 		w->status = m.hdr.status;
 		w->done = true;
 		pipe_unlink(p, w);
+		pthread_cond_signal(&w->cond);
 	}
-	/* theirs came, or someone else must read now */
-	pthread_cond_broadcast(&p->pipe_cond);
 	vdc_msg_free(&m);
 }
 
@@ -450,7 +457,7 @@ static int pipe_wait(struct ds *ds, struct ds_peer *p, struct repl_wait *w,
 			continue;
 		}
 		abs_deadline(&ts, deadline_ms);
-		if (pthread_cond_timedwait(&p->pipe_cond, &p->pipe_lock,
+		if (pthread_cond_timedwait(&w->cond, &p->pipe_lock,
 					   &ts) == ETIMEDOUT && !w->done &&
 		    pipe_deadline(p, deadline_ms, timeout_ms, last_ms) <=
 		    mono_ms()) {
@@ -463,7 +470,11 @@ static int pipe_wait(struct ds *ds, struct ds_peer *p, struct repl_wait *w,
 		}
 	}
 	ret = w->status;
+	/* ours came: the reading is the next waiter's, if nobody reads */
+	if (!p->pipe_reading && p->waits)
+		pthread_cond_signal(&p->waits->cond);
 	pthread_mutex_unlock(&p->pipe_lock);
+	pthread_cond_destroy(&w->cond);
 	peer_note(ds, p, ret);
 	return ret;
 }

@@ -2545,6 +2545,61 @@ static void plan_free_taken(struct ds_chunk *c, const struct ds_wplan *p)
 		blk_free(c, p->taken[i]);
 }
 
+/*
+ * A primary's forwards of x, done here: wait for the replicas' answers
+ * (with overlap, without c->mutex: the chunk's next write may go ahead
+ * meanwhile) and note a failure in x->fwd_err.  c->mutex held.
+ */
+static void fwd_finish(struct ds *ds, struct ds_chunk *c,
+		       struct ds_op_ctx *x, struct repl_fwd *fw, bool overlap)
+{
+	int err[VDIFS_MAX_REPLICAS];
+	unsigned int i;
+
+	if (overlap) {
+		c->fwd_inflight++;
+		pthread_mutex_unlock(&c->mutex);
+	}
+	repl_forward_end(ds, fw, err);
+	if (overlap) {
+		pthread_mutex_lock(&c->mutex);
+		c->fwd_inflight--;
+	}
+	for (i = 0; i < x->nfwd; i++) {
+		if (!err[i])
+			continue;
+		log_err("chunk %016llx: replica %u failed %s: %s",
+			(unsigned long long)le64_to_cpu(x->q->chunk_id),
+			x->fwd_peers[i], wire_op_name(x->op),
+			strerror(-err[i]));
+		x->fwd_err = err[i];
+	}
+}
+
+/*
+ * x failed here (ret) after it was forwarded: a replica that took it has
+ * what we have not, so ours is stale (the MDS takes it out of the set);
+ * returns what the writer hears.
+ */
+static int fwd_abandon(struct ds *ds, struct ds_op_ctx *x,
+		       struct repl_fwd *fw, int ret)
+{
+	u64 id = le64_to_cpu(x->q->chunk_id);
+	int err[VDIFS_MAX_REPLICAS];
+	bool applied = false;
+	unsigned int i;
+
+	repl_forward_end(ds, fw, err);
+	for (i = 0; i < x->nfwd; i++)
+		applied |= !err[i];
+	if (!applied)
+		return ret;
+	log_err("chunk %016llx: %s failed here (%s) after a replica took it",
+		(unsigned long long)id, wire_op_name(x->op), strerror(-ret));
+	mark_stale(ds, id);
+	return -ESTALE;
+}
+
 int store_mutate(struct ds_op_ctx *x)
 {
 	struct ds *ds = x->ds;
@@ -2726,7 +2781,6 @@ again:
 	ds_crash_point("after_meta");
 	x->version = le64_to_cpu(m.r.version);
 	if (x->nfwd) {
-		int err[VDIFS_MAX_REPLICAS];
 		/*
 		 * Our copy is done: the chunk's next write may go ahead while
 		 * we wait for the replicas' (it is forwarded after ours, on
@@ -2746,23 +2800,7 @@ again:
 					   x->op, &fq, x->data, x->len, NULL);
 		}
 		m.forwarding = false;
-		if (overlap) {
-			c->fwd_inflight++;
-			pthread_mutex_unlock(&c->mutex);
-		}
-		repl_forward_end(ds, &fw, err);
-		if (overlap) {
-			pthread_mutex_lock(&c->mutex);
-			c->fwd_inflight--;
-		}
-		for (i = 0; i < x->nfwd; i++) {
-			if (!err[i])
-				continue;
-			log_err("chunk %016llx: replica %u failed %s: %s",
-				(unsigned long long)id, x->fwd_peers[i],
-				wire_op_name(x->op), strerror(-err[i]));
-			x->fwd_err = err[i];
-		}
+		fwd_finish(ds, c, x, &fw, overlap);
 	}
 	for (i = 0; i < m.freed.n; i++) {
 		char name[20];
@@ -2778,21 +2816,8 @@ again:
 
 out_unalloc:
 	plan_free_taken(c, &plan);
-	if (m.forwarding) {
-		int err[VDIFS_MAX_REPLICAS];
-		bool applied = false;
-
-		repl_forward_end(ds, &fw, err);
-		for (i = 0; i < x->nfwd; i++)
-			applied |= !err[i];
-		if (applied) {
-			log_err("chunk %016llx: %s failed here (%s) after a replica took it",
-				(unsigned long long)id, wire_op_name(x->op),
-				strerror(-ret));
-			mark_stale(ds, id);
-			ret = -ESTALE;
-		}
-	}
+	if (m.forwarding)
+		ret = fwd_abandon(ds, x, &fw, ret);
 out_unlock:
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->mutex);
@@ -2809,18 +2834,21 @@ out_put_base:
 
 /*
  * Deferred writes.  A connection's reader that has more requests behind
- * a WRITE or PUNCH runs it itself up to its commit (plan, data written),
- * reads the next ones, and then commits all it has gathered at once
- * (store_defer_end()): one fdatasync per chunk file and one transaction
- * for them all, and none of the thread hand-offs a worker pool costs per
+ * a WRITE or PUNCH runs it itself up to its commit (plan, data written;
+ * a primary's forwards sent), reads the next ones, and then commits all
+ * it has gathered at once (store_defer_end()): one fdatasync per chunk
+ * file and one transaction for them all, then the replicas' answers
+ * awaited, and none of the thread hand-offs a worker pool costs per
  * request (in a virtual machine without hardware virtualisation those,
- * not the syncs, took most of a 4 KiB write's CPU).  Only what never
- * waits goes this way: not a forwarded write (ordered, it may wait for
- * the version before it) nor one that forwards (it waits for replicas),
- * nor one whose extents meet a write in flight (-EWOULDBLOCK: the caller
- * ends its own deferred writes, which may be those, then runs it through
- * store_mutate()).  Until their end its extents are held like any write
- * in flight, so the caller must never wait with deferred writes pending.
+ * not the syncs, took most of a 4 KiB write's CPU).  Only what need not
+ * wait to begin goes this way: a forward received whose version before
+ * it is here or in flight, a write whose extents meet none in flight, an
+ * ordered one (forwarded) only when every ordered write in flight before
+ * it is the same reader's or queued already (wr_turn_ours()); else
+ * -EWOULDBLOCK: the caller ends its own deferred writes, which may be
+ * those met, then runs it through store_mutate().  Until their end their
+ * extents are held like any write in flight, so the caller must never
+ * wait with deferred writes pending.
  */
 /*
  * May a deferred write of owner's begin on c: is every ordered write in
@@ -2842,6 +2870,7 @@ static bool wr_turn_ours(const struct ds_chunk *c, const void *owner)
 struct ds_deferred {
 	struct ds_op_ctx *x;
 	struct ds_chunk *c;
+	struct repl_fwd fw;	/* a primary's forwards of it */
 	struct ds_wplan plan;
 	struct ds_wr wr;
 	struct ds_mut m;
@@ -2864,7 +2893,7 @@ int store_defer_begin(struct ds_op_ctx *x, const void *owner,
 	int ret;
 
 	if ((x->op != VDIFS_OP_CHUNK_WRITE && x->op != VDIFS_OP_CHUNK_PUNCH) ||
-	    (flags & VDIFS_CHUNK_RESYNC) || x->nfwd || x->nlog)
+	    (flags & VDIFS_CHUNK_RESYNC) || x->nlog)
 		return -EWOULDBLOCK;
 	d = calloc(1, sizeof(*d));
 	if (!d)
@@ -2898,18 +2927,33 @@ int store_defer_begin(struct ds_op_ctx *x, const void *owner,
 		if (ret && ret != -ENOENT)
 			goto out_unlock;
 	}
-	/* what store_mutate() would refuse or wait for, it does */
+	/*
+	 * What store_mutate() would refuse or wait for, it does; so a write
+	 * that creates a chunk it forwards (it keeps the mutex until the
+	 * replicas have it, store_mutate()).
+	 */
 	if ((exists && (le32_to_cpu(r.flags) & DS_DELETED)) ||
-	    !mutation_passes(x, &r, exists))
+	    !mutation_passes(x, &r, exists) || (x->nfwd && !exists))
 		goto out_wouldblock;
 	early_extents(x, &r, exists, &d->m.planned_es, &d->m.planned_len,
 		      &d->wr);
-	d->wr.ordered = fwd;
+	d->wr.ordered = fwd || x->nfwd;
 	d->wr.owner = owner;
 	if (wr_blocked(c, &d->wr) || !wr_turn_ours(c, owner))
 		goto out_wouldblock;
 	wr_begin(c, &d->wr, fwd ? le64_to_cpu(q->version) :
 		 wr_next_version(c, &r, exists));
+	if (x->nfwd) {
+		/* sent while ours is written, as store_mutate() does */
+		struct vdifs_chunk_req fq = *q;
+
+		fq.version = cpu_to_le64(d->wr.version);
+		fq.digest = cpu_to_le64(x->digest);
+		repl_forward_begin(ds, &d->fw, x->fwd_peers, x->nfwd, x->op,
+				   &fq, x->data, x->len, x->sums);
+		d->m.forwarding = true;
+		d->m.fw_version = d->wr.version;
+	}
 	d->ret = plan_early(x, c, d->m.planned_es, d->m.planned_len,
 			    &d->plan);
 	d->m.planned = d->m.planned_len != 0;
@@ -2994,8 +3038,12 @@ void store_defer_end(struct ds *ds, struct ds_deferred **v, unsigned int n,
 			plan_free_old(c, &d->plan);
 			ds_crash_point("after_meta");
 			d->x->version = le64_to_cpu(d->m.r.version);
+			if (d->m.forwarding)
+				fwd_finish(ds, c, d->x, &d->fw, !c->quiescing);
 		} else {
 			plan_free_taken(c, &d->plan);
+			if (d->m.forwarding)
+				ret = fwd_abandon(ds, d->x, &d->fw, ret);
 		}
 		pthread_cond_broadcast(&c->cond);
 		pthread_mutex_unlock(&c->mutex);
