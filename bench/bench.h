@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 #include "vdifs_client.h"
+#include "msg.h"
 
 static inline struct vdc_opts bench_opts(u32 role)
 {
@@ -39,6 +40,19 @@ static inline void bench_die(const char *what, int ret)
 }
 
 /* the data servers the MDS knows, by id */
+/* one reply off c, on which requests are pipelined: 0 or its error */
+static inline int bench_reply(struct vdc_conn *c)
+{
+	struct vdc_msg m;
+	int ret = msg_read(vdc_fd(c), &m, 60000);
+
+	if (ret)
+		return ret;
+	ret = m.hdr.status;
+	vdc_msg_free(&m);
+	return ret;
+}
+
 struct bench_ds_addrs {
 	u32 id[64];
 	char addr[64][80];

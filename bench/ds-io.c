@@ -29,7 +29,6 @@
 #include <time.h>
 #include <unistd.h>
 #include "bench.h"
-#include "msg.h"
 
 static const struct vdc_opts bench_client_opts = {
 	.role = VDIFS_ROLE_CLIENT, .timeout_ms = 60000, .insecure = true,
@@ -158,8 +157,6 @@ static int run_pipelined(struct worker *w, struct vdc_conn *c, const u8 *buf)
 	int ret;
 
 	while (inflight || more) {
-		struct vdc_msg m;
-
 		while (more && inflight < w->depth && now() < w->until) {
 			ret = send_io(c, w, id++, buf);
 			if (ret < 0)
@@ -172,11 +169,7 @@ static int run_pipelined(struct worker *w, struct vdc_conn *c, const u8 *buf)
 			more = false;
 		if (!inflight)
 			break;
-		ret = msg_read(vdc_fd(c), &m, 60000);
-		if (ret)
-			return ret;
-		ret = m.hdr.status;
-		vdc_msg_free(&m);
+		ret = bench_reply(c);
 		if (ret)
 			return ret;
 		inflight--;

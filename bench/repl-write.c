@@ -19,7 +19,6 @@
 #include <pthread.h>
 #include <sys/stat.h>
 #include "bench.h"
-#include "msg.h"
 
 #define CS	(4u << 20)
 
@@ -45,8 +44,6 @@ static int writer_pipelined(struct writer *w, struct vdc_conn *d,
 	int ret;
 
 	for (;;) {
-		struct vdc_msg m;
-
 		while (inflight < w->depth && bench_now_s() < w->until) {
 			struct vdifs_chunk_req q;
 
@@ -63,11 +60,7 @@ static int writer_pipelined(struct writer *w, struct vdc_conn *d,
 		}
 		if (!inflight)
 			return 0;
-		ret = msg_read(vdc_fd(d), &m, 60000);
-		if (ret)
-			return ret;
-		ret = m.hdr.status;
-		vdc_msg_free(&m);
+		ret = bench_reply(d);
 		if (ret)
 			return ret;
 		inflight--;

@@ -377,6 +377,7 @@ struct repl_wait {
 	u64 id;
 	int status;
 	bool done;
+	bool waiting;		/* its writer is in pipe_wait() */
 	/* done, or its turn to read the pipe: signalled under pipe_lock */
 	pthread_cond_t cond;
 };
@@ -405,7 +406,9 @@ struct ds_peer {
 	 * the replies and completes whichever it reads (leader/follower:
 	 * no thread of its own, no extra switch when one waits alone),
 	 * waking that one's writer alone; a reader whose own reply came
-	 * hands the reading to the first waiter left.
+	 * hands the reading to the first writer left waiting (a forward's
+	 * writer may not wait yet: a deferred write's waits after its
+	 * batch's commit).
 	 * Each chunk's forwards are sent in version order under its mutex.
 	 */
 	pthread_mutex_t send_lock;	/* sends on pipe, its (re)connection */

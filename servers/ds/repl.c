@@ -328,6 +328,7 @@ static int pipe_send(struct ds *ds, struct ds_peer *p, struct repl_fwd *f,
 		goto out_unlock;
 	w->id = ++p->pipe_next_id;
 	w->done = false;
+	w->waiting = false;
 	w->status = 0;
 	pthread_cond_init(&w->cond, NULL);
 	pthread_mutex_lock(&p->pipe_lock);
@@ -438,6 +439,19 @@ static u64 pipe_deadline(const struct ds_peer *p, u64 deadline_ms,
 	return busy > deadline_ms ? busy : deadline_ms;
 }
 
+/* pipe_lock held: the first writer waiting, if any, reads the pipe now */
+static void pipe_hand_over(struct ds_peer *p)
+{
+	struct repl_wait *o;
+
+	for (o = p->waits; o; o = o->next) {
+		if (o->waiting && !o->done) {
+			pthread_cond_signal(&o->cond);
+			return;
+		}
+	}
+}
+
 static int pipe_wait(struct ds *ds, struct ds_peer *p, struct repl_wait *w,
 		     u64 deadline_ms)
 {
@@ -449,6 +463,7 @@ static int pipe_wait(struct ds *ds, struct ds_peer *p, struct repl_wait *w,
 	if (deadline_ms < mono_ms() + PIPE_GRACE_MS)
 		deadline_ms = mono_ms() + PIPE_GRACE_MS;
 	pthread_mutex_lock(&p->pipe_lock);
+	w->waiting = true;
 	while (!w->done) {
 		deadline_ms = pipe_deadline(p, deadline_ms, timeout_ms,
 					    last_ms);
@@ -470,9 +485,10 @@ static int pipe_wait(struct ds *ds, struct ds_peer *p, struct repl_wait *w,
 		}
 	}
 	ret = w->status;
+	w->waiting = false;
 	/* ours came: the reading is the next waiter's, if nobody reads */
-	if (!p->pipe_reading && p->waits)
-		pthread_cond_signal(&p->waits->cond);
+	if (!p->pipe_reading)
+		pipe_hand_over(p);
 	pthread_mutex_unlock(&p->pipe_lock);
 	pthread_cond_destroy(&w->cond);
 	peer_note(ds, p, ret);

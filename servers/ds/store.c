@@ -293,6 +293,20 @@ static int rec_get(struct ds_store *st, MDB_txn *t, u64 id,
  * sender's layout is old: a server taken out of the set, or a primary
  * replaced while it stalled, must not act for the set).
  */
+/* the record of chunk id as now committed (a read transaction of its own) */
+static int rec_read(struct ds_store *st, u64 id, struct ds_chunk_rec *r)
+{
+	MDB_txn *t;
+	int ret;
+
+	ret = st_err(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &t));
+	if (ret)
+		return ret;
+	ret = rec_get(st, t, id, r);
+	mdb_txn_abort(t);
+	return ret;
+}
+
 static int rec_check_set(const struct ds_chunk_rec *r,
 			 const struct vdifs_chunk_req *q)
 {
@@ -1577,14 +1591,8 @@ static int wait_version(struct ds *ds, struct ds_chunk *c, u64 id,
 	u64 want = le64_to_cpu(q->version);
 
 	for (;;) {
-		MDB_txn *t;
-		int ret;
+		int ret = rec_read(&ds->st, id, r);
 
-		ret = st_err(mdb_txn_begin(ds->st.env, NULL, MDB_RDONLY, &t));
-		if (ret)
-			return ret;
-		ret = rec_get(&ds->st, t, id, r);
-		mdb_txn_abort(t);
 		*exists = !ret;
 		if (ret && ret != -ENOENT)
 			return ret;
@@ -2616,7 +2624,6 @@ int store_mutate(struct ds_op_ctx *x)
 	struct repl_fwd fw;
 	struct ds_wr wr;
 	bool early;
-	MDB_txn *t;
 	int ret;
 
 	if (x->op == VDIFS_OP_CHUNK_CLONE) {
@@ -2672,11 +2679,7 @@ again:
 		if (ret)
 			goto out_unlock;
 	} else {
-		ret = st_err(mdb_txn_begin(ds->st.env, NULL, MDB_RDONLY, &t));
-		if (ret)
-			goto out_unlock;
-		ret = rec_get(&ds->st, t, id, &r);
-		mdb_txn_abort(t);
+		ret = rec_read(&ds->st, id, &r);
 		exists = !ret;
 		if (ret && ret != -ENOENT)
 			goto out_unlock;
@@ -2889,7 +2892,6 @@ int store_defer_begin(struct ds_op_ctx *x, const void *owner,
 	struct ds_chunk_rec r;
 	struct ds_chunk *c;
 	bool exists;
-	MDB_txn *t;
 	int ret;
 
 	if ((x->op != VDIFS_OP_CHUNK_WRITE && x->op != VDIFS_OP_CHUNK_PUNCH) ||
@@ -2918,11 +2920,7 @@ int store_defer_begin(struct ds_op_ctx *x, const void *owner,
 		if (ret)
 			goto out_wouldblock;
 	} else {
-		ret = st_err(mdb_txn_begin(ds->st.env, NULL, MDB_RDONLY, &t));
-		if (ret)
-			goto out_unlock;
-		ret = rec_get(&ds->st, t, c->id, &r);
-		mdb_txn_abort(t);
+		ret = rec_read(&ds->st, c->id, &r);
 		exists = !ret;
 		if (ret && ret != -ENOENT)
 			goto out_unlock;
