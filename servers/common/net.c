@@ -207,21 +207,34 @@ int msg_read_buffered(int fd, struct net_rbuf *rb, struct vdc_msg *m,
 	return ret;
 }
 
-bool net_rbuf_idle(int fd, struct net_rbuf *rb)
+/* what waits on fd into rb's room (what rb holds moved to its start) */
+static void rbuf_take_waiting(int fd, struct net_rbuf *rb)
 {
 	ssize_t n;
 
+	if (rb->head) {
+		memmove(rb->buf, rb->buf + rb->head, rb->tail - rb->head);
+		rb->tail -= rb->head;
+		rb->head = 0;
+	}
+	if (rb->tail == rb->cap)
+		return;
+	do {
+		n = recv(fd, rb->buf + rb->tail, rb->cap - rb->tail,
+			 MSG_DONTWAIT);
+	} while (n < 0 && errno == EINTR);
+	/* nothing yet; or closed, which the next read says */
+	if (n > 0)
+		rb->tail += (u32)n;
+}
+
+bool net_rbuf_idle(int fd, struct net_rbuf *rb)
+{
 	if (rb->tail > rb->head)
 		return false;
-	rb->head = rb->tail = 0;
 	/* what has come is read at once: the check costs no extra call */
-	do {
-		n = recv(fd, rb->buf, rb->cap, MSG_DONTWAIT);
-	} while (n < 0 && errno == EINTR);
-	if (n <= 0)	/* nothing yet; or closed, which the next read says */
-		return true;
-	rb->tail = (u32)n;
-	return false;
+	rbuf_take_waiting(fd, rb);
+	return rb->tail == rb->head;
 }
 
 /* a whole message (header and body) unread in rb? */
@@ -238,23 +251,10 @@ static bool rbuf_has_msg(const struct net_rbuf *rb)
 
 bool net_rbuf_ready(int fd, struct net_rbuf *rb)
 {
-	ssize_t n;
-
 	if (rbuf_has_msg(rb))
 		return true;
-	if (rb->head) {
-		memmove(rb->buf, rb->buf + rb->head, rb->tail - rb->head);
-		rb->tail -= rb->head;
-		rb->head = 0;
-	}
-	if (rb->tail == rb->cap)
-		return false;	/* larger than rb: its body is read directly */
-	do {
-		n = recv(fd, rb->buf + rb->tail, rb->cap - rb->tail,
-			 MSG_DONTWAIT);
-	} while (n < 0 && errno == EINTR);
-	if (n > 0)
-		rb->tail += (u32)n;
+	/* one larger than rb has its body read directly: never whole here */
+	rbuf_take_waiting(fd, rb);
 	return rbuf_has_msg(rb);
 }
 

@@ -146,6 +146,17 @@ static int reply(struct ds_conn *c, const struct wire_hdr *h, int status,
 	return ret;
 }
 
+/* the answer to a chunk request whose reply is its version alone */
+static int reply_io(struct ds_conn *c, const struct wire_hdr *h, int status,
+		    u64 version)
+{
+	struct vdifs_chunk_io_rep io = { .version = cpu_to_le64(version) };
+
+	/* replies without a fixed part (FLUSH, DELETE) carry no body */
+	return reply(c, h, status, &io, wire_fixed_len(h->opcode, true) > 0 ?
+		     sizeof(io) : 0, NULL, 0);
+}
+
 /*
  * A read the reader checks block by block is sent from the chunk files
  * without passing through this process (no copy, no checksum here);
@@ -476,13 +487,10 @@ static int run_job(struct ds *ds, struct ds_job *j)
 		ret = (flags & VDIFS_CHUNK_FWD) ? store_mutate(&x) :
 						  do_primary(ds, &x);
 		free(x.own_sums);
-		io.version = cpu_to_le64(x.version);
 		break;
 	}
 out_reply:
-	/* replies without a fixed part (FLUSH, DELETE) carry no body */
-	reply(j->conn, h, ret, &io, wire_fixed_len(h->opcode, true) > 0 ?
-	      sizeof(io) : 0, NULL, 0);
+	reply_io(j->conn, h, ret, x.version);
 	return 0;
 }
 
@@ -668,14 +676,7 @@ static bool job_defer(struct ds_conn *c, struct ds_job *j)
 	batch_end(c);
 	if (ret == -EWOULDBLOCK)
 		ret = store_mutate(x);
-	ret = primary_result(x, ret);
-	{
-		struct vdifs_chunk_io_rep io = { 0 };
-
-		io.version = cpu_to_le64(x->version);
-		reply(c, h, ret, &io, wire_fixed_len(h->opcode, true) > 0 ?
-		      sizeof(io) : 0, NULL, 0);
-	}
+	reply_io(c, h, primary_result(x, ret), x->version);
 	job_free(j);
 	return true;
 }
@@ -763,7 +764,6 @@ static void *conn_reader(void *arg)
 				pthread_mutex_lock(&ds_conn_lock);
 				c->refs++;
 				pthread_mutex_unlock(&ds_conn_lock);
-				j->conn = c;
 				/*
 				 * Nothing else waiting on the socket: run it
 				 * here, saving two thread switches (most of a

@@ -281,10 +281,10 @@ static void pipe_reap(struct ds_peer *p)
 	p->pipe = NULL;
 }
 
-/* send_lock held */
 /* replies read ahead on a pipe: 64 bytes each */
 #define DS_PIPE_RBUF	(8u << 10)
 
+/* send_lock held */
 static int pipe_open(struct ds *ds, struct ds_peer *p)
 {
 	struct vdc_opts o = peer_opts(ds);

@@ -41,10 +41,10 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
-#include <linux/magic.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/magic.h>
 #include "be.h"
 #include "ds.h"
 
@@ -108,6 +108,15 @@ static int store_check_format(struct ds_store *st, MDB_txn *t)
 	return st_err(mdb_put(t, st->meta, &k, &val, 0));
 }
 
+/* does fd's file system never wait for a device to read (tmpfs, ramfs)? */
+static bool reads_never_wait(int fd)
+{
+	struct statfs sf;
+
+	return !fstatfs(fd, &sf) &&
+	       (sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC);
+}
+
 int store_open(struct ds_store *st, const char *dir)
 {
 	char path[4200];
@@ -123,13 +132,7 @@ int store_open(struct ds_store *st, const char *dir)
 	st->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (st->dirfd < 0)
 		return -errno;
-	{
-		struct statfs sf;
-
-		st->reads_never_wait = !fstatfs(st->dirfd, &sf) &&
-				       (sf.f_type == TMPFS_MAGIC ||
-					sf.f_type == RAMFS_MAGIC);
-	}
+	st->reads_never_wait = reads_never_wait(st->dirfd);
 	snprintf(path, sizeof(path), "%s/index", dir);
 	if (mkdir(path, 0700) && errno != EEXIST)
 		return -errno;
@@ -286,13 +289,6 @@ static int rec_get(struct ds_store *st, MDB_txn *t, u64 id,
 	return 0;
 }
 
-/*
- * Whether a request may use this copy of a chunk: not one that missed a
- * mutation (STALE: it serves nothing until it is repaired or dropped),
- * and not through a replica set older than the newest seen here (the
- * sender's layout is old: a server taken out of the set, or a primary
- * replaced while it stalled, must not act for the set).
- */
 /* the record of chunk id as now committed (a read transaction of its own) */
 static int rec_read(struct ds_store *st, u64 id, struct ds_chunk_rec *r)
 {
@@ -307,6 +303,13 @@ static int rec_read(struct ds_store *st, u64 id, struct ds_chunk_rec *r)
 	return ret;
 }
 
+/*
+ * Whether a request may use this copy of a chunk: not one that missed a
+ * mutation (STALE: it serves nothing until it is repaired or dropped),
+ * and not through a replica set older than the newest seen here (the
+ * sender's layout is old: a server taken out of the set, or a primary
+ * replaced while it stalled, must not act for the set).
+ */
 static int rec_check_set(const struct ds_chunk_rec *r,
 			 const struct vdifs_chunk_req *q)
 {
@@ -454,13 +457,6 @@ static void csum_mismatch(u64 reader, u64 owner, u32 blk)
 }
 
 /*
- * Read [s, s+n) of one extent (entry x) into out: blocks that read as
- * zeroes are zero-filled, runs of whole blocks that lie one after the
- * other in the owner's file are one pread straight into out, and every
- * block read is checked against its checksum (a partly wanted block is read
- * whole into a bounce block for that).
- */
-/*
  * pread, or with nowait only what the page cache holds: -EWOULDBLOCK when
  * a device would be waited for (where the file system cannot tell, too)
  */
@@ -484,6 +480,13 @@ static ssize_t ds_pread(struct ds *ds, int fd, void *buf, size_t len,
 	return got;
 }
 
+/*
+ * Read [s, s+n) of one extent (entry x) into out: blocks that read as
+ * zeroes are zero-filled, runs of whole blocks that lie one after the
+ * other in the owner's file are one pread straight into out, and every
+ * block read is checked against its checksum (a partly wanted block is read
+ * whole into a bounce block for that).
+ */
 static int ext_read(struct ds *ds, const struct ds_ext *x, u32 s, u32 n,
 		    u8 *out, u64 reader, bool nowait)
 {
@@ -2530,6 +2533,29 @@ static int txn_group_wait(struct ds *ds, struct ds_mut *m)
 }
 
 /*
+ * w's mutation m to the group commit (ok: its data is written), an
+ * ordered one once those begun before it are: in version order.  Failed
+ * (!ok), it still takes its turn, so the ones after it fail as they must.
+ */
+static void wr_queue(struct ds *ds, struct ds_chunk *c, struct ds_wr *w,
+		     struct ds_mut *m, bool ok)
+{
+	if (!w->ordered) {
+		if (ok)
+			txn_group_add(ds, m);
+		return;
+	}
+	pthread_mutex_lock(&c->mutex);
+	while (!wr_turn(c, w))
+		pthread_cond_wait(&c->cond, &c->mutex);
+	if (ok)
+		txn_group_add(ds, m);
+	w->queued = true;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->mutex);
+}
+
+/*
  * After p's commit: the blocks its map entries replaced are nobody's once
  * readers that looked the old map up (under c->rw, shared) are done.
  * c->mutex held.
@@ -2753,18 +2779,7 @@ again:
 		pthread_mutex_unlock(&c->mutex);
 		if (!ret)
 			ret = mutate_flush(&plan);
-		if (wr.ordered) {
-			pthread_mutex_lock(&c->mutex);
-			while (!wr_turn(c, &wr))
-				pthread_cond_wait(&c->cond, &c->mutex);
-			if (!ret)
-				txn_group_add(ds, &m);
-			wr.queued = true;
-			pthread_cond_broadcast(&c->cond);
-			pthread_mutex_unlock(&c->mutex);
-		} else if (!ret) {
-			txn_group_add(ds, &m);
-		}
+		wr_queue(ds, c, &wr, &m, !ret);
 		if (!ret)
 			ret = txn_group_wait(ds, &m);
 		pthread_mutex_lock(&c->mutex);
@@ -2836,8 +2851,8 @@ out_put_base:
 }
 
 /*
- * Deferred writes.  A connection's reader that has more requests behind
- * a WRITE or PUNCH runs it itself up to its commit (plan, data written;
+ * Deferred writes.  A connection's reader runs a small WRITE or PUNCH
+ * itself up to its commit (plan, data written;
  * a primary's forwards sent), reads the next ones, and then commits all
  * it has gathered at once (store_defer_end()): one fdatasync per chunk
  * file and one transaction for them all, then the replicas' answers
@@ -3008,19 +3023,8 @@ void store_defer_end(struct ds *ds, struct ds_deferred **v, unsigned int n,
 	for (i = 0; i < n; i++) {
 		struct ds_deferred *d = v[i];
 
-		if (d->wr.ordered) {
-			/* in version order: those before it are ours, done */
-			pthread_mutex_lock(&d->c->mutex);
-			while (!wr_turn(d->c, &d->wr))
-				pthread_cond_wait(&d->c->cond, &d->c->mutex);
-			if (!d->ret)
-				txn_group_add(ds, &d->m);
-			d->wr.queued = true;
-			pthread_cond_broadcast(&d->c->cond);
-			pthread_mutex_unlock(&d->c->mutex);
-		} else if (!d->ret) {
-			txn_group_add(ds, &d->m);
-		}
+		/* in version order: those before it are ours, queued */
+		wr_queue(ds, d->c, &d->wr, &d->m, !d->ret);
 	}
 	for (i = 0; i < n; i++)
 		if (!v[i]->ret)
