@@ -57,9 +57,14 @@ int msg_write_segs(int fd, u16 op, u16 flags, u64 req_id,
  * Send a CHUNK_WRITE with block checksums (vdifs_chunk_req.nsums): the
  * body checksum covers fixed and the sums (slen bytes, zero-padded to 8),
  * the sums cover the data (dlen bytes), which is not summed again here.
+ * more: held back (MSG_MORE) for the messages that follow it, until one
+ * sent without or net_push().
  */
 int msg_write_sums(int fd, u16 op, u64 req_id, const void *fixed, u32 flen,
-		   const void *sums, u32 slen, const void *data, u32 dlen);
+		   const void *sums, u32 slen, const void *data, u32 dlen,
+		   bool more);
+/* send what MSG_MORE held back on fd now */
+int net_push(int fd);
 
 long long net_now_ms(void);
 /*

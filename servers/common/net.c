@@ -349,7 +349,8 @@ int msg_write(int fd, u16 op, u16 flags, u64 req_id, s32 status,
 }
 
 int msg_write_sums(int fd, u16 op, u64 req_id, const void *fixed, u32 flen,
-		   const void *sums, u32 slen, const void *data, u32 dlen)
+		   const void *sums, u32 slen, const void *data, u32 dlen,
+		   bool more)
 {
 	u8 stackbuf[sizeof(struct vdifs_msg_hdr) + 256];
 	u64 body = (u64)flen + slen + dlen;
@@ -372,7 +373,17 @@ int msg_write_sums(int fd, u16 op, u64 req_id, const void *fixed, u32 flen,
 		iov[n].iov_base = (void *)data;
 		iov[n++].iov_len = dlen;
 	}
-	return net_writev_full(fd, iov, n, 0);
+	return net_writev_full(fd, iov, n, more ? MSG_MORE : 0);
+}
+
+/* turning TCP_NODELAY on sends what is pending (tcp(7)), even if on */
+int net_push(int fd)
+{
+	int one = 1;
+
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)))
+		return -errno;
+	return 0;
 }
 
 /* len zeroes; more: further bytes of the message follow */

@@ -414,6 +414,13 @@ struct ds_peer {
 	pthread_mutex_t send_lock;	/* sends on pipe, its (re)connection */
 	struct vdc_conn *pipe;		/* under send_lock */
 	u64 pipe_next_id;		/* under send_lock */
+	/*
+	 * Under send_lock (read unlocked as a hint): the last forward sent
+	 * was held back (MSG_MORE) for those a batch of deferred writes
+	 * sends after it; repl_forward_push() sends them at the batch's end,
+	 * so its replica gets the batch in one piece and commits it as one.
+	 */
+	bool pipe_held;
 	pthread_mutex_t pipe_lock;	/* the fields below */
 	struct repl_wait *waits;
 	int pipe_fd;			/* -1: none */
@@ -450,7 +457,9 @@ struct repl_fwd {
 
 void repl_forward_begin(struct ds *ds, struct repl_fwd *f, const u32 *peers,
 			unsigned int n, u16 op, const struct vdifs_chunk_req *q,
-			const u8 *data, u32 len, const __le32 *sums);
+			const u8 *data, u32 len, const __le32 *sums,
+			bool more);
+void repl_forward_push(struct repl_fwd *f);
 void repl_forward_end(struct ds *ds, struct repl_fwd *f, int *err);
 /* append a mutation for peer to the async log inside txn t */
 int repl_log_append(struct ds *ds, MDB_txn *t, u32 peer, u16 op,

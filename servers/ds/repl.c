@@ -317,7 +317,7 @@ static int pipe_open(struct ds *ds, struct ds_peer *p)
  * before we return).
  */
 static int pipe_send(struct ds *ds, struct ds_peer *p, struct repl_fwd *f,
-		     struct repl_wait *w)
+		     struct repl_wait *w, bool more)
 {
 	int ret;
 
@@ -339,10 +339,13 @@ static int pipe_send(struct ds *ds, struct ds_peer *p, struct repl_fwd *f,
 		ret = msg_write_sums(vdc_fd(p->pipe), f->op, w->id, &f->fq,
 				     sizeof(f->fq), f->sums,
 				     wire_sums_bytes(le16_to_cpu(f->fq.nsums)),
-				     f->data, f->len);
+				     f->data, f->len, more);
 	else
 		ret = msg_write(vdc_fd(p->pipe), f->op, 0, w->id, 0, &f->fq,
 				sizeof(f->fq), NULL, 0, f->data, f->len);
+	/* held back until repl_forward_push() or a send without it */
+	__atomic_store_n(&p->pipe_held, !ret && more && f->sums,
+			 __ATOMIC_RELAXED);
 	if (ret) {
 		pthread_mutex_lock(&p->pipe_lock);
 		pipe_unlink(p, w);
@@ -505,7 +508,7 @@ static int pipe_wait(struct ds *ds, struct ds_peer *p, struct repl_wait *w,
  */
 void repl_forward_begin(struct ds *ds, struct repl_fwd *f, const u32 *peers,
 			unsigned int n, u16 op, const struct vdifs_chunk_req *q,
-			const u8 *data, u32 len, const __le32 *sums)
+			const u8 *data, u32 len, const __le32 *sums, bool more)
 {
 	unsigned int i;
 
@@ -527,8 +530,30 @@ void repl_forward_begin(struct ds *ds, struct repl_fwd *f, const u32 *peers,
 			f->err[i] = -EHOSTUNREACH;
 			continue;
 		}
-		f->err[i] = pipe_send(ds, f->p[i], f, &f->w[i]);
+		f->err[i] = pipe_send(ds, f->p[i], f, &f->w[i], more);
 		f->sent[i] = !f->err[i];
+	}
+}
+
+/*
+ * Send what repl_forward_begin(more) held back on f's pipes.  A pipe
+ * whose push fails is shut: its waits fail, as a failed send's would.
+ */
+void repl_forward_push(struct repl_fwd *f)
+{
+	unsigned int i;
+
+	for (i = 0; i < f->n; i++) {
+		struct ds_peer *p = f->p[i];
+
+		if (!f->sent[i] || !__atomic_load_n(&p->pipe_held,
+						    __ATOMIC_RELAXED))
+			continue;
+		pthread_mutex_lock(&p->send_lock);
+		if (p->pipe_held && p->pipe && net_push(vdc_fd(p->pipe)))
+			shutdown(vdc_fd(p->pipe), SHUT_RDWR);
+		__atomic_store_n(&p->pipe_held, false, __ATOMIC_RELAXED);
+		pthread_mutex_unlock(&p->send_lock);
 	}
 }
 

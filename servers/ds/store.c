@@ -2769,7 +2769,7 @@ again:
 		fq.version = cpu_to_le64(m.fw_version);
 		fq.digest = cpu_to_le64(x->digest);
 		repl_forward_begin(ds, &fw, x->fwd_peers, x->nfwd, x->op, &fq,
-				   x->data, x->len, x->sums);
+				   x->data, x->len, x->sums, false);
 		m.forwarding = true;
 	}
 	if (early) {
@@ -2815,7 +2815,8 @@ again:
 
 			fq.version = m.r.version;
 			repl_forward_begin(ds, &fw, x->fwd_peers, x->nfwd,
-					   x->op, &fq, x->data, x->len, NULL);
+					   x->op, &fq, x->data, x->len, NULL,
+					   false);
 		}
 		m.forwarding = false;
 		fwd_finish(ds, c, x, &fw, overlap);
@@ -2957,13 +2958,18 @@ int store_defer_begin(struct ds_op_ctx *x, const void *owner,
 	wr_begin(c, &d->wr, fwd ? le64_to_cpu(q->version) :
 		 wr_next_version(c, &r, exists));
 	if (x->nfwd) {
-		/* sent while ours is written, as store_mutate() does */
+		/*
+		 * Sent while ours is written, as store_mutate() does, but
+		 * held back until the batch ends (store_defer_end()): its
+		 * replicas then read the batch's forwards together and
+		 * commit them as one batch of theirs, not one by one.
+		 */
 		struct vdifs_chunk_req fq = *q;
 
 		fq.version = cpu_to_le64(d->wr.version);
 		fq.digest = cpu_to_le64(x->digest);
 		repl_forward_begin(ds, &d->fw, x->fwd_peers, x->nfwd, x->op,
-				   &fq, x->data, x->len, x->sums);
+				   &fq, x->data, x->len, x->sums, true);
 		d->m.forwarding = true;
 		d->m.fw_version = d->wr.version;
 	}
@@ -3007,6 +3013,9 @@ void store_defer_end(struct ds *ds, struct ds_deferred **v, unsigned int n,
 	bool synced = false;
 	unsigned int i;
 
+	for (i = 0; i < n; i++)
+		if (v[i]->m.forwarding)
+			repl_forward_push(&v[i]->fw);
 	for (i = 0; i < n; i++) {
 		struct ds_deferred *d = v[i];
 

@@ -915,21 +915,23 @@ END_TEST
 
 /*
  * Requests pipelined on one connection, as the kernel sends them: a
- * reader with writes and punches of a one-copy chunk queued behind each
- * other commits them together (deferred writes), and one that meets the
+ * reader with writes and punches of a chunk queued behind each other
+ * commits them together (deferred writes), and one that meets the
  * extents of another it holds must wait for that one's commit, not plan
  * from what it replaces.  Small writes of parts of blocks, most of them
  * meeting others in flight, into a clone (first writes copy its base's
  * extents): the chunk must end as the requests, applied in the order
  * sent, leave it, every one counted in the version, and so after a
- * SIGKILL of the server.
+ * SIGKILL of the server; with sync copies, on each copy.
  */
 #define DEFER_ROUNDS	40
 #define DEFER_DEPTH	24
 #define DEFER_SPAN	(192 * KiB)
 
+/* _i 0: one copy; 1: three sync copies (a batch's forwards go together) */
 START_TEST(test_deferred_pipelined)
 {
+	u8 copies = _i ? 3 : 1;
 	struct vdc_chunk_ref base, r;
 	struct vdc_conn *c = h_ds_connect(&g_ds[0]);
 	unsigned int round, i, nmut = 0;
@@ -937,10 +939,12 @@ START_TEST(test_deferred_pipelined)
 	struct model m;
 	u64 v0;
 
-	rnd_seed(61);
+	rnd_seed(61 + _i);
 	ck_assert_ptr_nonnull(buf);
-	h_chunk_ref(&base, 0x3501, MiB, 64 * KiB, VDIFS_REPL_SYNC, 1, g_set);
-	h_chunk_ref(&r, 0x3502, MiB, 64 * KiB, VDIFS_REPL_SYNC, 1, g_set);
+	h_chunk_ref(&base, 0x3501 + 0x10 * _i, MiB, 64 * KiB, VDIFS_REPL_SYNC,
+		    copies, g_set);
+	h_chunk_ref(&r, 0x3502 + 0x10 * _i, MiB, 64 * KiB, VDIFS_REPL_SYNC,
+		    copies, g_set);
 	m_init(&m, MiB, 64 * KiB);
 	do_write(g_c[0], &base, &m, 0, DEFER_SPAN);
 	ck_ok(vdc_chunk_clone(g_c[0], &r, base.chunk_id));
@@ -981,8 +985,10 @@ START_TEST(test_deferred_pipelined)
 		}
 		nmut += DEFER_DEPTH;
 	}
-	ck_chunk(g_c[0], &r, &m, "pipelined on one connection");
-	ck_assert_uint_eq(version_of(g_c[0], r.chunk_id), v0 + nmut);
+	for (i = 0; i < copies; i++) {
+		ck_chunk(g_c[i], &r, &m, "pipelined on one connection");
+		ck_assert_uint_eq(version_of(g_c[i], r.chunk_id), v0 + nmut);
+	}
 	vdc_close(c);
 	restart(0, SIGKILL, NULL);
 	ck_chunk(g_c[0], &r, &m, "after a SIGKILL");
@@ -4318,7 +4324,7 @@ static Suite *ds_suite(void)
 	tcase_add_test(tc, test_sync_pipelined);
 	tcase_add_test(tc, test_group_commit);
 	tcase_add_test(tc, test_pipelined_shared_extents);
-	tcase_add_test(tc, test_deferred_pipelined);
+	tcase_add_loop_test(tc, test_deferred_pipelined, 0, 2);
 	tcase_add_test(tc, test_async_replication);
 
 	tc = tcase(s, "cow", 60);
