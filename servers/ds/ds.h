@@ -70,19 +70,34 @@ struct ds;
  * for every extent with data which chunk's file holds it and, block by
  * block, where in that file and with which checksum (or that the block
  * reads as zeroes).  An extent is the unit of copy-on-write: a clone's
- * first write to an extent it shares copies that extent's blocks into its
- * own file; after that the clone writes it block by block like any chunk
- * writes its own extents.  Clones copy the map of their base, so a read
+ * first write to an extent it shares makes the entry its own, the blocks
+ * written in its own file and the others left where they are, in the
+ * base's file (DS_BLK_OTHER: an entry names at most two files, its owner's
+ * and one other, so a 4 KiB write into a fresh clone moves 4 KiB, not
+ * the extent); after that the clone writes it block by block like any
+ * chunk writes its own extents.  Clones copy the map of their base, so a read
  * resolves any extent with one lookup however deep the chain (the map is
  * flat).  A clone holds a reference on its base (base_id) and nothing
  * else: the base holds its own base, so every chunk whose blocks a map
  * may name stays alive, and cloning or freeing costs the same at any
  * depth.
  */
-#define DS_STORE_FORMAT	2
+/*
+ * Format 3 (2026-11-27): map entries may name a second file (the trailer
+ * of struct ds_ext).  A format-2 store is a format-3 one without any, and
+ * is marked 3 when opened, so that an older vdifs-ds refuses it.
+ */
+#define DS_STORE_FORMAT	3
 #define DS_BLOCK	4096u
 #define DS_EXT_BLOCKS	(VDIFS_EXTENT_MAX / DS_BLOCK)
 #define DS_BLK_ZERO	0xffffffffu	/* a block that reads as zeroes */
+/*
+ * In a block record: the block is block (blk & DS_BLK_NUM) of the entry's
+ * other file (ds_ext.other), not of its owner's.  Never set in ZERO's
+ * sense: DS_BLK_ZERO is tested first.
+ */
+#define DS_BLK_OTHER	0x80000000u
+#define DS_BLK_NUM	0x7fffffffu
 
 struct ds_chunk_rec {
 	__le64 id;
@@ -143,10 +158,26 @@ struct ds_blk {
 	__le32 csum;		/* wire_csum() of the whole block */
 };
 
+/*
+ * In memory.  Stored as the header, h.nblk block records and, only when
+ * some block is DS_BLK_OTHER, a trailer: the __le64 id of the chunk whose
+ * file holds those (an ancestor: the chain of base references keeps its
+ * file, as it keeps an inherited entry's owner).
+ */
 struct ds_ext {
 	struct ds_ext_hdr h;
 	struct ds_blk b[DS_EXT_BLOCKS];
+	u64 other;		/* 0: every block is the owner's (or zero) */
 };
+
+/* the largest stored entry */
+#define DS_EXT_BYTES	(sizeof(struct ds_ext_hdr) + \
+			 DS_EXT_BLOCKS * sizeof(struct ds_blk) + 8)
+
+static inline bool ds_blk_other(u32 blk)
+{
+	return blk != DS_BLK_ZERO && (blk & DS_BLK_OTHER);
+}
 
 _Static_assert(sizeof(struct ds_ext_hdr) == 16, "on-disk size");
 _Static_assert(sizeof(struct ds_blk) == 8, "on-disk size");

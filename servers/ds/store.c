@@ -71,7 +71,9 @@ static int st_err(int rc)
 /*
  * The layout of map entries changed with format 2 (blocks with their own
  * checksums in place of whole-extent slots); an older store is refused with a
- * clear message rather than misread.  A new store gets the format now.
+ * clear message rather than misread.  Format 3 only adds two-file entries
+ * (struct ds_ext): a format-2 store is marked 3 as it is opened.  A new
+ * store gets the format now.
  */
 static int store_check_format(struct ds_store *st, MDB_txn *t)
 {
@@ -84,13 +86,16 @@ static int store_check_format(struct ds_store *st, MDB_txn *t)
 	if (!rc) {
 		if (val.mv_size == 8)
 			memcpy(&v, val.mv_data, 8);
-		if (val.mv_size != 8 || le64_to_cpu(v) != DS_STORE_FORMAT) {
-			log_err("%s: store format %llu, this vdifs-ds reads format %u only",
+		if (val.mv_size == 8 && le64_to_cpu(v) == DS_STORE_FORMAT)
+			return 0;
+		/* format 2 is 3 without two-file entries: marked 3 below */
+		if (val.mv_size != 8 || le64_to_cpu(v) != 2) {
+			log_err("%s: store format %llu, this vdifs-ds reads formats 2 and %u only",
 				st->dir, (unsigned long long)le64_to_cpu(v),
 				DS_STORE_FORMAT);
 			return -EPROTONOSUPPORT;
 		}
-		return 0;
+		goto out_mark;
 	}
 	if (rc != MDB_NOTFOUND)
 		return st_err(rc);
@@ -98,10 +103,11 @@ static int store_check_format(struct ds_store *st, MDB_txn *t)
 	if (rc)
 		return st_err(rc);
 	if (ms.ms_entries) {
-		log_err("%s: a store of format 1 (whole-extent slots), written by an older vdifs-ds: this one reads format %u only",
+		log_err("%s: a store of format 1 (whole-extent slots), written by an older vdifs-ds: this one reads formats 2 and %u only",
 			st->dir, DS_STORE_FORMAT);
 		return -EPROTONOSUPPORT;
 	}
+out_mark:
 	v = cpu_to_le64(DS_STORE_FORMAT);
 	val.mv_size = 8;
 	val.mv_data = &v;
@@ -343,6 +349,43 @@ static int rec_put(struct ds_store *st, MDB_txn *t, const struct ds_chunk_rec *r
  * The map entry of extent e of chunk id, checked against the extent size
  * es of the chunk that names it (a damaged entry is -EUCLEAN, never used).
  */
+/*
+ * A stored entry into x: -EUCLEAN unless it is whole and consistent (its
+ * header's count of blocks, a trailer exactly when a block is the other
+ * file's, and nblk blocks when nblk is not 0).
+ */
+static int ext_decode(const MDB_val *val, u32 nblk, struct ds_ext *x)
+{
+	size_t body;
+	bool other = false;
+	u32 n, i;
+
+	if (val->mv_size < sizeof(x->h))
+		return -EUCLEAN;
+	memcpy(&x->h, val->mv_data, sizeof(x->h));	/* may be unaligned */
+	n = le32_to_cpu(x->h.nblk);
+	body = sizeof(x->h) + (size_t)n * sizeof(x->b[0]);
+	if (!n || n > DS_EXT_BLOCKS || (nblk && n != nblk) ||
+	    (val->mv_size != body && val->mv_size != body + 8))
+		return -EUCLEAN;
+	memcpy(x->b, (const u8 *)val->mv_data + sizeof(x->h),
+	       body - sizeof(x->h));
+	x->other = 0;
+	if (val->mv_size > body) {
+		__le64 o;
+
+		memcpy(&o, (const u8 *)val->mv_data + body, 8);
+		x->other = le64_to_cpu(o);
+	}
+	for (i = 0; i < n; i++)
+		other |= ds_blk_other(le32_to_cpu(x->b[i].blk));
+	return other == (x->other != 0) ? 0 : -EUCLEAN;
+}
+
+/*
+ * The map entry of extent e of chunk id, checked against the extent size
+ * es of the chunk that names it (a damaged entry is -EUCLEAN, never used).
+ */
 static int ext_get(struct ds_store *st, MDB_txn *t, u64 id, u32 e, u32 es,
 		   struct ds_ext *x)
 {
@@ -351,27 +394,32 @@ static int ext_get(struct ds_store *st, MDB_txn *t, u64 id, u32 e, u32 es,
 	MDB_val key = { 12, k }, val;
 	int rc;
 
+	if (!nblk || nblk > DS_EXT_BLOCKS)
+		return -EUCLEAN;
 	key_ext(k, id, e);
 	rc = mdb_get(t, st->extents, &key, &val);
 	if (rc)
 		return st_err(rc);
-	if (!nblk || nblk > DS_EXT_BLOCKS ||
-	    val.mv_size != sizeof(x->h) + nblk * sizeof(x->b[0]))
-		return -EUCLEAN;
-	memcpy(x, val.mv_data, val.mv_size);	/* may be unaligned */
-	if (le32_to_cpu(x->h.nblk) != nblk)
-		return -EUCLEAN;
-	return 0;
+	return ext_decode(&val, nblk, x);
 }
 
 static int ext_put(struct ds_store *st, MDB_txn *t, u64 id, u32 e,
 		   const struct ds_ext *x)
 {
-	u8 k[12];
-	MDB_val key = { 12, k }, val = {
-		sizeof(x->h) + le32_to_cpu(x->h.nblk) * sizeof(x->b[0]),
-		(void *)x };
+	size_t body = sizeof(x->h) + le32_to_cpu(x->h.nblk) * sizeof(x->b[0]);
+	u8 k[12], buf[DS_EXT_BYTES];
+	MDB_val key = { 12, k }, val = { body, (void *)x };
 
+	_Static_assert(offsetof(struct ds_ext, b) == sizeof(x->h),
+		       "an entry's header and blocks are stored as they lie");
+	if (x->other) {
+		__le64 o = cpu_to_le64(x->other);
+
+		memcpy(buf, x, body);
+		memcpy(buf + body, &o, 8);
+		val.mv_size = body + 8;
+		val.mv_data = buf;
+	}
 	key_ext(k, id, e);
 	return st_err(mdb_put(t, st->extents, &key, &val, 0));
 }
@@ -428,15 +476,17 @@ static int blocks_load(struct ds *ds, struct ds_chunk *c, MDB_txn *t)
 
 		if (key.mv_size != 12 || memcmp(key.mv_data, k, 8))
 			break;
-		if (val.mv_size < sizeof(x.h) || val.mv_size > sizeof(x))
+		if (ext_decode(&val, 0, &x) ||
+		    le64_to_cpu(x.h.owner) != c->id)
 			continue;
-		memcpy(&x, val.mv_data, val.mv_size);
-		if (le64_to_cpu(x.h.owner) != c->id)
-			continue;
-		n = (u32)((val.mv_size - sizeof(x.h)) / sizeof(x.b[0]));
-		for (i = 0; i < n && !ret; i++)
-			if (le32_to_cpu(x.b[i].blk) != DS_BLK_ZERO)
-				ret = blk_mark(c, le32_to_cpu(x.b[i].blk));
+		n = le32_to_cpu(x.h.nblk);
+		for (i = 0; i < n && !ret; i++) {
+			u32 blk = le32_to_cpu(x.b[i].blk);
+
+			/* the other file's are its owner's to keep */
+			if (blk != DS_BLK_ZERO && !ds_blk_other(blk))
+				ret = blk_mark(c, blk);
+		}
 		if (ret)
 			break;
 	}
@@ -480,77 +530,107 @@ static ssize_t ds_pread(struct ds *ds, int fd, void *buf, size_t len,
 	return got;
 }
 
+/* which file holds block record blk of entry x, and where in it */
+static u64 ext_blk_file(const struct ds_ext *x, u32 blk, u32 *num)
+{
+	if (ds_blk_other(blk)) {
+		*num = blk & DS_BLK_NUM;
+		return x->other;
+	}
+	*num = blk;
+	return le64_to_cpu(x->h.owner);
+}
+
+/* the two files an entry may name, opened as needed (ext_read()) */
+struct ext_files {
+	struct ds_chunk *c[2];
+	int fd[2];
+};
+
+static int ext_file_fd(struct ds *ds, struct ext_files *f,
+		       const struct ds_ext *x, u64 file, u64 reader)
+{
+	int i = file != le64_to_cpu(x->h.owner);
+
+	if (f->fd[i] >= 0)
+		return f->fd[i];
+	if (!f->c[i]) {
+		f->c[i] = chunk_get(ds, file);
+		if (!f->c[i])
+			return -ENOMEM;
+	}
+	f->fd[i] = chunk_fd(ds, f->c[i], false);
+	if (f->fd[i] < 0)
+		log_err("chunk %016llx: data of chunk %016llx missing",
+			(unsigned long long)reader, (unsigned long long)file);
+	return f->fd[i];
+}
+
 /*
  * Read [s, s+n) of one extent (entry x) into out: blocks that read as
  * zeroes are zero-filled, runs of whole blocks that lie one after the
- * other in the owner's file are one pread straight into out, and every
- * block read is checked against its checksum (a partly wanted block is read
+ * other in one file are one pread straight into out, and every block
+ * read is checked against its checksum (a partly wanted block is read
  * whole into a bounce block for that).
  */
 static int ext_read(struct ds *ds, const struct ds_ext *x, u32 s, u32 n,
 		    u8 *out, u64 reader, bool nowait)
 {
-	u64 owner = le64_to_cpu(x->h.owner);
-	struct ds_chunk *oc = NULL;
+	struct ext_files f = { .fd = { -1, -1 } };
 	u32 b = s / DS_BLOCK, end = s + n;
 	u8 bounce[DS_BLOCK];
-	int fd = -1, ret = 0;
+	int ret = 0, i;
 
 	while (s < end) {
-		u32 blk = le32_to_cpu(x->b[b].blk);
+		u32 blk = le32_to_cpu(x->b[b].blk), num;
 		u32 bs = b * DS_BLOCK, in = s - bs;
 		u32 take = end - s < DS_BLOCK - in ? end - s : DS_BLOCK - in;
-		u32 run, i;
+		u32 run, k;
+		u64 file;
 		ssize_t got;
+		int fd;
 
 		if (blk == DS_BLK_ZERO) {
 			memset(out, 0, take);
 			goto next;
 		}
+		file = ext_blk_file(x, blk, &num);
+		fd = ext_file_fd(ds, &f, x, file, reader);
 		if (fd < 0) {
-			oc = chunk_get(ds, owner);
-			if (!oc)
-				return -ENOMEM;
-			fd = chunk_fd(ds, oc, false);
-			if (fd < 0) {
-				log_err("chunk %016llx: data of chunk %016llx missing",
-					(unsigned long long)reader,
-					(unsigned long long)owner);
-				ret = fd;
-				break;
-			}
+			ret = fd;
+			break;
 		}
 		if (take < DS_BLOCK) {
 			got = ds_pread(ds, fd, bounce, DS_BLOCK,
-				       (off_t)blk * DS_BLOCK, nowait);
+				       (off_t)num * DS_BLOCK, nowait);
 			if (got < 0) {
 				ret = -errno;
 				break;
 			}
 			if (got != DS_BLOCK || wire_csum(bounce, DS_BLOCK) !=
 			    le32_to_cpu(x->b[b].csum)) {
-				csum_mismatch(reader, owner, blk);
+				csum_mismatch(reader, file, num);
 				ret = -EUCLEAN;
 				break;
 			}
 			memcpy(out, bounce + in, take);
 			goto next;
 		}
-		/* whole blocks, contiguous in the file: one pread */
+		/* whole blocks, one after the other in one file: one pread */
 		for (run = 1; s + (run + 1) * DS_BLOCK <= end &&
 		     le32_to_cpu(x->b[b + run].blk) == blk + run; run++)
 			;
 		got = ds_pread(ds, fd, out, (size_t)run * DS_BLOCK,
-			       (off_t)blk * DS_BLOCK, nowait);
+			       (off_t)num * DS_BLOCK, nowait);
 		if (got < 0) {
 			ret = -errno;
 			break;
 		}
-		for (i = 0; i < run; i++) {
-			if (got < (ssize_t)((i + 1) * DS_BLOCK) ||
-			    wire_csum(out + i * DS_BLOCK, DS_BLOCK) !=
-			    le32_to_cpu(x->b[b + i].csum)) {
-				csum_mismatch(reader, owner, blk + i);
+		for (k = 0; k < run; k++) {
+			if (got < (ssize_t)((k + 1) * DS_BLOCK) ||
+			    wire_csum(out + k * DS_BLOCK, DS_BLOCK) !=
+			    le32_to_cpu(x->b[b + k].csum)) {
+				csum_mismatch(reader, file, num + k);
 				ret = -EUCLEAN;
 				goto out;
 			}
@@ -563,8 +643,9 @@ next:
 		b++;
 	}
 out:
-	if (oc)
-		chunk_put(ds, oc);
+	for (i = 0; i < 2; i++)
+		if (f.c[i])
+			chunk_put(ds, f.c[i]);
 	return ret;
 }
 
@@ -741,13 +822,15 @@ static int ext_plan(struct ds *ds, struct ds_rplan *p, const struct ds_ext *x,
 
 	for (b = s / DS_BLOCK; b < (s + n) / DS_BLOCK; b++) {
 		u32 blk = le32_to_cpu(x->b[b].blk);
+		u64 file;
 		int fd;
 
 		if (blk == DS_BLK_ZERO) {
 			rplan_add(p, -1, 0, zero_sum());
 			continue;
 		}
-		fd = rplan_fd(ds, p, le64_to_cpu(x->h.owner));
+		file = ext_blk_file(x, blk, &blk);
+		fd = rplan_fd(ds, p, file);
 		if (fd < 0)
 			return fd;
 		rplan_add(p, fd, (u64)blk * DS_BLOCK,
@@ -1464,18 +1547,21 @@ static int clone_chunk(struct ds_op_ctx *x, MDB_txn *t, struct ds_chunk_rec *nr)
 	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); !rc;
 	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
 		MDB_val nkey = { 12, nk };
-		struct ds_ext ex;
+		u8 ex[DS_EXT_BYTES];	/* as stored, trailer and all */
+		struct ds_ext_hdr h;
 
 		if (key.mv_size != 12 || memcmp(key.mv_data, k, 8))
 			break;
-		if (val.mv_size < sizeof(ex.h) || val.mv_size > sizeof(ex)) {
+		if (val.mv_size < sizeof(h) || val.mv_size > sizeof(ex)) {
 			rc = MDB_CORRUPTED;
 			break;
 		}
 		/* the clone's own from its first version on */
-		memcpy(&ex, val.mv_data, val.mv_size);
-		ex.h.stamp = ext_stamp(1);
-		val.mv_data = &ex;
+		memcpy(ex, val.mv_data, val.mv_size);
+		memcpy(&h, ex, sizeof(h));
+		h.stamp = ext_stamp(1);
+		memcpy(ex, &h, sizeof(h));
+		val.mv_data = ex;
 		key_ext(nk, id, get_be32((u8 *)key.mv_data + 8));
 		rc = mdb_put(t, ds->st.extents, &nkey, &val, 0);
 		if (rc)
@@ -1720,19 +1806,25 @@ static int wplan_base_fd(struct ds *ds, struct ds_wplan *p, u64 owner)
 /*
  * Plan extent e's part [s, s+n) of the mutation: which blocks get new
  * data (written whole out of place: the map still names the old ones
- * until the commit), which read as zeroes, and, for an extent shared with
- * a base (copy-on-write), its other blocks copied into our own file, so
- * that every block of an entry lies in one file.  Those are copied file
- * to file (copy_file_range(): a reflink where the file system shares
- * blocks, a copy in the kernel elsewhere), neither read here nor summed
- * again: each keeps the sum it had, which every read of it checks.
+ * until the commit) and which read as zeroes.  An extent shared with a
+ * base (copy-on-write) becomes ours with the blocks written in our file
+ * and the others left in the file of the entry's owner, which becomes
+ * the entry's other file (DS_BLK_OTHER): nothing is copied, and a 4 KiB
+ * write into a fresh clone costs what one into its own extent does (the
+ * whole extent copied cost a clone's first writes seven times as much).
+ * An entry names two files at most, so blocks of a third (those the
+ * entry shared had in its own other file: a clone of a clone) are copied
+ * into ours, file to file (copy_file_range(): a reflink where the file
+ * system shares blocks, a copy in the kernel elsewhere).  Blocks left or
+ * copied are neither read here nor summed again: each keeps the sum it
+ * had, which every read of it checks.
  */
 static int plan_extent(struct ds *ds, struct ds_chunk *c, MDB_txn *t,
 		       u32 es, u32 e, u32 s, u32 n, const u8 *data,
 		       struct ds_wplan *p)
 {
 	struct ds_change *ch = &p->ch[p->nch];
-	u32 nb = es / DS_BLOCK, i, k = 0, first = s / DS_BLOCK;
+	u32 nb = es / DS_BLOCK, i, k = 0, ncopy = 0, first = s / DS_BLOCK;
 	u32 last = (s + n - 1) / DS_BLOCK;
 	struct ds_ext old;
 	bool cow;
@@ -1756,16 +1848,21 @@ static int plan_extent(struct ds *ds, struct ds_chunk *c, MDB_txn *t,
 	ch->x = old;
 	ch->x.h.owner = cpu_to_le64(c->id);
 	ch->x.h.stamp = 0;	/* mutate_map() knows the version */
+	if (cow)	/* the blocks we leave where they are */
+		ch->x.other = le64_to_cpu(old.h.owner);
 
-	/* count the blocks that need a new home */
+	/* count the blocks that need a new home, and those copied */
 	for (i = 0; i < nb; i++) {
 		bool in = i >= first && i <= last;
 		bool whole = in && s <= i * DS_BLOCK &&
 			     s + n >= (i + 1) * DS_BLOCK;
-		bool zero = le32_to_cpu(old.b[i].blk) == DS_BLK_ZERO;
+		u32 ob = le32_to_cpu(old.b[i].blk);
+		bool zero = ob == DS_BLK_ZERO;
 
-		if (in ? data || (!whole && !zero) : cow && !zero)
+		if (in ? data || (!whole && !zero) : cow && ds_blk_other(ob))
 			k++;
+		if (!in && cow && ds_blk_other(ob))
+			ncopy++;
 	}
 	if (k) {
 		ret = blk_alloc(c, k, nblk);
@@ -1773,9 +1870,9 @@ static int plan_extent(struct ds *ds, struct ds_chunk *c, MDB_txn *t,
 			return ret;
 		p->ntaken += k;
 	}
-	/* blocks to copy: a write's first and last extent only */
-	if (cow && (s || n < es)) {
-		cfd = wplan_base_fd(ds, p, le64_to_cpu(old.h.owner));
+	/* of a third file: a write's first and last extent only */
+	if (ncopy) {
+		cfd = wplan_base_fd(ds, p, old.other);
 		if (cfd < 0)
 			return cfd;
 	}
@@ -1783,26 +1880,33 @@ static int plan_extent(struct ds *ds, struct ds_chunk *c, MDB_txn *t,
 		bool in = i >= first && i <= last;
 		u32 bs = i * DS_BLOCK;
 		bool whole = in && s <= bs && s + n >= bs + DS_BLOCK;
-		bool zero = le32_to_cpu(old.b[i].blk) == DS_BLK_ZERO;
+		u32 ob = le32_to_cpu(old.b[i].blk);
+		bool zero = ob == DS_BLK_ZERO;
+		/* a block of our own file the new map no longer names */
+		bool ours = ch->was_own && !zero && !ds_blk_other(ob);
 		struct ds_blkio *io;
 		u32 from, to;
 		u8 *blk;
 
+		if (!in && cow && !zero && !ds_blk_other(ob)) {
+			/* inherited, not written: left in the owner's file */
+			ch->x.b[i].blk = cpu_to_le32(ob | DS_BLK_OTHER);
+			continue;
+		}
 		if (!(in ? data || (!whole && !zero) : cow && !zero)) {
 			if (in && whole) {	/* punched whole */
 				ch->x.b[i].blk = cpu_to_le32(DS_BLK_ZERO);
 				ch->x.b[i].csum = 0;
-				if (ch->was_own && !zero)
-					p->old[p->nold++] =
-						le32_to_cpu(old.b[i].blk);
+				if (ours)
+					p->old[p->nold++] = ob;
 			}
 			continue;
 		}
-		if (!in) {	/* inherited, and not written: copied */
+		if (!in) {	/* of a third file, and not written: copied */
 			struct ds_blkcopy *cp = &p->cp[p->ncp++];
 
 			cp->blk = nblk[k++];
-			cp->src = le32_to_cpu(old.b[i].blk);
+			cp->src = ob & DS_BLK_NUM;
 			cp->fd = cfd;
 			ch->x.b[i].blk = cpu_to_le32(cp->blk);
 			ch->x.b[i].csum = old.b[i].csum;
@@ -1846,12 +1950,18 @@ static int plan_extent(struct ds *ds, struct ds_chunk *c, MDB_txn *t,
 		else
 			ch->x.b[i].csum = cpu_to_le32(wire_csum(io->data,
 								DS_BLOCK));
-		if (ch->was_own && !zero)
-			p->old[p->nold++] = le32_to_cpu(old.b[i].blk);
+		if (ours)
+			p->old[p->nold++] = ob;
 	}
 	ch->drop = true;
 	for (i = 0; i < nb && ch->drop; i++)
 		ch->drop = le32_to_cpu(ch->x.b[i].blk) == DS_BLK_ZERO;
+	/* the other file named no more: a one-file entry again */
+	for (i = 0; i < nb && ch->x.other; i++)
+		if (ds_blk_other(le32_to_cpu(ch->x.b[i].blk)))
+			break;
+	if (i == nb)
+		ch->x.other = 0;
 	p->nch++;
 	return 0;
 }

@@ -1341,6 +1341,81 @@ START_TEST(test_cow)
 }
 END_TEST
 
+/* the size of chunk id's file on server k (0: none) */
+static u64 chunk_file_size(int k, u64 id)
+{
+	char f[PATH_MAX + 64];
+	struct stat sb;
+
+	snprintf(f, sizeof(f), "%s/chunks/%016llx", g_ds[k].data,
+		 (unsigned long long)id);
+	return stat(f, &sb) ? 0 : (u64)sb.st_size;
+}
+
+/*
+ * A clone's first writes into extents it shares leave the blocks they do
+ * not write in the base's file: a 4 KiB write takes one block of the
+ * clone's file, not an extent (a map entry names two files).  A clone of
+ * that clone, written in the same extent, names the first clone's file
+ * and copies what the entry had of the base's (an entry names two files
+ * at most).  Every chunk reads as written, on every copy, after the
+ * middle one is deleted (its file stays, its clone holds it) and after a
+ * restart (the blocks of another file are never taken as a chunk's own:
+ * later writes must not land on them).
+ */
+START_TEST(test_cow_leaves_blocks)
+{
+	struct vdc_chunk_ref rb, r1, r2;
+	struct model mb, m1, m2;
+	u32 e = 5 * EXT;
+	int k;
+
+	rnd_seed(51);
+	h_chunk_ref(&rb, 0x4101, MiB, EXT, VDIFS_REPL_SYNC, 3, g_set);
+	h_chunk_ref(&r1, 0x4102, MiB, EXT, VDIFS_REPL_SYNC, 3, g_set);
+	h_chunk_ref(&r2, 0x4103, MiB, EXT, VDIFS_REPL_SYNC, 3, g_set);
+	m_init(&mb, MiB, EXT);
+	do_write(g_c[0], &rb, &mb, 0, MiB);
+
+	ck_ok(vdc_chunk_clone(g_c[0], &r1, rb.chunk_id));
+	m_copy(&m1, &mb);
+	do_write(g_c[0], &r1, &m1, e + 2 * 4096, 4096);	/* a whole block */
+	do_write(g_c[0], &r1, &m1, 9 * EXT + 10, 100);	/* part of one */
+	for (k = 0; k < NDS; k++) {
+		ck_assert_msg(chunk_file_size(k, r1.chunk_id) <= 2 * 4096,
+			      "server %d: two 4 KiB writes into a fresh clone took %llu bytes of its file",
+			      k, (unsigned long long)
+			      chunk_file_size(k, r1.chunk_id));
+		ck_chunk(g_c[k], &r1, &m1, "clone after its first writes");
+		ck_chunk(g_c[k], &rb, &mb, "base after the clone's writes");
+	}
+
+	ck_ok(vdc_chunk_clone(g_c[0], &r2, r1.chunk_id));
+	m_copy(&m2, &m1);
+	do_write(g_c[0], &r2, &m2, e + 7 * 4096, 4096);
+	do_write(g_c[0], &r2, &m2, 9 * EXT + 5000, 10);
+	ck_ok(vdc_chunk_delete(g_c[0], &r1));
+	for (k = 0; k < NDS; k++) {
+		ck_chunk(g_c[k], &r2, &m2, "clone of the clone");
+		ck_chunk(g_c[k], &rb, &mb, "base after two clones' writes");
+	}
+
+	restart(0, SIGKILL, NULL);
+	/* rewrites over blocks of all three files, then new ones */
+	do_write(g_c[0], &r2, &m2, e, EXT);
+	do_write(g_c[0], &r2, &m2, 9 * EXT + 4000, 200);
+	do_write(g_c[0], &r2, &m2, 3 * EXT + 4096, 3 * 4096);
+	for (k = 0; k < NDS; k++) {
+		ck_chunk(g_c[k], &r2, &m2, "clone of the clone, rewritten");
+		ck_chunk(g_c[k], &rb, &mb, "base at the end");
+	}
+	ck_map(g_c[0], &r2, &m2, "clone of the clone, rewritten");
+	m_free(&mb);
+	m_free(&m1);
+	m_free(&m2);
+}
+END_TEST
+
 /* chains: each chunk a clone of the one before, with its own writes */
 static const int chain_depth[] = { 1, 2, 32 };
 
@@ -4329,6 +4404,7 @@ static Suite *ds_suite(void)
 
 	tc = tcase(s, "cow", 60);
 	tcase_add_test(tc, test_cow);
+	tcase_add_test(tc, test_cow_leaves_blocks);
 	tcase_add_loop_test(tc, test_chain, 0,
 			    (int)(sizeof(chain_depth) / sizeof(chain_depth[0])));
 	tcase_add_test(tc, test_long_chain);
