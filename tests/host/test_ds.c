@@ -1341,6 +1341,18 @@ START_TEST(test_cow)
 }
 END_TEST
 
+/* chunk id written whole (3 sync copies), and id + 1 a clone of it */
+static void base_and_clone(u64 id, struct vdc_chunk_ref *rb, struct model *mb,
+			   struct vdc_chunk_ref *rc, struct model *mc)
+{
+	h_chunk_ref(rb, id, MiB, EXT, VDIFS_REPL_SYNC, 3, g_set);
+	h_chunk_ref(rc, id + 1, MiB, EXT, VDIFS_REPL_SYNC, 3, g_set);
+	m_init(mb, MiB, EXT);
+	do_write(g_c[0], rb, mb, 0, MiB);
+	ck_ok(vdc_chunk_clone(g_c[0], rc, rb->chunk_id));
+	m_copy(mc, mb);
+}
+
 /* the size of chunk id's file on server k (0: none) */
 static u64 chunk_file_size(int k, u64 id)
 {
@@ -1371,14 +1383,8 @@ START_TEST(test_cow_leaves_blocks)
 	int k;
 
 	rnd_seed(51);
-	h_chunk_ref(&rb, 0x4101, MiB, EXT, VDIFS_REPL_SYNC, 3, g_set);
-	h_chunk_ref(&r1, 0x4102, MiB, EXT, VDIFS_REPL_SYNC, 3, g_set);
+	base_and_clone(0x4101, &rb, &mb, &r1, &m1);
 	h_chunk_ref(&r2, 0x4103, MiB, EXT, VDIFS_REPL_SYNC, 3, g_set);
-	m_init(&mb, MiB, EXT);
-	do_write(g_c[0], &rb, &mb, 0, MiB);
-
-	ck_ok(vdc_chunk_clone(g_c[0], &r1, rb.chunk_id));
-	m_copy(&m1, &mb);
 	do_write(g_c[0], &r1, &m1, e + 2 * 4096, 4096);	/* a whole block */
 	do_write(g_c[0], &r1, &m1, 9 * EXT + 10, 100);	/* part of one */
 	for (k = 0; k < NDS; k++) {
@@ -1558,12 +1564,7 @@ START_TEST(test_delete)
 	int k;
 
 	rnd_seed(7);
-	h_chunk_ref(&rb, 0x6001, MiB, EXT, VDIFS_REPL_SYNC, 3, g_set);
-	h_chunk_ref(&rc, 0x6002, MiB, EXT, VDIFS_REPL_SYNC, 3, g_set);
-	m_init(&mb, MiB, EXT);
-	do_write(g_c[0], &rb, &mb, 0, MiB);
-	ck_ok(vdc_chunk_clone(g_c[0], &rc, rb.chunk_id));
-	m_copy(&mc, &mb);
+	base_and_clone(0x6001, &rb, &mb, &rc, &mc);
 	do_write(g_c[0], &rc, &mc, 3 * EXT + 5, 2 * EXT);
 
 	/* the base goes; the clone keeps reading its data */
