@@ -120,6 +120,15 @@ static void vdifs_dio_piece_done(struct vdifs_io *io, int ret)
 }
 
 /*
+ * A write's pieces are at most this long: a data server checks a piece's
+ * sums as it reads it and writes it once it has all of it, so a 1 MiB
+ * piece has it do one after the other; 256 KiB pieces in flight together
+ * let it read the next while a worker writes the one before (a lone
+ * writer, dd or a guest with one write outstanding, gets the overlap).
+ */
+#define VDIFS_DIO_WRITE_PIECE	(256u << 10)
+
+/*
  * Issue dio's pieces, then wait for them (a synchronous caller) or leave
  * them to complete the iocb.  Pieces whose allocation fails fail alone,
  * as a piece whose server fails would.
@@ -128,6 +137,7 @@ static ssize_t vdifs_dio_run(struct vdifs_dio *dio)
 {
 	struct inode *inode = dio->inode;
 	u64 cs = le32_to_cpu(VDIFS_I(inode)->params.chunk_size);
+	u32 most = dio->write ? VDIFS_DIO_WRITE_PIECE : VDIFS_IO_MAX;
 	struct iov_iter it = dio->iter;
 	loff_t pos = dio->pos;
 	size_t left = dio->len;
@@ -135,8 +145,7 @@ static ssize_t vdifs_dio_run(struct vdifs_dio *dio)
 
 	atomic_set(&dio->pending, 1);
 	while (left) {
-		size_t n = min_t(u64, left, min_t(u64, VDIFS_IO_MAX,
-						  cs - pos % cs));
+		size_t n = min_t(u64, left, min_t(u64, most, cs - pos % cs));
 		struct vdifs_dio_piece *p;
 
 		p = kmem_cache_alloc(vdifs_dio_piece_cachep, GFP_NOFS);
