@@ -412,6 +412,38 @@ int gc_pending_of(struct mds *m, u64 id, u32 *ds, unsigned int max,
 	return (int)n;
 }
 
+bool gc_due_on(struct mds *m, u32 ds)
+{
+	u32 now = now_s();
+	struct mds_gc_rec rec;
+	MDB_val k, v;
+	MDB_cursor *cur;
+	bool due = false;
+	MDB_txn *t;
+	int rc;
+
+	if (mdb_txn_begin(m->db.env, NULL, MDB_RDONLY, &t))
+		return true;	/* cannot tell: assume so */
+	if (mdb_cursor_open(t, m->db.gc, &cur)) {
+		mdb_txn_abort(t);
+		return true;
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc && !due;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		u32 pend = gc_pending(&v, &rec);
+		unsigned int r;
+
+		if (le32_to_cpu(rec.keep_until) > now)
+			continue;
+		for (r = 0; r < rec.c.nrep; r++)
+			due |= (pend & (1u << r)) &&
+			       le32_to_cpu(rec.c.ds[r]) == ds;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(t);
+	return due;
+}
+
 int gc_keep(struct mds *m, u64 id, u32 until)
 {
 	struct mds_gc_rec rec;

@@ -90,6 +90,10 @@ static int cfg_load(struct mds_config *cfg, int argc, char **argv)
 		{ .key = "down_out_s", .flag = "down-out", .type = CFG_U32,
 		  .dst = &cfg->down_out_s, .min = 0, .max = 7 * 86400,
 		  .help = "seconds the copies of a server out of a chunk's set are kept to catch it up when it returns, before the chunk is copied whole elsewhere (default 300; 0: at once)" },
+		{ .key = "rebalance_margin", .flag = "rebalance-margin",
+		  .type = CFG_U32, .dst = &cfg->rebalance_margin, .min = 0,
+		  .max = 100,
+		  .help = "percentage points of use (used / capacity) a data server in service may be off the cluster's mean before chunks move to the emptiest (default 10; 0: never)" },
 		{ .key = "recovery_interval_ms", .type = CFG_U32,
 		  .dst = &cfg->recovery_interval_ms, .min = 100,
 		  .max = 3600000 },
@@ -122,6 +126,7 @@ static int cfg_load(struct mds_config *cfg, int argc, char **argv)
 	cfg->cap_lifetime_s = 3600;
 	cfg->recovery_interval_ms = 2000;
 	cfg->down_out_s = 300;
+	cfg->rebalance_margin = 10;
 	cfg->scrub_period_h = 168;
 	cfg->log_level = LOG_INFO_L;
 

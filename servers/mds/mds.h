@@ -51,6 +51,7 @@ struct mds_config {
 	u64 recovery_bandwidth;		/* bytes/s of chunk copies, 0: no limit */
 	u32 recovery_interval_ms;	/* between passes with nothing to do */
 	u32 down_out_s;			/* leavers' copies kept to catch up */
+	u32 rebalance_margin;		/* percentage points; 0: never */
 	u32 scrub_period_h;		/* a scrub pass this often; 0: asked */
 	int log_level;
 	struct srv_limits limits;	/* connections: limits and counts */
@@ -416,6 +417,11 @@ int gc_cancel(struct mds *m, MDB_txn *t, u64 id, u32 ds);
 int gc_pending_of(struct mds *m, u64 id, u32 *ds, unsigned int max,
 		  u32 *keep_until);
 /*
+ * Has server ds copies the collector is to free now (not kept)?  A full
+ * scan of the collector's table; true when it cannot tell.
+ */
+bool gc_due_on(struct mds *m, u32 ds);
+/*
  * keep chunk id's pending copies at least until then (realtime s); 0:
  * keep them no longer
  */
@@ -498,6 +504,23 @@ extern const struct mds_op db_ops[VDIFS_OP_MAX];
 /* recovery.c: replica sets (LAYOUT_DEGRADE), re-replication thread */
 extern const struct mds_op recovery_ops[VDIFS_OP_MAX];
 int recovery_start(struct mds *m);
+/* server id's rendezvous score for a chunk of index idx in its file */
+u64 recovery_score(u64 idx, u32 id);
+/* sleep as long as bytes of copies take at recovery_bandwidth */
+void recovery_pause(struct mds *m, u64 bytes);
+
+/* rebalance.c: moving chunks from full servers to empty ones */
+struct rb_cursor {
+	u8 key[MDS_KEY_BUF];	/* the last chunk record looked at */
+	size_t len;		/* 0: from the start */
+};
+
+/*
+ * One pass of the rebalancer (the recovery thread's, when nothing is
+ * degraded): bytes moved, 0 when nothing was to move, or -errno.
+ * Sleeps for the data-server calls and the pacing.
+ */
+s64 rebalance_pass(struct mds *m, struct rb_cursor *rc);
 /*
  * The record of (vol, ino, idx) becomes now if it is still was (else
  * -EAGAIN, now the record as it is); copies on servers now leaves out go

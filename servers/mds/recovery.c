@@ -331,9 +331,11 @@ struct rr_item {
 	struct vdifs_chunk c;
 };
 
-/* 64-bit mix (splitmix64's finaliser): rendezvous scores */
-static u64 mix64(u64 x)
+u64 recovery_score(u64 idx, u32 id)
 {
+	/* splitmix64's finaliser */
+	u64 x = idx * 0x9e3779b97f4a7c15ull ^ id;
+
 	x ^= x >> 30;
 	x *= 0xbf58476d1ce4e5b9ull;
 	x ^= x >> 27;
@@ -446,7 +448,7 @@ static u32 rr_target(struct mds *m, const struct vdifs_chunk *c, u64 idx,
 			no |= skip[k] == id;
 		if (no)
 			continue;
-		score = mix64(idx * 0x9e3779b97f4a7c15ull ^ id);
+		score = recovery_score(idx, id);
 		if (!best || score > best_score) {
 			best = id;
 			best_score = score;
@@ -609,7 +611,7 @@ static int rr_drain(struct mds *m, struct rr_item *it)
 	return 0;
 }
 
-static void rr_pause(struct mds *m, u64 bytes)
+void recovery_pause(struct mds *m, u64 bytes)
 {
 	u64 bw = m->cfg.recovery_bandwidth;
 	struct timespec ts;
@@ -630,6 +632,8 @@ static void *rr_thread(void *arg)
 	u8 cursor[MDS_KEY_BUF];
 	size_t clen = 0;
 	u64 degraded = 0, waiting = 0;
+	struct rb_cursor rbc = { .len = 0 };
+	bool quiet;
 
 	for (;;) {
 		unsigned int n = 0, i;
@@ -676,13 +680,17 @@ static void *rr_thread(void *arg)
 			waiting += bytes == -EAGAIN;
 			busy |= bytes >= 0;
 			if (bytes > 0)
-				rr_pause(m, (u64)bytes);
+				recovery_pause(m, (u64)bytes);
 		}
 		if (!clen) {
 			pthread_mutex_lock(&m->lock);
 			m->rr_waiting = waiting;
+			quiet = !m->rr_degraded;
 			pthread_mutex_unlock(&m->lock);
 			waiting = 0;
+			/* nothing to restore: even out the servers' use */
+			if (quiet && !busy && rebalance_pass(m, &rbc) > 0)
+				busy = true;
 		}
 		/* a pass that found nothing to do waits a while */
 		if (!busy && !clen)

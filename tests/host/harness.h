@@ -226,6 +226,8 @@ struct h_mds_opts {
 	 * as the tests before catch-up expect (the server's default is 300)
 	 */
 	int down_out_s;
+	/* --rebalance-margin: 0 (the tests' default) never moves chunks */
+	int rebalance_margin;
 };
 
 struct h_mds {
@@ -237,6 +239,7 @@ struct h_mds {
 	char port_file[PATH_MAX + 16];
 	char log[PATH_MAX + 16];
 	int heartbeat_ms, lease_ms, session_expiry_s, down_out_s;
+	int rebalance_margin;
 	int last_port;		/* a restart listens there again */
 	char key_hex[160];
 	char key_file[PATH_MAX + 16];	/* key_hex, mode 600: --key-file */
@@ -392,7 +395,7 @@ static inline int h_read_port(const char *path)
  */
 static inline int h_mds_launch(struct h_mds *m)
 {
-	char hb[16], lease[16], exp[16], dout[16], listen[32];
+	char hb[16], lease[16], exp[16], dout[16], rbm[16], listen[32];
 	char mds[PATH_MAX + 64];
 	const char *argv[28];
 	long long end;
@@ -424,6 +427,9 @@ static inline int h_mds_launch(struct h_mds *m)
 	snprintf(dout, sizeof(dout), "%d", m->down_out_s);
 	argv[argc++] = "--down-out";
 	argv[argc++] = dout;
+	snprintf(rbm, sizeof(rbm), "%d", m->rebalance_margin);
+	argv[argc++] = "--rebalance-margin";
+	argv[argc++] = rbm;
 	if (m->key_hex[0]) {
 		argv[argc++] = "--key-file";
 		argv[argc++] = m->key_file;
@@ -540,6 +546,7 @@ static inline int h_mds_start(struct h_mds *m, const struct h_mds_opts *o)
 	m->lease_ms = o && o->lease_ms ? o->lease_ms : 10000;
 	m->session_expiry_s = o ? o->session_expiry_s : 0;
 	m->down_out_s = o ? o->down_out_s : 0;
+	m->rebalance_margin = o ? o->rebalance_margin : 0;
 	if (o && o->key_hex)
 		snprintf(m->key_hex, sizeof(m->key_hex), "%s", o->key_hex);
 	if (o && o->client_key_hex)

@@ -4070,6 +4070,182 @@ START_TEST(test_drain)
 END_TEST
 
 
+static void setup_rebalance(void)
+{
+	struct h_mds_opts mo = { .heartbeat_ms = 200, .lease_ms = 2000,
+				 .rebalance_margin = 5 };
+	struct h_ds_opts dso = { .capacity = "48M" };
+
+	start_cluster_opts(&mo, &dso);
+}
+
+struct use_of {
+	u32 id[NDS];
+	u64 used[NDS], cap[NDS];
+};
+
+static int use_of_cb(const struct vdifs_ds_status *d, void *arg)
+{
+	struct use_of *u = arg;
+	int i;
+
+	for (i = 0; i < NDS; i++)
+		if (u->id[i] == le32_to_cpu(d->ds_id)) {
+			u->used[i] = le64_to_cpu(d->used);
+			u->cap[i] = le64_to_cpu(d->capacity);
+		}
+	return 0;
+}
+
+/* the spread of the servers' use (used / capacity), in millionths */
+static u64 use_spread(struct vdc_conn *tool)
+{
+	struct vdc_status_cbs cbs = { .ds = use_of_cb };
+	struct use_of u;
+	u64 f, lo = ~0ull, hi = 0;
+	int i;
+
+	memset(&u, 0, sizeof(u));
+	for (i = 0; i < NDS; i++)
+		u.id[i] = g_ds[i].id;
+	ck_assert_int_ge(vdc_status(tool, &cbs, &u, NULL), 0);
+	for (i = 0; i < NDS; i++) {
+		ck_assert_uint_gt(u.cap[i], 0);
+		f = u.used[i] * 1000000 / u.cap[i];
+		lo = f < lo ? f : lo;
+		hi = f > hi ? f : hi;
+	}
+	return hi - lo;
+}
+
+#define RB_CHUNKS	8
+#define RB_CLONES	2
+
+/*
+ * A data server put in service empty, as a new one is, gets chunks moved
+ * to it from the others until every server's use is within the margin
+ * (5 points) of the rest: a base's chunk moves with its clones' chunks of
+ * the same index (the bytes sent for a clone are its own, and its old
+ * server frees the base), every chunk keeps its copy and reads back from
+ * where it went, and the copies moved off are freed.
+ */
+START_TEST(test_rebalance)
+{
+	struct vdc_params p = { .chunk_size = MiB, .extent_size = 64 * KiB,
+				.replicas = 1, .repl_mode = VDIFS_REPL_SYNC };
+	struct vdc_conn *tool = h_connect(&g_mds, VDIFS_ROLE_TOOL);
+	struct vdc_conn *cli = h_connect(&g_mds, VDIFS_ROLE_CLIENT);
+	struct vdifs_chunk was[1 + RB_CLONES][RB_CHUNKS];
+	struct vdifs_chunk now[1 + RB_CLONES][RB_CHUNKS];
+	struct model m[1 + RB_CLONES][RB_CHUNKS];
+	struct vdifs_ds_admin_req q = { 0 };
+	struct vdc_attr a[1 + RB_CLONES];
+	struct vdc_chunk_ref r;
+	struct vdc_vol v;
+	u64 copied, spread = 0, bound = 0, bound_x = 0, moved_to = 0;
+	u32 cs = 0, x = g_ds[2].id;
+	int f, i, waited, bases = 0, clones = 0;
+
+	rnd_seed(31);
+	q.ds_id = cpu_to_le32(x);
+	q.admin = cpu_to_le32(VDIFS_DS_OUT);
+	ck_ok(vdc_call(tool, VDIFS_OP_DS_ADMIN, &q, sizeof(q), NULL, 0, NULL,
+		       0, NULL));
+	ck_ok(vdc_vol_create(tool, "rb", &p, &v));
+	ck_ok(vdc_create(cli, v.vol, v.root_ino, "gold", S_IFREG | 0644, 0, 0,
+			 0, true, NULL, &a[0]));
+	ck_assert_int_eq(vdc_layout_get(cli, v.vol, a[0].ino, 0, RB_CHUNKS,
+					VDIFS_LAYOUT_ALLOC, was[0], RB_CHUNKS,
+					&cs), RB_CHUNKS);
+	for (i = 0; i < RB_CHUNKS; i++) {
+		ck_assert(!in_set(&was[0][i], x));
+		ref_of(&r, &was[0][i], MiB);
+		m_init(&m[0][i], MiB, 64 * KiB);
+		do_write(g_c[ds_index(r.ds[0])], &r, &m[0][i], 0, MiB / 2);
+		do_write(g_c[ds_index(r.ds[0])], &r, &m[0][i], MiB / 2,
+			 MiB / 2);
+	}
+	for (f = 1; f <= RB_CLONES; f++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "c%d", f);
+		ck_ok(do_clone(cli, v.vol, a[0].ino, v.root_ino, name, &a[f]));
+		ck_assert_int_eq(vdc_layout_get(cli, v.vol, a[f].ino, 0,
+						RB_CHUNKS, 0, was[f],
+						RB_CHUNKS, &cs), RB_CHUNKS);
+		for (i = 0; i < RB_CHUNKS; i++) {
+			ref_of(&r, &was[f][i], MiB);
+			m_copy(&m[f][i], &m[0][i]);
+			do_write(g_c[ds_index(r.ds[0])], &r, &m[f][i],
+				 (u32)f * 128 * KiB, 64 * KiB);
+		}
+	}
+	copied = copied_bytes(tool);
+	/* uneven now: 9 MiB on two servers of 48 MiB, none on the third */
+	h_sleep_ms(600);
+	ck_assert_uint_gt(use_spread(tool), 50000);
+
+	q.admin = cpu_to_le32(VDIFS_DS_IN);
+	ck_ok(vdc_call(tool, VDIFS_OP_DS_ADMIN, &q, sizeof(q), NULL, 0, NULL,
+		       0, NULL));
+	for (waited = 0; waited < 60000; waited += 250) {
+		spread = use_spread(tool);
+		if (spread <= 50000)
+			break;
+		h_sleep_ms(250);
+	}
+	ck_assert_msg(spread <= 50000,
+		      "the servers' use is %llu millionths apart after 60 s",
+		      (unsigned long long)spread);
+	for (f = 0; f <= RB_CLONES; f++) {
+		ck_assert_int_eq(vdc_layout_get(cli, v.vol, a[f].ino, 0,
+						RB_CHUNKS, 0, now[f],
+						RB_CHUNKS, &cs), RB_CHUNKS);
+		for (i = 0; i < RB_CHUNKS; i++) {
+			ck_assert_uint_eq(now[f][i].nrep, 1);
+			ref_of(&r, &now[f][i], MiB);
+			ck_chunk(g_c[ds_index(r.ds[0])], &r, &m[f][i],
+				 "a chunk after rebalancing");
+			/* a base and its clones stay together */
+			ck_assert_uint_eq(le32_to_cpu(now[f][i].ds[0]),
+					  le32_to_cpu(now[0][i].ds[0]));
+			if (now[f][i].ds[0] == was[f][i].ds[0])
+				continue;
+			if (f)
+				clones++;
+			else
+				bases++;
+			if (in_set(&now[f][i], x))
+				bound_x += f ? 96 * KiB : MiB;
+			ck_assert_msg(chunk_gone_within(ds_index(le32_to_cpu(was[f][i].ds[0])),
+							le64_to_cpu(was[f][i].chunk_id),
+							15000),
+				      "a copy moved off stays on its old server");
+		}
+	}
+	ck_assert_int_gt(bases, 0);
+	ck_assert_int_eq(clones, bases * RB_CLONES);
+	/* a base once, each clone its own 64 KiB (and its map) */
+	bound = (u64)bases * MiB + (u64)clones * 96 * KiB;
+	copied = copied_bytes(tool) - copied;
+	ck_assert_msg(copied <= bound,
+		      "%llu bytes sent to move %d bases and %d clones",
+		      (unsigned long long)copied, bases, clones);
+	moved_to = ds_used(&g_ds[2]);
+	ck_assert_uint_gt(bound_x, 0);
+	ck_assert_msg(moved_to <= bound_x + 256 * KiB,
+		      "the new server holds %llu bytes for at most %llu moved there",
+		      (unsigned long long)moved_to,
+		      (unsigned long long)bound_x);
+	for (f = 0; f <= RB_CLONES; f++)
+		for (i = 0; i < RB_CHUNKS; i++)
+			m_free(&m[f][i]);
+	vdc_close(cli);
+	vdc_close(tool);
+}
+END_TEST
+
+
 static int raw_snapshot(const struct h_mds *m, u32 vol, u64 ino,
 			const char *name, int timeout_ms)
 {
@@ -4439,6 +4615,12 @@ static Suite *ds_suite(void)
 	tcase_add_test(tc, test_intents);
 	tcase_add_test(tc, test_scrub);
 	tcase_add_test(tc, test_read_repair);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("rebalance");
+	tcase_add_checked_fixture(tc, setup_rebalance, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_rebalance);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("catchup");
