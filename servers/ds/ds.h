@@ -371,6 +371,14 @@ int store_stat(struct ds_op_ctx *x);
 int store_exists(struct ds *ds, u64 id);
 void store_note_write_size(u32 len);
 int store_rec(struct ds *ds, u64 id, struct ds_chunk_rec *r);
+/*
+ * Which blocks of r's own extent e it still shares with the base it was
+ * inherited from (map entries naming two files: a clone's first write
+ * into the extent left them in the base's file): shared[] gets a flag per
+ * block; their count, or -errno.
+ */
+int store_ext_shared(struct ds *ds, const struct ds_chunk_rec *r, u32 e,
+		     bool *shared);
 /* CHUNK_SCRUB: own extents read and checked; bad: those that fail */
 int store_scrub(struct ds *ds, u64 id, u64 *version, u32 *extents,
 		u32 *bad);
@@ -510,6 +518,17 @@ u64 repl_report_due(struct ds *ds, u64 due_ms);
 void repl_reported(struct ds *ds, const struct vdc_behind *b, u64 gen,
 		   bool ok);
 void repl_report_wait(struct ds *ds, u64 id);
+/*
+ * lease.c: read leases.  lease_renewed(): the MDS answered a heartbeat
+ * (or a registration) sent at sent_ms.  lease_read_check(): may a
+ * client's read of q's chunk be served (0), or must the client ask the
+ * MDS (-ESTALE); nowait: -EWOULDBLOCK where peers would be asked.  May
+ * sleep for the peers (up to their timeout each).
+ */
+void lease_renewed(struct ds *ds, long long sent_ms);
+int lease_read_check(struct ds *ds, const struct vdifs_chunk_req *q,
+		     bool nowait);
+
 /* one call to a peer; *rep (may be NULL) gets the reply */
 int repl_peer_call(struct ds *ds, u32 peer, u16 op,
 		   const struct vdifs_chunk_req *q, const u8 *data, u32 len,
@@ -552,6 +571,11 @@ struct ds {
 	 * the MDS, which by then knows whether the peer is down.
 	 */
 	u32 lease_ms;
+	/*
+	 * Our read lease (lease.c): net_now_ms() until which reads are
+	 * served on our own word; atomic, raised by the heartbeat thread.
+	 */
+	long long lease_until_ms;
 	/* chunk cache (chunk.c): hash of struct ds_chunk, idle ones on LRU */
 	pthread_mutex_t cache_lock;
 	struct ds_chunk *cache[1024];

@@ -358,6 +358,16 @@ static int run_job(struct ds *ds, struct ds_job *j)
 	x.data = j->body.tail[1];
 	if (q->nsums)
 		x.sums = (const __le32 *)j->body.tail[0];
+	/* a client's read, past our read lease: its set confirmed first */
+	if ((h->opcode == VDIFS_OP_CHUNK_READ ||
+	     h->opcode == VDIFS_OP_CHUNK_MAP) &&
+	    j->conn->auth.role != VDIFS_ROLE_DS) {
+		ret = lease_read_check(ds, q, j->nowait);
+		if (ret == -EWOULDBLOCK)
+			return ret;
+		if (ret)
+			goto out_reply;
+	}
 	switch (h->opcode) {
 	case VDIFS_OP_CHUNK_READ:
 		if (x.len > VDIFS_IO_MAX) {
@@ -832,12 +842,14 @@ static int mds_register(struct ds *ds, struct vdc_conn **out)
 	struct vdifs_ds_register_rep rep;
 	struct vdc_conn *c;
 	u64 cap, used;
+	long long sent;
 	int ret;
 
 	ret = vdc_connect(ds->cfg.mds, &o, &c);
 	if (ret)
 		return ret;
 	ds_space(ds, &cap, &used);
+	sent = net_now_ms();
 	ret = vdc_ds_register(c, ds->id, ds->cfg.advertise, cap, used, &rep);
 	if (ret) {
 		vdc_close(c);
@@ -857,6 +869,7 @@ static int mds_register(struct ds *ds, struct vdc_conn **out)
 	ds->lease_ms = le32_to_cpu(rep.lease_ms);
 	if (ds->lease_ms < ds->heartbeat_ms)
 		ds->lease_ms = 5000;
+	lease_renewed(ds, sent);
 	*out = c;
 	return 0;
 }
@@ -872,6 +885,7 @@ static void *heartbeat_thread(void *arg)
 	for (;;) {
 		struct vdc_behind b;
 		u64 cap, used, gen;
+		long long sent;
 		int ret;
 
 		/* a heartbeat period, or sooner for an async writer */
@@ -887,9 +901,12 @@ static void *heartbeat_thread(void *arg)
 		 * chunks' sets, the MDS reports their writes lost.
 		 */
 		ret = repl_behind(ds, &b, recs);
+		sent = net_now_ms();
 		if (!ret)
 			ret = vdc_ds_heartbeat(c, ds->id, cap, used,
 					       b.count ? &b : NULL);
+		if (!ret)
+			lease_renewed(ds, sent);
 		repl_reported(ds, !ret && b.count ? &b : NULL, gen, !ret);
 		if (ret) {
 			log_warn("heartbeat to %s failed: %s; registering again",

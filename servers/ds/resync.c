@@ -6,7 +6,8 @@
  * The copy is delta-aware.  A clone is made on the new server as a clone
  * of its base there (its base first, recursively, when the server has
  * none: a base is frozen, so it copies without a lock), plus the extents
- * that are its own, plus punches for the extents its base has and it has
+ * that are its own (block by block where it shares an extent with its
+ * base in part), plus punches for the extents its base has and it has
  * not.  So the bytes sent for a clone are its own, and a base crosses
  * the network once for all its clones that go to the same server (the
  * MDS sends the chunks that share a base to the same server).  A base
@@ -101,6 +102,42 @@ static int send_extent(struct ds *ds, u32 peer,
 		       le64_to_cpu(r->id), 0, r, e * es, es, rd->x.out, 0);
 }
 
+/*
+ * Own extent e of a clone r onto peer, where the clone was just made as
+ * a clone of its base: the blocks it still shares with the base's extent
+ * are there already, so only runs of the others go (the peer's first
+ * write into the inherited extent leaves the rest in the base's file, as
+ * here).
+ */
+static int send_own_extent(struct ds *ds, u32 peer,
+			   const struct vdifs_chunk_req *tmpl,
+			   const struct ds_chunk_rec *r, struct ext_reader *rd,
+			   u32 e, u64 *bytes)
+{
+	u32 es = le32_to_cpu(r->extent_size), nb = es / DS_BLOCK, i, j;
+	bool shared[DS_EXT_BLOCKS];
+	int ret;
+
+	ret = store_ext_shared(ds, r, e, shared);
+	if (ret <= 0 || !r->base_id)
+		return send_extent(ds, peer, tmpl, r, rd, e, true, bytes);
+	rd->rq.offset = cpu_to_le32(e * es);
+	ret = store_read(&rd->x);
+	for (i = 0; !ret && i < nb; i = j) {
+		for (; i < nb && shared[i]; i++)
+			;
+		for (j = i; j < nb && !shared[j]; j++)
+			;
+		if (i == j)
+			break;
+		*bytes += (j - i) * DS_BLOCK;
+		ret = send_op(ds, peer, VDIFS_OP_CHUNK_WRITE, tmpl,
+			      le64_to_cpu(r->id), 0, r, e * es + i * DS_BLOCK,
+			      (j - i) * DS_BLOCK, rd->x.out + i * DS_BLOCK, 0);
+	}
+	return ret;
+}
+
 /* the own extents of r as data, the extents it dropped as punches */
 static int push_delta(struct ds *ds, u32 peer,
 		      const struct vdifs_chunk_req *tmpl,
@@ -119,8 +156,8 @@ static int push_delta(struct ds *ds, u32 peer,
 		goto out_free;
 	for (e = 0; e < n && !ret; e++) {
 		if (own[e / 8] & (1 << (e % 8)))
-			ret = send_extent(ds, peer, tmpl, r, &rd, e, true,
-					  bytes);
+			ret = send_own_extent(ds, peer, tmpl, r, &rd, e,
+					      bytes);
 		else if (drop[e / 8] & (1 << (e % 8)))
 			ret = send_extent(ds, peer, tmpl, r, &rd, e, false,
 					  bytes);

@@ -1179,6 +1179,33 @@ int store_rec(struct ds *ds, u64 id, struct ds_chunk_rec *r)
  * own[e] those whose blocks are its own (sent as data), drop[e] those its
  * base has and it has not (sent as punches).  Bitmaps of *next bits.
  */
+int store_ext_shared(struct ds *ds, const struct ds_chunk_rec *r, u32 e,
+		     bool *shared)
+{
+	u32 es = le32_to_cpu(r->extent_size), i, n = 0;
+	struct ds_ext *x;
+	MDB_txn *t;
+	int ret;
+
+	x = malloc(sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	ret = st_err(mdb_txn_begin(ds->st.env, NULL, MDB_RDONLY, &t));
+	if (!ret) {
+		ret = ext_get(&ds->st, t, le64_to_cpu(r->id), e, es, x);
+		mdb_txn_abort(t);
+	}
+	if (!ret && le64_to_cpu(x->h.owner) != le64_to_cpu(r->id))
+		ret = -EINVAL;		/* not its own: all of it is shared */
+	for (i = 0; !ret && i < es / DS_BLOCK; i++) {
+		shared[i] = x->other &&
+			    ds_blk_other(le32_to_cpu(x->b[i].blk));
+		n += shared[i];
+	}
+	free(x);
+	return ret ? ret : (int)n;
+}
+
 int store_delta(struct ds *ds, const struct ds_chunk_rec *r, u8 **own,
 		u8 **drop, u32 *next)
 {

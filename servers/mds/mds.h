@@ -524,7 +524,9 @@ s64 rebalance_pass(struct mds *m, struct rb_cursor *rc);
 /*
  * The record of (vol, ino, idx) becomes now if it is still was (else
  * -EAGAIN, now the record as it is); copies on servers now leaves out go
- * to the collector.  Its own write transaction.
+ * to the collector.  Its own write transaction, after every server of
+ * both sets was told now's epoch: -EINPROGRESS, nothing changed, when a
+ * leaver that is not down could not be told.
  */
 int chunk_swap(struct mds *m, u32 vol, u64 ino, u64 idx,
 	       const struct vdifs_chunk *was, struct vdifs_chunk *now,

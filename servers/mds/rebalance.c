@@ -11,7 +11,7 @@
  * server is committed, and then a set without the old one; the old
  * server's copy goes to the collector.  The chunk never has fewer copies
  * than before.  The old server is told the last epoch before that commit
- * (as the servers that stay are), so a client with the layout it left is
+ * (chunk_swap() tells leavers), so a client with the layout it left is
  * refused there and asks again rather than read a copy the writes no
  * longer reach.
  *
@@ -262,7 +262,6 @@ static void rb_forget(struct mds *m, __le64 id, u32 t)
 static s64 rb_move(struct mds *m, struct rb_move *mv, u32 src, u32 t)
 {
 	struct vdifs_chunk wide = mv->c, now;
-	struct vdifs_chunk_stat st;
 	unsigned int i;
 	u64 bytes = 0;
 	int ret;
@@ -285,9 +284,6 @@ static s64 rb_move(struct mds *m, struct rb_move *mv, u32 src, u32 t)
 		if (le32_to_cpu(wide.ds[i]) != src)
 			now.ds[now.nrep++] = wide.ds[i];
 	now.version = cpu_to_le64(le64_to_cpu(wide.version) + 1);
-	/* the leaver too (chunk_swap tells those that stay): fenced */
-	dsrpc_chunk_stat_epoch(m, src, le64_to_cpu(now.chunk_id),
-			       le64_to_cpu(now.version), &st);
 	ret = chunk_swap(m, mv->vol, mv->ino, mv->idx, &wide, &now, false);
 	if (ret)
 		return ret;

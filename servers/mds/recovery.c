@@ -70,27 +70,6 @@ static int chunk_get_at(struct mds *m, MDB_txn *t, u32 vol, u64 ino,
 	return ret < 0 ? ret : 0;
 }
 
-/*
- * A set that loses a server: the servers that stay learn its new epoch
- * before it is committed, so that a forward from the old set (a primary
- * taken out, back from a partition with a write it applied alone) is
- * refused by its epoch; judged by version, the replicas would wait for
- * the write it skipped and mark every copy stale.  Best effort: one that
- * does not hear it now hears it with the first request of the new set.
- * (A commit lost after this: the next degrade moves the record up to
- * their epoch.)  May sleep, up to a STAT's timeout per server.
- */
-static void swap_notify(struct mds *m, const struct vdifs_chunk *now)
-{
-	struct vdifs_chunk_stat st;
-	unsigned int i;
-
-	for (i = 0; i < now->nrep; i++)
-		dsrpc_chunk_stat_epoch(m, le32_to_cpu(now->ds[i]),
-				       le64_to_cpu(now->chunk_id),
-				       le64_to_cpu(now->version), &st);
-}
-
 /* is server ds (as the set stores it) in set c? */
 static bool set_has(const struct vdifs_chunk *c, __le32 ds)
 {
@@ -100,6 +79,52 @@ static bool set_has(const struct vdifs_chunk *c, __le32 ds)
 		if (c->ds[i] == ds)
 			return true;
 	return false;
+}
+
+/*
+ * A set that loses a server: the servers that stay learn its new epoch
+ * before it is committed, so that a forward from the old set (a primary
+ * taken out, back from a partition with a write it applied alone) is
+ * refused by its epoch; judged by version, the replicas would wait for
+ * the write it skipped and mark every copy stale.  Best effort: one that
+ * does not hear it now hears it with the first request of the new set.
+ * (A commit lost after this: the next degrade moves the record up to
+ * their epoch.)
+ *
+ * The servers that leave learn it too, and that is not best effort: a
+ * leaver that is alive would otherwise go on serving reads to clients
+ * holding the old layout, from a copy the new set's writes no longer
+ * reach.  So a leaver is told, or it is down: unheard for a lease, by
+ * which time it has stopped serving reads on its own (its read lease,
+ * servers/ds/lease.c, ends before the MDS could find it down).  A live
+ * leaver that cannot be told: -EINPROGRESS, nothing committed; the
+ * caller tries again later (a writer waits: slow, not failed).
+ * May sleep, up to a STAT's timeout per server.
+ */
+static int swap_notify(struct mds *m, const struct vdifs_chunk *was,
+		       const struct vdifs_chunk *now)
+{
+	u64 id = le64_to_cpu(now->chunk_id), e = le64_to_cpu(now->version);
+	struct vdifs_chunk_stat st;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < now->nrep; i++)
+		dsrpc_chunk_stat_epoch(m, le32_to_cpu(now->ds[i]), id, e, &st);
+	for (i = 0; i < was->nrep; i++) {
+		u32 ds = le32_to_cpu(was->ds[i]);
+
+		if (set_has(now, was->ds[i]) || member_ds_failed(m, ds))
+			continue;
+		ret = dsrpc_chunk_stat_epoch(m, ds, id, e, &st);
+		/* ENOENT: it has no copy to serve */
+		if (ret && ret != -ENOENT) {
+			log_warn("chunk %016llx: data server %u leaves its set but could not be told (%s); not yet",
+				 (unsigned long long)id, ds, strerror(-ret));
+			return -EINPROGRESS;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -124,8 +149,11 @@ int chunk_swap(struct mds *m, u32 vol, u64 ino, u64 idx,
 	for (i = 0; i < was->nrep; i++)
 		if (!set_has(now, was->ds[i]))
 			break;
-	if (i < was->nrep)
-		swap_notify(m, now);
+	if (i < was->nrep) {
+		ret = swap_notify(m, was, now);
+		if (ret)
+			return ret;
+	}
 	ret = db_err(mdb_txn_begin(m->db.env, NULL, 0, &t));
 	if (ret)
 		return ret;
@@ -247,6 +275,8 @@ static int degrade_chunk(struct mds *m, u32 vol, u64 ino, u64 idx,
 	now.version = cpu_to_le64(le64_to_cpu(c->version) + 1);
 	/* down or stale: kept, to be caught up should it return in time */
 	ret = chunk_swap(m, vol, ino, idx, &was, &now, true);
+	if (ret == -EINPROGRESS)	/* a leaver not told yet: wait */
+		return -EAGAIN;
 	*c = now;
 	if (ret == -EAGAIN)	/* changed while we asked: answer it */
 		return 0;

@@ -3862,6 +3862,22 @@ START_TEST(test_catch_up)
 }
 END_TEST
 
+/* until server i serves a read of r (a read lease), at most ms */
+static void wait_readable(int i, const struct vdc_chunk_ref *r, int ms)
+{
+	u8 buf[4096];
+	int waited, ret = 0;
+
+	for (waited = 0; waited <= ms; waited += 100) {
+		ret = vdc_chunk_read(g_c[i], r, 0, buf, sizeof(buf), NULL);
+		if (ret >= 0)
+			return;
+		h_sleep_ms(100);
+	}
+	ck_abort_msg("data server %d serves no read after %d ms: %s", i, ms,
+		     h_err(ret));
+}
+
 /*
  * A clone copied to a server whose copy of its base missed writes (the
  * server was out of the base's set, its copy kept to be caught up): the
@@ -3919,8 +3935,14 @@ START_TEST(test_clone_onto_stale_base)
 	ck_ok(vdc_call(peer, VDIFS_OP_CHUNK_SYNC, &q, sizeof(q), NULL, 0,
 		       NULL, 0, NULL));
 	vdc_close(peer);
-	ck_chunk(g_c[b_i], &r, &m, "a clone copied onto a base that was behind");
+	/*
+	 * The replica serves reads once the MDS answers it again (its read
+	 * lease ran out while it was stopped, and it cannot ask the primary,
+	 * whose address it has from the MDS)
+	 */
 	ck_assert_int_eq(kill(g_mds.pid, SIGCONT), 0);
+	wait_readable(b_i, &r, 10000);
+	ck_chunk(g_c[b_i], &r, &m, "a clone copied onto a base that was behind");
 	m_free(&m);
 	vdc_close(cli);
 	vdc_close(tool);
@@ -3970,6 +3992,91 @@ START_TEST(test_serve_without_mds)
 }
 END_TEST
 
+
+/* as a server would (the MDS telling a set's epoch): chunk id's is epoch */
+static void tell_epoch(int i, u64 id, u64 epoch)
+{
+	struct vdifs_chunk_req q = {
+		.chunk_id = cpu_to_le64(id),
+		.epoch = cpu_to_le64(epoch),
+		.flags = cpu_to_le32(VDIFS_CHUNK_EPOCH),
+	};
+	struct vdc_conn *srv;
+
+	ck_ok(h_ds_connect_role(&g_ds[i], VDIFS_ROLE_DS, 10000, &srv));
+	ck_ok(vdc_call(srv, VDIFS_OP_CHUNK_STAT, &q, sizeof(q), NULL, 0, NULL,
+		       0, NULL));
+	vdc_close(srv);
+}
+
+/*
+ * Read leases.  With the MDS unheard past its lease (stopped here; cut
+ * off from it alone looks the same to a data server), a primary serves
+ * the reads of a chunk of two copies only while its replica confirms
+ * the client's epoch: once the replica has a newer one (a set that left
+ * the primary behind, as the MDS tells the servers that stay), a read
+ * with the old layout is refused (-ESTALE: the client asks the MDS), not
+ * answered from a copy the new set's writes no longer reach.  A chunk
+ * of one copy is served all along; once the MDS answers again, so is
+ * the other.
+ */
+START_TEST(test_read_lease)
+{
+	struct vdc_params p2 = { .chunk_size = MiB, .replicas = 2,
+				 .repl_mode = VDIFS_REPL_SYNC };
+	struct vdc_params p1 = { .chunk_size = MiB, .replicas = 1 };
+	struct vdc_conn *tool = h_connect(&g_mds, VDIFS_ROLE_TOOL);
+	struct vdc_conn *cli = h_connect(&g_mds, VDIFS_ROLE_CLIENT);
+	struct vdifs_chunk c2, c1;
+	struct vdc_chunk_ref r2, r1;
+	struct vdc_attr a, b;
+	struct vdc_vol v2, v1;
+	struct model m2, m1;
+	u8 buf[4096];
+	u32 cs = 0;
+	int p, q, o, ret;
+
+	rnd_seed(37);
+	ck_ok(vdc_vol_create(tool, "lease2", &p2, &v2));
+	ck_ok(vdc_vol_create(tool, "lease1", &p1, &v1));
+	ck_ok(vdc_create(cli, v2.vol, v2.root_ino, "f", S_IFREG | 0644, 0, 0,
+			 0, true, NULL, &a));
+	ck_ok(vdc_create(cli, v1.vol, v1.root_ino, "f", S_IFREG | 0644, 0, 0,
+			 0, true, NULL, &b));
+	ck_assert_int_eq(vdc_layout_get(cli, v2.vol, a.ino, 0, 1,
+					VDIFS_LAYOUT_ALLOC, &c2, 1, &cs), 1);
+	ck_assert_int_eq(vdc_layout_get(cli, v1.vol, b.ino, 0, 1,
+					VDIFS_LAYOUT_ALLOC, &c1, 1, &cs), 1);
+	ck_assert_uint_eq(c2.nrep, 2);
+	ref_of(&r2, &c2, MiB);
+	ref_of(&r1, &c1, MiB);
+	p = ds_index(r2.ds[0]);
+	q = ds_index(r2.ds[1]);
+	o = ds_index(r1.ds[0]);
+	m_init(&m2, MiB, 64 * KiB);
+	m_init(&m1, MiB, 64 * KiB);
+	do_write(g_c[p], &r2, &m2, 0, 128 * KiB);
+	do_write(g_c[o], &r1, &m1, 0, 128 * KiB);
+
+	ck_assert_int_eq(kill(g_mds.pid, SIGSTOP), 0);
+	h_sleep_ms(2500);	/* past the lease (2 s) */
+	ck_chunk(g_c[p], &r2, &m2, "its replica confirms the epoch");
+	ck_chunk(g_c[o], &r1, &m1, "a chunk of one copy");
+	tell_epoch(q, r2.chunk_id, r2.epoch + 1);
+	ret = vdc_chunk_read(g_c[p], &r2, 0, buf, sizeof(buf), NULL);
+	ck_assert_msg(ret == -ESTALE,
+		      "a read past the lease of a set its replica has left: %s",
+		      h_err(ret));
+	ck_chunk(g_c[o], &r1, &m1, "a chunk of one copy, still");
+
+	ck_assert_int_eq(kill(g_mds.pid, SIGCONT), 0);
+	wait_readable(p, &r2, 5000);
+	m_free(&m2);
+	m_free(&m1);
+	vdc_close(cli);
+	vdc_close(tool);
+}
+END_TEST
 
 static int admin_of_cb(const struct vdifs_ds_status *d, void *arg)
 {
@@ -4125,9 +4232,10 @@ static u64 use_spread(struct vdc_conn *tool)
  * A data server put in service empty, as a new one is, gets chunks moved
  * to it from the others until every server's use is within the margin
  * (5 points) of the rest: a base's chunk moves with its clones' chunks of
- * the same index (the bytes sent for a clone are its own, and its old
- * server frees the base), every chunk keeps its copy and reads back from
- * where it went, and the copies moved off are freed.
+ * the same index (the bytes sent for a clone are its own blocks, not the
+ * rest of the extents they are in, and its old server frees the base),
+ * every chunk keeps its copy and reads back from where it went, and the
+ * copies moved off are freed.
  */
 START_TEST(test_rebalance)
 {
@@ -4177,7 +4285,7 @@ START_TEST(test_rebalance)
 			ref_of(&r, &was[f][i], MiB);
 			m_copy(&m[f][i], &m[0][i]);
 			do_write(g_c[ds_index(r.ds[0])], &r, &m[f][i],
-				 (u32)f * 128 * KiB, 64 * KiB);
+				 (u32)f * 128 * KiB + 8 * KiB, 4 * KiB);
 		}
 	}
 	copied = copied_bytes(tool);
@@ -4216,7 +4324,7 @@ START_TEST(test_rebalance)
 			else
 				bases++;
 			if (in_set(&now[f][i], x))
-				bound_x += f ? 96 * KiB : MiB;
+				bound_x += f ? 16 * KiB : MiB;
 			ck_assert_msg(chunk_gone_within(ds_index(le32_to_cpu(was[f][i].ds[0])),
 							le64_to_cpu(was[f][i].chunk_id),
 							15000),
@@ -4225,8 +4333,11 @@ START_TEST(test_rebalance)
 	}
 	ck_assert_int_gt(bases, 0);
 	ck_assert_int_eq(clones, bases * RB_CLONES);
-	/* a base once, each clone its own 64 KiB (and its map) */
-	bound = (u64)bases * MiB + (u64)clones * 96 * KiB;
+	/*
+	 * A base once, each clone its own 4 KiB: not the rest of the 64 KiB
+	 * extent, which it still shares with the base (nor its map)
+	 */
+	bound = (u64)bases * MiB + (u64)clones * 16 * KiB;
 	copied = copied_bytes(tool) - copied;
 	ck_assert_msg(copied <= bound,
 		      "%llu bytes sent to move %d bases and %d clones",
@@ -4611,6 +4722,7 @@ static Suite *ds_suite(void)
 	tcase_add_test(tc, test_alloc_after_restart);
 	tcase_add_test(tc, test_rereplicate);
 	tcase_add_test(tc, test_serve_without_mds);
+	tcase_add_test(tc, test_read_lease);
 	tcase_add_test(tc, test_drain);
 	tcase_add_test(tc, test_intents);
 	tcase_add_test(tc, test_scrub);
