@@ -15,7 +15,11 @@
 #     other servers still reach it): slow, not failed, its I/O waits and
 #     goes on once it heals;
 #  3. a data server's link gets 100 ms of delay and 2 % loss each way
-#     (tc netem) for 20 s: slow, not failed.
+#     (tc netem) for 20 s: slow, not failed;
+#  4. a data server is cut off from the MDS alone (a blackhole route in
+#     its namespace): the MDS finds it down and gives its chunks new
+#     sets, and a client that still holds the old layouts reads what
+#     another wrote through the new sets, not the server's old copies.
 #
 # No run may fail and no write may fail in the kernel log; after each
 # the cluster must be back to full replication, and at the end a scrub
@@ -173,6 +177,60 @@ sleep 20
 tc qdisc del dev vdifs3 root
 ip netns exec vdifs-ns3 tc qdisc del dev eth0 root
 full_again "a server's link was slow and lossy for 20 s" "$t"
+
+# 4. a server cut off from the MDS alone for 25 s (it still reaches the
+#    client and the other servers): the MDS finds it down and gives its
+#    chunks new sets; a client holding the old layouts (files open with
+#    O_DIRECT, read before) must then read what another client wrote
+#    through the new sets, never the server's old copies (its read
+#    lease ran out: a replica with a newer epoch makes it refuse)
+rm -f /tmp/np.ready /tmp/np.go
+for ((i = 0; i < 12; i++)); do
+	head -c 64k /dev/urandom >"/tmp/np.old.$i"
+	head -c 64k /dev/urandom >"/tmp/np.new.$i"
+	cp "/tmp/np.old.$i" "$MNT/lease.$i" || fail "write lease.$i"
+done
+sync
+python3 - "$MNT" <<'PY' &
+import mmap, os, sys, time
+mnt = sys.argv[1]
+fds = [os.open('%s/lease.%d' % (mnt, i), os.O_RDONLY | os.O_DIRECT)
+       for i in range(12)]
+buf = mmap.mmap(-1, 65536)
+for fd in fds:
+    os.preadv(fd, [buf], 0)
+open('/tmp/np.ready', 'w').close()
+while not os.path.exists('/tmp/np.go'):
+    time.sleep(0.1)
+bad = 0
+for i, fd in enumerate(fds):
+    n = os.preadv(fd, [buf], 0)
+    if buf[:n] != open('/tmp/np.new.%d' % i, 'rb').read():
+        bad += 1
+        print('lease.%d: the old data came back' % i, flush=True)
+sys.exit(1 if bad else 0)
+PY
+lease_reader=$!
+for ((i = 0; i < 100 && ! -e /tmp/np.ready; i++)); do sleep 0.1; done
+t=$(date +%s)
+ip netns exec vdifs-ns1 ip route add blackhole "$NET.0.2/32"
+for ((i = 0; i < 30; i++)); do
+	[ "$(ups)" = "$((NDS - 1))" ] && break
+	sleep 1
+done
+check "the MDS finds the server cut off from it down" \
+	test "$(ups)" = "$((NDS - 1))"
+sleep 8		# the recovery gives its chunks new sets
+for ((i = 0; i < 12; i++)); do
+	dd if="/tmp/np.new.$i" of="$MNT2/lease.$i" bs=64k conv=notrunc \
+		oflag=direct,dsync status=none || fail "rewrite lease.$i"
+done
+touch /tmp/np.go
+check "the old layouts read what the new sets were written (read lease)" \
+	wait "$lease_reader"
+sleep 5
+ip netns exec vdifs-ns1 ip route del blackhole "$NET.0.2/32"
+full_again "a server was cut off from the MDS for $(($(date +%s) - t)) s" "$t"
 
 sleep 5
 touch /tmp/np.stop
