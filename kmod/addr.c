@@ -75,6 +75,17 @@ void vdifs_io_init(struct vdifs_io *io, struct inode *inode,
 	io->plain = false;
 	io->corrupt = false;
 	io->tries = 0;
+	/*
+	 * Reads of a set kept in sync spread over its copies by MiB of the
+	 * file: a large read draws on every server of the set at once, and
+	 * a range goes back to the server that read it last (its cache).
+	 * Async copies may lag the primary: it alone is read.  A copy taken
+	 * out of the set is never read: the MDS tells it before the commit,
+	 * or it is cut off from the MDS and its read lease has run out
+	 * (servers/ds/lease.c).
+	 */
+	io->first = !write && VDIFS_I(inode)->params.repl_mode ==
+		    VDIFS_REPL_SYNC ? (unsigned int)(pos / VDIFS_IO_MAX) : 0;
 	io->replica = 0;
 	io->error = -EIO;
 	io->frozen = 0;
@@ -83,6 +94,13 @@ void vdifs_io_init(struct vdifs_io *io, struct inode *inode,
 }
 
 static void vdifs_io_complete(struct vdifs_io *io, int ret);
+
+/* read: the data server of this try (io->replica < io->chunk.nrep) */
+static u32 vdifs_read_ds(const struct vdifs_io *io)
+{
+	return le32_to_cpu(io->chunk.ds[(io->first + io->replica) %
+					io->chunk.nrep]);
+}
 
 /*
  * A soft mount gives up on I/O that has waited timeo for its servers
@@ -234,7 +252,7 @@ static void vdifs_read_done(struct vdifs_req *req)
 		pr_err_ratelimited("vdifs: inode %lu chunk %llu: data corrupt on data server %u\n",
 				   io->inode->i_ino, (u64)io->pos /
 				   le32_to_cpu(VDIFS_I(io->inode)->params.chunk_size),
-				   le32_to_cpu(io->chunk.ds[io->replica]));
+				   vdifs_read_ds(io));
 		/* the MDS has the copies checked and the bad one replaced */
 		io->corrupt = true;
 		io->error = -EIO;
@@ -345,7 +363,7 @@ static void vdifs_read_step(struct vdifs_io *io, bool may_wait)
 			io->have_layout = false;
 			continue;
 		}
-		ds = le32_to_cpu(io->chunk.ds[io->replica]);
+		ds = vdifs_read_ds(io);
 		conn = may_wait ? vdifs_ds_conn(sbi, ds) :
 				  vdifs_ds_conn_find(sbi, ds);
 		if (!conn)

@@ -485,7 +485,8 @@ struct vdifs_io {
 	bool corrupt;			/* read: a copy had a bad block */
 	unsigned int tries;		/* layouts tried */
 	unsigned long start;		/* jiffies: soft mounts give up */
-	unsigned int replica;		/* read: the one being tried */
+	unsigned int first;		/* read: the copy of the set tried first */
+	unsigned int replica;		/* read: copies tried after first */
 	int error;			/* the last failure */
 	u64 frozen;			/* write: chunk id refused as frozen */
 	struct vdifs_chunk chunk;
