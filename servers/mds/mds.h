@@ -504,8 +504,32 @@ extern const struct mds_op db_ops[VDIFS_OP_MAX];
 /* recovery.c: replica sets (LAYOUT_DEGRADE), re-replication thread */
 extern const struct mds_op recovery_ops[VDIFS_OP_MAX];
 int recovery_start(struct mds *m);
+/*
+ * A walk of the chunk records in a read transaction (recovery,
+ * rebalancing): begin after the key after[0..alen) (0: from the first);
+ * rc is 0 while key/val hold a record.  chunk_scan_file(): the inode of
+ * (vol, ino), looked up once per file of the walk (zeroed if gone).
+ */
+struct chunk_scan {
+	MDB_txn *t;
+	MDB_cursor *cur;
+	MDB_val key, val;
+	int rc;
+	bool have;		/* in is (vol, ino)'s */
+	u32 vol;
+	u64 ino;
+	struct mds_inode in;
+};
+int chunk_scan_begin(struct mds *m, struct chunk_scan *s, const u8 *after,
+		     size_t alen);
+void chunk_scan_next(struct chunk_scan *s);
+const struct mds_inode *chunk_scan_file(struct mds *m, struct chunk_scan *s,
+					u32 vol, u64 ino);
+void chunk_scan_end(struct chunk_scan *s);
 /* server id's rendezvous score for a chunk of index idx in its file */
 u64 recovery_score(u64 idx, u32 id);
+/* a copy of bytes made, for STATUS */
+void recovery_count(struct mds *m, u64 bytes);
 /* sleep as long as bytes of copies take at recovery_bandwidth */
 void recovery_pause(struct mds *m, u64 bytes);
 

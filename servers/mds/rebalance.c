@@ -128,43 +128,30 @@ static bool rb_candidate(const MDB_val *key, const MDB_val *val, u32 src,
  */
 static int rb_next(struct mds *m, u32 src, struct rb_cursor *rc, u64 *idx)
 {
-	MDB_val key = { rc->len, rc->key }, val;
 	unsigned int seen = 0;
+	struct chunk_scan s;
 	struct rb_move mv;
-	MDB_cursor *cur;
-	MDB_txn *t;
-	int got, ret, found = 0;
+	int ret, found = 0;
 
-	ret = db_err(mdb_txn_begin(m->db.env, NULL, MDB_RDONLY, &t));
+	ret = chunk_scan_begin(m, &s, rc->key, rc->len);
 	if (ret)
 		return ret;
-	ret = db_err(mdb_cursor_open(t, m->db.chunks, &cur));
-	if (ret)
-		goto out_txn;
-	got = rc->len ? mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE) :
-			mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-	if (!got && rc->len && key.mv_size == rc->len &&
-	    !memcmp(key.mv_data, rc->key, rc->len))
-		got = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
-	for (; !got && seen < RB_SCAN;
-	     got = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+	for (; !s.rc && seen < RB_SCAN; chunk_scan_next(&s)) {
 		seen++;
-		if (key.mv_size > sizeof(rc->key))
+		if (s.key.mv_size > sizeof(rc->key))
 			continue;
-		memcpy(rc->key, key.mv_data, key.mv_size);
-		rc->len = key.mv_size;
-		if (rb_candidate(&key, &val, src, &mv)) {
+		memcpy(rc->key, s.key.mv_data, s.key.mv_size);
+		rc->len = s.key.mv_size;
+		if (rb_candidate(&s.key, &s.val, src, &mv)) {
 			*idx = mv.idx;
 			found = 1;
 			break;
 		}
 	}
-	if (got == MDB_NOTFOUND)
+	if (s.rc == MDB_NOTFOUND)
 		rc->len = 0;
-	mdb_cursor_close(cur);
-out_txn:
-	mdb_txn_abort(t);
-	return ret ? ret : found;
+	chunk_scan_end(&s);
+	return found;
 }
 
 /*
@@ -177,42 +164,26 @@ out_txn:
  */
 static int rb_family(struct mds *m, u32 src, u64 idx, struct rb_move *out)
 {
-	MDB_val key, val;
-	struct mds_inode in;
-	u32 in_vol = 0;
-	u64 in_ino = 0;
+	const struct mds_inode *in;
 	unsigned int n = 0;
-	MDB_cursor *cur;
-	MDB_txn *t;
-	int rc, ret;
+	struct chunk_scan s;
+	int ret;
 
-	ret = db_err(mdb_txn_begin(m->db.env, NULL, MDB_RDONLY, &t));
+	ret = chunk_scan_begin(m, &s, NULL, 0);
 	if (ret)
 		return ret;
-	ret = db_err(mdb_cursor_open(t, m->db.chunks, &cur));
-	if (ret)
-		goto out_txn;
-	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-	     !rc && n < RB_FAMILY;
-	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+	for (; !s.rc && n < RB_FAMILY; chunk_scan_next(&s)) {
 		struct rb_move *mv = &out[n];
 
-		if (!rb_candidate(&key, &val, src, mv) || mv->idx != idx)
+		if (!rb_candidate(&s.key, &s.val, src, mv) || mv->idx != idx)
 			continue;
-		if (mv->vol != in_vol || mv->ino != in_ino) {
-			in_vol = mv->vol;
-			in_ino = mv->ino;
-			if (inode_get(m, t, mv->vol, mv->ino, &in))
-				memset(&in, 0, sizeof(in));
-		}
-		mv->want = in.attr.params.replicas;
-		mv->mode = in.attr.params.repl_mode;
+		in = chunk_scan_file(m, &s, mv->vol, mv->ino);
+		mv->want = in->attr.params.replicas;
+		mv->mode = in->attr.params.repl_mode;
 		n++;
 	}
-	mdb_cursor_close(cur);
-out_txn:
-	mdb_txn_abort(t);
-	return ret ? ret : (int)n;
+	chunk_scan_end(&s);
+	return (int)n;
 }
 
 /*
@@ -287,10 +258,7 @@ static s64 rb_move(struct mds *m, struct rb_move *mv, u32 src, u32 t)
 	ret = chunk_swap(m, mv->vol, mv->ino, mv->idx, &wide, &now, false);
 	if (ret)
 		return ret;
-	pthread_mutex_lock(&m->lock);
-	m->rr_copied++;
-	m->rr_copied_bytes += bytes;
-	pthread_mutex_unlock(&m->lock);
+	recovery_count(m, bytes);
 	log_info("vol %u inode %llu chunk %llu (%016llx): moved from data server %u to %u (%llu bytes), epoch %llu",
 		 mv->vol, (unsigned long long)mv->ino,
 		 (unsigned long long)mv->idx,

@@ -373,6 +373,56 @@ u64 recovery_score(u64 idx, u32 id)
 	return x ^ (x >> 31);
 }
 
+int chunk_scan_begin(struct mds *m, struct chunk_scan *s, const u8 *after,
+		     size_t alen)
+{
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	ret = db_err(mdb_txn_begin(m->db.env, NULL, MDB_RDONLY, &s->t));
+	if (ret)
+		return ret;
+	ret = db_err(mdb_cursor_open(s->t, m->db.chunks, &s->cur));
+	if (ret) {
+		mdb_txn_abort(s->t);
+		return ret;
+	}
+	s->key.mv_size = alen;
+	s->key.mv_data = (void *)after;
+	s->rc = alen ? mdb_cursor_get(s->cur, &s->key, &s->val,
+				      MDB_SET_RANGE) :
+		       mdb_cursor_get(s->cur, &s->key, &s->val, MDB_FIRST);
+	/* resume after the last one looked at */
+	if (!s->rc && alen && s->key.mv_size == alen &&
+	    !memcmp(s->key.mv_data, after, alen))
+		chunk_scan_next(s);
+	return 0;
+}
+
+void chunk_scan_next(struct chunk_scan *s)
+{
+	s->rc = mdb_cursor_get(s->cur, &s->key, &s->val, MDB_NEXT);
+}
+
+const struct mds_inode *chunk_scan_file(struct mds *m, struct chunk_scan *s,
+					u32 vol, u64 ino)
+{
+	if (!s->have || s->vol != vol || s->ino != ino) {
+		s->have = true;
+		s->vol = vol;
+		s->ino = ino;
+		if (inode_get(m, s->t, vol, ino, &s->in))
+			memset(&s->in, 0, sizeof(s->in));
+	}
+	return &s->in;
+}
+
+void chunk_scan_end(struct chunk_scan *s)
+{
+	mdb_cursor_close(s->cur);
+	mdb_txn_abort(s->t);
+}
+
 /*
  * The next RR_BATCH chunk records from *cursor on (a be key, 0-length:
  * the start) that want attention: a server of the set failed, or fewer
@@ -381,55 +431,37 @@ u64 recovery_score(u64 idx, u32 id)
 static int rr_scan(struct mds *m, u8 *cursor, size_t *clen,
 		   struct rr_item *out, unsigned int *n, u64 *degraded)
 {
-	MDB_val key = { *clen, cursor }, val;
-	struct mds_inode in;
-	u32 in_vol = 0;
-	u64 in_ino = 0;
+	const struct mds_inode *in;
 	unsigned int seen = 0;
-	MDB_cursor *cur;
-	MDB_txn *t;
-	int rc, ret;
+	struct chunk_scan s;
+	int ret;
 
 	*n = 0;
-	ret = db_err(mdb_txn_begin(m->db.env, NULL, MDB_RDONLY, &t));
+	ret = chunk_scan_begin(m, &s, cursor, *clen);
 	if (ret)
 		return ret;
-	ret = db_err(mdb_cursor_open(t, m->db.chunks, &cur));
-	if (ret)
-		goto out_txn;
-	rc = *clen ? mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE) :
-		     mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-	/* resume after the last one looked at */
-	if (!rc && *clen && key.mv_size == *clen &&
-	    !memcmp(key.mv_data, cursor, *clen))
-		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
-	for (; !rc && seen < RR_BATCH * 16 && *n < RR_BATCH;
-	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+	for (; !s.rc && seen < RR_BATCH * 16 && *n < RR_BATCH;
+	     chunk_scan_next(&s)) {
 		struct vdifs_chunk cv, *c = &cv;
 		struct rr_item *it = &out[*n];
 		bool failed = false;
 		unsigned int i;
 
 		seen++;
-		if (key.mv_size != 20 || val.mv_size != sizeof(cv))
+		if (s.key.mv_size != 20 || s.val.mv_size != sizeof(cv))
 			continue;
 		/* LMDB values are not aligned */
-		memcpy(&cv, val.mv_data, sizeof(cv));
-		memcpy(cursor, key.mv_data, key.mv_size);
-		*clen = key.mv_size;
+		memcpy(&cv, s.val.mv_data, sizeof(cv));
+		memcpy(cursor, s.key.mv_data, s.key.mv_size);
+		*clen = s.key.mv_size;
 		if (!c->chunk_id || !c->nrep || c->nrep > VDIFS_MAX_REPLICAS)
 			continue;
-		it->vol = get_be32(key.mv_data);
-		it->ino = get_be64((u8 *)key.mv_data + 4);
-		it->idx = get_be64((u8 *)key.mv_data + 12);
-		if (it->vol != in_vol || it->ino != in_ino) {
-			in_vol = it->vol;
-			in_ino = it->ino;
-			if (inode_get(m, t, it->vol, it->ino, &in))
-				memset(&in, 0, sizeof(in));
-		}
-		it->want = in.attr.params.replicas;
-		it->mode = in.attr.params.repl_mode;
+		it->vol = get_be32(s.key.mv_data);
+		it->ino = get_be64((u8 *)s.key.mv_data + 4);
+		it->idx = get_be64((u8 *)s.key.mv_data + 12);
+		in = chunk_scan_file(m, &s, it->vol, it->ino);
+		it->want = in->attr.params.replicas;
+		it->mode = in->attr.params.repl_mode;
 		for (i = 0; i < c->nrep; i++)
 			failed |= member_ds_failed(m, le32_to_cpu(c->ds[i])) ||
 				  member_ds_out(m, le32_to_cpu(c->ds[i]));
@@ -439,12 +471,10 @@ static int rr_scan(struct mds *m, u8 *cursor, size_t *clen,
 		it->c = *c;
 		(*n)++;
 	}
-	if (rc == MDB_NOTFOUND)
+	if (s.rc == MDB_NOTFOUND)
 		*clen = 0;	/* wrapped: from the start next time */
-	mdb_cursor_close(cur);
-out_txn:
-	mdb_txn_abort(t);
-	return ret;
+	chunk_scan_end(&s);
+	return 0;
 }
 
 /*
@@ -588,10 +618,7 @@ static s64 rr_copy(struct mds *m, struct rr_item *it)
 	ret = chunk_swap(m, it->vol, it->ino, it->idx, &it->c, &now, false);
 	if (ret)
 		return ret == -EAGAIN ? 0 : ret;
-	pthread_mutex_lock(&m->lock);
-	m->rr_copied++;
-	m->rr_copied_bytes += bytes;
-	pthread_mutex_unlock(&m->lock);
+	recovery_count(m, bytes);
 	log_info("vol %u inode %llu chunk %llu (%016llx): %s data server %u (%llu bytes), epoch %llu, %u of %u copies",
 		 it->vol, (unsigned long long)it->ino,
 		 (unsigned long long)it->idx,
@@ -639,6 +666,14 @@ static int rr_drain(struct mds *m, struct rr_item *it)
 		 (unsigned long long)le64_to_cpu(now.version));
 	it->c = now;
 	return 0;
+}
+
+void recovery_count(struct mds *m, u64 bytes)
+{
+	pthread_mutex_lock(&m->lock);
+	m->rr_copied++;
+	m->rr_copied_bytes += bytes;
+	pthread_mutex_unlock(&m->lock);
 }
 
 void recovery_pause(struct mds *m, u64 bytes)
