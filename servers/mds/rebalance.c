@@ -275,7 +275,7 @@ s64 rebalance_pass(struct mds *m, struct rb_cursor *rc)
 	u32 targets[MDS_MAX_DS], src;
 	u64 margin = (u64)m->cfg.rebalance_margin * (RB_PPM / 100);
 	u64 sum_used = 0, sum_cap = 0, mean, f, fmax = 0, fmin = RB_PPM;
-	u64 moved = 0, excess, level;
+	u64 moved = 0, excess, level, keep;
 	unsigned int n, i, g, nt = 0, smax = 0;
 	int nm, ret = 0;
 	u64 idx = 0;
@@ -310,7 +310,10 @@ s64 rebalance_pass(struct mds *m, struct rb_cursor *rc)
 	 * when the emptiest alone is far off (the rest are near it).
 	 */
 	level = fmax > mean + margin / 2 ? mean + margin / 2 : mean;
-	excess = sv[smax].used - (u64)((double)level * sv[smax].cap / RB_PPM);
+	keep = (u64)((double)level * sv[smax].cap / RB_PPM);
+	if (sv[smax].used <= keep)
+		return 0;	/* rounding */
+	excess = sv[smax].used - keep;
 	for (g = 0; g < RB_GROUPS && moved < excess; g++) {
 		ret = rb_next(m, src, rc, &idx);
 		if (ret <= 0)
