@@ -473,6 +473,8 @@ u64 member_free_bytes(struct mds *m, u64 *total);
 bool member_ds_up(struct mds *m, u32 id);
 /* taken out of service (DS_ADMIN): its copies move elsewhere */
 bool member_ds_out(struct mds *m, u32 id);
+/* its use (used / capacity, as last heard) in millionths; 0 unknown */
+u64 member_ds_use_ppm(struct mds *m, u32 id);
 
 /* session.c: client sessions */
 extern const struct mds_op session_ops[VDIFS_OP_MAX];

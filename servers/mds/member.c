@@ -84,6 +84,24 @@ bool member_ds_failed(struct mds *m, u32 id)
 	return failed;
 }
 
+u64 member_ds_use_ppm(struct mds *m, u32 id)
+{
+	u64 ppm = 0, cap, used;
+	size_t i;
+
+	pthread_mutex_lock(&m->lock);
+	for (i = 0; i < MDS_MAX_DS; i++) {
+		if (!m->ds[i].used || le32_to_cpu(m->ds[i].rec.ds_id) != id)
+			continue;
+		cap = le64_to_cpu(m->ds[i].rec.capacity);
+		used = le64_to_cpu(m->ds[i].rec.used);
+		ppm = !cap || used >= cap ? 1000000 : used * 1000000 / cap;
+		break;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return ppm;
+}
+
 static struct mds_ds *ds_find(struct mds *m, u32 id)
 {
 	size_t i;

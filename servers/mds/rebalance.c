@@ -248,6 +248,8 @@ static s64 rb_move(struct mds *m, struct rb_move *mv, u32 src, u32 t)
 		rb_forget(m, mv->c.chunk_id, t);
 		return ret;
 	}
+	/* stopped here, the set keeps a copy too many: rr_trim() mends it */
+	srv_crash_point("VDIFS_MDS_CRASH_AT", "move_widened");
 	now = wide;
 	now.nrep = 0;
 	memset(now.ds, 0, sizeof(now.ds));

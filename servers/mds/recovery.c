@@ -426,7 +426,7 @@ void chunk_scan_end(struct chunk_scan *s)
 /*
  * The next RR_BATCH chunk records from *cursor on (a be key, 0-length:
  * the start) that want attention: a server of the set failed, or fewer
- * copies than wanted.  Advances the cursor, back to the start at the end.
+ * copies than wanted, or more.  Advances the cursor, back to the start at the end.
  */
 static int rr_scan(struct mds *m, u8 *cursor, size_t *clen,
 		   struct rr_item *out, unsigned int *n, u64 *degraded)
@@ -465,9 +465,11 @@ static int rr_scan(struct mds *m, u8 *cursor, size_t *clen,
 		for (i = 0; i < c->nrep; i++)
 			failed |= member_ds_failed(m, le32_to_cpu(c->ds[i])) ||
 				  member_ds_out(m, le32_to_cpu(c->ds[i]));
-		if (!failed && c->nrep >= it->want)
+		if (!failed && c->nrep == it->want)
 			continue;
-		(*degraded)++;
+		/* too many copies is to mend, not to count as degraded */
+		if (failed || c->nrep < it->want)
+			(*degraded)++;
 		it->c = *c;
 		(*n)++;
 	}
@@ -668,6 +670,50 @@ static int rr_drain(struct mds *m, struct rr_item *it)
 	return 0;
 }
 
+/*
+ * A set of healthy servers with more copies than its file wants: what a
+ * move leaves when it stops between its two commits (rebalance.c: the
+ * MDS died, or the server leaving could not be told).  The copy on the
+ * fullest server goes, as the move would have dropped it (the leaving
+ * server was the fullest), the primary's last on a tie: the set keeps
+ * its primary where it can.
+ */
+static int rr_trim(struct mds *m, struct rr_item *it)
+{
+	struct vdifs_chunk now = it->c;
+	unsigned int i, n = 0, drop = 0;
+	u64 use, most = 0;
+	int ret;
+
+	if (!it->want || it->c.nrep <= it->want)
+		return 0;
+	for (i = 0; i < it->c.nrep; i++) {
+		use = member_ds_use_ppm(m, le32_to_cpu(it->c.ds[i]));
+		if (use > most || (use == most && drop == 0)) {
+			most = use;
+			drop = i;
+		}
+	}
+	for (i = 0; i < it->c.nrep; i++)
+		if (i != drop)
+			now.ds[n++] = it->c.ds[i];
+	for (i = n; i < VDIFS_MAX_REPLICAS; i++)
+		now.ds[i] = 0;
+	now.nrep = n;
+	now.version = cpu_to_le64(le64_to_cpu(it->c.version) + 1);
+	ret = chunk_swap(m, it->vol, it->ino, it->idx, &it->c, &now, false);
+	if (ret)
+		return ret;
+	log_info("vol %u inode %llu chunk %llu (%016llx): %u copies, the file wants %u: data server %u's goes, epoch %llu",
+		 it->vol, (unsigned long long)it->ino,
+		 (unsigned long long)it->idx,
+		 (unsigned long long)le64_to_cpu(it->c.chunk_id), it->c.nrep,
+		 it->want, le32_to_cpu(it->c.ds[drop]),
+		 (unsigned long long)le64_to_cpu(now.version));
+	it->c = now;
+	return 0;
+}
+
 void recovery_count(struct mds *m, u64 bytes)
 {
 	pthread_mutex_lock(&m->lock);
@@ -737,8 +783,13 @@ static void *rr_thread(void *arg)
 				continue;
 			/* off servers out of service once copied elsewhere */
 			if (rr_drain(m, it) != -EAGAIN &&
-			    it->c.nrep >= it->want)
+			    it->c.nrep >= it->want) {
+				/* a copy too many, one at a time */
+				if (rr_trim(m, it) == 0 &&
+				    it->c.nrep > it->want)
+					busy = true;
 				continue;
+			}
 			if (it->c.nrep >= VDIFS_MAX_REPLICAS)
 				continue;
 			bytes = rr_copy(m, it);

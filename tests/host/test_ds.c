@@ -4357,6 +4357,90 @@ START_TEST(test_rebalance)
 END_TEST
 
 
+/*
+ * A move stopped between its two commits (the MDS dies once the set has
+ * the new server and before it drops the old one) leaves a chunk with a
+ * copy more than its file wants.  The MDS back mends it: the set goes
+ * back to one copy, the data reads back from it, and the other copy is
+ * freed.
+ */
+START_TEST(test_rebalance_cut)
+{
+	struct vdc_params p = { .chunk_size = MiB, .extent_size = 64 * KiB,
+				.replicas = 1, .repl_mode = VDIFS_REPL_SYNC };
+	struct vdc_conn *tool = h_connect(&g_mds, VDIFS_ROLE_TOOL);
+	struct vdc_conn *cli = h_connect(&g_mds, VDIFS_ROLE_CLIENT);
+	struct vdifs_chunk was[RB_CHUNKS], now[RB_CHUNKS];
+	struct model m[RB_CHUNKS];
+	struct vdifs_ds_admin_req q = { 0 };
+	struct vdc_chunk_ref r;
+	struct vdc_attr a;
+	struct vdc_vol v;
+	u32 cs = 0, x = g_ds[2].id;
+	int i, k, waited, status, wide = 0;
+
+	rnd_seed(37);
+	q.ds_id = cpu_to_le32(x);
+	q.admin = cpu_to_le32(VDIFS_DS_OUT);
+	ck_ok(vdc_call(tool, VDIFS_OP_DS_ADMIN, &q, sizeof(q), NULL, 0, NULL,
+		       0, NULL));
+	ck_ok(vdc_vol_create(tool, "rbcut", &p, &v));
+	ck_ok(vdc_create(cli, v.vol, v.root_ino, "f", S_IFREG | 0644, 0, 0, 0,
+			 true, NULL, &a));
+	ck_assert_int_eq(vdc_layout_get(cli, v.vol, a.ino, 0, RB_CHUNKS,
+					VDIFS_LAYOUT_ALLOC, was, RB_CHUNKS,
+					&cs), RB_CHUNKS);
+	for (i = 0; i < RB_CHUNKS; i++) {
+		ref_of(&r, &was[i], MiB);
+		m_init(&m[i], MiB, 64 * KiB);
+		do_write(g_c[ds_index(r.ds[0])], &r, &m[i], 0, MiB);
+	}
+	vdc_close(cli);
+	vdc_close(tool);
+	h_sleep_ms(600);	/* the servers' use heard */
+	setenv("VDIFS_MDS_CRASH_AT", "move_widened:1", 1);
+	status = h_mds_restart(&g_mds, SIGTERM);
+	unsetenv("VDIFS_MDS_CRASH_AT");
+	ck_ok(status);
+	tool = h_connect(&g_mds, VDIFS_ROLE_TOOL);
+	q.admin = cpu_to_le32(VDIFS_DS_IN);
+	ck_ok(vdc_call(tool, VDIFS_OP_DS_ADMIN, &q, sizeof(q), NULL, 0, NULL,
+		       0, NULL));
+	vdc_close(tool);
+	ck_assert_msg(h_wait_pid(g_mds.pid, 60000, &status),
+		      "the MDS did not reach its crash point in a move");
+	ck_ok(h_mds_restart(&g_mds, 0));
+	cli = h_connect(&g_mds, VDIFS_ROLE_CLIENT);
+	ck_assert_int_eq(vdc_layout_get(cli, v.vol, a.ino, 0, RB_CHUNKS, 0,
+					now, RB_CHUNKS, &cs), RB_CHUNKS);
+	for (i = 0; i < RB_CHUNKS; i++)
+		if (now[i].nrep == 2)
+			wide = i + 1;
+	ck_assert_msg(wide, "no chunk has the two copies of a move cut short");
+	i = wide - 1;
+	for (waited = 0; waited < 30000 && now[i].nrep != 1; waited += 250) {
+		h_sleep_ms(250);
+		ck_assert_int_eq(vdc_layout_get(cli, v.vol, a.ino, (u64)i, 1, 0,
+						&now[i], 1, &cs), 1);
+	}
+	ck_assert_msg(now[i].nrep == 1,
+		      "a chunk keeps %u copies 30 s after the MDS came back; its file wants 1",
+		      now[i].nrep);
+	ref_of(&r, &now[i], MiB);
+	ck_chunk(g_c[ds_index(r.ds[0])], &r, &m[i], "the chunk left with one copy");
+	for (k = 0; k < NDS; k++)
+		if (g_ds[k].id != r.ds[0])
+			ck_assert_msg(chunk_gone_within(k, le64_to_cpu(now[i].chunk_id),
+							15000),
+				      "the copy dropped stays on data server %u",
+				      g_ds[k].id);
+	for (i = 0; i < RB_CHUNKS; i++)
+		m_free(&m[i]);
+	vdc_close(cli);
+}
+END_TEST
+
+
 static int raw_snapshot(const struct h_mds *m, u32 vol, u64 ino,
 			const char *name, int timeout_ms)
 {
@@ -4733,6 +4817,7 @@ static Suite *ds_suite(void)
 	tcase_add_checked_fixture(tc, setup_rebalance, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_rebalance);
+	tcase_add_test(tc, test_rebalance_cut);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("catchup");
