@@ -7,8 +7,8 @@
 #  - the snapshot time of each alone (VDIFS_IOC_SNAP_CREATE as vdifs-tool
 #    reports it; median of SAMPLES);
 #  - the small file's snapshot time while the big file is snapshotted by
-#    another process (every small snapshot that began and ended inside one
-#    big snapshot; median), and its ratio to the small file's alone;
+#    another process (one begun a quarter of the big one's time into each,
+#    while it still runs; median), and its ratio to the small file's alone;
 #  - a clone of the big file, alone.
 # The goal: the small snapshot not delayed by the big one by more
 # than 2x.  All on one cluster (3 data servers, 3 replicas, sync) inside the
@@ -102,22 +102,23 @@ big_alone=$(for i in $(seq "$SAMPLES"); do
 	snap_ms "$MNT/big" "a$i" || exit 1
 done | median) || die "snapshot the big file"
 
-# small snapshots back to back while the big one runs, in turn SAMPLES times
+# a small snapshot a quarter into each big one: counted if the big one
+# still ran when it began
+delay=$(printf '%d.%03d' $((big_alone / 4000)) $((big_alone / 4 % 1000)))
 : >/tmp/snap-during
-for i in $(seq "$SAMPLES"); do
+for i in $(seq "$((SAMPLES * 2))"); do
 	snap_ms "$MNT/big" "b$i" >/tmp/snap-big &
 	bpid=$!
-	j=0
-	while kill -0 "$bpid" 2>/dev/null; do
-		j=$((j + 1))
-		ms=$(snap_ms "$MNT/small" "b$i-$j") || die "snapshot the small file under load"
-		# only those that ended while the big one still ran
-		kill -0 "$bpid" 2>/dev/null && echo "$ms" >>/tmp/snap-during
-	done
+	sleep "$delay"
+	if kill -0 "$bpid" 2>/dev/null; then
+		ms=$(snap_ms "$MNT/small" "b$i") || die "snapshot the small file under load"
+		echo "$ms" >>/tmp/snap-during
+	fi
 	wait "$bpid" || die "snapshot the big file under load"
+	[ "$(wc -l </tmp/snap-during)" -ge "$SAMPLES" ] && break
 done
 n_during=$(wc -l </tmp/snap-during)
-[ "$n_during" -gt 0 ] || die "no small snapshot ended inside a big one (the big one took under one small one's time)"
+[ "$n_during" -gt 0 ] || die "no small snapshot began inside a big one (the big one took under $delay s)"
 small_during=$(median </tmp/snap-during)
 
 clone_ms=$("$TOOL" --json -q clone "$MNT/big" "$MNT/big-clone" | jq -r .ms) ||

@@ -115,6 +115,11 @@
  *                 pad): degraded chunks that wait for a server's return.
  *                 The EPOCH flag of CHUNK_STAT (the MDS's): the servers
  *                 that stay in a degraded set learn its epoch first.
+ *                 CHUNK_CLONE_MANY (91, 2026-11-28): many CHUNK_CLONEs
+ *                 in one message, from the MDS to a primary and from a
+ *                 primary to its replicas (FWD), with a status per clone
+ *                 (a server without it answers -EOPNOTSUPP and gets
+ *                 CHUNK_CLONEs).
  *
  * Framing: every message is a struct vdifs_msg_hdr followed by body_len
  * bytes of body.  A body is the opcode's fixed struct followed by at most
@@ -244,6 +249,7 @@ enum vdifs_op {
 	VDIFS_OP_ACCESS_LIST		= 85,
 
 	VDIFS_OP_CHUNK_SUMS		= 90,
+	VDIFS_OP_CHUNK_CLONE_MANY	= 91,
 
 	VDIFS_OP_MAX			= 128	/* table bound, not an opcode */
 };
@@ -1120,6 +1126,39 @@ struct vdifs_chunk_sums_rep {
 #define VDIFS_SUMS_MAP_MAX	(VDIFS_SUMS_SPAN / VDIFS_EXTENT_MIN / 8)
 #define VDIFS_SUMS_MAX_BYTES	(VDIFS_SUMS_SPAN / VDIFS_SUM_BLOCK * 4)
 
+/*
+ * CHUNK_CLONE_MANY (91, v7 2026-11-28): the CHUNK_CLONEs of a snapshot or
+ * clone that one server is the primary of, in one message (from the MDS),
+ * and those a primary made that one replica holds copies of (FWD, from
+ * the primary): per clone, a message each way and a forward to each
+ * replica cost a data server more than the clone itself.  The fixed part
+ * is a vdifs_chunk_req: chunk_size, extent_size, repl_mode and flags
+ * (FWD) hold for every clone, len is the tail's length, a multiple of
+ * sizeof(struct vdifs_clone_ent) up to VDIFS_CLONE_MANY_MAX entries, and
+ * chunk_id is the first entry's (never 0).  Each entry is one
+ * CHUNK_CLONE(chunk_id, base_id) with its set (nrep, ds) and, from a
+ * primary (FWD), the version it made.  The reply's tail holds a __le32
+ * status per entry, in order: what CHUNK_CLONE would have answered; the
+ * message's own status is for the request as a whole.  A server without
+ * it answers -EOPNOTSUPP, and the MDS sends CHUNK_CLONEs.
+ */
+struct vdifs_clone_ent {
+	__le64 chunk_id;
+	__le64 base_id;
+	__le64 version;		/* FWD: the clone's version at its primary */
+	__u8   nrep;
+	__u8   pad[3];
+	__le32 ds[VDIFS_MAX_REPLICAS];
+	__le32 pad2;
+};
+
+struct vdifs_clone_many_rep {
+	__le32 count;		/* entries answered */
+	__le32 nbytes;		/* tail: count __le32 statuses */
+};
+
+#define VDIFS_CLONE_MANY_MAX	1024u
+
 /* ---- snapshots and clones ---------------------------------------------- */
 
 /*
@@ -1322,6 +1361,8 @@ VDIFS_WIRE_SIZE(vdifs_chunk_map_rep, 16);
 VDIFS_WIRE_SIZE(vdifs_chunk_stat, 64);
 VDIFS_WIRE_SIZE(vdifs_chunk_sync_rep, 16);
 VDIFS_WIRE_SIZE(vdifs_chunk_sums_rep, 24);
+VDIFS_WIRE_SIZE(vdifs_clone_ent, 48);
+VDIFS_WIRE_SIZE(vdifs_clone_many_rep, 8);
 VDIFS_WIRE_SIZE(vdifs_snap_req, 16);
 VDIFS_WIRE_SIZE(vdifs_snap_list_req, 24);
 VDIFS_WIRE_SIZE(vdifs_snap_ent, 40);

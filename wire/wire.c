@@ -258,6 +258,32 @@ static int wire_check_sums_rep(u16 op, const struct wire_body *b)
 	return 0;
 }
 
+/* whole entries, at least one, none with pad set */
+static int wire_check_clone_many_req(u16 op, const struct wire_body *b)
+{
+	struct vdifs_clone_ent e;
+	u32 i, n = b->tail_len[0] / sizeof(e);
+
+	if (!n || b->tail_len[0] % sizeof(e))
+		return -EPROTO;
+	for (i = 0; i < n; i++) {
+		/* the tail need not be aligned */
+		memcpy(&e, b->tail[0] + (size_t)i * sizeof(e), sizeof(e));
+		if (e.pad[0] || e.pad[1] || e.pad[2] || e.pad2 ||
+		    !e.chunk_id || !e.base_id)
+			return -EPROTO;
+	}
+	return 0;
+}
+
+/* a status for each entry answered */
+static int wire_check_clone_many_rep(u16 op, const struct wire_body *b)
+{
+	const struct vdifs_clone_many_rep *r = b->fixed;
+
+	return (u64)le32_to_cpu(r->count) * 4 == b->tail_len[0] ? 0 : -EPROTO;
+}
+
 static const struct wire_op_desc wire_ops[VDIFS_OP_MAX] = {
 	[VDIFS_OP_HELLO] = { "HELLO",
 		.req = { FIX(vdifs_hello_req), .tail = {
@@ -493,6 +519,16 @@ static const struct wire_op_desc wire_ops[VDIFS_OP_MAX] = {
 			T32(WT_BYTES, vdifs_chunk_sums_rep, sums_len,
 			    VDIFS_SUMS_MAX_BYTES) },
 		  .check = wire_check_sums_rep } },
+	[VDIFS_OP_CHUNK_CLONE_MANY] = { "CHUNK_CLONE_MANY",
+		.req = { FIX(vdifs_chunk_req), .tail = {
+			T32(WT_BYTES, vdifs_chunk_req, len,
+			    VDIFS_CLONE_MANY_MAX *
+			    sizeof(struct vdifs_clone_ent)) },
+		  .check = wire_check_clone_many_req },
+		.rep = { FIX(vdifs_clone_many_rep), .tail = {
+			T32(WT_BYTES, vdifs_clone_many_rep, nbytes,
+			    VDIFS_CLONE_MANY_MAX * 4) },
+		  .check = wire_check_clone_many_rep } },
 	[VDIFS_OP_CHUNK_SYNC] = { "CHUNK_SYNC",
 		.req = { FIX(vdifs_chunk_req) },
 		.rep = { FIX(vdifs_chunk_sync_rep) } },

@@ -331,6 +331,31 @@ struct ds_op_ctx {
 	bool nowait;
 };
 
+/* ---- main.c: mutations at their primary ---- */
+
+/*
+ * A mutation from a client (or the MDS) at the chunk's primary: its set
+ * checked, its peers into x (fwd_peers, or log_peers for async sets)
+ */
+int ds_primary_check(struct ds *ds, struct ds_op_ctx *x);
+/* what the sender of x hears: ret, or the failure of a replica */
+int ds_primary_result(const struct ds_op_ctx *x, int ret);
+/* x run at its primary: checked, made, forwarded; may sleep */
+int ds_do_primary(struct ds *ds, struct ds_op_ctx *x);
+
+/* ---- clones.c: CHUNK_CLONE_MANY ---- */
+
+/*
+ * The n clones of tail (struct vdifs_clone_ent) that q's fields hold for,
+ * here as their primary (forwarded to their replicas), or, with fwd, as
+ * a replica: rets[i] each one's status.  -ENOMEM, else 0.  May sleep for
+ * the replicas (up to their timeout).
+ */
+int ds_clone_many(struct ds *ds, const struct vdifs_chunk_req *q,
+		  const u8 *tail, u32 n, bool fwd, int *rets);
+
+/* ---- store.c, continued ---- */
+
 int store_read(struct ds_op_ctx *x);
 /* a WRITE's or PUNCH's digest (vdifs_chunk_req.digest), never 0 */
 u64 store_digest(u16 op, u32 off, u32 len, const u8 *data);

@@ -226,7 +226,7 @@ static int block_sums(struct ds_op_ctx *x)
 }
 
 /* a mutation from a client at the chunk's primary: its set, its peers */
-static int primary_check(struct ds *ds, struct ds_op_ctx *x)
+int ds_primary_check(struct ds *ds, struct ds_op_ctx *x)
 {
 	const struct vdifs_chunk_req *q = x->q;
 	unsigned int i;
@@ -284,7 +284,7 @@ static int primary_prepare(struct ds_op_ctx *x)
  * hears -EREMOTEIO (or -ESTALE: a replica's copy missed a write, or
  * refused our set as old) and asks it (LAYOUT_DEGRADE).
  */
-static int primary_result(const struct ds_op_ctx *x, int ret)
+int ds_primary_result(const struct ds_op_ctx *x, int ret)
 {
 	if (!ret && x->fwd_err)
 		ret = x->fwd_err == -ESTALE || x->fwd_err == -ENOSPC ?
@@ -292,11 +292,11 @@ static int primary_result(const struct ds_op_ctx *x, int ret)
 	return ret;
 }
 
-static int do_primary(struct ds *ds, struct ds_op_ctx *x)
+int ds_do_primary(struct ds *ds, struct ds_op_ctx *x)
 {
 	int ret;
 
-	ret = primary_check(ds, x);
+	ret = ds_primary_check(ds, x);
 	if (!ret)
 		ret = primary_prepare(x);
 	if (ret)
@@ -305,7 +305,31 @@ static int do_primary(struct ds *ds, struct ds_op_ctx *x)
 	/* not acknowledged before the MDS could report it lost */
 	if (!ret && x->nlog)
 		repl_report_wait(ds, le64_to_cpu(x->q->chunk_id));
-	return primary_result(x, ret);
+	return ds_primary_result(x, ret);
+}
+
+/* CHUNK_CLONE_MANY: run and answered here unless it fails whole */
+static int clone_many(struct ds_job *j, const struct vdifs_chunk_req *q,
+		      bool fwd)
+{
+	u32 n = j->body.tail_len[0] / sizeof(struct vdifs_clone_ent), i;
+	struct vdifs_clone_many_rep cr = {
+		.count = cpu_to_le32(n), .nbytes = cpu_to_le32(n * 4),
+	};
+	int *rets = calloc(n, sizeof(*rets));
+	__le32 *st = calloc(n, sizeof(*st));
+	int ret = -ENOMEM;
+
+	if (rets && st)
+		ret = ds_clone_many(j->conn->ds, q, j->body.tail[0], n, fwd,
+				    rets);
+	for (i = 0; !ret && i < n; i++)
+		st[i] = cpu_to_le32((u32)rets[i]);
+	if (!ret)
+		reply(j->conn, &j->msg.hdr, 0, &cr, sizeof(cr), st, n * 4);
+	free(rets);
+	free(st);
+	return ret;
 }
 
 /*
@@ -480,6 +504,11 @@ static int run_job(struct ds *ds, struct ds_job *j)
 		ret = q->chunk_id ? store_exists(ds, le64_to_cpu(q->chunk_id)) :
 				    0;
 		break;
+	case VDIFS_OP_CHUNK_CLONE_MANY:
+		ret = clone_many(j, q, flags & VDIFS_CHUNK_FWD);
+		if (!ret)
+			return 0;
+		break;
 	default:
 		if (!is_mutation(h->opcode)) {
 			ret = -EOPNOTSUPP;
@@ -495,7 +524,7 @@ static int run_job(struct ds *ds, struct ds_job *j)
 			x.sums = NULL;
 		}
 		ret = (flags & VDIFS_CHUNK_FWD) ? store_mutate(&x) :
-						  do_primary(ds, &x);
+						  ds_do_primary(ds, &x);
 		free(x.own_sums);
 		break;
 	}
@@ -597,7 +626,7 @@ static void batch_end(struct ds_conn *c)
 		int n;
 
 		io.version = cpu_to_le64(j->x.version);
-		rets[i] = primary_result(&j->x, rets[i]);
+		rets[i] = ds_primary_result(&j->x, rets[i]);
 		n = wire_msg_encode(buf + len, one, h->opcode, VDIFS_MSG_REPLY,
 				    h->req_id, rets[i], rets[i] ? NULL : &io,
 				    rets[i] ? 0 : flen, NULL, 0, NULL, 0);
@@ -668,7 +697,7 @@ static bool job_defer(struct ds_conn *c, struct ds_job *j)
 		if (q->nsums)
 			x->sums = (const __le32 *)j->body.tail[0];
 	}
-	ret = fwd ? 0 : primary_check(c->ds, x);
+	ret = fwd ? 0 : ds_primary_check(c->ds, x);
 	if (!ret && !fwd)
 		ret = primary_prepare(x);
 	if (!ret) {
@@ -686,7 +715,7 @@ static bool job_defer(struct ds_conn *c, struct ds_job *j)
 	batch_end(c);
 	if (ret == -EWOULDBLOCK)
 		ret = store_mutate(x);
-	reply_io(c, h, primary_result(x, ret), x->version);
+	reply_io(c, h, ds_primary_result(x, ret), x->version);
 	job_free(j);
 	return true;
 }

@@ -3,20 +3,28 @@
  * vdifs-mds calls to data servers: chunk operations the MDS makes itself
  * (clones for snapshots, deletes for the collector).
  *
- * One connection per data server, each with its own lock, so that a
+ * Two connections per data server, each with its own lock, so that a
  * slow or stalled server delays only the calls made to it: the table of
- * links is locked only to find a link, never across a call.  A link's
- * lock is held for a whole call (the connection carries one request at a
- * time).  Calls may sleep, up to the 30 s timeout.
+ * links is locked only to find a link, never across a call.  A
+ * connection's lock is held for a whole call (it carries one request at
+ * a time).  One carries single calls, the other batches of clones
+ * (CHUNK_CLONE_MANY), so that a small file's snapshot does not wait
+ * behind a big one's batches.  Calls may sleep, up to the 30 s timeout.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include "mds.h"
 
-struct ds_link {
-	u32 id;				/* 0: free slot */
+struct ds_chan {
 	pthread_mutex_t lock;		/* serialises calls on conn */
 	struct vdc_conn *conn;		/* under lock */
+};
+
+struct ds_link {
+	u32 id;				/* 0: free slot */
+	struct ds_chan one;		/* single calls */
+	struct ds_chan bulk;		/* batches */
 };
 
 /* links_lock guards the id of every slot; slots are never freed */
@@ -37,7 +45,8 @@ static struct ds_link *link_get(u32 id)
 		if (!links[i].id) {
 			l = &links[i];
 			l->id = id;
-			pthread_mutex_init(&l->lock, NULL);
+			pthread_mutex_init(&l->one.lock, NULL);
+			pthread_mutex_init(&l->bulk.lock, NULL);
 			break;
 		}
 	}
@@ -62,9 +71,13 @@ static int ds_addr(struct mds *m, u32 id, char *buf, size_t cap)
 	return ret;
 }
 
-/* one call to data server id on its link; *out (may be NULL) the reply */
+/*
+ * One call to data server id on its link, with tail (len bytes) after q,
+ * on the connection for batches if bulk; *out (may be NULL) the reply
+ */
 static int link_call(struct mds *m, u32 id, u16 op,
-		     const struct vdifs_chunk_req *q, struct vdc_msg *out)
+		     const struct vdifs_chunk_req *q, const void *tail,
+		     u32 len, bool bulk, struct vdc_msg *out)
 {
 	struct vdc_opts o = {
 		.role = VDIFS_ROLE_DS, .key = m->cfg.key,
@@ -72,33 +85,35 @@ static int link_call(struct mds *m, u32 id, u16 op,
 		.timeout_ms = 30000,
 	};
 	struct ds_link *l = link_get(id);
+	struct ds_chan *ch;
 	char addr[80];
 	int ret = -ENOSPC, tries;
 
 	if (!l)
 		return ret;
-	pthread_mutex_lock(&l->lock);
+	ch = bulk ? &l->bulk : &l->one;
+	pthread_mutex_lock(&ch->lock);
 	for (tries = 0; tries < 2; tries++) {
-		if (!l->conn) {
+		if (!ch->conn) {
 			ret = ds_addr(m, l->id, addr, sizeof(addr));
 			if (!ret)
-				ret = vdc_connect(addr, &o, &l->conn);
+				ret = vdc_connect(addr, &o, &ch->conn);
 			if (ret) {
-				l->conn = NULL;
+				ch->conn = NULL;
 				break;
 			}
 		}
-		ret = vdc_call(l->conn, op, q, sizeof(*q), NULL, 0, NULL, 0,
+		ret = vdc_call(ch->conn, op, q, sizeof(*q), tail, len, NULL, 0,
 			       out);
 		if (ret == -ECONNRESET || ret == -EPIPE || ret == -ETIMEDOUT ||
 		    ret == -EBADMSG || ret == -EPROTO) {
-			vdc_close(l->conn);
-			l->conn = NULL;
+			vdc_close(ch->conn);
+			ch->conn = NULL;
 			continue;
 		}
 		break;
 	}
-	pthread_mutex_unlock(&l->lock);
+	pthread_mutex_unlock(&ch->lock);
 	return ret;
 }
 
@@ -119,7 +134,89 @@ int dsrpc_chunk_call(struct mds *m, u16 op, const struct vdifs_chunk *c,
 		q.ds[i] = c->ds[i];
 	if (op == VDIFS_OP_CHUNK_CLONE)
 		q.flags = cpu_to_le32(VDIFS_CHUNK_NEWBASE);
-	return link_call(m, le32_to_cpu(c->ds[0]), op, &q, NULL);
+	return link_call(m, le32_to_cpu(c->ds[0]), op, &q, NULL, 0, false,
+			 NULL);
+}
+
+/*
+ * CHUNK_CLONE_MANY of v[0..n) on ds_id; -EOPNOTSUPP from a server
+ * without it (nothing done).  rets[i] each clone's answer.
+ */
+static int clones_call(struct mds *m, u32 ds_id, const struct dsrpc_clone *v,
+		       u32 n, const struct vdifs_layout_params *lp, int *rets)
+{
+	struct vdifs_clone_ent *e = calloc(n, sizeof(*e));
+	struct vdifs_chunk_req q = { 0 };
+	const struct vdifs_clone_many_rep *rep;
+	struct vdc_msg msg;
+	u32 i;
+	int ret;
+
+	if (!e)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		e[i].chunk_id = cpu_to_le64(v[i].chunk_id);
+		e[i].base_id = v[i].base->chunk_id;
+		e[i].nrep = v[i].base->nrep;
+		memcpy(e[i].ds, v[i].base->ds, sizeof(e[i].ds));
+	}
+	q.chunk_id = e[0].chunk_id;
+	q.len = cpu_to_le32(n * (u32)sizeof(*e));
+	q.chunk_size = lp->chunk_size;
+	q.extent_size = lp->extent_size;
+	q.repl_mode = lp->repl_mode;
+	ret = link_call(m, ds_id, VDIFS_OP_CHUNK_CLONE_MANY, &q, e,
+			n * (u32)sizeof(*e), true, &msg);
+	free(e);
+	if (ret)
+		return ret;
+	rep = msg.body.fixed;
+	if (le32_to_cpu(rep->count) != n) {
+		vdc_msg_free(&msg);
+		return -EPROTO;
+	}
+	for (i = 0; i < n; i++) {
+		__le32 st;
+
+		memcpy(&st, msg.body.tail[0] + (size_t)i * 4, sizeof(st));
+		rets[i] = (int)le32_to_cpu(st);
+	}
+	vdc_msg_free(&msg);
+	return 0;
+}
+
+/*
+ * Clones per CHUNK_CLONE_MANY: the server makes them one after another,
+ * each with its commit, then its replicas theirs; a batch bounded so
+ * stays well inside the call's 30 s on a disk that syncs slowly
+ */
+#define DSRPC_CLONES_PER_MSG	128u
+
+void dsrpc_chunk_clones(struct mds *m, u32 ds_id, const struct dsrpc_clone *v,
+			u32 n, const struct vdifs_layout_params *lp, int *rets)
+{
+	u32 i = 0, j, k;
+	int ret;
+
+	_Static_assert(DSRPC_CLONES_PER_MSG <= VDIFS_CLONE_MANY_MAX,
+		       "a batch the servers take");
+	while (n > 1 && i < n) {
+		k = n - i < DSRPC_CLONES_PER_MSG ? n - i : DSRPC_CLONES_PER_MSG;
+		ret = clones_call(m, ds_id, &v[i], k, lp, &rets[i]);
+		if (ret == -EOPNOTSUPP)
+			break;		/* a server without it */
+		for (j = 0; ret && j < k; j++)
+			rets[i + j] = ret;
+		i += k;
+	}
+	/* one at a time: a single clone, or a server without the batch */
+	for (; i < n; i++)
+		rets[i] = dsrpc_chunk_call(m, VDIFS_OP_CHUNK_CLONE, v[i].base,
+					   v[i].chunk_id,
+					   le64_to_cpu(v[i].base->chunk_id),
+					   le32_to_cpu(lp->chunk_size),
+					   le32_to_cpu(lp->extent_size),
+					   lp->repl_mode);
 }
 
 int dsrpc_chunk_sync(struct mds *m, const struct vdifs_chunk *c, u8 mode,
@@ -166,7 +263,8 @@ int dsrpc_chunk_scrub(struct mds *m, u32 ds_id, u64 chunk_id,
 	struct vdc_msg msg;
 	int ret;
 
-	ret = link_call(m, ds_id, VDIFS_OP_CHUNK_SCRUB, &q, &msg);
+	ret = link_call(m, ds_id, VDIFS_OP_CHUNK_SCRUB, &q, NULL, 0, false,
+			&msg);
 	if (ret)
 		return ret;
 	memcpy(out, msg.body.fixed, sizeof(*out));

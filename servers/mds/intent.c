@@ -195,8 +195,10 @@ out_free:
 
 /*
  * The CHUNK_CLONEs, a thread per primary data server (up to PREP_THREADS;
- * more servers share them): each server's clones one after another on its
- * link, the servers in parallel, so a slow server delays only its share.
+ * more servers share them), the servers in parallel so that a slow one
+ * delays only its share.  A server gets its clones in as few messages as
+ * it takes (dsrpc_chunk_clones()): one by one, the messages, not the
+ * clones, were most of a big file's snapshot.
  */
 #define PREP_THREADS	16
 
@@ -204,37 +206,58 @@ struct prep_worker {
 	struct mds *m;
 	struct mds_prep *p;
 	const struct mds_inode *in;
-	const u8 *slot;		/* each clone's worker */
+	const u32 *slot;	/* each clone's server, by index in ds */
+	const u32 *ds;
+	unsigned int nds;
 	unsigned int me;
 	int ret;
 };
 
+/* server k's clones, of w->p's */
+static int prep_server(struct prep_worker *w, unsigned int k)
+{
+	struct mds_prep *p = w->p;
+	struct dsrpc_clone *v = calloc(p->n, sizeof(*v));
+	unsigned int *which = calloc(p->n, sizeof(*which));
+	int *rets = calloc(p->n, sizeof(*rets));
+	unsigned int i, n = 0;
+	int ret = 0;
+
+	if (!v || !which || !rets) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	for (i = 0; i < p->n; i++) {
+		if (w->slot[i] != k)
+			continue;
+		v[n] = (struct dsrpc_clone){ .base = &p->v[i].base,
+					     .chunk_id = p->v[i].id };
+		which[n++] = i;
+	}
+	dsrpc_chunk_clones(w->m, w->ds[k], v, n, &w->in->attr.params, rets);
+	for (i = 0; i < n && !ret; i++) {
+		/* a base never written there: the clone starts empty */
+		ret = rets[i] == -ENOENT ? 0 : rets[i];
+		if (ret)
+			log_err("clone of chunk %llu: %s",
+				(unsigned long long)
+				le64_to_cpu(p->v[which[i]].base.chunk_id),
+				strerror(-ret));
+	}
+out_free:
+	free(v);
+	free(which);
+	free(rets);
+	return ret;
+}
+
 static void *prep_worker(void *arg)
 {
 	struct prep_worker *w = arg;
-	const struct vdifs_layout_params *lp = &w->in->attr.params;
-	unsigned int i;
+	unsigned int k;
 
-	for (i = 0; i < w->p->n && !w->ret; i++) {
-		struct mds_prep_clone *pc = &w->p->v[i];
-		int ret;
-
-		if (w->slot[i] != w->me)
-			continue;
-		ret = dsrpc_chunk_call(w->m, VDIFS_OP_CHUNK_CLONE, &pc->base,
-				       pc->id, le64_to_cpu(pc->base.chunk_id),
-				       le32_to_cpu(lp->chunk_size),
-				       le32_to_cpu(lp->extent_size),
-				       lp->repl_mode);
-		/* a base never written there: the clone starts empty */
-		if (ret == -ENOENT)
-			ret = 0;
-		if (ret)
-			log_err("clone of chunk %llu: %s",
-				(unsigned long long)le64_to_cpu(pc->base.chunk_id),
-				strerror(-ret));
-		w->ret = ret;
-	}
+	for (k = w->me; k < w->nds && !w->ret; k += PREP_THREADS)
+		w->ret = prep_server(w, k);
 	return NULL;
 }
 
@@ -245,7 +268,7 @@ static int prep_calls(struct mds *m, struct mds_prep *p,
 	pthread_t th[PREP_THREADS];
 	bool started[PREP_THREADS];
 	u32 *ds = calloc(p->n ? p->n : 1, sizeof(*ds));
-	u8 *slot = calloc(p->n ? p->n : 1, 1);
+	u32 *slot = calloc(p->n ? p->n : 1, sizeof(*slot));
 	unsigned int nds = 0, nw, i, k;
 	int ret = 0;
 
@@ -260,12 +283,13 @@ static int prep_calls(struct mds *m, struct mds_prep *p,
 			;
 		if (k == nds)
 			ds[nds++] = id;
-		slot[i] = (u8)(k % PREP_THREADS);
+		slot[i] = k;
 	}
 	nw = nds < PREP_THREADS ? nds : PREP_THREADS;
 	for (k = 0; k < nw; k++) {
 		w[k] = (struct prep_worker){ .m = m, .p = p, .in = in,
-					     .slot = slot, .me = k };
+					     .slot = slot, .ds = ds,
+					     .nds = nds, .me = k };
 		started[k] = !pthread_create(&th[k], NULL, prep_worker, &w[k]);
 	}
 	for (k = 0; k < nw; k++) {

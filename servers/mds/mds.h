@@ -432,6 +432,20 @@ int gc_keep(struct mds *m, u64 id, u32 until);
 int dsrpc_chunk_call(struct mds *m, u16 op, const struct vdifs_chunk *c,
 		     u64 chunk_id, u64 base_id, u32 chunk_size,
 		     u32 extent_size, u8 repl_mode);
+/* a clone to make: chunk_id, from base (in base's set) */
+struct dsrpc_clone {
+	const struct vdifs_chunk *base;
+	u64 chunk_id;
+};
+
+/*
+ * The n clones of v on data server ds_id, the primary of each (it
+ * forwards to their replicas), in as few messages as it takes
+ * (CHUNK_CLONE_MANY; one by one to a server without it): rets[i] the
+ * answer to v[i], as a CHUNK_CLONE's.  Sleeps for as long as they take.
+ */
+void dsrpc_chunk_clones(struct mds *m, u32 ds_id, const struct dsrpc_clone *v,
+			u32 n, const struct vdifs_layout_params *lp, int *rets);
 /* drop chunk_id's copy on ds_id alone */
 int dsrpc_chunk_delete_one(struct mds *m, u32 ds_id, u64 chunk_id);
 /*

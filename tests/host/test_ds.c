@@ -4464,6 +4464,90 @@ static int raw_snapshot(const struct h_mds *m, u32 vol, u64 ino,
 	return ret ? ret : h.status;
 }
 
+#define SB_CHUNKS	24
+
+/*
+ * A snapshot of a file of many chunks on 3 sync copies: each primary gets
+ * its clones in one CHUNK_CLONE_MANY and sends each replica its share in
+ * one.  Every copy of every chunk, the file's new ones (clones) and the
+ * snapshot's (the old ones, now frozen), reads back the file's data; the
+ * file then takes writes that the snapshot does not see.  A 1-copy file
+ * (nothing to forward) the same.
+ */
+START_TEST(test_snapshot_batch)
+{
+	struct vdc_conn *tool = h_connect(&g_mds, VDIFS_ROLE_TOOL);
+	struct vdc_conn *cli = h_connect(&g_mds, VDIFS_ROLE_CLIENT);
+	struct vdifs_chunk was[SB_CHUNKS], now[SB_CHUNKS];
+	struct model m[SB_CHUNKS], old;
+	struct vdc_chunk_ref r;
+	struct vdc_attr a;
+	struct vdc_vol v;
+	u32 cs = 0;
+	int i, k, rep;
+
+	rnd_seed(41);
+	for (rep = 3; rep >= 1; rep -= 2) {
+		struct vdc_params p = { .chunk_size = MiB,
+					.extent_size = 64 * KiB,
+					.replicas = (u8)rep,
+					.repl_mode = VDIFS_REPL_SYNC };
+		char name[16];
+
+		snprintf(name, sizeof(name), "sb%d", rep);
+		ck_ok(vdc_vol_create(tool, name, &p, &v));
+		ck_ok(vdc_create(cli, v.vol, v.root_ino, "f", S_IFREG | 0644,
+				 0, 0, 0, true, NULL, &a));
+		ck_assert_int_eq(vdc_layout_get(cli, v.vol, a.ino, 0, SB_CHUNKS,
+						VDIFS_LAYOUT_ALLOC, was,
+						SB_CHUNKS, &cs), SB_CHUNKS);
+		for (i = 0; i < SB_CHUNKS; i++) {
+			ck_assert_uint_eq(was[i].nrep, rep);
+			ref_of(&r, &was[i], MiB);
+			m_init(&m[i], MiB, 64 * KiB);
+			do_write(g_c[ds_index(r.ds[0])], &r, &m[i],
+				 (u32)i * 4 * KiB, 8 * KiB);
+		}
+		ck_assert_int_eq(raw_snapshot(&g_mds, v.vol, a.ino, "s", 20000),
+				 0);
+		ck_assert_int_eq(vdc_layout_get(cli, v.vol, a.ino, 0, SB_CHUNKS,
+						0, now, SB_CHUNKS, &cs),
+				 SB_CHUNKS);
+		for (i = 0; i < SB_CHUNKS; i++) {
+			ck_assert_uint_ne(le64_to_cpu(now[i].chunk_id),
+					  le64_to_cpu(was[i].chunk_id));
+			ck_assert_uint_eq(now[i].nrep, rep);
+			for (k = 0; k < rep; k++) {
+				struct vdc_conn *c =
+					g_c[ds_index(le32_to_cpu(now[i].ds[k]))];
+
+				ref_of(&r, &now[i], MiB);
+				ck_chunk(c, &r, &m[i], "a clone's copy after a snapshot");
+				ref_of(&r, &was[i], MiB);
+				ck_chunk(g_c[ds_index(le32_to_cpu(was[i].ds[k]))],
+					 &r, &m[i], "the snapshot's copy");
+			}
+			/* the file goes on; the snapshot's chunk stays */
+			m_copy(&old, &m[i]);
+			ref_of(&r, &now[i], MiB);
+			do_write(g_c[ds_index(r.ds[0])], &r, &m[i], 0, 4 * KiB);
+			for (k = 0; k < rep; k++) {
+				ref_of(&r, &now[i], MiB);
+				ck_chunk(g_c[ds_index(r.ds[k])], &r, &m[i],
+					 "a clone's copy written after the snapshot");
+				ref_of(&r, &was[i], MiB);
+				ck_chunk(g_c[ds_index(r.ds[k])], &r, &old,
+					 "the snapshot's copy after the file was written");
+			}
+			m_free(&old);
+			m_free(&m[i]);
+		}
+	}
+	vdc_close(cli);
+	vdc_close(tool);
+}
+END_TEST
+
 /*
  * A snapshot's clones are made on the data servers before, not inside,
  * the MDS's transaction (intent.c): with a data server stalled under a
@@ -4783,6 +4867,7 @@ static Suite *ds_suite(void)
 	tcase_add_test(tc, test_delete);
 	tcase_add_test(tc, test_clone_stress);
 	tcase_add_test(tc, test_collector);
+	tcase_add_test(tc, test_snapshot_batch);
 
 	tc = tcase(s, "damage", 60);
 	tcase_add_test(tc, test_corruption);

@@ -219,6 +219,75 @@ static void *rb_feeder(void *arg)
  * most messages: the header and what follows compacted each time) and
  * 16 KiB; then EOF.  The idle check reads what waits and reports it.
  */
+/*
+ * CHUNK_CLONE_MANY: whole entries with no pad set and no zero id, and a
+ * status per entry answered; anything else is refused by the codec.
+ */
+START_TEST(clone_many_checks)
+{
+	struct vdifs_clone_ent e[3] = { 0 };
+	struct vdifs_chunk_req q = { 0 };
+	struct vdifs_clone_many_rep r = { 0 };
+	__le32 st[3] = { 0 };
+	struct wire_body b;
+	u8 body[sizeof(q) + sizeof(e) + 8];
+	u32 len = sizeof(e);
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		e[i].chunk_id = cpu_to_le64(100 + i);
+		e[i].base_id = cpu_to_le64(10 + i);
+		e[i].nrep = 1;
+	}
+	q.chunk_id = e[0].chunk_id;
+	q.len = cpu_to_le32(len);
+	memcpy(body, &q, sizeof(q));
+	memcpy(body + sizeof(q), e, len);
+	ck_assert_int_eq(wire_body_decode(VDIFS_OP_CHUNK_CLONE_MANY, false, 0,
+					  body, sizeof(q) + len, &b), 0);
+	ck_assert_uint_eq(b.tail_len[0], len);
+	/* a part of an entry */
+	q.len = cpu_to_le32(len - 8);
+	memcpy(body, &q, sizeof(q));
+	ck_assert_int_eq(wire_body_decode(VDIFS_OP_CHUNK_CLONE_MANY, false, 0,
+					  body, sizeof(q) + len - 8, &b),
+			 -EPROTO);
+	/* none */
+	q.len = 0;
+	memcpy(body, &q, sizeof(q));
+	ck_assert_int_eq(wire_body_decode(VDIFS_OP_CHUNK_CLONE_MANY, false, 0,
+					  body, sizeof(q), &b), -EPROTO);
+	/* pad set, or an id 0 */
+	q.len = cpu_to_le32(len);
+	memcpy(body, &q, sizeof(q));
+	e[2].pad2 = cpu_to_le32(1);
+	memcpy(body + sizeof(q), e, len);
+	ck_assert_int_eq(wire_body_decode(VDIFS_OP_CHUNK_CLONE_MANY, false, 0,
+					  body, sizeof(q) + len, &b), -EPROTO);
+	e[2].pad2 = 0;
+	e[1].base_id = 0;
+	memcpy(body + sizeof(q), e, len);
+	ck_assert_int_eq(wire_body_decode(VDIFS_OP_CHUNK_CLONE_MANY, false, 0,
+					  body, sizeof(q) + len, &b), -EPROTO);
+	/* more entries than the maximum: the length is bounded first */
+	q.len = cpu_to_le32((VDIFS_CLONE_MANY_MAX + 1) * sizeof(e[0]));
+	memcpy(body, &q, sizeof(q));
+	ck_assert_int_lt(wire_body_decode(VDIFS_OP_CHUNK_CLONE_MANY, false, 0,
+					  body, sizeof(body), &b), 0);
+	/* the reply: a status per entry */
+	r.count = cpu_to_le32(3);
+	r.nbytes = cpu_to_le32(12);
+	memcpy(body, &r, sizeof(r));
+	memcpy(body + sizeof(r), st, sizeof(st));
+	ck_assert_int_eq(wire_body_decode(VDIFS_OP_CHUNK_CLONE_MANY, true, 0,
+					  body, sizeof(r) + 12, &b), 0);
+	r.count = cpu_to_le32(2);
+	memcpy(body, &r, sizeof(r));
+	ck_assert_int_eq(wire_body_decode(VDIFS_OP_CHUNK_CLONE_MANY, true, 0,
+					  body, sizeof(r) + 12, &b), -EPROTO);
+}
+END_TEST
+
 START_TEST(buffered_reader)
 {
 	static const u32 caps[] = { 48, 16384 };
@@ -349,6 +418,7 @@ int main(void)
 	tcase_add_test(tc, every_truncation_refused);
 	tcase_add_test(tc, every_byte_flip_detected);
 	tcase_add_test(tc, fixed_lengths_match_uapi);
+	tcase_add_test(tc, clone_many_checks);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("reader");
 	tcase_add_loop_test(tc, buffered_reader, 0, 2);
