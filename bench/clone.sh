@@ -90,15 +90,9 @@ clone_ms() {
 	"$TOOL" --json -q clone "$1" "$2" | jq -r .ms
 }
 
-grep -qw vdifs /proc/filesystems || die "vdifs.ko is not loaded"
-rm -rf "$DIR"
-SOURCE=$("$SRC/tools/vdifs-cluster" start --ds 3 --mode sync --dir "$DIR" \
-	--bin "$BIN" 2>/dev/null) || die "start the cluster"
-export VDIFS_MDS=${SOURCE%%/*}
-export VDIFS_KEY_FILE=$DIR/key
-mkdir -p "$MNT"
-"$SRC/tools/mount.vdifs" "$SOURCE" "$MNT" -o "keyfile=$VDIFS_KEY_FILE" ||
-	die "mount"
+# shellcheck source=bench/guest-cluster.sh
+. "$SRC/bench/guest-cluster.sh"
+bench_cluster_up
 head -c 64M /dev/urandom >"$DATA"
 
 echo "bench/clone.sh: 3 data servers, 3 replicas, sync replication, 64 MiB chunks;"

@@ -64,15 +64,9 @@ snap_ms() {
 	"$TOOL" --json -q snapshot create "$1" "$2" | jq -r .ms
 }
 
-grep -qw vdifs /proc/filesystems || die "vdifs.ko is not loaded"
-rm -rf "$DIR"
-SOURCE=$("$SRC/tools/vdifs-cluster" start --ds 3 --mode sync --dir "$DIR" \
-	--bin "$BIN" 2>/dev/null) || die "start the cluster"
-export VDIFS_MDS=${SOURCE%%/*}
-export VDIFS_KEY_FILE=$DIR/key
-mkdir -p "$MNT"
-"$SRC/tools/mount.vdifs" "$SOURCE" "$MNT" -o "keyfile=$VDIFS_KEY_FILE" ||
-	die "mount"
+# shellcheck source=bench/guest-cluster.sh
+. "$SRC/bench/guest-cluster.sh"
+bench_cluster_up
 
 # 4 KiB at the start of every chunk, O_DIRECT, one process
 python3 - "$MNT/big" "$BIG_CHUNKS" "$CS" <<'EOF' || die "write the big file"

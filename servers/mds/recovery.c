@@ -633,6 +633,22 @@ static s64 rr_copy(struct mds *m, struct rr_item *it)
 }
 
 /*
+ * it's set down to the n servers first in now's, committed at the next
+ * epoch; the others' copies go to the collector
+ */
+static int rr_shrink(struct mds *m, struct rr_item *it,
+		     struct vdifs_chunk *now, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = n; i < VDIFS_MAX_REPLICAS; i++)
+		now->ds[i] = 0;
+	now->nrep = (u8)n;
+	now->version = cpu_to_le64(le64_to_cpu(it->c.version) + 1);
+	return chunk_swap(m, it->vol, it->ino, it->idx, &it->c, now, false);
+}
+
+/*
  * Servers out of service leave it.c's set once the others hold as many
  * copies as the file wants (copies are made first, one per pass, while
  * the leaving ones still serve).  0 when none is left in the set.
@@ -653,12 +669,8 @@ static int rr_drain(struct mds *m, struct rr_item *it)
 		return 0;
 	if (n < it->want || !n)
 		return -EAGAIN;		/* copies first */
-	for (i = n; i < VDIFS_MAX_REPLICAS; i++)
-		now.ds[i] = 0;
-	now.nrep = n;
-	now.version = cpu_to_le64(le64_to_cpu(it->c.version) + 1);
 	/* copied elsewhere already: theirs go */
-	ret = chunk_swap(m, it->vol, it->ino, it->idx, &it->c, &now, false);
+	ret = rr_shrink(m, it, &now, n);
 	if (ret)
 		return ret;
 	log_info("vol %u inode %llu chunk %llu (%016llx): off %u server(s) out of service, epoch %llu",
@@ -697,11 +709,7 @@ static int rr_trim(struct mds *m, struct rr_item *it)
 	for (i = 0; i < it->c.nrep; i++)
 		if (i != drop)
 			now.ds[n++] = it->c.ds[i];
-	for (i = n; i < VDIFS_MAX_REPLICAS; i++)
-		now.ds[i] = 0;
-	now.nrep = n;
-	now.version = cpu_to_le64(le64_to_cpu(it->c.version) + 1);
-	ret = chunk_swap(m, it->vol, it->ino, it->idx, &it->c, &now, false);
+	ret = rr_shrink(m, it, &now, n);
 	if (ret)
 		return ret;
 	log_info("vol %u inode %llu chunk %llu (%016llx): %u copies, the file wants %u: data server %u's goes, epoch %llu",
